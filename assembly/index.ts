@@ -1,0 +1,11 @@
+// The ABI of wasmformer's kernels: every export of every wasm variant, in one place.
+// Pointers are byte addresses into the imported memory; sizes are element counts.
+// Kernels trust their arguments (src/ops checks them), never allocate and never throw.
+// Argument order: outputs, saved stats, inputs, params, sizes. Backward kernels add (+=).
+
+export { heap_base } from "./layout";
+export { gemm_f32, gemm_batched_f32, gemm_workspace_bytes } from "./gemm";
+export { softmax_forward, softmax_backward } from "./softmax";
+export { layernorm_forward, layernorm_backward } from "./layernorm";
+export { gelu_forward, gelu_backward, relu_forward, relu_backward } from "./activation";
+export { add_f32, mul_f32, scale_f32, axpy_f32, fill_f32, copy_f32, colsum_f32 } from "./elementwise";
