@@ -1,0 +1,43 @@
+// Typed errors of wasmformer. Each message carries the numbers at fault, so a user can
+// tell from the message alone which shape, size or byte count was wrong.
+
+/** Base class of every error wasmformer throws on purpose. */
+export class WasmformerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A tensor shape, size or stride does not fit the operation. */
+export class ShapeError extends WasmformerError {}
+
+/** A tensor has the wrong element type for the operation. */
+export class DTypeError extends WasmformerError {}
+
+/** A value is outside what the operation accepts (NaN scale, negative eps, ...). */
+export class ValueError extends WasmformerError {}
+
+/** The wasm memory cannot hold what was asked. Sizes are in bytes. */
+export class OutOfMemoryError extends WasmformerError {
+  constructor(
+    readonly requestedBytes: number,
+    readonly usedBytes: number,
+    readonly limitBytes: number,
+    what: string,
+  ) {
+    super(
+      `out of memory allocating ${requestedBytes} bytes for ${what}: ` +
+        `${usedBytes} bytes of wasm memory in use, limit ${limitBytes} bytes`,
+    );
+  }
+}
+
+/** A tensor was used after the arena scope that held it was released or reset. */
+export class StaleTensorError extends WasmformerError {}
+
+/** A wasm variant could not be loaded, compiled or instantiated. */
+export class WasmLoadError extends WasmformerError {}
+
+/** The runtime lacks a WebAssembly feature that was explicitly asked for. */
+export class FeatureError extends WasmformerError {}

@@ -1,0 +1,160 @@
+// Bump-allocating arenas over the Heap. An arena owns a list of chunks taken from the
+// heap's top; allocation moves a cursor, `mark`/`release` rewind it in LIFO order and
+// `reset` rewinds it to the start. Chunks are kept for reuse, so a loop that allocates
+// the same sizes every iteration allocates nothing new after the first one.
+import { StaleTensorError, WasmformerError } from '../errors.js';
+import { Heap, alignUp } from './heap.js';
+
+/** A position in an arena, from `mark()`, to `release()` back to. */
+export interface Mark {
+  readonly arena: Arena;
+  readonly depth: number;
+  readonly scope: number;
+  readonly chunk: number;
+  readonly offset: number;
+  readonly used: number;
+}
+
+/** Who an allocation belongs to: it stays valid while its scope is live. */
+export interface Lease {
+  readonly arena: Arena;
+  readonly depth: number;
+  readonly scope: number;
+}
+
+interface Chunk {
+  ptr: number;
+  bytes: number;
+}
+
+/** Byte counts of one arena, as in `Runtime.memoryReport()`. */
+export interface ArenaReport {
+  /** Bytes handed out now (including alignment padding). */
+  usedBytes: number;
+  /** Bytes of wasm memory the arena holds in its chunks. */
+  reservedBytes: number;
+  /** Most bytes ever handed out at once. */
+  peakBytes: number;
+  chunks: number;
+}
+
+let nextScope = 1;
+
+/** A bump allocator with scopes. Every pointer it returns is ALIGN-byte aligned. */
+export class Arena {
+  readonly name: string;
+  readonly #heap: Heap;
+  readonly #chunkBytes: number;
+  #chunks: Chunk[] = [];
+  #chunk = 0; // index of the chunk the cursor is in
+  #offset = 0; // bytes used in that chunk
+  #used = 0;
+  #peak = 0;
+  /** Live scope ids, outermost first: an allocation is valid while its id is still here. */
+  #scopes: number[] = [nextScope++];
+
+  /**
+   * @param heap where chunks come from
+   * @param name used in error messages and the memory report
+   * @param chunkBytes the smallest chunk to take from the heap
+   */
+  constructor(heap: Heap, name: string, chunkBytes: number) {
+    this.#heap = heap;
+    this.name = name;
+    this.#chunkBytes = alignUp(chunkBytes);
+  }
+
+  /** Allocates `bytes` (≥ 1, rounded up to ALIGN) and returns the byte pointer. */
+  alloc(bytes: number): number {
+    if (!Number.isInteger(bytes) || bytes < 0) {
+      throw new WasmformerError(`${this.name} arena: cannot allocate ${bytes} bytes`);
+    }
+    const size = alignUp(Math.max(bytes, 1));
+    // Skip forward through kept chunks until one has room; take a new chunk if none has.
+    while (this.#chunk < this.#chunks.length) {
+      const c = this.#chunks[this.#chunk]!;
+      if (this.#offset + size <= c.bytes) {
+        const ptr = c.ptr + this.#offset;
+        this.#offset += size;
+        this.#count(size);
+        return ptr;
+      }
+      if (this.#chunk === this.#chunks.length - 1) break;
+      this.#chunk++;
+      this.#offset = 0;
+    }
+    const bytesNew = Math.max(size, this.#chunkBytes);
+    const ptr = this.#heap.take(bytesNew, `${this.name} arena (${size} bytes asked)`);
+    this.#chunks.push({ ptr, bytes: bytesNew });
+    this.#chunk = this.#chunks.length - 1;
+    this.#offset = size;
+    this.#count(size);
+    return ptr;
+  }
+
+  #count(size: number): void {
+    this.#used += size;
+    if (this.#used > this.#peak) this.#peak = this.#used;
+  }
+
+  /** The lease new allocations get: valid until the innermost open scope is released. */
+  lease(): Lease {
+    const depth = this.#scopes.length - 1;
+    return { arena: this, depth, scope: this.#scopes[depth]! };
+  }
+
+  /** Whether an allocation made under `lease` is still valid. */
+  isLive(lease: Lease): boolean {
+    return this.#scopes[lease.depth] === lease.scope;
+  }
+
+  /** Throws StaleTensorError if `lease` is no longer live. */
+  checkLive(lease: Lease, what: string): void {
+    if (!this.isLive(lease)) {
+      throw new StaleTensorError(`${what} was allocated in the ${this.name} arena in a scope that has since been released or reset`);
+    }
+  }
+
+  /** Opens a scope: everything allocated from now on is freed by `release(mark)`. */
+  mark(): Mark {
+    const scope = nextScope++;
+    this.#scopes.push(scope);
+    return { arena: this, depth: this.#scopes.length - 1, scope, chunk: this.#chunk, offset: this.#offset, used: this.#used };
+  }
+
+  /** Frees everything allocated since `mark` (and closes scopes opened after it). */
+  release(mark: Mark): void {
+    if (mark.arena !== this || this.#scopes[mark.depth] !== mark.scope) {
+      throw new WasmformerError(`${this.name} arena: release of a mark that is not live (already released, or from another arena)`);
+    }
+    this.#scopes.length = mark.depth;
+    this.#used = mark.used;
+    this.#chunk = mark.chunk;
+    this.#offset = mark.offset;
+  }
+
+  /** Frees everything in the arena and invalidates every allocation made from it. Keeps the chunks. */
+  reset(): void {
+    this.#scopes = [nextScope++];
+    this.#chunk = 0;
+    this.#offset = 0;
+    this.#used = 0;
+  }
+
+  /** Runs `fn` in a scope and releases it afterwards, also when `fn` throws. */
+  scope<T>(fn: () => T): T {
+    const m = this.mark();
+    try {
+      return fn();
+    } finally {
+      this.release(m);
+    }
+  }
+
+  report(): ArenaReport {
+    let reserved = 0;
+    for (const c of this.#chunks) reserved += c.bytes;
+    return { usedBytes: this.#used, reservedBytes: reserved, peakBytes: this.#peak, chunks: this.#chunks.length };
+  }
+}
+

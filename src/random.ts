@@ -1,0 +1,107 @@
+// A seeded random number generator that gives the same numbers in every JavaScript
+// runtime: integer arithmetic (xoshiro128**, seeded through splitmix32), and for normals
+// the Marsaglia polar method with a logarithm written here from + − × ÷ only, so no
+// engine-specific Math.log/Math.cos rounding can creep in (Math.sqrt is correctly rounded).
+
+/** A seeded stream of random numbers. The same seed gives the same stream everywhere. */
+export class Rng {
+  #s0 = 0;
+  #s1 = 0;
+  #s2 = 0;
+  #s3 = 0;
+  #spare: number | null = null;
+
+  /** @param seed any integer (taken modulo 2^32) */
+  constructor(seed: number) {
+    let x = seed >>> 0;
+    const next = (): number => {
+      // splitmix32
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.#s0 = next();
+    this.#s1 = next();
+    this.#s2 = next();
+    this.#s3 = next();
+  }
+
+  /** A uniform 32-bit unsigned integer (xoshiro128**). */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.#s1, 5), 7), 9) >>> 0;
+    const t = this.#s1 << 9;
+    this.#s2 ^= this.#s0;
+    this.#s3 ^= this.#s1;
+    this.#s1 ^= this.#s2;
+    this.#s0 ^= this.#s3;
+    this.#s2 ^= t;
+    this.#s3 = rotl(this.#s3, 11);
+    return result;
+  }
+
+  /** A uniform number in [0, 1) with 24 random bits: exactly representable as an f32. */
+  uniform(): number {
+    return (this.nextU32() >>> 8) * 5.9604644775390625e-8; // 2^-24
+  }
+
+  /** A uniform integer in [0, n). */
+  int(n: number): number {
+    // Rejection sampling keeps every value equally likely for any n ≤ 2^32.
+    const limit = 4294967296 - (4294967296 % n);
+    let u = this.nextU32();
+    while (u >= limit) u = this.nextU32();
+    return u % n;
+  }
+
+  /** A standard normal number (mean 0, standard deviation 1). */
+  normal(): number {
+    if (this.#spare !== null) {
+      const s = this.#spare;
+      this.#spare = null;
+      return s;
+    }
+    for (;;) {
+      // 53-bit uniforms in (-1, 1) for the polar method.
+      const u = this.#signedUnit();
+      const v = this.#signedUnit();
+      const s = u * u + v * v;
+      if (s >= 1 || s === 0) continue;
+      const f = Math.sqrt((-2 * portableLog(s)) / s);
+      this.#spare = v * f;
+      return u * f;
+    }
+  }
+
+  #signedUnit(): number {
+    const hi = this.nextU32() >>> 5; // 27 bits
+    const lo = this.nextU32() >>> 6; // 26 bits
+    return ((hi * 67108864 + lo) / 9007199254740992) * 2 - 1;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+const LN2 = 0.6931471805599453;
+
+/**
+ * Natural logarithm of x > 0 using only IEEE-exact operations: x = m·2^e with m in
+ * [√½, √2), then ln m = 2·atanh(t), t = (m−1)/(m+1), |t| < 0.172, by its odd series.
+ * Accurate to about 1 ulp of a double; identical in every engine.
+ */
+export function portableLog(x: number): number {
+  let e = 0;
+  let m = x;
+  while (m >= 1.4142135623730951) { m *= 0.5; e++; }
+  while (m < 0.7071067811865476) { m *= 2; e--; }
+  const t = (m - 1) / (m + 1);
+  const t2 = t * t;
+  // atanh(t)/t = Σ t^(2k)/(2k+1); |t|^2 < 0.0295, so 14 terms reach below 2^-53.
+  let sum = 0;
+  for (let k = 14; k >= 1; k--) sum = sum * t2 + 1 / (2 * k + 1);
+  sum = sum * t2 + 1;
+  return 2 * t * sum + e * LN2;
+}

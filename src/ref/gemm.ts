@@ -1,0 +1,54 @@
+// Plain-JS twin of assembly/gemm.ts: the oracle for its tests, the baseline for its benchmark
+// and the fallback where a runtime has no wasm SIMD. Three loops, no cleverness; sums in f64.
+// Same convention and argument order as the kernel (minus `work`); each array is a view that
+// begins where the kernel's pointer would point:
+//   C (M,N; row stride ldc) = alpha · op(A) (M,K) · op(B) (K,N) + beta · C + bias (N, broadcast over rows)
+
+/** flags bit 0: A is stored transposed, (K,M) with row stride lda. */
+export const GEMM_TRANS_A = 1;
+/** flags bit 1: B is stored transposed, (N,K) with row stride ldb (the nn.Linear weight layout). */
+export const GEMM_TRANS_B = 2;
+
+/**
+ * C = alpha·op(A)·op(B) + beta·C + bias, row-major. beta = 0 never reads C.
+ * @example
+ * // (2,3)·(3,2)
+ * const c = new Float32Array(4);
+ * gemmF32(c, new Float32Array([1, 2, 3, 4, 5, 6]), new Float32Array([1, 0, 0, 1, 1, 1]), null,
+ *         2, 2, 3, 3, 2, 2, 0, 1, 0); // c = [4, 5, 10, 11]
+ */
+export function gemmF32(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
+  m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number,
+  alpha: number, beta: number): void {
+  const transA = (flags & GEMM_TRANS_A) !== 0, transB = (flags & GEMM_TRANS_B) !== 0;
+  const aRow = transA ? 1 : lda, aCol = transA ? lda : 1;   // element (i,p) of op(A) at i*aRow + p*aCol
+  const bRow = transB ? 1 : ldb, bCol = transB ? ldb : 1;   // element (p,j) of op(B) at p*bRow + j*bCol
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) sum += a[i * aRow + p * aCol]! * b[p * bRow + j * bCol]!;
+      let v = alpha * sum;
+      if (beta !== 0) v += beta * c[i * ldc + j]!;
+      if (bias) v += bias[j]!;
+      c[i * ldc + j] = v;
+    }
+  }
+}
+
+/**
+ * `batch` independent products; A, B and C advance by strideA, strideB, strideC elements
+ * (0 shares the operand across the batch); bias is shared.
+ * @example
+ * // two (1,2)·(2,1) products sharing B
+ * const c = new Float32Array(2);
+ * gemmBatchedF32(c, new Float32Array([1, 2, 3, 4]), new Float32Array([1, 1]), null,
+ *                1, 1, 2, 2, 1, 1, 0, 1, 0, 2, 2, 0, 1); // c = [3, 7]
+ */
+export function gemmBatchedF32(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
+  m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number,
+  alpha: number, beta: number, batch: number, strideA: number, strideB: number, strideC: number): void {
+  for (let t = 0; t < batch; t++) {
+    gemmF32(c.subarray(t * strideC), a.subarray(t * strideA), b.subarray(t * strideB), bias,
+      m, n, k, lda, ldb, ldc, flags, alpha, beta);
+  }
+}

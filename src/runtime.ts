@@ -1,0 +1,280 @@
+// The runtime: one wasm instance (or the JS fallback), its memory, the two arenas, and
+// tensor creation. `createRuntime` picks the best variant this JavaScript runtime
+// validates, or the one asked for, and returns only when everything is ready.
+import { FeatureError, ShapeError, WasmLoadError, WasmformerError } from './errors.js';
+import { Arena, type ArenaReport } from './memory/arena.js';
+import { Heap, PAGE_BYTES, WASM32_MAX_BYTES, alignUp } from './memory/heap.js';
+import { Rng } from './random.js';
+import { Tensor, shapeSize, type DType } from './tensor.js';
+import { KERNELS, jsKernels, type Kernels, type ModuleExports } from './wasm/abi.js';
+import { detectFeatures, type Features } from './wasm/features.js';
+import { loadModule, type WasmSource, type WasmVariant } from './wasm/load.js';
+
+/** A wasm variant, or `js`: the plain-JS twins over the same memory (no SIMD needed). */
+export type Backend = WasmVariant | 'js';
+
+export interface RuntimeOptions {
+  /**
+   * `auto` (default) takes the best this runtime validates: `relaxed`, else `simd`, else the
+   * `js` fallback (see `Runtime.notes` for why a better one was passed over). `threads` is
+   * used only when asked for. An explicit variant that cannot run throws FeatureError.
+   */
+  variant?: 'auto' | Backend;
+  /** Where each variant's wasm comes from; default: the .wasm files shipped with the package. With this set, `auto` considers only the variants given. */
+  wasm?: Partial<Record<WasmVariant, WasmSource>>;
+  /** Memory size at start and the most it may grow to, in bytes (default 16 MiB and 4 GiB). */
+  memory?: { initialBytes?: number; maximumBytes?: number };
+  /** Overrides what feature detection found (e.g. `{ relaxedSimd: false }` for bit-exact results across machines, or to test a fallback). */
+  features?: Partial<Features>;
+  /** Smallest chunk the step arena takes from memory at a time (default 4 MiB). */
+  stepChunkBytes?: number;
+}
+
+/** Bytes in use, as `Runtime.memoryReport()` gives them. */
+export interface MemoryReport {
+  backend: Backend;
+  /** Size of the wasm memory now. */
+  memoryBytes: number;
+  /** The most the memory may grow to. */
+  limitBytes: number;
+  /** Bytes below the host's first arena (the module's own data and stack). */
+  heapBaseBytes: number;
+  persistent: ArenaReport;
+  step: ArenaReport;
+  /** Sum of both arenas' peaks (an upper bound on the peak of live bytes). */
+  peakBytes: number;
+}
+
+/** Options of tensor creation. */
+export interface TensorOptions {
+  dtype?: DType;
+  /** `persistent` (default for tensors you create) or `step` (released by `rt.step.reset()`). */
+  arena?: 'persistent' | 'step';
+}
+
+/** Options of random initialisation. */
+export interface RandomOptions extends Omit<TensorOptions, 'dtype'> {
+  /** Seed of a fresh Rng, or an Rng to draw from (so successive calls differ). Default 0. */
+  seed?: number | Rng;
+}
+
+/** A loaded wasmformer runtime: kernels, memory, arenas. Make one with `createRuntime`. */
+export class Runtime {
+  readonly backend: Backend;
+  readonly features: Features;
+  /** The kernel exports (wasm) or their JS twins over the same memory. */
+  readonly kernels: Kernels;
+  readonly heap: Heap;
+  /** Parameters, optimizer state, anything that lives across steps. */
+  readonly persistent: Arena;
+  /** Activations and temporaries: `reset()` after each step or generation call. */
+  readonly step: Arena;
+  /** Why better backends were passed over, if they were (empty when the best one loaded). */
+  readonly notes: readonly string[];
+  readonly #gemmWorkBytes: number;
+  #gemmWork = 0;
+
+  /** @internal use createRuntime */
+  constructor(backend: Backend, features: Features, kernels: Kernels, heap: Heap, gemmWorkBytes: number, notes: string[], stepChunkBytes: number) {
+    this.backend = backend;
+    this.features = features;
+    this.kernels = kernels;
+    this.heap = heap;
+    this.persistent = new Arena(heap, 'persistent', 1 << 20);
+    this.step = new Arena(heap, 'step', stepChunkBytes);
+    this.notes = Object.freeze([...notes]);
+    this.#gemmWorkBytes = gemmWorkBytes;
+  }
+
+  /** Scratch for GEMM packing, taken once from the persistent arena. */
+  get gemmWork(): number {
+    if (this.#gemmWork === 0 && this.#gemmWorkBytes > 0) this.#gemmWork = this.persistent.alloc(this.#gemmWorkBytes);
+    return this.#gemmWork;
+  }
+
+  /** An uninitialised tensor (whatever bytes the arena held). */
+  empty(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+    const size = shapeSize(shape);
+    const arena = opts.arena === 'step' ? this.step : this.persistent;
+    const lease = arena.lease();
+    const ptr = arena.alloc(size * 4);
+    return new Tensor(this.heap, lease, ptr, shape, opts.dtype ?? 'f32');
+  }
+
+  /** A tensor of zeros. */
+  zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+    const t = this.empty(shape, opts);
+    t.data().fill(0);
+    return t;
+  }
+
+  /**
+   * A tensor holding `values` (flat, row-major), of `shape` (default: one dimension).
+   * @example
+   * ```ts
+   * const rt = await createRuntime();
+   * const x = rt.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+   * x.toArray(); // [1, 2, 3, 4, 5, 6]
+   * ```
+   */
+  tensor(values: ArrayLike<number>, shape: readonly number[] = [values.length], opts: TensorOptions = {}): Tensor {
+    const size = shapeSize(shape);
+    if (values.length !== size) {
+      throw new ShapeError(`tensor: ${values.length} values do not fill shape [${shape.join(', ')}] (${size} elements)`);
+    }
+    if (opts.dtype === 'i32') {
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]!;
+        if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+          throw new ShapeError(`tensor: value ${v} at index ${i} is not a 32-bit integer (dtype i32)`);
+        }
+      }
+    }
+    return this.empty(shape, opts).set(values);
+  }
+
+  /** Normal random numbers, mean `mean` (default 0) and standard deviation `std` (default 1). Same numbers in every runtime for a seed. */
+  randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+    const rng = opts.seed instanceof Rng ? opts.seed : new Rng(opts.seed ?? 0);
+    const mean = opts.mean ?? 0;
+    const std = opts.std ?? 1;
+    const t = this.empty(shape, { arena: opts.arena });
+    const d = t.f32();
+    for (let i = 0; i < d.length; i++) d[i] = mean + std * rng.normal();
+    return t;
+  }
+
+  /** Uniform random numbers in [low, high) (default [0, 1)). Same numbers in every runtime for a seed. */
+  uniform(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+    const rng = opts.seed instanceof Rng ? opts.seed : new Rng(opts.seed ?? 0);
+    const low = opts.low ?? 0;
+    const high = opts.high ?? 1;
+    const t = this.empty(shape, { arena: opts.arena });
+    const d = t.f32();
+    for (let i = 0; i < d.length; i++) d[i] = low + (high - low) * rng.uniform();
+    return t;
+  }
+
+  /** Bytes per arena, their peaks, and the memory size. */
+  memoryReport(): MemoryReport {
+    const persistent = this.persistent.report();
+    const step = this.step.report();
+    return {
+      backend: this.backend,
+      memoryBytes: this.heap.memoryBytes,
+      limitBytes: this.heap.limitBytes,
+      heapBaseBytes: this.heap.base,
+      persistent,
+      step,
+      peakBytes: persistent.peakBytes + step.peakBytes,
+    };
+  }
+}
+
+/** A growable stand-in for WebAssembly.Memory where WebAssembly itself is missing. */
+class ArrayMemory {
+  buffer: ArrayBuffer;
+  constructor(bytes: number) {
+    this.buffer = new ArrayBuffer(bytes);
+  }
+  grow(pages: number): number {
+    const old = this.buffer.byteLength / PAGE_BYTES;
+    const next = new ArrayBuffer(this.buffer.byteLength + pages * PAGE_BYTES);
+    new Uint8Array(next).set(new Uint8Array(this.buffer));
+    this.buffer = next;
+    return old;
+  }
+}
+
+function makeMemory(initialBytes: number, limitBytes: number, shared: boolean): WebAssembly.Memory {
+  const initial = Math.max(1, Math.ceil(initialBytes / PAGE_BYTES));
+  const maximum = Math.ceil(limitBytes / PAGE_BYTES);
+  if (typeof WebAssembly !== 'object') return new ArrayMemory(initial * PAGE_BYTES) as unknown as WebAssembly.Memory;
+  return new WebAssembly.Memory({ initial, maximum, shared } as WebAssembly.MemoryDescriptor);
+}
+
+function unsupported(variant: Backend, features: Features): string | null {
+  if (variant === 'js') return null;
+  if (typeof WebAssembly !== 'object') return 'this runtime has no WebAssembly';
+  if (!features.simd) return 'this runtime does not validate WebAssembly SIMD';
+  if (variant === 'relaxed' && !features.relaxedSimd) return 'this runtime does not validate relaxed SIMD (on Node 20 run node with --experimental-wasm-relaxed-simd)';
+  if (variant === 'threads' && !features.sharedMemory) return 'this runtime cannot create a shared WebAssembly.Memory (browsers need cross-origin isolation: COOP same-origin + COEP require-corp)';
+  return null;
+}
+
+/**
+ * The backends to try, best first. An explicit variant is the only candidate (and must be
+ * supported). `auto` tries relaxed then simd, skipping what this runtime does not support;
+ * only when no wasm variant is supported at all does it fall back to the JS twins, so a
+ * broken .wasm is reported as an error rather than silently run 50× slower.
+ */
+function candidates(options: RuntimeOptions, features: Features, notes: string[]): Backend[] {
+  const want = options.variant ?? 'auto';
+  if (want !== 'auto') {
+    const why = unsupported(want, features);
+    if (why) throw new FeatureError(`variant '${want}' cannot run here: ${why}`);
+    return [want];
+  }
+  const list: Backend[] = [];
+  for (const v of ['relaxed', 'simd'] as const) {
+    if (options.wasm && options.wasm[v] === undefined) continue;
+    const why = unsupported(v, features);
+    if (why) notes.push(`${v}: ${why}`);
+    else list.push(v);
+  }
+  if (list.length === 0) {
+    notes.push('js: no wasm variant can run here, using the plain-JS kernels (much slower than wasm SIMD)');
+    list.push('js');
+  }
+  return list;
+}
+
+/**
+ * Loads wasmformer: picks a backend, compiles and instantiates it over a fresh memory,
+ * and sets up the arenas.
+ *
+ * @example
+ * ```ts
+ * import { createRuntime } from 'wasmformer';
+ * const rt = await createRuntime();            // best variant this runtime validates
+ * console.log(rt.backend, rt.notes);           // e.g. 'simd', ['relaxed: ...']
+ * const simd = await createRuntime({ variant: 'simd' });
+ * // Cloudflare workerd: import mod from 'wasmformer/wasm/simd'; createRuntime({ wasm: { simd: mod } })
+ * ```
+ */
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const known = ['auto', 'simd', 'relaxed', 'threads', 'js'];
+  if (options.variant !== undefined && !known.includes(options.variant)) {
+    throw new FeatureError(`unknown variant '${String(options.variant)}': expected one of ${known.join(', ')}`);
+  }
+  const limitBytes = Math.min(options.memory?.maximumBytes ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
+  const initialBytes = Math.min(options.memory?.initialBytes ?? 16 << 20, limitBytes);
+  if (!(limitBytes >= PAGE_BYTES) || !(initialBytes >= 0)) {
+    throw new WasmformerError(`memory: maximumBytes ${limitBytes} must be at least one page (${PAGE_BYTES}) and initialBytes ${initialBytes} ≥ 0`);
+  }
+  const stepChunkBytes = alignUp(options.stepChunkBytes ?? 4 << 20);
+  const features = { ...detectFeatures(), ...options.features };
+  const notes: string[] = [];
+  const list = candidates(options, features, notes);
+  for (const backend of list) {
+    const memory = makeMemory(initialBytes, limitBytes, backend === 'threads');
+    if (backend === 'js') {
+      const heap = new Heap(memory, 64, limitBytes);
+      return new Runtime('js', features, jsKernels(() => heap.f32), heap, 0, notes, stepChunkBytes);
+    }
+    try {
+      const module = await loadModule(backend, options.wasm?.[backend]);
+      const instance = await WebAssembly.instantiate(module, { env: { memory } });
+      const exports = instance.exports as unknown as ModuleExports;
+      const missing = ['heap_base', 'gemm_workspace_bytes', ...Object.keys(KERNELS)].filter((name) => typeof instance.exports[name] !== 'function');
+      if (missing.length) throw new WasmLoadError(`wasm variant '${backend}' lacks the exports ${missing.join(', ')}: is it a wasmformer build of the same version?`);
+      const heap = new Heap(memory, exports.heap_base() >>> 0, limitBytes);
+      return new Runtime(backend, features, exports, heap, exports.gemm_workspace_bytes() >>> 0, notes, stepChunkBytes);
+    } catch (err) {
+      const error = err instanceof WasmLoadError ? err : new WasmLoadError(`wasm variant '${backend}' could not be instantiated: ${(err as Error).message}`);
+      if (list.length === 1) throw error;
+      notes.push(`${backend}: ${error.message}`);
+    }
+  }
+  throw new WasmLoadError(`no backend could be loaded: ${notes.join('; ')}`);
+}

@@ -1,0 +1,112 @@
+// Tensors: a shape, a dtype and a pointer into an arena of the runtime's wasm memory.
+// The data lives in wasm memory; `data()` is a live view (re-take it after anything that
+// may grow memory), `toArray()` a copy. Using a tensor after its arena scope was released
+// throws StaleTensorError instead of reading someone else's bytes.
+import { DTypeError, ShapeError } from './errors.js';
+import type { Arena, Lease } from './memory/arena.js';
+import type { Heap } from './memory/heap.js';
+
+/** Element types. Both are 4 bytes. */
+export type DType = 'f32' | 'i32';
+
+/** Checks that `shape` is a list of positive integers; returns its element count. */
+export function shapeSize(shape: readonly number[], what = 'tensor'): number {
+  let size = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 1) {
+      throw new ShapeError(`${what}: shape [${shape.join(', ')}] has dimension ${d}; every dimension must be an integer ≥ 1`);
+    }
+    size *= d;
+  }
+  return size;
+}
+
+/** A typed, shaped block of wasm memory. */
+export class Tensor {
+  /** Dimensions, outermost first. */
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+  readonly #ptr: number;
+  readonly #heap: Heap;
+  readonly #lease: Lease;
+
+  /** @internal use Runtime.tensor / zeros / empty / randn / uniform */
+  constructor(heap: Heap, lease: Lease, ptr: number, shape: readonly number[], dtype: DType) {
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.size = shapeSize(shape);
+    this.#ptr = ptr;
+    this.#heap = heap;
+    this.#lease = lease;
+  }
+
+  /** The arena that holds the data. */
+  get arena(): Arena {
+    return this.#lease.arena;
+  }
+
+  /** Whether the data is still valid (its arena scope has not been released). */
+  get isLive(): boolean {
+    return this.#lease.arena.isLive(this.#lease);
+  }
+
+  /** Byte address of the first element in wasm memory (for kernel calls). Throws if stale. */
+  get ptr(): number {
+    this.#lease.arena.checkLive(this.#lease, this.describe());
+    return this.#ptr;
+  }
+
+  /** Bytes of data. */
+  get bytes(): number {
+    return this.size * 4;
+  }
+
+  /** A live view of the data: valid until the memory grows; take it again after kernel calls. */
+  data(): Float32Array | Int32Array {
+    const start = this.ptr >>> 2;
+    const heap = this.dtype === 'f32' ? this.#heap.f32 : this.#heap.i32;
+    return heap.subarray(start, start + this.size);
+  }
+
+  /** A live Float32Array view; throws DTypeError for i32 tensors. */
+  f32(): Float32Array {
+    this.expectDType('f32', 'f32()');
+    return this.data() as Float32Array;
+  }
+
+  /** A live Int32Array view; throws DTypeError for f32 tensors. */
+  i32(): Int32Array {
+    this.expectDType('i32', 'i32()');
+    return this.data() as Int32Array;
+  }
+
+  /** A copy of the data as a plain array. */
+  toArray(): number[] {
+    return Array.from(this.data());
+  }
+
+  /** Copies `values` (exactly `size` of them) into the tensor. */
+  set(values: ArrayLike<number>): this {
+    if (values.length !== this.size) {
+      throw new ShapeError(`${this.describe()}: set() got ${values.length} values, expected ${this.size}`);
+    }
+    this.data().set(values);
+    return this;
+  }
+
+  /** Throws DTypeError unless the dtype is `dtype`. */
+  expectDType(dtype: DType, op: string): void {
+    if (this.dtype !== dtype) throw new DTypeError(`${op}: ${this.describe()} has dtype ${this.dtype}, expected ${dtype}`);
+  }
+
+  /** e.g. `f32[4, 768]` */
+  describe(): string {
+    return `${this.dtype}[${this.shape.join(', ')}]`;
+  }
+
+  toString(): string {
+    return `Tensor ${this.describe()}`;
+  }
+}

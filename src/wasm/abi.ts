@@ -1,0 +1,96 @@
+// The kernel ABI as the host sees it: one typed line per wasm export, and one manifest
+// row per kernel naming its plain-JS twin (src/ref) and how its arguments map onto it.
+// The manifest drives the JS fallback backend, the ABI test and the benchmarks.
+import { gemmF32, gemmBatchedF32 } from '../ref/gemm.js';
+import { softmaxForward, softmaxBackward } from '../ref/softmax.js';
+import { layernormForward, layernormBackward } from '../ref/layernorm.js';
+import { geluForward, geluBackward, reluForward, reluBackward } from '../ref/activation.js';
+import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
+
+/** A byte address in the runtime's wasm memory. */
+export type Ptr = number;
+
+/** Every kernel export, typed. Pointers are byte addresses; sizes are element counts. */
+export interface Kernels {
+  gemm_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr): void;
+  gemm_batched_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, batch: number, strideA: number, strideB: number, strideC: number): void;
+  softmax_forward(out: Ptr, inp: Ptr, rows: number, cols: number, block: number, scale: number, causal: number): void;
+  softmax_backward(dinp: Ptr, dout: Ptr, out: Ptr, rows: number, cols: number, scale: number): void;
+  layernorm_forward(out: Ptr, mean: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, n: number, c: number, eps: number): void;
+  layernorm_backward(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number): void;
+  gelu_forward(out: Ptr, inp: Ptr, n: number): void;
+  gelu_backward(dinp: Ptr, dout: Ptr, inp: Ptr, n: number): void;
+  relu_forward(out: Ptr, inp: Ptr, n: number): void;
+  relu_backward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
+  add_f32(out: Ptr, a: Ptr, b: Ptr, n: number): void;
+  mul_f32(out: Ptr, a: Ptr, b: Ptr, n: number): void;
+  scale_f32(out: Ptr, a: Ptr, s: number, n: number): void;
+  axpy_f32(y: Ptr, x: Ptr, alpha: number, n: number): void;
+  fill_f32(out: Ptr, value: number, n: number): void;
+  copy_f32(out: Ptr, src: Ptr, n: number): void;
+  colsum_f32(out: Ptr, inp: Ptr, rows: number, cols: number): void;
+}
+
+/** The module-level exports that are not kernels. */
+export interface ModuleExports extends Kernels {
+  heap_base(): number;
+  gemm_workspace_bytes(): number;
+}
+
+export type KernelName = keyof Kernels;
+
+/**
+ * How a kernel's arguments map onto its JS twin, one letter per argument:
+ * `f` f32 pointer (→ Float32Array view from that address), `o` optional f32 pointer (0 → null),
+ * `i` integer, `x` f32 scalar, `w` workspace pointer (the twin does not take it).
+ */
+export interface KernelRow {
+  family: 'gemm' | 'softmax' | 'layernorm' | 'activation' | 'elementwise';
+  args: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ref: (...args: any[]) => void;
+}
+
+export const KERNELS: Record<KernelName, KernelRow> = {
+  gemm_f32:           { family: 'gemm',        args: 'fffoiiiiiiixxw',     ref: gemmF32 },
+  gemm_batched_f32:   { family: 'gemm',        args: 'fffoiiiiiiixxwiiii', ref: gemmBatchedF32 },
+  softmax_forward:    { family: 'softmax',     args: 'ffiiixi',            ref: softmaxForward },
+  softmax_backward:   { family: 'softmax',     args: 'fffiix',             ref: softmaxBackward },
+  layernorm_forward:  { family: 'layernorm',   args: 'ffffffiix',          ref: layernormForward },
+  layernorm_backward: { family: 'layernorm',   args: 'ffffffffii',         ref: layernormBackward },
+  gelu_forward:       { family: 'activation',  args: 'ffi',                ref: geluForward },
+  gelu_backward:      { family: 'activation',  args: 'fffi',               ref: geluBackward },
+  relu_forward:       { family: 'activation',  args: 'ffi',                ref: reluForward },
+  relu_backward:      { family: 'activation',  args: 'fffi',               ref: reluBackward },
+  add_f32:            { family: 'elementwise', args: 'fffi',               ref: addF32 },
+  mul_f32:            { family: 'elementwise', args: 'fffi',               ref: mulF32 },
+  scale_f32:          { family: 'elementwise', args: 'ffxi',               ref: scaleF32 },
+  axpy_f32:           { family: 'elementwise', args: 'ffxi',               ref: axpyF32 },
+  fill_f32:           { family: 'elementwise', args: 'fxi',                ref: fillF32 },
+  copy_f32:           { family: 'elementwise', args: 'ffi',                ref: copyF32 },
+  colsum_f32:         { family: 'elementwise', args: 'ffii',               ref: colsumF32 },
+};
+
+/**
+ * Kernels implemented by the JS twins over the same memory, for runtimes without SIMD.
+ * `f32()` must return a view of the whole memory that is current (fresh after growth).
+ */
+export function jsKernels(f32: () => Float32Array): Kernels {
+  const out = {} as Record<KernelName, (...args: number[]) => void>;
+  for (const name of Object.keys(KERNELS) as KernelName[]) {
+    const { args, ref } = KERNELS[name];
+    out[name] = (...values: number[]) => {
+      const heap = f32();
+      const mapped: unknown[] = [];
+      for (let i = 0; i < args.length; i++) {
+        const kind = args[i];
+        const v = values[i]!;
+        if (kind === 'f') mapped.push(heap.subarray(v >>> 2));
+        else if (kind === 'o') mapped.push(v === 0 ? null : heap.subarray(v >>> 2));
+        else if (kind !== 'w') mapped.push(v);
+      }
+      ref(...mapped);
+    };
+  }
+  return out as unknown as Kernels;
+}
