@@ -1,5 +1,116 @@
-// CONTRACT (to be implemented): GELU (tanh approximation) and ReLU; backward adds into dinp.
-export function gelu_forward(out: usize, inp: usize, n: i32): void {}
-export function gelu_backward(dinp: usize, dout: usize, inp: usize, n: i32): void {}
-export function relu_forward(out: usize, inp: usize, n: i32): void {}
-export function relu_backward(dinp: usize, dout: usize, out: usize, n: i32): void {}
+// Pointwise activations of the feed-forward block, forward and backward: GELU (tanh
+// approximation, as GPT-2 and BERT use) and ReLU (as in the paper). Any n ≥ 0, pointers need
+// 4-byte alignment only; forwards may run in place (out == inp), backwards add into dinp.
+import { madd, exp4 } from "./simd_math";
+
+const K0: f32 = 0.7978845608;            // √(2/π)
+const K1: f32 = 0.7978845608 * 0.044715;  // √(2/π) · 0.044715
+
+/**
+ * GELU of four lanes, gelu(x) = 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), evaluated as
+ * x / (1 + exp(−2u)) — the same function, since 0.5·(1 + tanh u) = 1/(1 + e^(−2u)) — which has no
+ * cancellation for negative x (where 1 + tanh u → 0) and costs one exp and one division.
+ */
+// @ts-ignore: decorator
+@inline function gelu4(x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  const u = f32x4.mul(x, madd(x2, f32x4.splat(K1), f32x4.splat(K0)));
+  const e = exp4(f32x4.mul(u, f32x4.splat(-2.0)));
+  return f32x4.div(x, f32x4.add(e, f32x4.splat(1.0)));
+}
+
+/**
+ * d gelu / dx of four lanes, differentiating  out = x·s, s = 1/(1 + e), e = exp(−2u):
+ * ds/dx = 2u'·e·s² with u' = √(2/π)·(1 + 3·0.044715·x²), so gelu' = s + 2x·u'·(e·s)·s.
+ * x is clamped to [−10, 10] first: beyond it gelu' is 0 or 1 to within 1e−35, and the clamp
+ * keeps e finite and x·u' from overflowing (which would give Inf·0 = NaN).
+ */
+// @ts-ignore: decorator
+@inline function geluGrad4(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-10.0)), f32x4.splat(10.0));
+  const x2 = f32x4.mul(x, x);
+  const u = f32x4.mul(x, madd(x2, f32x4.splat(K1), f32x4.splat(K0)));
+  const du = madd(x2, f32x4.splat(3.0 * K1), f32x4.splat(K0));
+  const e = exp4(f32x4.mul(u, f32x4.splat(-2.0)));
+  const s = f32x4.div(f32x4.splat(1.0), f32x4.add(e, f32x4.splat(1.0)));
+  const es = f32x4.mul(e, s);                                   // = 1 − s, without cancellation
+  const xdu2 = f32x4.mul(f32x4.add(x, x), du);
+  return madd(f32x4.mul(xdu2, es), s, s);
+}
+
+/** out (n) = gelu(inp (n)). In-place allowed. */
+export function gelu_forward(out: usize /* (n) */, inp: usize /* (n) */, n: i32): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const y0 = gelu4(v128.load(inp + o)),     y1 = gelu4(v128.load(inp + o, 16));
+    const y2 = gelu4(v128.load(inp + o, 32)), y3 = gelu4(v128.load(inp + o, 48));
+    v128.store(out + o, y0); v128.store(out + o, y1, 16); v128.store(out + o, y2, 32); v128.store(out + o, y3, 48);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), gelu4(v128.load(inp + (<usize>i << 2))));
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f32x4.extract_lane(gelu4(f32x4.splat(load<f32>(inp + o))), 0));
+  }
+}
+
+/** dinp (n) += gelu'(inp) · dout, differentiating  out = gelu(inp). dinp may equal dout. */
+export function gelu_backward(dinp: usize /* (n) */, dout: usize /* (n) */, inp: usize /* (n) */, n: i32): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    const g0 = geluGrad4(v128.load(inp + o)), g1 = geluGrad4(v128.load(inp + o, 16));
+    v128.store(dinp + o, madd(g0, v128.load(dout + o), v128.load(dinp + o)));
+    v128.store(dinp + o, madd(g1, v128.load(dout + o, 16), v128.load(dinp + o, 16)), 16);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dinp + o, madd(geluGrad4(v128.load(inp + o)), v128.load(dout + o), v128.load(dinp + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = f32x4.extract_lane(geluGrad4(f32x4.splat(load<f32>(inp + o))), 0);
+    store<f32>(dinp + o, load<f32>(dinp + o) + g * load<f32>(dout + o));
+  }
+}
+
+/** out (n) = max(inp, 0); NaN and −0 give +0. In-place allowed. */
+export function relu_forward(out: usize /* (n) */, inp: usize /* (n) */, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    // pmax(0, x) = 0 < x ? x : 0
+    v128.store(out + o, f32x4.pmax(z, v128.load(inp + o)));
+    v128.store(out + o, f32x4.pmax(z, v128.load(inp + o, 16)), 16);
+    v128.store(out + o, f32x4.pmax(z, v128.load(inp + o, 32)), 32);
+    v128.store(out + o, f32x4.pmax(z, v128.load(inp + o, 48)), 48);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), f32x4.pmax(z, v128.load(inp + (<usize>i << 2))));
+  for (; i < n; i++) {
+    const x = load<f32>(inp + (<usize>i << 2));
+    store<f32>(out + (<usize>i << 2), x > 0 ? x : 0);
+  }
+}
+
+/** dinp (n) += out > 0 ? dout : 0, differentiating  out = max(inp, 0). dinp may equal dout. */
+export function relu_backward(dinp: usize /* (n) */, dout: usize /* (n) */, out: usize /* (n) */, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    const g0 = v128.and(v128.load(dout + o), f32x4.gt(v128.load(out + o), z));
+    const g1 = v128.and(v128.load(dout + o, 16), f32x4.gt(v128.load(out + o, 16), z));
+    v128.store(dinp + o, f32x4.add(v128.load(dinp + o), g0));
+    v128.store(dinp + o, f32x4.add(v128.load(dinp + o, 16), g1), 16);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.and(v128.load(dout + o), f32x4.gt(v128.load(out + o), z));
+    v128.store(dinp + o, f32x4.add(v128.load(dinp + o), g));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    if (load<f32>(out + o) > 0) store<f32>(dinp + o, load<f32>(dinp + o) + load<f32>(dout + o));
+  }
+}

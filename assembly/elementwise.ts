@@ -1,8 +1,133 @@
-// CONTRACT (to be implemented)
-export function add_f32(out: usize, a: usize, b: usize, n: i32): void {}
-export function mul_f32(out: usize, a: usize, b: usize, n: i32): void {}
-export function scale_f32(out: usize, a: usize, s: f32, n: i32): void {}
-export function axpy_f32(y: usize, x: usize, alpha: f32, n: i32): void {}
-export function fill_f32(out: usize, value: f32, n: i32): void {}
-export function copy_f32(out: usize, src: usize, n: i32): void {}
-export function colsum_f32(out: usize, inp: usize, rows: i32, cols: i32): void {}
+// Flat elementwise kernels over f32 buffers: residual adds, gating products, scaling, the
+// optimizer's axpy, zero-grad's fill, copies, and column sums for bias gradients. Any n ≥ 0,
+// pointers need 4-byte alignment only. An output may be exactly one of its inputs (in place);
+// partial overlaps are not allowed, except in copy_f32 which behaves like memmove.
+import { madd } from "./simd_math";
+
+/** out (n) = a + b. out may equal a or b. */
+export function add_f32(out: usize /* (n) */, a: usize /* (n) */, b: usize /* (n) */, n: i32): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const y0 = f32x4.add(v128.load(a + o), v128.load(b + o));
+    const y1 = f32x4.add(v128.load(a + o, 16), v128.load(b + o, 16));
+    const y2 = f32x4.add(v128.load(a + o, 32), v128.load(b + o, 32));
+    const y3 = f32x4.add(v128.load(a + o, 48), v128.load(b + o, 48));
+    v128.store(out + o, y0); v128.store(out + o, y1, 16); v128.store(out + o, y2, 32); v128.store(out + o, y3, 48);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+/** out (n) = a ⊙ b. out may equal a or b. */
+export function mul_f32(out: usize /* (n) */, a: usize /* (n) */, b: usize /* (n) */, n: i32): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const y0 = f32x4.mul(v128.load(a + o), v128.load(b + o));
+    const y1 = f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16));
+    const y2 = f32x4.mul(v128.load(a + o, 32), v128.load(b + o, 32));
+    const y3 = f32x4.mul(v128.load(a + o, 48), v128.load(b + o, 48));
+    v128.store(out + o, y0); v128.store(out + o, y1, 16); v128.store(out + o, y2, 32); v128.store(out + o, y3, 48);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
+/** out (n) = s · a. out may equal a. */
+export function scale_f32(out: usize /* (n) */, a: usize /* (n) */, s: f32, n: i32): void {
+  const sv = f32x4.splat(s);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const y0 = f32x4.mul(v128.load(a + o), sv),     y1 = f32x4.mul(v128.load(a + o, 16), sv);
+    const y2 = f32x4.mul(v128.load(a + o, 32), sv), y3 = f32x4.mul(v128.load(a + o, 48), sv);
+    v128.store(out + o, y0); v128.store(out + o, y1, 16); v128.store(out + o, y2, 32); v128.store(out + o, y3, 48);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), f32x4.mul(v128.load(a + (<usize>i << 2)), sv));
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), load<f32>(a + (<usize>i << 2)) * s);
+}
+
+/** y (n) += alpha · x (n). y may equal x (then y = (1 + alpha)·y up to rounding). */
+export function axpy_f32(y: usize /* (n) */, x: usize /* (n) */, alpha: f32, n: i32): void {
+  const av = f32x4.splat(alpha);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const y0 = madd(v128.load(x + o), av, v128.load(y + o));
+    const y1 = madd(v128.load(x + o, 16), av, v128.load(y + o, 16));
+    const y2 = madd(v128.load(x + o, 32), av, v128.load(y + o, 32));
+    const y3 = madd(v128.load(x + o, 48), av, v128.load(y + o, 48));
+    v128.store(y + o, y0); v128.store(y + o, y1, 16); v128.store(y + o, y2, 32); v128.store(y + o, y3, 48);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, madd(v128.load(x + o), av, v128.load(y + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+  }
+}
+
+/** out (n) = value. */
+export function fill_f32(out: usize /* (n) */, value: f32, n: i32): void {
+  const v = f32x4.splat(value);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = out + (<usize>i << 2);
+    v128.store(o, v); v128.store(o, v, 16); v128.store(o, v, 32); v128.store(o, v, 48);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), v);
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), value);
+}
+
+/** out (n) = src (n). Overlap-safe (memmove): one bulk-memory `memory.copy`. */
+export function copy_f32(out: usize /* (n) */, src: usize /* (n) */, n: i32): void {
+  if (n > 0) memory.copy(out, src, <usize>n << 2);
+}
+
+/**
+ * out (cols) += Σ_i inp[i, :] over rows (bias gradients). Four rows are added per sweep of out,
+ * so out is read and written rows/4 times. out may not overlap inp.
+ */
+export function colsum_f32(out: usize /* (cols) */, inp: usize /* (rows, cols) */, rows: i32, cols: i32): void {
+  const stride = <usize>cols << 2;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const p0 = inp + <usize>r * stride, p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride;
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = <usize>j << 2;
+      const s01 = f32x4.add(v128.load(p0 + o), v128.load(p1 + o));
+      const s23 = f32x4.add(v128.load(p2 + o), v128.load(p3 + o));
+      v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.add(s01, s23)));
+    }
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      const s = (load<f32>(p0 + o) + load<f32>(p1 + o)) + (load<f32>(p2 + o) + load<f32>(p3 + o));
+      store<f32>(out + o, load<f32>(out + o) + s);
+    }
+  }
+  for (; r < rows; r++) {
+    const p = inp + <usize>r * stride;
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(p + o)));
+    }
+    for (; j < cols; j++) store<f32>(out + (<usize>j << 2), load<f32>(out + (<usize>j << 2)) + load<f32>(p + (<usize>j << 2)));
+  }
+}

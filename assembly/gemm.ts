@@ -1,12 +1,147 @@
-// CONTRACT (to be implemented):
-// C (M,N; row stride ldc) = alpha * op(A) (M,K) · op(B) (K,N) + beta * C + bias (N, broadcast over rows; 0 = none)
-// Row-major. flags bit 0: A is stored transposed, (K,M) with row stride lda; bit 1: B stored transposed, (N,K) with row stride ldb.
-// beta == 0 means C is not read (so NaN/garbage in C does not propagate).
-// work: scratch of gemm_workspace_bytes() bytes, 64-byte aligned, for packed panels.
-export function gemm_f32(c: usize, a: usize, b: usize, bias: usize, m: i32, n: i32, k: i32,
-  lda: i32, ldb: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize): void {}
-// The same for `batch` independent products; strides in elements between consecutive A, B, C (bias shared).
+// GEMM driver: cache blocking over N (NC), K (KC) and M (MC) around packed panels and a
+// register-tiled micro-kernel (gemm_ukernel.ts, gemm_pack.ts), plus a no-packing path for
+// small M that streams B once (decode-time matrix–vector).
+//
+// THE GEMM CONVENTION (every gemm export, and src/ref/gemm.ts, follows it):
+//   C (M,N; row stride ldc) = alpha · op(A) (M,K) · op(B) (K,N) + beta · C + bias (N; broadcast over rows)
+//   Row-major. flags bit 0 (GEMM_TRANS_A): A is stored transposed, (K,M) with row stride lda,
+//   else (M,K) with row stride lda. flags bit 1 (GEMM_TRANS_B): B stored transposed, (N,K) with
+//   row stride ldb, else (K,N) with row stride ldb. bias pointer 0 = no bias.
+//   beta == 0: C is write-only (NaN or garbage in C never propagates).
+//   Pointers are byte addresses, sizes i32, strides in elements. `work` is a scratch area of
+//   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
+//   arguments: no checks, no allocation, no throwing.
+import { MR, NR, ukernel, gemv_n, gemv_t } from "./gemm_ukernel";
+import { pack_a, pack_b } from "./gemm_pack";
+
+/** Micro-kernel tile rows (6 relaxed, 5 simd) and columns. */
+export const GEMM_MR: i32 = MR;
+export const GEMM_NR: i32 = NR;
+/** K block: a packed B sliver (KC,NR) stays in L1 while it meets every A sliver of the M block. */
+export const GEMM_KC: i32 = 256;
+/** M block (multiple of 5 and 6): its packed A (MC,KC) stays in L2. */
+export const GEMM_MC: i32 = 120;
+/** N block: the packed B panel (KC,NC) stays in L2. */
+export const GEMM_NC: i32 = 512;
+/** Up to this many rows of C, B is streamed unpacked, one row of A at a time. */
+export const GEMM_SMALL_M: i32 = 1;
+
+const TRANS_A = 1;
+const TRANS_B = 2;
+
+// Layout of `work`: packed B panel | packed A block | one edge tile.
+const WORK_B_BYTES: usize = <usize>GEMM_KC * GEMM_NC * 4;
+const WORK_A_BYTES: usize = <usize>GEMM_KC * GEMM_MC * 4;
+const WORK_TILE_BYTES: usize = 64 * 4;
+const WORK_BYTES: usize = WORK_B_BYTES + WORK_A_BYTES + WORK_TILE_BYTES;
+
+/** Bytes of scratch `work` that gemm_f32 / gemm_batched_f32 need. */
+export function gemm_workspace_bytes(): usize {
+  return WORK_BYTES;
+}
+
+/** C = alpha·op(A)·op(B) + beta·C + bias (see the convention above). */
+export function gemm_f32(c: usize /* (M,N) */, a: usize /* (M,K) or (K,M) */, b: usize /* (K,N) or (N,K) */,
+  bias: usize /* (N) or 0 */, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32, flags: i32,
+  alpha: f32, beta: f32, work: usize): void {
+  if (m <= 0 || n <= 0) return;
+  const small = m <= GEMM_SMALL_M && ((flags & TRANS_B) == 0 || (flags & TRANS_A) == 0 || <usize>k * 4 <= WORK_BYTES);
+  if (small) gemm_small_m(c, a, b, bias, m, n, k, lda, ldb, ldc, flags, alpha, beta, work);
+  else gemm_range(c, a, b, bias, k, lda, ldb, ldc, flags, alpha, beta, work, 0, m, 0, n);
+}
+
+/** `batch` independent products; A, B, C advance by strideA/B/C elements (0 = shared), bias is shared. */
 export function gemm_batched_f32(c: usize, a: usize, b: usize, bias: usize, m: i32, n: i32, k: i32,
   lda: i32, ldb: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize,
-  batch: i32, strideA: i32, strideB: i32, strideC: i32): void {}
-export function gemm_workspace_bytes(): usize { return 0; }
+  batch: i32, strideA: i32, strideB: i32, strideC: i32): void {
+  for (let i = 0; i < batch; i++) {
+    gemm_f32(c + (<usize>i * strideC << 2), a + (<usize>i * strideA << 2), b + (<usize>i * strideB << 2),
+      bias, m, n, k, lda, ldb, ldc, flags, alpha, beta, work);
+  }
+}
+
+/** The block C[i_begin:i_end, j_begin:j_end] of the product: the unit a worker pool splits
+ *  (disjoint blocks, one work area per worker). Loops NC ⊃ KC ⊃ MC ⊃ NR ⊃ MR (BLIS order). */
+export function gemm_range(c: usize, a: usize, b: usize, bias: usize, k: i32, lda: i32, ldb: i32, ldc: i32,
+  flags: i32, alpha: f32, beta: f32, work: usize, i_begin: i32, i_end: i32, j_begin: i32, j_end: i32): void {
+  const trans_a = (flags & TRANS_A) != 0, trans_b = (flags & TRANS_B) != 0;
+  const bp = work, ap = work + WORK_B_BYTES, tile = ap + WORK_A_BYTES;
+  for (let jc = j_begin; jc < j_end; jc += GEMM_NC) {
+    const nc = min(GEMM_NC, j_end - jc);
+    let pc = 0;
+    do { // at least once, so that k == 0 still writes beta·C + bias
+      const kc = min(GEMM_KC, k - pc);
+      const beta_p: f32 = pc == 0 ? beta : 1;                 // later K blocks accumulate
+      const bias_p = pc == 0 && bias ? bias + (<usize>jc << 2) : 0;
+      const b_off = trans_b ? <usize>jc * ldb + pc : <usize>pc * ldb + jc;
+      pack_b(bp, b + (b_off << 2), ldb, trans_b, kc, nc);
+      for (let ic = i_begin; ic < i_end; ic += GEMM_MC) {
+        const mc = min(GEMM_MC, i_end - ic);
+        const a_off = trans_a ? <usize>pc * lda + ic : <usize>ic * lda + pc;
+        pack_a(ap, a + (a_off << 2), lda, trans_a, mc, kc);
+        const cb = c + ((<usize>ic * ldc + jc) << 2);
+        gemm_macro(cb, ap, bp, mc, nc, kc, ldc, alpha, beta_p, bias_p, tile);
+      }
+      pc += kc;
+    } while (pc < k);
+  }
+}
+
+/** C block (mc,nc) from a packed A block and a packed B panel: micro-kernel per MR×NR tile;
+ *  edge tiles go through `tile` and are copied out with the epilogue. */
+function gemm_macro(c: usize /* (mc,nc), row stride ldc */, ap: usize /* packed (mc,kc) */,
+  bp: usize /* packed (kc,nc) */, mc: i32, nc: i32, kc: i32, ldc: i32, alpha: f32, beta: f32,
+  bias: usize /* (nc) or 0 */, tile: usize /* (MR,NR) */): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const bs = bp + (<usize>jr * kc << 2);
+    const bias_j = bias ? bias + (<usize>jr << 2) : 0;
+    for (let ir = 0; ir < mc; ir += MR) {
+      const mr = min(MR, mc - ir);
+      const as = ap + (<usize>ir * kc << 2);
+      const ct = c + ((<usize>ir * ldc + jr) << 2);
+      if (mr == MR && nr == NR) {
+        ukernel(kc, as, bs, ct, ldc, alpha, beta, bias_j);
+      } else {
+        ukernel(kc, as, bs, tile, NR, alpha, 0, 0);
+        store_edge(ct, ldc, tile, mr, nr, beta, bias_j);
+      }
+    }
+  }
+}
+
+/** Copies the top-left (mr,nr) of an alpha-scaled tile into C: c = tile + beta·c + bias. */
+function store_edge(c: usize /* (mr,nr), row stride ldc */, ldc: i32, tile: usize /* (MR,NR) */,
+  mr: i32, nr: i32, beta: f32, bias: usize /* (nr) or 0 */): void {
+  for (let i = 0; i < mr; i++) {
+    const ci = c + (<usize>i * ldc << 2), ti = tile + (<usize>i * NR << 2);
+    for (let j = 0; j < nr; j++) {
+      let v = load<f32>(ti + (<usize>j << 2));
+      if (beta != 0) v += beta * load<f32>(ci + (<usize>j << 2));
+      if (bias) v += load<f32>(bias + (<usize>j << 2));
+      store<f32>(ci + (<usize>j << 2), v);
+    }
+  }
+}
+
+/** Small M: one row of C at a time, B streamed from its storage (no packing). With both
+ *  operands transposed the row of A is gathered into `work` first so gemv_t reads it contiguously. */
+function gemm_small_m(c: usize, a: usize, b: usize, bias: usize, m: i32, n: i32, k: i32,
+  lda: i32, ldb: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize): void {
+  const trans_a = (flags & TRANS_A) != 0;
+  const ap_stride: usize = trans_a ? <usize>lda << 2 : 4;      // bytes between A(i,p) and A(i,p+1)
+  const ai_stride: usize = trans_a ? 4 : <usize>lda << 2;      // bytes between A(i,p) and A(i+1,p)
+  for (let i = 0; i < m; i++) {
+    const ci = c + (<usize>i * ldc << 2);
+    let ai = a + <usize>i * ai_stride;
+    if ((flags & TRANS_B) == 0) {
+      gemv_n(ci, ai, ap_stride, b, ldb, n, k, alpha, beta, bias);
+    } else {
+      if (trans_a) {
+        for (let p = 0; p < k; p++) store<f32>(work + (<usize>p << 2), load<f32>(ai + <usize>p * ap_stride));
+        ai = work;
+      }
+      gemv_t(ci, ai, b, ldb, n, k, alpha, beta, bias);
+    }
+  }
+}

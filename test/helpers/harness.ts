@@ -1,38 +1,41 @@
-// TEMPORARY raw harness for kernel tests while src/wasm/load.ts is being written:
-// instantiates one variant with an imported memory and hands out bump-allocated buffers.
-import { readFileSync } from 'node:fs';
+// Kernel-test harness over the real loader: one runtime per wasm variant (created once
+// per test file through createRuntime), with raw pointer allocation from its step arena,
+// so kernel tests call the exports exactly as src/ops does.
+import { createRuntime, type Runtime } from '../../src/index.js';
 
 export const VARIANTS = ['simd', 'relaxed', 'threads'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface Harness {
+  /** The wasm exports (kernels plus heap_base and gemm_workspace_bytes). */
   k: Record<string, (...args: number[]) => number>;
   memory: WebAssembly.Memory;
+  rt: Runtime;
   /** Allocates n f32/i32 slots (64-byte aligned), optionally filled; returns the byte pointer. */
   alloc(n: number, init?: ArrayLike<number>): number;
+  /** A fresh view of n floats at ptr. */
   f32(ptr: number, n: number): Float32Array;
+  /** Frees everything allocated through this harness. */
   reset(): void;
 }
 
+const runtimes = new Map<Variant, Runtime>();
+for (const variant of VARIANTS) runtimes.set(variant, await createRuntime({ variant }));
+
+/** The runtime of `variant`, its step arena emptied. */
 export function harness(variant: Variant): Harness {
-  const bytes = readFileSync(new URL(`../../build/wasmformer-${variant}.wasm`, import.meta.url));
-  const shared = variant === 'threads';
-  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared } as WebAssembly.MemoryDescriptor);
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  const k = inst.exports as unknown as Harness['k'];
-  const base = (k.heap_base() + 63) & ~63;
-  let top = base;
+  const rt = runtimes.get(variant)!;
+  rt.step.reset();
   return {
-    k, memory,
+    k: rt.kernels as unknown as Harness['k'],
+    memory: rt.heap.memory,
+    rt,
     alloc(n, init) {
-      const ptr = top;
-      top = (top + n * 4 + 63) & ~63;
-      const need = Math.ceil(top / 65536) - memory.buffer.byteLength / 65536;
-      if (need > 0) memory.grow(need);
-      if (init) new Float32Array(memory.buffer, ptr, n).set(init);
+      const ptr = rt.step.alloc(n * 4);
+      if (init) rt.heap.f32.set(init, ptr >>> 2);
       return ptr;
     },
-    f32: (ptr, n) => new Float32Array(memory.buffer, ptr, n),
-    reset() { top = base; },
+    f32: (ptr, n) => new Float32Array(rt.heap.memory.buffer, ptr, n),
+    reset: () => rt.step.reset(),
   };
 }

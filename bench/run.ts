@@ -1,0 +1,36 @@
+// `npm run bench`: runs every suite, prints one table, and writes the rows to
+// bench/results/latest.json as [{ suite, case, impl, metric, value, unit }], and what
+// machine it ran on to bench/results/machine.json.
+// Run with node --experimental-wasm-relaxed-simd (npm run bench does) so the relaxed build loads.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import type { BenchRow } from './lib.js';
+import * as gemm from './gemm.bench.js';
+import * as rowwise from './rowwise.bench.js';
+
+const suites: Record<string, { run(): Promise<BenchRow[]> }> = { gemm, rowwise };
+const only = process.argv.slice(2);
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  node: process.version,
+  loadBefore: loadavg()[0],
+  date: new Date().toISOString(),
+};
+console.log(`wasmformer benchmarks — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadBefore.toFixed(2)}`);
+
+const rows: BenchRow[] = [];
+for (const [name, suite] of Object.entries(suites)) {
+  if (only.length && !only.includes(name)) continue;
+  const t0 = performance.now();
+  const got = await suite.run();
+  rows.push(...got);
+  console.log(`\n## ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.table(got.map((r) => ({ case: r.case, impl: r.impl, metric: r.metric, value: Number(r.value.toPrecision(4)), unit: r.unit })));
+}
+
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(rows, null, 1) + '\n');
+writeFileSync(new URL('./results/machine.json', import.meta.url), JSON.stringify({ ...machine, loadAfter: loadavg()[0] }, null, 1) + '\n');
+console.log(`\nwrote ${rows.length} rows to bench/results/latest.json (machine in bench/results/machine.json)`);

@@ -1,0 +1,89 @@
+// The ABI manifest (src/wasm/abi.ts) against the wasm module: every export is listed,
+// every listed kernel has a test row in test/kernels/<family>.test.ts, and the JS
+// backend's argument mapping matches the wasm kernel on a sample call of each kernel.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createRuntime, KERNELS, Rng, type KernelName, type Runtime } from '../../src/index.js';
+
+const BUF = 512; // floats per sample buffer: enough for every sample below
+
+/** Sample integer/scalar arguments per kernel; pointer arguments get their own buffers. */
+const SAMPLES: Record<KernelName, number[]> = {
+  gemm_f32:           [5, 9, 7, 7, 9, 9, 0, 1.5, 0.5],           // m n k lda ldb ldc flags alpha beta
+  gemm_batched_f32:   [3, 4, 5, 6, 5, 7, 3, 1, 1, 2, 40, 0, 40], // … flags=3 alpha beta batch sA sB sC
+  softmax_forward:    [6, 10, 3, 0.5, 1],                        // rows cols block scale causal
+  softmax_backward:   [6, 10, 0.5],
+  layernorm_forward:  [6, 12, 1e-5],
+  layernorm_backward: [6, 12],
+  gelu_forward:       [37],
+  gelu_backward:      [37],
+  relu_forward:       [37],
+  relu_backward:      [37],
+  add_f32:            [37],
+  mul_f32:            [37],
+  scale_f32:          [-1.25, 37],
+  axpy_f32:           [0.75, 37],
+  fill_f32:           [3.5, 37],
+  copy_f32:           [37],
+  colsum_f32:         [6, 12],
+};
+
+function callSample(rt: Runtime, name: KernelName, seed: number): Float32Array[] {
+  rt.step.reset();
+  const { args } = KERNELS[name];
+  const rng = new Rng(seed);
+  const scalars = [...SAMPLES[name]];
+  const buffers: number[] = [];
+  const values: number[] = [];
+  for (const kind of args) {
+    if (kind === 'f' || kind === 'o') {
+      const t = rt.empty([BUF], { arena: 'step' });
+      const d = t.f32();
+      for (let i = 0; i < BUF; i++) d[i] = 0.5 + rng.uniform();
+      buffers.push(t.ptr);
+      values.push(t.ptr);
+    } else if (kind === 'w') {
+      values.push(rt.gemmWork);
+    } else {
+      values.push(scalars.shift()!);
+    }
+  }
+  (rt.kernels[name] as (...a: number[]) => void)(...values);
+  return buffers.map((p) => rt.heap.f32.slice(p >>> 2, (p >>> 2) + BUF));
+}
+
+describe('ABI manifest', () => {
+  it('lists exactly the kernels the wasm module exports', () => {
+    const module = new WebAssembly.Module(readFileSync(new URL('../../build/wasmformer-simd.wasm', import.meta.url)));
+    const exported = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+    const meta = ['heap_base', 'gemm_workspace_bytes'];
+    expect(exported.filter((n) => !meta.includes(n)).sort()).toEqual(Object.keys(KERNELS).sort());
+  });
+
+  it('every kernel has a row in its family test file', () => {
+    for (const [name, row] of Object.entries(KERNELS)) {
+      const test = readFileSync(new URL(`../kernels/${row.family}.test.ts`, import.meta.url), 'utf8');
+      expect(test.includes(name), `${name} is not exercised by test/kernels/${row.family}.test.ts`).toBe(true);
+    }
+  });
+
+  // This checks the argument mapping of the JS backend, not precision (the kernel tests
+  // do that): a mis-mapped argument gives O(1) differences, so 1e-4 relative is ample.
+  it('the JS backend maps every kernel argument as the wasm kernel reads it', async () => {
+    const wasm = await createRuntime({ variant: 'simd' });
+    const js = await createRuntime({ variant: 'js' });
+    for (const name of Object.keys(KERNELS) as KernelName[]) {
+      expect(SAMPLES[name], `no sample row for ${name}`).toBeDefined();
+      const a = callSample(wasm, name, 1);
+      const b = callSample(js, name, 1);
+      for (let i = 0; i < a.length; i++) {
+        for (let j = 0; j < BUF; j++) {
+          const diff = Math.abs(a[i]![j]! - b[i]![j]!);
+          if (!(diff <= 1e-4 * Math.max(1, Math.abs(b[i]![j]!)))) {
+            throw new Error(`${name}: buffer ${i} element ${j}: wasm ${a[i]![j]} vs js ${b[i]![j]}`);
+          }
+        }
+      }
+    }
+  });
+});
