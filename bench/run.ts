@@ -1,10 +1,11 @@
 // `npm run bench`: runs every suite, prints one table, and writes the rows to
 // bench/results/latest.json as [{ suite, case, impl, metric, value, unit }], and what
-// machine it ran on to bench/results/machine.json.
+// machine it ran on to bench/results/machine.json; a full run also rewrites bench/RESULTS.md.
 // Run with node --experimental-wasm-relaxed-simd (npm run bench does) so the relaxed build loads.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type { BenchRow } from './lib.js';
+import { markdown } from './report.js';
 import * as gemm from './gemm.bench.js';
 import * as rowwise from './rowwise.bench.js';
 
@@ -15,7 +16,7 @@ const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
   node: process.version,
-  loadBefore: loadavg()[0],
+  loadBefore: loadavg()[0] ?? 0,
   date: new Date().toISOString(),
 };
 console.log(`wasmformer benchmarks — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadBefore.toFixed(2)}`);
@@ -32,5 +33,7 @@ for (const [name, suite] of Object.entries(suites)) {
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(rows, null, 1) + '\n');
-writeFileSync(new URL('./results/machine.json', import.meta.url), JSON.stringify({ ...machine, loadAfter: loadavg()[0] }, null, 1) + '\n');
+const done = { ...machine, loadAfter: loadavg()[0] ?? 0 };
+writeFileSync(new URL('./results/machine.json', import.meta.url), JSON.stringify(done, null, 1) + '\n');
+if (!only.length) writeFileSync(new URL('./RESULTS.md', import.meta.url), markdown(rows, done));
 console.log(`\nwrote ${rows.length} rows to bench/results/latest.json (machine in bench/results/machine.json)`);

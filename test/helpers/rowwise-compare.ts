@@ -7,8 +7,11 @@ import { expect } from 'vitest';
 /** Unit roundoff of f32: half an ulp of 1. Tolerances below are written as multiples of it. */
 export const U32 = 2 ** -24;
 
-/** |actual − expected| ≤ atol + rtol·|expected| per element; equal infinities and equal NaNs pass. */
-export interface Tol { atol: number; rtol: number }
+/**
+ * |actual − expected| ≤ atol + rtol·|expected| per element; equal infinities and equal NaNs pass.
+ * `atol` may be one number or one bound per element (for errors that vary along the data).
+ */
+export interface Tol { atol: number | ArrayLike<number>; rtol: number }
 
 /** Largest |x| over an array (0 for an empty one). */
 export function maxAbs(x: ArrayLike<number>): number {
@@ -21,19 +24,25 @@ export function maxAbs(x: ArrayLike<number>): number {
 export function expectNear(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tol, label: string): void {
   expect(actual.length, `${label}: length`).toBe(expected.length);
   const bad: string[] = [];
-  let nBad = 0, maxDiff = 0, maxAt = -1;
+  let nBad = 0, maxDiff = 0, maxAt = -1, worst = 0;
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i]!, e = expected[i]!;
     if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
     const d = Math.abs(a - e);
     if (!(d <= maxDiff)) { maxDiff = d; maxAt = i; }
-    if (!(d <= tol.atol + tol.rtol * Math.abs(e))) {
+    const atol = typeof tol.atol === 'number' ? tol.atol : tol.atol[i]!;
+    const bound = atol + tol.rtol * Math.abs(e);
+    worst = Math.max(worst, bound > 0 ? d / bound : Infinity);
+    if (!(d <= bound)) {
       nBad++;
-      if (bad.length < 5) bad.push(`  [${i}] got ${a}, want ${e} (diff ${d.toExponential(2)})`);
+      if (bad.length < 5) bad.push(`  [${i}] got ${a}, want ${e} (diff ${d.toExponential(2)}, atol ${atol.toExponential(2)})`);
     }
   }
+  // ROWWISE_TOL_REPORT=1 prints how much of each tolerance was used (to keep tolerances honest).
+  if (globalThis.process?.env.ROWWISE_TOL_REPORT) console.log(`${label}: ${(100 * worst).toFixed(1)}% of tolerance`);
   if (nBad > 0) {
-    const head = `${label}: ${nBad}/${expected.length} outside atol ${tol.atol.toExponential(2)} + rtol ${tol.rtol.toExponential(2)}`;
+    const at = typeof tol.atol === 'number' ? tol.atol.toExponential(2) : 'per element';
+    const head = `${label}: ${nBad}/${expected.length} outside atol ${at} + rtol ${tol.rtol.toExponential(2)}`;
     expect.fail(`${head}; max diff ${maxDiff.toExponential(3)} at [${maxAt}]\n${bad.join('\n')}`);
   }
 }
