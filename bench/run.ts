@@ -8,8 +8,9 @@ import type { BenchRow } from './lib.js';
 import { markdown } from './report.js';
 import * as gemm from './gemm.bench.js';
 import * as rowwise from './rowwise.bench.js';
+import * as peers from './peers.bench.js';
 
-const suites: Record<string, { run(): Promise<BenchRow[]> }> = { gemm, rowwise };
+const suites: Record<string, { run(): Promise<BenchRow[]> }> = { gemm, rowwise, peers };
 const only = process.argv.slice(2);
 
 const machine = {
