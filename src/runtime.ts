@@ -135,23 +135,23 @@ export class Runtime {
 
   /** Normal random numbers, mean `mean` (default 0) and standard deviation `std` (default 1). Same numbers in every runtime for a seed. */
   randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
-    const rng = opts.seed instanceof Rng ? opts.seed : new Rng(opts.seed ?? 0);
     const mean = opts.mean ?? 0;
     const std = opts.std ?? 1;
-    const t = this.empty(shape, { arena: opts.arena });
-    const d = t.f32();
-    for (let i = 0; i < d.length; i++) d[i] = mean + std * rng.normal();
-    return t;
+    return this.#random(shape, opts, (rng) => mean + std * rng.normal());
   }
 
   /** Uniform random numbers in [low, high) (default [0, 1)). Same numbers in every runtime for a seed. */
   uniform(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
-    const rng = opts.seed instanceof Rng ? opts.seed : new Rng(opts.seed ?? 0);
     const low = opts.low ?? 0;
     const high = opts.high ?? 1;
+    return this.#random(shape, opts, (rng) => low + (high - low) * rng.uniform());
+  }
+
+  #random(shape: readonly number[], opts: RandomOptions, draw: (rng: Rng) => number): Tensor {
+    const rng = opts.seed instanceof Rng ? opts.seed : new Rng(opts.seed ?? 0);
     const t = this.empty(shape, { arena: opts.arena });
     const d = t.f32();
-    for (let i = 0; i < d.length; i++) d[i] = low + (high - low) * rng.uniform();
+    for (let i = 0; i < d.length; i++) d[i] = draw(rng);
     return t;
   }
 

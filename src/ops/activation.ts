@@ -5,8 +5,7 @@ import { expectF32, expectShape, outputLike } from './check.js';
 
 /** out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), elementwise. */
 export function gelu(rt: Runtime, x: Tensor, opts: { out?: Tensor } = {}): Tensor {
-  expectF32('gelu', 'x', x);
-  const out = outputLike(rt, 'gelu', opts.out, x.shape);
+  const out = checkForward(rt, 'gelu', x, opts.out);
   rt.kernels.gelu_forward(out.ptr, x.ptr, x.size);
   return out;
 }
@@ -19,8 +18,7 @@ export function geluBackward(rt: Runtime, dx: Tensor, dout: Tensor, x: Tensor): 
 
 /** out = max(x, 0), elementwise. */
 export function relu(rt: Runtime, x: Tensor, opts: { out?: Tensor } = {}): Tensor {
-  expectF32('relu', 'x', x);
-  const out = outputLike(rt, 'relu', opts.out, x.shape);
+  const out = checkForward(rt, 'relu', x, opts.out);
   rt.kernels.relu_forward(out.ptr, x.ptr, x.size);
   return out;
 }
@@ -29,6 +27,11 @@ export function relu(rt: Runtime, x: Tensor, opts: { out?: Tensor } = {}): Tenso
 export function reluBackward(rt: Runtime, dx: Tensor, dout: Tensor, out: Tensor): void {
   checkBackward('reluBackward', dx, dout, out, 'out');
   rt.kernels.relu_backward(dx.ptr, dout.ptr, out.ptr, out.size);
+}
+
+function checkForward(rt: Runtime, op: string, x: Tensor, out: Tensor | undefined): Tensor {
+  expectF32(op, 'x', x);
+  return outputLike(rt, op, out, x.shape);
 }
 
 function checkBackward(op: string, dx: Tensor, dout: Tensor, saved: Tensor, savedName: string): void {
