@@ -1,10 +1,7 @@
 // Pointwise activations of the feed-forward block, forward and backward: GELU (tanh
 // approximation, as GPT-2 and BERT use) and ReLU (as in the paper). Any n ≥ 0, pointers need
 // 4-byte alignment only; forwards may run in place (out == inp), backwards add into dinp.
-import { madd, exp4 } from "./simd_math";
-
-const K0: f32 = 0.7978845608;            // √(2/π)
-const K1: f32 = 0.7978845608 * 0.044715;  // √(2/π) · 0.044715
+import { madd, exp4, vconst, C_ONE, C_GELU_K0, C_GELU_K1, C_GELU_3K1, C_MINUS_TWO, C_MINUS_TEN, C_TEN } from "./simd_math";
 
 /**
  * GELU of four lanes, gelu(x) = 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), evaluated as
@@ -14,9 +11,9 @@ const K1: f32 = 0.7978845608 * 0.044715;  // √(2/π) · 0.044715
 // @ts-ignore: decorator
 @inline function gelu4(x: v128): v128 {
   const x2 = f32x4.mul(x, x);
-  const u = f32x4.mul(x, madd(x2, f32x4.splat(K1), f32x4.splat(K0)));
-  const e = exp4(f32x4.mul(u, f32x4.splat(-2.0)));
-  return f32x4.div(x, f32x4.add(e, f32x4.splat(1.0)));
+  const u = f32x4.mul(x, madd(x2, vconst(C_GELU_K1), vconst(C_GELU_K0)));   // √(2/π)(x + 0.044715x³)
+  const e = exp4(f32x4.mul(u, vconst(C_MINUS_TWO)));
+  return f32x4.div(x, f32x4.add(e, vconst(C_ONE)));
 }
 
 /**
@@ -27,12 +24,13 @@ const K1: f32 = 0.7978845608 * 0.044715;  // √(2/π) · 0.044715
  */
 // @ts-ignore: decorator
 @inline function geluGrad4(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-10.0)), f32x4.splat(10.0));
+  x = f32x4.pmin(f32x4.pmax(x, vconst(C_MINUS_TEN)), vconst(C_TEN));    // keeps NaN
   const x2 = f32x4.mul(x, x);
-  const u = f32x4.mul(x, madd(x2, f32x4.splat(K1), f32x4.splat(K0)));
-  const du = madd(x2, f32x4.splat(3.0 * K1), f32x4.splat(K0));
-  const e = exp4(f32x4.mul(u, f32x4.splat(-2.0)));
-  const s = f32x4.div(f32x4.splat(1.0), f32x4.add(e, f32x4.splat(1.0)));
+  const u = f32x4.mul(x, madd(x2, vconst(C_GELU_K1), vconst(C_GELU_K0)));
+  const du = madd(x2, vconst(C_GELU_3K1), vconst(C_GELU_K0));
+  const e = exp4(f32x4.mul(u, vconst(C_MINUS_TWO)));
+  const one = vconst(C_ONE);
+  const s = f32x4.div(one, f32x4.add(e, one));
   const es = f32x4.mul(e, s);                                   // = 1 − s, without cancellation
   const xdu2 = f32x4.mul(f32x4.add(x, x), du);
   return madd(f32x4.mul(xdu2, es), s, s);

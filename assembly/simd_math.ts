@@ -1,6 +1,6 @@
 // Vector math shared by the row-wise and elementwise kernels: a multiply-add that becomes
-// relaxed fma in the relaxed build, and f32x4 exp / sigmoid-style helpers accurate to a few
-// ulp over the whole f32 range. Written once here so softmax and GELU agree on one exp.
+// relaxed fma in the relaxed build, horizontal sum/max, loop constants, and an f32x4 exp
+// accurate to about 1 ulp over the whole f32 range. Softmax and GELU share this one exp.
 // Method (textbook): exp(x) = 2^n · e^r, n = round(x/ln 2), r = x − n·ln 2 with ln 2 split in
 // two (Cody–Waite), e^r − 1 by its degree-7 Taylor series (|r| ≤ ln2/2: truncation < 0.05 ulp).
 
@@ -28,43 +28,66 @@
   return max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
 }
 
-const LOG2E: f32 = 1.44269504;
-const LN2_HI: f32 = 0.693359375;      // 355/512: n·LN2_HI is exact for |n| < 2^15
-const LN2_LO: f32 = -2.12194440e-4;   // ln 2 − LN2_HI
+// Constants live in a small read-only table in the module's static data (below heap_base), and
+// each use is one v128.load32_splat (vbroadcastss). V8 rebuilds every v128.const inside a loop
+// with three instructions (movabs, movq, punpcklqdq), which made exp4 about twice as slow.
+const TABLE: usize = memory.data<f32>([
+  -110.0, 89.0,                          // 0, 1: exp4's input clamp
+  1.44269504, 12582912.0,                // 2: log2 e; 3: 1.5·2^23, rounds to an integer when added
+  -0.693359375, 2.12194440e-4,           // 4, 5: −ln 2 as −355/512 (exact n·hi for |n| < 2^15) and its rest
+  1.0 / 5040, 1.0 / 720, 1.0 / 120,      // 6..11: 1/7! … 1/2!, then 1
+  1.0 / 24, 1.0 / 6, 0.5, 1.0,
+  0.7978845608, 0.0356774081, 0.1070322244, -2.0,  // 13..16: GELU's √(2/π), ·0.044715, ·3·0.044715; −2
+  -10.0, 10.0,                           // 17, 18: GELU backward's input clamp
+]);
+export const C_ONE = 12;
+export const C_GELU_K0 = 13;
+export const C_GELU_K1 = 14;
+export const C_GELU_3K1 = 15;
+export const C_MINUS_TWO = 16;
+export const C_MINUS_TEN = 17;
+export const C_TEN = 18;
+
+/** The constant at index i of the table above, in all four lanes. */
+// @ts-ignore: decorator
+@inline export function vconst(i: i32): v128 {
+  return v128.load32_splat(TABLE + (<usize>i << 2));
+}
 
 /** e^r − 1 for |r| ≤ ln2/2: r + r²·(1/2! + r/3! + … + r⁵/7!), Horner. */
 // @ts-ignore: decorator
 @inline function expm1Reduced(r: v128): v128 {
-  let p = f32x4.splat(1.0 / 5040.0);
-  p = madd(p, r, f32x4.splat(1.0 / 720.0));
-  p = madd(p, r, f32x4.splat(1.0 / 120.0));
-  p = madd(p, r, f32x4.splat(1.0 / 24.0));
-  p = madd(p, r, f32x4.splat(1.0 / 6.0));
-  p = madd(p, r, f32x4.splat(0.5));
+  let p = vconst(6);
+  p = madd(p, r, vconst(7));
+  p = madd(p, r, vconst(8));
+  p = madd(p, r, vconst(9));
+  p = madd(p, r, vconst(10));
+  p = madd(p, r, vconst(11));
   return madd(p, f32x4.mul(r, r), r);
 }
 
-/** 2^n for integer lanes n in [−126, 127], as f32 bits. */
-// @ts-ignore: decorator
-@inline function pow2i(n: v128): v128 {
-  return i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
-}
-
 /**
- * e^x per lane. exp(−Inf) = 0, exp(x ≥ 88.73) = +Inf, subnormal results kept, NaN → NaN.
- * Inputs are clamped to [−110, 89] first; beyond those the result is already 0 or Inf.
- * 2^n is applied as 2^(n>>1) · 2^(n − n>>1) so both factors stay normal for n in [−159, 129].
+ * e^x per lane. exp(−Inf) = 0, exp(x ≥ 88.73) = +Inf, subnormal results kept, NaN → NaN;
+ * measured ≤ 1.05 ulp over [−110, 90] (both builds). Inputs are clamped to [−110, 89] first
+ * (pmin/pmax keep NaN and are one instruction each); beyond those the result is already 0 or Inf.
+ * n = round(x·log2 e) comes from adding 1.5·2^23 (its low mantissa bits then hold n), and 2^n
+ * is applied as 2^(n>>1) · 2^(n − n>>1) so both factors stay normal for n in [−159, 129].
  */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-110.0)), f32x4.splat(89.0));
-  const fn = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
-  let r = madd(fn, f32x4.splat(-LN2_HI), x);
-  r = madd(fn, f32x4.splat(-LN2_LO), r);
-  const y = f32x4.add(expm1Reduced(r), f32x4.splat(1.0));
-  const n = i32x4.trunc_sat_f32x4_s(fn);
+  x = f32x4.pmin(f32x4.pmax(x, vconst(0)), vconst(1));
+  const magic = vconst(3);
+  const t = madd(x, vconst(2), magic);
+  const fn = f32x4.sub(t, magic);                    // n as a float
+  let r = madd(fn, vconst(4), x);
+  r = madd(fn, vconst(5), r);
+  const y = f32x4.add(expm1Reduced(r), vconst(C_ONE));
+  const n = i32x4.sub(t, magic);                     // n as an integer (bits of t − bits of magic)
   const n1 = i32x4.shr_s(n, 1);
-  return f32x4.mul(f32x4.mul(y, pow2i(n1)), pow2i(i32x4.sub(n, n1)));
+  // bits of 2^k = (k + 127) << 23 = (k << 23) + bits of 1.0
+  const one = vconst(C_ONE);
+  const s1 = i32x4.add(i32x4.shl(n1, 23), one), s2 = i32x4.add(i32x4.shl(i32x4.sub(n, n1), 23), one);
+  return f32x4.mul(f32x4.mul(y, s1), s2);
 }
 
 /** e^x for one scalar (tails of vector loops), through the same vector code. */

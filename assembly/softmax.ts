@@ -11,7 +11,8 @@ import { madd, hsum, hmax, exp4, exp1 } from "./simd_math";
   return min(cols, max(0, (r % block) + cols - block + 1));
 }
 
-/** Largest of x[0..v) when s ≥ 0, smallest when s < 0: the x at which s·x is largest. */
+/** Largest of x[0..v) when s ≥ 0, smallest when s < 0: the x at which s·x is largest. pmax/pmin
+ *  (one instruction each) skip NaN here; a NaN input still turns its row to NaN through the sum. */
 function rowExtreme(x: usize, v: i32, s: f32): f32 {
   const neg = s < 0;
   let m0 = f32x4.splat(neg ? Infinity : -Infinity);
@@ -20,16 +21,16 @@ function rowExtreme(x: usize, v: i32, s: f32): f32 {
   for (; i + 16 <= v; i += 16) {
     const p = x + (<usize>i << 2);
     if (neg) {
-      m0 = f32x4.min(m0, v128.load(p));      m1 = f32x4.min(m1, v128.load(p, 16));
-      m2 = f32x4.min(m2, v128.load(p, 32));  m3 = f32x4.min(m3, v128.load(p, 48));
+      m0 = f32x4.pmin(m0, v128.load(p));      m1 = f32x4.pmin(m1, v128.load(p, 16));
+      m2 = f32x4.pmin(m2, v128.load(p, 32));  m3 = f32x4.pmin(m3, v128.load(p, 48));
     } else {
-      m0 = f32x4.max(m0, v128.load(p));      m1 = f32x4.max(m1, v128.load(p, 16));
-      m2 = f32x4.max(m2, v128.load(p, 32));  m3 = f32x4.max(m3, v128.load(p, 48));
+      m0 = f32x4.pmax(m0, v128.load(p));      m1 = f32x4.pmax(m1, v128.load(p, 16));
+      m2 = f32x4.pmax(m2, v128.load(p, 32));  m3 = f32x4.pmax(m3, v128.load(p, 48));
     }
   }
   for (; i + 4 <= v; i += 4) {
     const q = v128.load(x + (<usize>i << 2));
-    if (neg) m0 = f32x4.min(m0, q); else m0 = f32x4.max(m0, q);
+    if (neg) m0 = f32x4.pmin(m0, q); else m0 = f32x4.pmax(m0, q);
   }
   if (neg) {
     let m = -hmax(f32x4.neg(f32x4.min(f32x4.min(m0, m1), f32x4.min(m2, m3))));
@@ -47,7 +48,7 @@ function rowExtreme(x: usize, v: i32, s: f32): f32 {
  * nothing visible, or whose visible inputs are all −Infinity, becomes all zeros.
  * The exponent is computed as scale·(x − x*) with x* the row's arg-max of scale·x, so it is
  * ≤ 0 and never overflows, even for huge equal logits (3e38) or large scales.
- * In-place (out == inp) is allowed.
+ * In-place (out == inp) is allowed. With causal ≠ 0, block must be ≥ 1.
  */
 export function softmax_forward(out: usize /* (rows, cols) */, inp: usize /* (rows, cols) */,
   rows: i32, cols: i32, block: i32, scale: f32, causal: i32): void {
@@ -101,7 +102,7 @@ export function softmax_forward(out: usize /* (rows, cols) */, inp: usize /* (ro
 /**
  * dinp (rows, cols) += scale · out ⊙ (dout − Σ_j dout·out), per row. Differentiates
  *   out = softmax(scale·inp)
- * masked columns have out = 0, so they receive nothing. dinp may not overlap dout or out.
+ * masked columns have out = 0, so they receive nothing. dinp may equal dout (in place); no other overlap.
  */
 export function softmax_backward(dinp: usize /* (rows, cols) */, dout: usize /* (rows, cols) */,
   out: usize /* (rows, cols) */, rows: i32, cols: i32, scale: f32): void {

@@ -124,6 +124,21 @@ describe.each(VARIANTS)('softmax %s', (variant) => {
       expectNear(h.f32(pd, rows * cols), want, bwdTol(cols, scale, g), `${variant} backward ${rows}x${cols}`);
     }
   });
+
+  it('backward in place (dinp == dout)', () => {
+    for (const cols of [7, 768, 769]) {
+      h.reset();
+      const rows = 3, scale = 0.5;
+      const y = new Float64Array(rows * cols);
+      softmaxForward(y, randomF32(rows * cols, () => r.normal()), rows, cols, cols, scale, 0);
+      const y32 = Float32Array.from(y), g = randomF32(rows * cols, () => r.normal());
+      const pg = put(h, g, 1), py = put(h, y32);
+      h.k.softmax_backward!(pg, pg, py, rows, cols, scale);
+      const want = Float64Array.from(g);
+      softmaxBackward(want, g, y32, rows, cols, scale);
+      expectNear(h.f32(pg, rows * cols), want, bwdTol(cols, scale, g), `${variant} backward in place ${cols}`);
+    }
+  });
 });
 
 describe('softmax twin backward vs central finite differences (f64)', () => {
