@@ -11,25 +11,31 @@
 //   Pointers are byte addresses, sizes i32, strides in elements. `work` is a scratch area of
 //   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
 //   arguments: no checks, no allocation, no throwing.
-import { MR, NR, ukernel, gemv_n, gemv_t } from "./gemm_ukernel";
+import { MR, NR, GEMV_NB, ukernel_6x8, store_tile, store_tile_edge, gemv_n, gemv_t } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
 
-/** Micro-kernel tile rows (6 relaxed, 5 simd) and columns. */
+/** Micro-kernel tile: rows and columns. */
 export const GEMM_MR: i32 = MR;
 export const GEMM_NR: i32 = NR;
-/** K block: a packed B sliver (KC,NR) stays in L1 while it meets every A sliver of the M block. */
-export const GEMM_KC: i32 = 256;
-/** M block (multiple of 5 and 6): its packed A (MC,KC) stays in L2. */
+/** K block: a packed B sliver (KC,NR) and A sliver (KC,MR) stay in L1 (21 KB of 32) while the
+ *  B sliver meets every A sliver of the M block. Measured: 384 and 512 beat 256 by 2–5% on the
+ *  large cases (fewer passes over C); 384 keeps headroom in a 32 KB L1. */
+export const GEMM_KC: i32 = 384;
+/** M block (a multiple of MR): its packed A (MC,KC) stays in L2, each A sliver streams to L1. */
 export const GEMM_MC: i32 = 120;
-/** N block: the packed B panel (KC,NC) stays in L2. */
+/** N block: the packed B panel (KC,NC), 768 KB, stays in L2 (MC = 60, NC = 1024 measured no better). */
 export const GEMM_NC: i32 = 512;
-/** Up to this many rows of C, B is streamed unpacked, one row of A at a time. */
-export const GEMM_SMALL_M: i32 = 1;
+/** Up to this many rows of C, B is streamed unpacked, one row of A at a time (~10 GFLOP/s
+ *  from L3 here; packing B and computing 6-row tiles wins from M = 4 to 6 on, as measured). */
+export const GEMM_SMALL_M: i32 = 3;
+/** Columns per pass of the small-M A·B kernel (its accumulator row lives in `work`). */
+export const GEMM_GEMV_NB: i32 = GEMV_NB;
 
 const TRANS_A = 1;
 const TRANS_B = 2;
 
-// Layout of `work`: packed B panel | packed A block | one edge tile.
+// Layout of `work`: packed B panel | packed A block | one accumulator tile. The small-M path
+// uses it instead as gemv_n's accumulator row (GEMV_NB floats) or as a gathered row of A.
 const WORK_B_BYTES: usize = <usize>GEMM_KC * GEMM_NC * 4;
 const WORK_A_BYTES: usize = <usize>GEMM_KC * GEMM_MC * 4;
 const WORK_TILE_BYTES: usize = 64 * 4;
@@ -66,11 +72,14 @@ export function gemm_range(c: usize, a: usize, b: usize, bias: usize, k: i32, ld
   flags: i32, alpha: f32, beta: f32, work: usize, i_begin: i32, i_end: i32, j_begin: i32, j_end: i32): void {
   const trans_a = (flags & TRANS_A) != 0, trans_b = (flags & TRANS_B) != 0;
   const bp = work, ap = work + WORK_B_BYTES, tile = ap + WORK_A_BYTES;
+  // K in equal blocks of at most KC (rounded up to 4), so no thin last block costs a pass over C
+  const k_blocks = max(1, (k + GEMM_KC - 1) / GEMM_KC);
+  const kc_max = min(GEMM_KC, (((k + k_blocks - 1) / k_blocks) + 3) & ~3);
   for (let jc = j_begin; jc < j_end; jc += GEMM_NC) {
     const nc = min(GEMM_NC, j_end - jc);
     let pc = 0;
     do { // at least once, so that k == 0 still writes beta·C + bias
-      const kc = min(GEMM_KC, k - pc);
+      const kc = min(kc_max, k - pc);
       const beta_p: f32 = pc == 0 ? beta : 1;                 // later K blocks accumulate
       const bias_p = pc == 0 && bias ? bias + (<usize>jc << 2) : 0;
       const b_off = trans_b ? <usize>jc * ldb + pc : <usize>pc * ldb + jc;
@@ -87,8 +96,8 @@ export function gemm_range(c: usize, a: usize, b: usize, bias: usize, k: i32, ld
   }
 }
 
-/** C block (mc,nc) from a packed A block and a packed B panel: micro-kernel per MR×NR tile;
- *  edge tiles go through `tile` and are copied out with the epilogue. */
+/** C block (mc,nc) from a packed A block and a packed B panel: per MR×NR tile, the
+ *  micro-kernel into `tile`, then the store epilogue into C (partial at the edges). */
 function gemm_macro(c: usize /* (mc,nc), row stride ldc */, ap: usize /* packed (mc,kc) */,
   bp: usize /* packed (kc,nc) */, mc: i32, nc: i32, kc: i32, ldc: i32, alpha: f32, beta: f32,
   bias: usize /* (nc) or 0 */, tile: usize /* (MR,NR) */): void {
@@ -97,29 +106,17 @@ function gemm_macro(c: usize /* (mc,nc), row stride ldc */, ap: usize /* packed 
     const bs = bp + (<usize>jr * kc << 2);
     const bias_j = bias ? bias + (<usize>jr << 2) : 0;
     for (let ir = 0; ir < mc; ir += MR) {
+      const as = ap + (<usize>ir * kc << 2), ct = c + ((<usize>ir * ldc + jr) << 2);
       const mr = min(MR, mc - ir);
-      const as = ap + (<usize>ir * kc << 2);
-      const ct = c + ((<usize>ir * ldc + jr) << 2);
+      // Two call sites keep binaryen from inlining the micro-kernel into this loop nest,
+      // where V8 would run out of registers for it.
       if (mr == MR && nr == NR) {
-        ukernel(kc, as, bs, ct, ldc, alpha, beta, bias_j);
+        ukernel_6x8(kc, as, bs, tile);
+        store_tile(ct, ldc, tile, alpha, beta, bias_j);
       } else {
-        ukernel(kc, as, bs, tile, NR, alpha, 0, 0);
-        store_edge(ct, ldc, tile, mr, nr, beta, bias_j);
+        ukernel_6x8(kc, as, bs, tile);
+        store_tile_edge(ct, ldc, tile, mr, nr, alpha, beta, bias_j);
       }
-    }
-  }
-}
-
-/** Copies the top-left (mr,nr) of an alpha-scaled tile into C: c = tile + beta·c + bias. */
-function store_edge(c: usize /* (mr,nr), row stride ldc */, ldc: i32, tile: usize /* (MR,NR) */,
-  mr: i32, nr: i32, beta: f32, bias: usize /* (nr) or 0 */): void {
-  for (let i = 0; i < mr; i++) {
-    const ci = c + (<usize>i * ldc << 2), ti = tile + (<usize>i * NR << 2);
-    for (let j = 0; j < nr; j++) {
-      let v = load<f32>(ti + (<usize>j << 2));
-      if (beta != 0) v += beta * load<f32>(ci + (<usize>j << 2));
-      if (bias) v += load<f32>(bias + (<usize>j << 2));
-      store<f32>(ci + (<usize>j << 2), v);
     }
   }
 }
@@ -135,7 +132,7 @@ function gemm_small_m(c: usize, a: usize, b: usize, bias: usize, m: i32, n: i32,
     const ci = c + (<usize>i * ldc << 2);
     let ai = a + <usize>i * ai_stride;
     if ((flags & TRANS_B) == 0) {
-      gemv_n(ci, ai, ap_stride, b, ldb, n, k, alpha, beta, bias);
+      gemv_n(ci, ai, ap_stride, b, ldb, n, k, alpha, beta, bias, work);
     } else {
       if (trans_a) {
         for (let p = 0; p < k; p++) store<f32>(work + (<usize>p << 2), load<f32>(ai + <usize>p * ap_stride));

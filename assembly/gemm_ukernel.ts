@@ -1,22 +1,14 @@
-// GEMM micro-kernels: one MR×NR tile of C from a packed A sliver and a packed B sliver
-// (layouts in gemm_pack.ts), accumulators held in f32x4 registers, alpha/beta/bias applied
-// in the store epilogue. The tile shape is chosen per build (see GEMM_MR in gemm.ts).
-// Contract: kc >= 0; a and b hold kc·MR and kc·NR floats; c is a full MR×NR tile.
+// GEMM micro-kernels: one MR×NR tile of op(A)·op(B) from a packed A sliver and a packed B
+// sliver (layouts in gemm_pack.ts), accumulators held in f32x4 registers; then the store
+// epilogue (store_tile) writes alpha·tile + beta·C + bias into C. Plus the small-M kernels.
+// Contract: kc >= 0; a and b hold kc·MR and kc·NR floats; nothing is read outside them.
 
-/** Rows of the register tile: 6×8 needs 12 accumulators + 2 B + 1 splat = 15 xmm with fused
- *  multiply-add; mul+add needs one more temporary, so the simd build uses 5×8 (14). */
-export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
+/** Rows of the register tile. 6×8 keeps 12 accumulators + 2 B vectors + 1 splat in 15 of the
+ *  16 xmm registers (V8 keeps xmm15 as scratch). Measured in the full GEMM, 6×8 beat 4×8 in
+ *  both builds (relaxed by ~10%); mul+add needs one more temporary, which V8 spills once per k. */
+export const MR: i32 = 6;
 /** Columns of the register tile: two f32x4. */
 export const NR: i32 = 8;
-
-/** The micro-kernel of this build: C (MR,NR) = alpha·A sliver·B sliver + beta·C + bias. */
-// @ts-ignore: decorator
-@inline export function ukernel(kc: i32, a: usize /* packed (kc,MR) */, b: usize /* packed (kc,NR) */,
-  c: usize /* (MR,NR), row stride ldc */, ldc: i32, alpha: f32, beta: f32, bias: usize /* (NR) or 0 */): void {
-  if (MR == 6) ukernel_6x8(kc, a, b, c, ldc, alpha, beta, bias);
-  else if (MR == 5) ukernel_5x8(kc, a, b, c, ldc, alpha, beta, bias);
-  else ukernel_4x8(kc, a, b, c, ldc, alpha, beta, bias);
-}
 
 /** a·b + c: one fused multiply-add in the relaxed build, mul then add otherwise. */
 // @ts-ignore: decorator
@@ -25,24 +17,14 @@ export const NR: i32 = 8;
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-/** Stores one 8-wide row of a tile: c = alpha·acc + beta·c + bias (beta == 0: c not read). */
-// @ts-ignore: decorator
-@inline function store_row_8(c: usize /* (8) */, acc0: v128, acc1: v128, alpha: v128, beta: f32,
-  bias0: v128, bias1: v128): void {
-  let v0 = madd(acc0, alpha, bias0);
-  let v1 = madd(acc1, alpha, bias1);
-  if (beta != 0) {
-    const vb = f32x4.splat(beta);
-    v0 = madd(v128.load(c), vb, v0);
-    v1 = madd(v128.load(c, 16), vb, v1);
-  }
-  v128.store(c, v0);
-  v128.store(c, v1, 16);
-}
+// Why the micro-kernel ends in plain stores to a small tile instead of applying alpha, beta
+// and bias on its registers: any extra v128 value after the loop (even a splat of alpha)
+// made V8 (Node 20) spill accumulators inside the loop, a third of the speed. The round trip
+// through L1 costs 2·MR stores and loads per tile. The driver must also keep it out of line.
 
-/** C tile (6,8) = alpha · A sliver (6,kc) · B sliver (kc,8) + beta·C + bias. */
+/** The micro-kernel: acc (6,8) = A sliver (6,kc) · B sliver (kc,8). */
 export function ukernel_6x8(kc: i32, a: usize /* packed (kc,6) */, b: usize /* packed (kc,8) */,
-  c: usize /* (6,8), row stride ldc */, ldc: i32, alpha: f32, beta: f32, bias: usize /* (8) or 0 */): void {
+  acc: usize /* (6,8) contiguous */): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (let p = 0; p < kc; p++) {
@@ -61,73 +43,43 @@ export function ukernel_6x8(kc: i32, a: usize /* packed (kc,6) */, b: usize /* p
     c50 = madd(s, b0, c50); c51 = madd(s, b1, c51);
     a += 24; b += 32;
   }
-  const va = f32x4.splat(alpha);
-  let bias0 = f32x4.splat(0), bias1 = bias0;
-  if (bias) { bias0 = v128.load(bias); bias1 = v128.load(bias, 16); }
-  const rs = <usize>ldc << 2;
-  store_row_8(c, c00, c01, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c10, c11, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c20, c21, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c30, c31, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c40, c41, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c50, c51, va, beta, bias0, bias1);
+  v128.store(acc, c00, 0);   v128.store(acc, c01, 16);
+  v128.store(acc, c10, 32);  v128.store(acc, c11, 48);
+  v128.store(acc, c20, 64);  v128.store(acc, c21, 80);
+  v128.store(acc, c30, 96);  v128.store(acc, c31, 112);
+  v128.store(acc, c40, 128); v128.store(acc, c41, 144);
+  v128.store(acc, c50, 160); v128.store(acc, c51, 176);
 }
 
-/** C tile (5,8) = alpha · A sliver (5,kc) · B sliver (kc,8) + beta·C + bias. */
-export function ukernel_5x8(kc: i32, a: usize /* packed (kc,5) */, b: usize /* packed (kc,8) */,
-  c: usize /* (5,8), row stride ldc */, ldc: i32, alpha: f32, beta: f32, bias: usize /* (8) or 0 */): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  let c30 = c00, c31 = c00, c40 = c00, c41 = c00;
-  for (let p = 0; p < kc; p++) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let s = v128.load32_splat(a);
-    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
-    s = v128.load32_splat(a, 4);
-    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
-    s = v128.load32_splat(a, 8);
-    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
-    s = v128.load32_splat(a, 12);
-    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
-    s = v128.load32_splat(a, 16);
-    c40 = madd(s, b0, c40); c41 = madd(s, b1, c41);
-    a += 20; b += 32;
-  }
-  const va = f32x4.splat(alpha);
+/** The store epilogue of a full tile: C (MR,NR) = alpha·acc + beta·C + bias (beta == 0: C not read). */
+export function store_tile(c: usize /* (MR,NR), row stride ldc */, ldc: i32, acc: usize /* (MR,NR) */,
+  alpha: f32, beta: f32, bias: usize /* (NR) or 0 */): void {
+  const rs = <usize>ldc << 2;
+  const va = f32x4.splat(alpha), vb = f32x4.splat(beta);
   let bias0 = f32x4.splat(0), bias1 = bias0;
   if (bias) { bias0 = v128.load(bias); bias1 = v128.load(bias, 16); }
-  const rs = <usize>ldc << 2;
-  store_row_8(c, c00, c01, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c10, c11, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c20, c21, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c30, c31, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c40, c41, va, beta, bias0, bias1);
+  for (let i = 0; i < MR; i++) {
+    let v0 = madd(v128.load(acc), va, bias0);
+    let v1 = madd(v128.load(acc, 16), va, bias1);
+    if (beta != 0) { v0 = madd(v128.load(c), vb, v0); v1 = madd(v128.load(c, 16), vb, v1); }
+    v128.store(c, v0); v128.store(c, v1, 16);
+    c += rs; acc += NR << 2;
+  }
 }
 
-/** C tile (4,8) = alpha · A sliver (4,kc) · B sliver (kc,8) + beta·C + bias. */
-export function ukernel_4x8(kc: i32, a: usize /* packed (kc,4) */, b: usize /* packed (kc,8) */,
-  c: usize /* (4,8), row stride ldc */, ldc: i32, alpha: f32, beta: f32, bias: usize /* (8) or 0 */): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
-  let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (let p = 0; p < kc; p++) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let s = v128.load32_splat(a);
-    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
-    s = v128.load32_splat(a, 4);
-    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
-    s = v128.load32_splat(a, 8);
-    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
-    s = v128.load32_splat(a, 12);
-    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
-    a += 16; b += 32;
+/** The store epilogue of an edge tile: its top-left (mr,nr) only (mr <= MR, nr <= NR). */
+export function store_tile_edge(c: usize /* (mr,nr), row stride ldc */, ldc: i32, acc: usize /* (MR,NR) */,
+  mr: i32, nr: i32, alpha: f32, beta: f32, bias: usize /* (nr) or 0 */): void {
+  for (let i = 0; i < mr; i++) {
+    for (let j = 0; j < nr; j++) {
+      const o = <usize>j << 2;
+      let v = alpha * load<f32>(acc + o);
+      if (beta != 0) v += beta * load<f32>(c + o);
+      if (bias) v += load<f32>(bias + o);
+      store<f32>(c + o, v);
+    }
+    c += <usize>ldc << 2; acc += NR << 2;
   }
-  const va = f32x4.splat(alpha);
-  let bias0 = f32x4.splat(0), bias1 = bias0;
-  if (bias) { bias0 = v128.load(bias); bias1 = v128.load(bias, 16); }
-  const rs = <usize>ldc << 2;
-  store_row_8(c, c00, c01, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c10, c11, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c20, c21, va, beta, bias0, bias1); c += rs;
-  store_row_8(c, c30, c31, va, beta, bias0, bias1);
 }
 
 // Small-M kernels (decode-time matrix–vector): one row of C, B streamed straight from its
@@ -151,42 +103,57 @@ export function ukernel_4x8(kc: i32, a: usize /* packed (kc,4) */, b: usize /* p
   store<f32>(c, v);
 }
 
+/** Columns of C per pass of gemv_n: its accumulator row (16 KB) stays in L1 while B streams by. */
+export const GEMV_NB: i32 = 4096;
+
 /** c (n) = alpha · a (k) · B (k,n) + beta·c + bias; a's elements are `as` bytes apart.
- *  Vectorized over n: 32 columns at a time in 8 accumulators, one splat of a per k. */
+ *  B is read once in storage order, four rows at a time, into an accumulator row in `acc`. */
 export function gemv_n(c: usize /* (n) */, a: usize /* (k), stride as bytes */, as: usize,
   b: usize /* (k,n), row stride ldb */, ldb: i32, n: i32, k: i32,
-  alpha: f32, beta: f32, bias: usize /* (n) or 0 */): void {
+  alpha: f32, beta: f32, bias: usize /* (n) or 0 */, acc: usize /* (GEMV_NB) */): void {
   const ld = <usize>ldb << 2;
-  let j = 0;
-  for (; j + 32 <= n; j += 32) {
-    let x0 = f32x4.splat(0), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0;
-    let bp = b + (<usize>j << 2), ap = a;
-    for (let p = 0; p < k; p++) {
-      const s = v128.load32_splat(ap);
-      x0 = madd(s, v128.load(bp), x0);       x1 = madd(s, v128.load(bp, 16), x1);
-      x2 = madd(s, v128.load(bp, 32), x2);   x3 = madd(s, v128.load(bp, 48), x3);
-      x4 = madd(s, v128.load(bp, 64), x4);   x5 = madd(s, v128.load(bp, 80), x5);
-      x6 = madd(s, v128.load(bp, 96), x6);   x7 = madd(s, v128.load(bp, 112), x7);
-      bp += ld; ap += as;
-    }
-    const cj = c + (<usize>j << 2), bj = bias ? bias + (<usize>j << 2) : 0;
-    store_4(cj, x0, alpha, beta, bj);              store_4(cj + 16, x1, alpha, beta, bj ? bj + 16 : 0);
-    store_4(cj + 32, x2, alpha, beta, bj ? bj + 32 : 0);   store_4(cj + 48, x3, alpha, beta, bj ? bj + 48 : 0);
-    store_4(cj + 64, x4, alpha, beta, bj ? bj + 64 : 0);   store_4(cj + 80, x5, alpha, beta, bj ? bj + 80 : 0);
-    store_4(cj + 96, x6, alpha, beta, bj ? bj + 96 : 0);   store_4(cj + 112, x7, alpha, beta, bj ? bj + 112 : 0);
+  for (let j0 = 0; j0 < n; j0 += GEMV_NB) {
+    const nb = min(GEMV_NB, n - j0);
+    const bj = b + (<usize>j0 << 2);
+    for (let o: usize = 0; o < <usize>nb << 2; o += 4) store<f32>(acc + o, 0);
+    let p = 0;
+    for (; p + 4 <= k; p += 4) axpy_rows4(acc, bj + <usize>p * ld, ld, a + <usize>p * as, as, nb);
+    for (; p < k; p++) axpy_row(acc, bj + <usize>p * ld, load<f32>(a + <usize>p * as), nb);
+    const cj = c + (<usize>j0 << 2);
+    let o: usize = 0;
+    for (; o + 16 <= <usize>nb << 2; o += 16) store_4(cj + o, v128.load(acc + o), alpha, beta, bias ? bias + (<usize>j0 << 2) + o : 0);
+    for (; o < <usize>nb << 2; o += 4) store_1(cj + o, load<f32>(acc + o), alpha, beta, bias ? bias + (<usize>j0 << 2) + o : 0);
   }
-  for (; j + 4 <= n; j += 4) {
-    let x = f32x4.splat(0);
-    let bp = b + (<usize>j << 2), ap = a;
-    for (let p = 0; p < k; p++) { x = madd(v128.load32_splat(ap), v128.load(bp), x); bp += ld; ap += as; }
-    store_4(c + (<usize>j << 2), x, alpha, beta, bias ? bias + (<usize>j << 2) : 0);
+}
+
+/** acc (nb) += a[0]·B[0,:] + a[1]·B[1,:] + a[2]·B[2,:] + a[3]·B[3,:]; B rows ld bytes apart,
+ *  a's elements `as` bytes apart. */
+function axpy_rows4(acc: usize /* (nb) */, b: usize /* (4,nb) */, ld: usize, a: usize /* (4) */, as: usize, nb: i32): void {
+  const s0 = v128.load32_splat(a), s1 = v128.load32_splat(a + as);
+  const s2 = v128.load32_splat(a + 2 * as), s3 = v128.load32_splat(a + 3 * as);
+  const b1 = b + ld, b2 = b1 + ld, b3 = b2 + ld;
+  const nv = <usize>(nb & ~3) << 2, end = <usize>nb << 2;
+  let o: usize = 0;
+  for (; o < nv; o += 16) {
+    let x = madd(s0, v128.load(b + o), v128.load(acc + o));
+    const y = madd(s2, v128.load(b2 + o), f32x4.mul(s1, v128.load(b1 + o)));
+    x = madd(s3, v128.load(b3 + o), x);
+    v128.store(acc + o, f32x4.add(x, y));
   }
-  for (; j < n; j++) {
-    let x: f32 = 0;
-    let bp = b + (<usize>j << 2), ap = a;
-    for (let p = 0; p < k; p++) { x += load<f32>(ap) * load<f32>(bp); bp += ld; ap += as; }
-    store_1(c + (<usize>j << 2), x, alpha, beta, bias ? bias + (<usize>j << 2) : 0);
+  for (; o < end; o += 4) {
+    const t = f32x4.extract_lane(s0, 0) * load<f32>(b + o) + f32x4.extract_lane(s1, 0) * load<f32>(b1 + o)
+      + f32x4.extract_lane(s2, 0) * load<f32>(b2 + o) + f32x4.extract_lane(s3, 0) * load<f32>(b3 + o);
+    store<f32>(acc + o, load<f32>(acc + o) + t);
   }
+}
+
+/** acc (nb) += s·B[0,:]. */
+function axpy_row(acc: usize /* (nb) */, b: usize /* (nb) */, s: f32, nb: i32): void {
+  const vs = f32x4.splat(s);
+  const nv = <usize>(nb & ~3) << 2, end = <usize>nb << 2;
+  let o: usize = 0;
+  for (; o < nv; o += 16) v128.store(acc + o, madd(vs, v128.load(b + o), v128.load(acc + o)));
+  for (; o < end; o += 4) store<f32>(acc + o, load<f32>(acc + o) + s * load<f32>(b + o));
 }
 
 /** c (n) = alpha · B (n,k) · a (k) + beta·c + bias, a contiguous: dot products with four

@@ -137,12 +137,13 @@ const uniq = (xs: number[]) => [...new Set(xs)].filter((x) => x > 0).sort((a, b)
 
 describe.each(VARIANTS)('gemm %s', (variant) => {
   let h: Harness;
-  let T: Record<'MR' | 'NR' | 'KC' | 'MC' | 'NC' | 'SMALL_M' | 'WORK', number>;
+  let T: Record<'MR' | 'NR' | 'KC' | 'MC' | 'NC' | 'SMALL_M' | 'GEMV_NB' | 'WORK', number>;
   beforeAll(() => {
     h = harness(variant);
     T = {
       MR: constant(h, 'GEMM_MR'), NR: constant(h, 'GEMM_NR'), KC: constant(h, 'GEMM_KC'),
       MC: constant(h, 'GEMM_MC'), NC: constant(h, 'GEMM_NC'), SMALL_M: constant(h, 'GEMM_SMALL_M'),
+      GEMV_NB: constant(h, 'GEMM_GEMV_NB'),
       WORK: h.k.gemm_workspace_bytes!(),
     };
   });
@@ -151,6 +152,7 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
     expect(T.MC % T.MR).toBe(0);
     expect(T.NC % T.NR).toBe(0);
     expect(T.WORK).toBeGreaterThanOrEqual(4 * (T.KC * T.NC + T.KC * T.MC + T.MR * T.NR));
+    expect(T.WORK).toBeGreaterThanOrEqual(4 * T.GEMV_NB);
   });
 
   describe.each(FORMS)('$name', ({ flags }) => {
@@ -164,12 +166,13 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
     });
 
     it.each(CONFIGS)('blocks, primes, K=0: alpha $alpha beta $beta bias $bias pad $pad', (cfg) => {
-      const { MR, NR, KC, MC, NC, SMALL_M, WORK } = T;
+      const { MR, NR, KC, MC, NC, SMALL_M, GEMV_NB, WORK } = T;
       const shapes: [number, number, number][] = [
         [MC, NC, KC], [MC + 1, NC + 1, KC + 1], [MC - 1, NC - 1, KC - 1],
         [2 * MC + MR + 1, NR + 3, 2 * KC + 1], [MR + 1, NC + NR + 5, 3],
         [13, 17, 19], [97, 101, 103], [MR + 1, NR + 1, 0],
-        [SMALL_M, 1009, 263], [SMALL_M, 3 * 32 + 5, 2 * KC + 7], [SMALL_M, 5, 0], [SMALL_M + 1, 45, 33],
+        [SMALL_M, 1009, 263], [SMALL_M, 37, 2 * KC + 7], [SMALL_M, 5, 0], [SMALL_M + 1, 45, 33],
+        [SMALL_M, GEMV_NB, 9], [SMALL_M, GEMV_NB + 5, 7], [SMALL_M, 2 * GEMV_NB + 1, 2],
         [1, 3, WORK / 4 + 1],   // Aᵀ·Bᵀ, M = 1: the row of A no longer fits in work
       ];
       for (const [m, n, k] of shapes) check(h, { m, n, k, flags, ...cfg }, 'blocks');
