@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { secondsPerCall, type BenchRow } from './lib.js';
 import { harness, type Harness, type Variant } from '../test/helpers/harness.js';
 import { gemmF32, GEMM_TRANS_A, GEMM_TRANS_B } from '../src/ref/gemm.js';
+import { TFJS, tfjsMatmulSeconds } from './peers.bench.js';
 
 const SUITE = 'gemm';
 const WASM: Variant[] = ['simd', 'relaxed', 'threads'];
@@ -28,6 +29,8 @@ const CASES: Case[] = [
 
 const caseName = (c: Case) => `${c.m}x${c.k}x${c.n} ${FORM_NAME[c.flags]}`;
 const flops = (c: Case) => 2 * c.m * c.n * c.k;
+/** Timing budget per implementation and case. */
+const budgetMs = (c: Case) => (flops(c) > 1e9 ? 600 : 300);
 
 /** Leading dimensions of the stored operands of a case (dense). */
 function dims(c: Case) {
@@ -50,8 +53,7 @@ async function timeWasm(h: Harness, c: Case): Promise<number> {
   const out = h.alloc(c.m * c.n);
   const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
   const gemm = h.k.gemm_f32!;
-  const budget = flops(c) > 1e9 ? 600 : 300;
-  return secondsPerCall(() => { gemm(out, a, b, 0, c.m, c.n, c.k, lda, ldb, ldc, c.flags, 1, 0, work); }, budget);
+  return secondsPerCall(() => { gemm(out, a, b, 0, c.m, c.n, c.k, lda, ldb, ldc, c.flags, 1, 0, work); }, budgetMs(c));
 }
 
 /** JS twin budget: ~0.1–1 GFLOP/s, so bigger cases are timed on their first rows only. */
@@ -91,6 +93,9 @@ export async function run(filter = ''): Promise<BenchRow[]> {
       rows.push({ suite: SUITE, case: name, impl: v, metric: 'gflops', value: w, unit: 'GFLOP/s' });
       rows.push({ suite: SUITE, case: name, impl: v, metric: 'speedup', value: w / js, unit: 'x' });
     }
+    // The peer, timed right after ours on the same case.
+    const tf = gflops(await tfjsMatmulSeconds(c.m, c.k, c.n, (c.flags & GEMM_TRANS_A) !== 0, (c.flags & GEMM_TRANS_B) !== 0, budgetMs(c)));
+    rows.push({ suite: SUITE, case: name, impl: TFJS, metric: 'gflops', value: tf, unit: 'GFLOP/s' });
   }
   return rows;
 }

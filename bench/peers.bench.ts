@@ -1,5 +1,6 @@
 // The peer users would otherwise pick for training in JavaScript: TensorFlow.js with its
-// wasm (XNNPACK) backend, one thread, on the same GEMM and softmax shapes as our suites.
+// wasm (XNNPACK) backend, one thread. Its GEMM is timed by the gemm suite right after ours
+// on each case (the machine's speed drifts, so only interleaved numbers compare).
 // tfjs fetches its .wasm by path, which Node's fetch cannot do, so file paths are served here.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -8,12 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { secondsPerCall, type BenchRow } from './lib.js';
 
-const GEMM_CASES: [m: number, k: number, n: number, transA: boolean, transB: boolean][] = [
-  [512, 512, 512, false, false], [512, 512, 512, false, true], [512, 512, 512, true, false],
-  [512, 768, 3072, false, false], [512, 768, 3072, false, true], [512, 768, 3072, true, false],
-  [512, 128, 512, false, false], [64, 768, 768, false, false],
-  [1, 768, 3072, false, false], [1, 768, 3072, false, true],
-];
+let ready: Promise<void> | undefined;
 
 async function setUp(): Promise<void> {
   const require = createRequire(import.meta.url);
@@ -27,23 +23,32 @@ async function setUp(): Promise<void> {
   await tf.ready();
 }
 
-export async function run(): Promise<BenchRow[]> {
-  await setUp();
-  const rows: BenchRow[] = [];
-  const impl = `tfjs-wasm ${tf.version_core}`;
-  for (const [m, k, n, ta, tb] of GEMM_CASES) {
-    const a = tf.randomNormal(ta ? [k, m] : [m, k]);
-    const b = tf.randomNormal(tb ? [n, k] : [k, n]);
-    const s = await secondsPerCall(() => tf.matMul(a, b, ta, tb).dispose(), m === 1 ? 300 : 600);
-    const form = ta ? 'AᵀB' : tb ? 'ABᵀ' : 'AB';
-    rows.push({ suite: 'peers', case: `gemm ${form} ${m}×${k}×${n}`, impl, metric: 'gflops', value: (2 * m * n * k) / s / 1e9, unit: 'GFLOP/s' });
+/** Seconds per tf.matMul of op(A) (M,K) · op(B) (K,N), one thread, median. */
+export async function tfjsMatmulSeconds(m: number, k: number, n: number, transA: boolean, transB: boolean, timeMs: number): Promise<number> {
+  ready ??= setUp();
+  await ready;
+  const a = tf.randomNormal(transA ? [k, m] : [m, k]);
+  const b = tf.randomNormal(transB ? [n, k] : [k, n]);
+  try {
+    return await secondsPerCall(() => tf.matMul(a, b, transA, transB).dispose(), timeMs);
+  } finally {
     a.dispose();
     b.dispose();
   }
+}
+
+/** The TensorFlow.js version the rows name. */
+export const TFJS = `tfjs-wasm ${tf.version_core}`;
+
+/** Softmax rows of tfjs (the GEMM comparison runs inside the gemm suite, case by case). */
+export async function run(): Promise<BenchRow[]> {
+  ready ??= setUp();
+  await ready;
+  const rows: BenchRow[] = [];
   for (const [r, c] of [[512, 768], [1024, 64]] as const) {
     const x = tf.randomNormal([r, c]);
     const s = await secondsPerCall(() => tf.softmax(x).dispose(), 300);
-    rows.push({ suite: 'peers', case: `softmax ${r}×${c}`, impl, metric: 'gbps', value: (8 * r * c) / s / 1e9, unit: 'GB/s' });
+    rows.push({ suite: 'peers', case: `softmax ${r}x${c}`, impl: TFJS, metric: 'gbps', value: (8 * r * c) / s / 1e9, unit: 'GB/s' });
     x.dispose();
   }
   return rows;

@@ -81,7 +81,7 @@ function data(n: number, seed: number): Float32Array {
 }
 
 const WASM: Variant[] = ['simd', 'relaxed', 'threads'];
-const IMPL: Record<Variant, string> = { simd: 'wasm-simd', relaxed: 'wasm-relaxed', threads: 'wasm-threads-1t' };
+const IMPL: Record<Variant, string> = { simd: 'simd', relaxed: 'relaxed', threads: 'threads' };
 
 /** Measures every case whose name contains `filter` (all by default), about 4·timeMs each. */
 export async function run(timeMs = 250, filter = ''): Promise<BenchRow[]> {

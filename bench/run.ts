@@ -9,8 +9,15 @@ import { markdown } from './report.js';
 import * as gemm from './gemm.bench.js';
 import * as rowwise from './rowwise.bench.js';
 import * as peers from './peers.bench.js';
+import * as calibrate from './calibrate.js';
 
-const suites: Record<string, { run(): Promise<BenchRow[]> }> = { gemm, rowwise, peers };
+const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
+  machine: { run: () => calibrate.run('start') },
+  gemm,
+  rowwise,
+  peers,
+  'machine ': { run: () => calibrate.run('end') },
+};
 const only = process.argv.slice(2);
 
 const machine = {
@@ -24,7 +31,7 @@ console.log(`wasmformer benchmarks — ${machine.cpu}, ${machine.cores} cores, N
 
 const rows: BenchRow[] = [];
 for (const [name, suite] of Object.entries(suites)) {
-  if (only.length && !only.includes(name)) continue;
+  if (only.length && !only.includes(name.trim())) continue;
   const t0 = performance.now();
   const got = await suite.run();
   rows.push(...got);
