@@ -1,33 +1,34 @@
 // Calibration loops for the benchmarks (AssemblyScript, built by bench/calibrate.ts, not
-// shipped): the most f32x4 arithmetic one core does per second, as 12 independent chains
-// of mul+add (the simd build's GEMM step) or of relaxed fma (the relaxed build's).
+// shipped): the most f32x4 arithmetic one core does per second in the pattern of a GEMM
+// micro-kernel with its operands in L1: 12 accumulators, each adding the product of a
+// loaded vector and a broadcast scalar, by mul then add (simd build) or relaxed fma.
 
-export function peak_mul_add(iters: i32): f32 {
-  const x = f32x4.splat(0.999), y = f32x4.splat(0.001);
-  let a0 = f32x4.splat(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+export function peak_mul_add(iters: i32, p: usize /* 48 floats */): f32 {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
   let a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
   for (let i = 0; i < iters; i++) {
-    a0 = f32x4.add(f32x4.mul(a0, x), y);   a1 = f32x4.add(f32x4.mul(a1, x), y);
-    a2 = f32x4.add(f32x4.mul(a2, x), y);   a3 = f32x4.add(f32x4.mul(a3, x), y);
-    a4 = f32x4.add(f32x4.mul(a4, x), y);   a5 = f32x4.add(f32x4.mul(a5, x), y);
-    a6 = f32x4.add(f32x4.mul(a6, x), y);   a7 = f32x4.add(f32x4.mul(a7, x), y);
-    a8 = f32x4.add(f32x4.mul(a8, x), y);   a9 = f32x4.add(f32x4.mul(a9, x), y);
-    a10 = f32x4.add(f32x4.mul(a10, x), y); a11 = f32x4.add(f32x4.mul(a11, x), y);
+    const x = v128.load32_splat(p + (<usize>(i & 3) << 2));
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(p, 0), x));   a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 16), x));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), x));   a3 = f32x4.add(a3, f32x4.mul(v128.load(p, 48), x));
+    a4 = f32x4.add(a4, f32x4.mul(v128.load(p, 64), x));   a5 = f32x4.add(a5, f32x4.mul(v128.load(p, 80), x));
+    a6 = f32x4.add(a6, f32x4.mul(v128.load(p, 96), x));   a7 = f32x4.add(a7, f32x4.mul(v128.load(p, 112), x));
+    a8 = f32x4.add(a8, f32x4.mul(v128.load(p, 128), x));   a9 = f32x4.add(a9, f32x4.mul(v128.load(p, 144), x));
+    a10 = f32x4.add(a10, f32x4.mul(v128.load(p, 160), x));   a11 = f32x4.add(a11, f32x4.mul(v128.load(p, 176), x));
   }
   return sum12(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11);
 }
 
-export function peak_fma(iters: i32): f32 {
-  const x = f32x4.splat(0.999), y = f32x4.splat(0.001);
-  let a0 = f32x4.splat(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+export function peak_fma(iters: i32, p: usize /* 48 floats */): f32 {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
   let a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
   for (let i = 0; i < iters; i++) {
-    a0 = f32x4.relaxed_madd(a0, x, y);   a1 = f32x4.relaxed_madd(a1, x, y);
-    a2 = f32x4.relaxed_madd(a2, x, y);   a3 = f32x4.relaxed_madd(a3, x, y);
-    a4 = f32x4.relaxed_madd(a4, x, y);   a5 = f32x4.relaxed_madd(a5, x, y);
-    a6 = f32x4.relaxed_madd(a6, x, y);   a7 = f32x4.relaxed_madd(a7, x, y);
-    a8 = f32x4.relaxed_madd(a8, x, y);   a9 = f32x4.relaxed_madd(a9, x, y);
-    a10 = f32x4.relaxed_madd(a10, x, y); a11 = f32x4.relaxed_madd(a11, x, y);
+    const x = v128.load32_splat(p + (<usize>(i & 3) << 2));
+    a0 = f32x4.relaxed_madd(v128.load(p, 0), x, a0);   a1 = f32x4.relaxed_madd(v128.load(p, 16), x, a1);
+    a2 = f32x4.relaxed_madd(v128.load(p, 32), x, a2);   a3 = f32x4.relaxed_madd(v128.load(p, 48), x, a3);
+    a4 = f32x4.relaxed_madd(v128.load(p, 64), x, a4);   a5 = f32x4.relaxed_madd(v128.load(p, 80), x, a5);
+    a6 = f32x4.relaxed_madd(v128.load(p, 96), x, a6);   a7 = f32x4.relaxed_madd(v128.load(p, 112), x, a7);
+    a8 = f32x4.relaxed_madd(v128.load(p, 128), x, a8);   a9 = f32x4.relaxed_madd(v128.load(p, 144), x, a9);
+    a10 = f32x4.relaxed_madd(v128.load(p, 160), x, a10);   a11 = f32x4.relaxed_madd(v128.load(p, 176), x, a11);
   }
   return sum12(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11);
 }
