@@ -1,0 +1,21 @@
+// README's example must run as written: it is extracted, pointed at src/ instead of the
+// package name, and executed.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+
+describe('README', () => {
+  it('the example runs', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const example = readme.split('## Example')[1]?.match(/```ts\n([\s\S]*?)```/)?.[1];
+    expect(example, 'README has a ```ts block under ## Example').toBeTruthy();
+    const dir = new URL('./generated/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(new URL('readme-example.ts', dir), example!.replace(/from 'wasmformer'/g, "from '../../src/index.js'"));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    await import('./generated/readme-example.js');
+    const printed = log.mock.calls.map((c) => c.join(' ')).join('\n');
+    log.mockRestore();
+    expect(printed).toMatch(/relaxed/);
+    expect(printed).toMatch(/128,\s*3072/);
+  });
+});
