@@ -70,6 +70,7 @@ export class Arena {
       throw new WasmformerError(`${this.name} arena: cannot allocate ${bytes} bytes`);
     }
     const size = alignUp(Math.max(bytes, 1));
+    const [chunk, offset] = [this.#chunk, this.#offset];
     // Skip forward through kept chunks until one has room; take a new chunk if none has.
     while (this.#chunk < this.#chunks.length) {
       const c = this.#chunks[this.#chunk]!;
@@ -84,7 +85,13 @@ export class Arena {
       this.#offset = 0;
     }
     const bytesNew = Math.max(size, this.#chunkBytes);
-    const ptr = this.#heap.take(bytesNew, `${this.name} arena (${size} bytes asked)`);
+    let ptr: number;
+    try {
+      ptr = this.#heap.take(bytesNew, `${this.name} arena (${size} bytes asked)`);
+    } catch (err) {
+      [this.#chunk, this.#offset] = [chunk, offset]; // out of memory changes nothing
+      throw err;
+    }
     this.#chunks.push({ ptr, bytes: bytesNew });
     this.#chunk = this.#chunks.length - 1;
     this.#offset = size;

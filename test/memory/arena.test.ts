@@ -96,6 +96,16 @@ describe('arenas', () => {
     expect(rt.zeros([1000]).size).toBe(1000); // still usable
   });
 
+  it('out of memory leaves the arena cursor where it was, even after scanning kept chunks', async () => {
+    const rt = await createRuntime({ variant: 'simd', memory: { initialBytes: 1 << 20, maximumBytes: 8 << 20 }, stepChunkBytes: 1 << 20 });
+    rt.step.alloc(900_000);
+    rt.step.alloc(900_000); // a second chunk
+    rt.step.reset();
+    const first = rt.step.alloc(64); // in chunk 0
+    expect(() => rt.step.alloc(64 << 20)).toThrow(OutOfMemoryError); // scans chunk 0, chunk 1, then fails
+    expect(rt.step.alloc(64)).toBe(first + 64); // still in chunk 0, right after `first`
+  });
+
   it('reports memory per arena', async () => {
     const rt = await createRuntime({ variant: 'simd' });
     rt.zeros([1000]);
