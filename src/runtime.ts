@@ -239,7 +239,7 @@ function candidates(options: RuntimeOptions, features: Features, notes: string[]
  * const rt = await createRuntime();            // best variant this runtime validates
  * console.log(rt.backend, rt.notes);           // e.g. 'simd', ['relaxed: ...']
  * const simd = await createRuntime({ variant: 'simd' });
- * // Cloudflare workerd: import mod from 'wasmformer/wasm/simd'; createRuntime({ wasm: { simd: mod } })
+ * // Cloudflare workerd: import mod from 'wasmformer/wasm/simd.wasm'; createRuntime({ wasm: { simd: mod } })
  * ```
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
