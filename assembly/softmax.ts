@@ -2,7 +2,7 @@
 // A row is `cols` contiguous f32; with causal masking only a prefix of each row is visible
 // (the rule below covers T×T causal attention and KV-cache decoding alike). Rows are
 // independent, so callers may split them across threads. Pointers need 4-byte alignment only.
-import { madd, hsum, hmax, exp4, exp1 } from "./simd_math";
+import { madd, hsum, hmax, exp4Nonpos, exp1Nonpos } from "./simd_math";
 
 /** How many leading columns of row r are visible: all, or (r % block) + cols − block + 1 clamped to [0, cols]. */
 // @ts-ignore: decorator
@@ -47,7 +47,7 @@ function rowExtreme(x: usize, v: i32, s: f32): f32 {
  * columns j ≤ (r % block) + cols − block are visible and the others are set to 0. A row with
  * nothing visible, or whose visible inputs are all −Infinity, becomes all zeros.
  * The exponent is computed as scale·(x − x*) with x* the row's arg-max of scale·x, so it is
- * ≤ 0 and never overflows, even for huge equal logits (3e38) or large scales.
+ * ≤ 0 and never overflows, even for huge equal logits (3e38) or large scales; hence exp4Nonpos.
  * In-place (out == inp) is allowed. With causal ≠ 0, block must be ≥ 1.
  */
 export function softmax_forward(out: usize /* (rows, cols) */, inp: usize /* (rows, cols) */,
@@ -66,22 +66,22 @@ export function softmax_forward(out: usize /* (rows, cols) */, inp: usize /* (ro
       let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
       for (; i + 16 <= v; i += 16) {
         const o = <usize>i << 2;
-        const e0 = exp4(f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv));
-        const e1 = exp4(f32x4.mul(f32x4.sub(v128.load(x + o, 16), mv), sv));
-        const e2 = exp4(f32x4.mul(f32x4.sub(v128.load(x + o, 32), mv), sv));
-        const e3 = exp4(f32x4.mul(f32x4.sub(v128.load(x + o, 48), mv), sv));
+        const e0 = exp4Nonpos(f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv));
+        const e1 = exp4Nonpos(f32x4.mul(f32x4.sub(v128.load(x + o, 16), mv), sv));
+        const e2 = exp4Nonpos(f32x4.mul(f32x4.sub(v128.load(x + o, 32), mv), sv));
+        const e3 = exp4Nonpos(f32x4.mul(f32x4.sub(v128.load(x + o, 48), mv), sv));
         v128.store(y + o, e0); v128.store(y + o, e1, 16); v128.store(y + o, e2, 32); v128.store(y + o, e3, 48);
         s0 = f32x4.add(s0, e0); s1 = f32x4.add(s1, e1); s2 = f32x4.add(s2, e2); s3 = f32x4.add(s3, e3);
       }
       for (; i + 4 <= v; i += 4) {
         const o = <usize>i << 2;
-        const e = exp4(f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv));
+        const e = exp4Nonpos(f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv));
         v128.store(y + o, e);
         s0 = f32x4.add(s0, e);
       }
       let sum = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
       for (; i < v; i++) {
-        const e = exp1((load<f32>(x + (<usize>i << 2)) - xm) * scale);
+        const e = exp1Nonpos((load<f32>(x + (<usize>i << 2)) - xm) * scale);
         store<f32>(y + (<usize>i << 2), e);
         sum += e;
       }

@@ -11,8 +11,11 @@ const COLS = [1, 3, 4, 5, 7, 8, 768, 769];
 
 // Forward tolerance, per element p = e^a / S with a = scale·(x − max) ≤ 0:
 // - a is rounded twice in f32 (x − max, ·scale): p·|a|·2u ≤ (max of e^a·|a| = 1/e)·2u < u  → atol u;
-// - exp4 is within a few ulp (≤ 8u relative), the f32 sum S over `cols` terms with 16 partial
-//   sums is within (cols/16 + 4)u, then one division and one multiply (2u)   → rtol (14 + cols/16)u.
+// - exp4Nonpos (degree-5 fit, assembly/simd_math.ts) measures ≤ 2.26 ulp, relative δ ≤ 3.1u over
+//   [−88, 0]. δ enters p = e/S twice, in e and as a weighted mean of the terms' δ in S, so ≤ 6.2u:
+//   within the 8u budgeted for exp; terms flushed to 0 (e^a < 2^-126) err by < 2^-126, inside atol.
+//   The f32 sum S over `cols` terms with 16 partial sums adds (cols/16 + 4)u, then one division and
+//   one multiply (2u)                                                      → rtol (8 + 4 + 2 + cols/16)u.
 const fwdTol = (cols: number) => ({ atol: U32, rtol: (14 + cols / 16) * U32 });
 // Backward, dinp = d + s·y·(g − Σ g·y): the f32 dot over `cols` terms errs by ≤ (cols/16 + 4)u·max|g|
 // (Σ y = 1), the difference, two products and the add add ≤ 6u·|s|·max|g|; the final add u·|result|.
@@ -97,6 +100,17 @@ describe.each(VARIANTS)('softmax %s', (variant) => {
       for (let j = 0; j < cols; j++) expect(got[cols + j]).toBe(0);
       expect(got[3 * cols - 1]).toBe(1);
       for (let i = 0; i < x.length; i++) if (x[i] === -Infinity) expect(got[i]).toBe(0);
+    }
+  });
+
+  it('exponents down to the flush range (e^a < 2^-126) and NaN inputs (row becomes NaN)', () => {
+    for (const cols of COLS) {
+      const x = Float32Array.from({ length: 3 * cols }, (_, i) => -(i % cols) * 110 / cols);  // rows 0, 1: a in (−110, 0]
+      x[cols] = -86; x[2 * cols - 1] = -88;                                   // row 1 near 2^-126
+      x[2 * cols + (cols >> 1)] = NaN;                                         // row 2: one NaN
+      const { got, want } = forwardCase(h, x, 3, cols, cols, 1, 0);
+      expectNear(got.subarray(0, 2 * cols), want.subarray(0, 2 * cols), fwdTol(cols), `${variant} flush cols ${cols}`);
+      for (let j = 0; j < cols; j++) expect(got[2 * cols + j]).toBeNaN();
     }
   });
 
