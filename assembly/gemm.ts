@@ -11,7 +11,8 @@
 //   Pointers are byte addresses, sizes i32, strides in elements. `work` is a scratch area of
 //   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
 //   arguments: no checks, no allocation, no throwing.
-import { MR, NR, GEMV_NB, ukernel_6x8, store_tile, store_tile_edge, gemv_n, gemv_t } from "./gemm_ukernel";
+import { MR, NR, GEMV_NB, SR, ukernel_6x8, store_tile, store_tile_edge, gemv_n, gemv_t,
+  ukernel_small_4x8_n, ukernel_small_2x4_t } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
 
 /** Micro-kernel tile: rows and columns. */
@@ -25,17 +26,24 @@ export const GEMM_KC: i32 = 384;
 export const GEMM_MC: i32 = 120;
 /** N block: the packed B panel (KC,NC), 768 KB, stays in L2 (MC = 60, NC = 1024 measured no better). */
 export const GEMM_NC: i32 = 512;
-/** Up to this many rows of C, B is streamed unpacked, one row of A at a time (~10 GFLOP/s
- *  from L3 here; packing B and computing 6-row tiles wins from M = 4 to 6 on, as measured). */
-export const GEMM_SMALL_M: i32 = 3;
-/** Columns per pass of the small-M A·B kernel (its accumulator row lives in `work`). */
+/** Up to this many rows of C, B is streamed unpacked (no packing), several rows of A sharing
+ *  each load of B (gemm_small_n / gemm_small_t). Measured at K = 768, N = 3072: from M = 4 to 16
+ *  this beats packing B; from M = 20 on, packing B and 6-row tiles are as fast or faster. */
+export const GEMM_SMALL_M: i32 = 16;
+/** K block of the small-M A·B path: the rows of B in one block stream together (one pass over
+ *  C per block), instead of walking B's full height 12 KB apart per strip (TLB- and prefetch-bound). */
+export const GEMM_SMALL_KC: i32 = 64;
+/** Rows of A per pass of the small-M A·B kernel (A·Bᵀ takes rows in pairs). */
+export const GEMM_SMALL_R: i32 = SR;
+/** Columns per pass of gemv_n, the one-row A·B kernel (its accumulator row lives in `work`). */
 export const GEMM_GEMV_NB: i32 = GEMV_NB;
 
 const TRANS_A = 1;
 const TRANS_B = 2;
 
 // Layout of `work`: packed B panel | packed A block | one accumulator tile. The small-M path
-// uses it instead as gemv_n's accumulator row (GEMV_NB floats) or as a gathered row of A.
+// uses its start instead as gemv_n's accumulator row (GEMV_NB floats) or as the gathered rows
+// of A (M,K), and the tile as is.
 const WORK_B_BYTES: usize = <usize>GEMM_KC * GEMM_NC * 4;
 const WORK_A_BYTES: usize = <usize>GEMM_KC * GEMM_MC * 4;
 const WORK_TILE_BYTES: usize = 64 * 4;
@@ -51,7 +59,7 @@ export function gemm_f32(c: usize /* (M,N) */, a: usize /* (M,K) or (K,M) */, b:
   bias: usize /* (N) or 0 */, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32, flags: i32,
   alpha: f32, beta: f32, work: usize): void {
   if (m <= 0 || n <= 0) return;
-  const small = m <= GEMM_SMALL_M && ((flags & TRANS_B) == 0 || (flags & TRANS_A) == 0 || <usize>k * 4 <= WORK_BYTES);
+  const small = m <= GEMM_SMALL_M && ((flags & TRANS_B) == 0 || (flags & TRANS_A) == 0 || <usize>m * k * 4 <= WORK_BYTES);
   if (small) gemm_small_m(c, a, b, bias, m, n, k, lda, ldb, ldc, flags, alpha, beta, work);
   else gemm_range(c, a, b, bias, k, lda, ldb, ldc, flags, alpha, beta, work, 0, m, 0, n);
 }
@@ -112,7 +120,7 @@ function gemm_macro(c: usize /* (mc,nc), row stride ldc */, ap: usize /* packed 
       // where V8 would run out of registers for it.
       if (mr == MR && nr == NR) {
         ukernel_6x8(kc, as, bs, tile);
-        store_tile(ct, ldc, tile, alpha, beta, bias_j);
+        store_tile(ct, ldc, tile, MR, alpha, beta, bias_j);
       } else {
         ukernel_6x8(kc, as, bs, tile);
         store_tile_edge(ct, ldc, tile, mr, nr, alpha, beta, bias_j);
@@ -121,24 +129,81 @@ function gemm_macro(c: usize /* (mc,nc), row stride ldc */, ap: usize /* packed 
   }
 }
 
-/** Small M: one row of C at a time, B streamed from its storage (no packing). With both
- *  operands transposed the row of A is gathered into `work` first so gemv_t reads it contiguously. */
+/** Small M: B streamed from its storage (no packing). A·B: groups of SR rows with the multi-row
+ *  kernel, the last m mod SR rows with gemv_n. A·Bᵀ: one row with gemv_t, more in pairs. With both
+ *  operands transposed the rows of A are gathered into `work` first so they are read contiguously. */
 function gemm_small_m(c: usize, a: usize, b: usize, bias: usize, m: i32, n: i32, k: i32,
   lda: i32, ldb: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize): void {
   const trans_a = (flags & TRANS_A) != 0;
   const ap_stride: usize = trans_a ? <usize>lda << 2 : 4;      // bytes between A(i,p) and A(i,p+1)
-  const ai_stride: usize = trans_a ? 4 : <usize>lda << 2;      // bytes between A(i,p) and A(i+1,p)
-  for (let i = 0; i < m; i++) {
-    const ci = c + (<usize>i * ldc << 2);
-    let ai = a + <usize>i * ai_stride;
-    if ((flags & TRANS_B) == 0) {
-      gemv_n(ci, ai, ap_stride, b, ldb, n, k, alpha, beta, bias, work);
-    } else {
-      if (trans_a) {
-        for (let p = 0; p < k; p++) store<f32>(work + (<usize>p << 2), load<f32>(ai + <usize>p * ap_stride));
-        ai = work;
-      }
-      gemv_t(ci, ai, b, ldb, n, k, alpha, beta, bias);
+  let ai_stride: usize = trans_a ? 4 : <usize>lda << 2;        // bytes between A(i,p) and A(i+1,p)
+  if ((flags & TRANS_B) == 0) {
+    const m4 = m & ~(SR - 1);
+    if (m4 > 0) gemm_small_n(c, a, ap_stride, ai_stride, b, bias, m4, n, k, ldb, ldc, alpha, beta, work);
+    for (let i = m4; i < m; i++) {   // the last m mod SR rows (fewer than a tile) row by row
+      gemv_n(c + (<usize>i * ldc << 2), a + <usize>i * ai_stride, ap_stride, b, ldb, n, k, alpha, beta, bias, work);
     }
+    return;
+  }
+  if (trans_a) {
+    for (let i = 0; i < m; i++) {
+      for (let p = 0; p < k; p++) {
+        store<f32>(work + ((<usize>i * k + p) << 2), load<f32>(a + <usize>i * ai_stride + <usize>p * ap_stride));
+      }
+    }
+    a = work; ai_stride = <usize>k << 2;
+  }
+  if (m == 1) gemv_t(c, a, b, ldb, n, k, alpha, beta, bias);
+  else gemm_small_t(c, a, ai_stride, b, bias, m, n, k, ldb, ldc, alpha, beta);
+}
+
+/** Small M, B stored (K,N), m a multiple of SR: per block of SMALL_KC rows of B, per strip of
+ *  NR columns, every group of SR rows of A (ukernel_small_4x8_n), later K blocks adding into C;
+ *  the last N mod NR columns row by row with gemv_n. */
+function gemm_small_n(c: usize /* (m,n) */, a: usize /* A(i,p) at i·ai + p·as bytes */, as: usize, ai: usize,
+  b: usize /* (k,n) */, bias: usize /* (n) or 0 */, m: i32, n: i32, k: i32, ldb: i32, ldc: i32,
+  alpha: f32, beta: f32, work: usize): void {
+  const ld = <usize>ldb << 2, tile = work + WORK_B_BYTES + WORK_A_BYTES;
+  const n8 = n & ~(NR - 1);
+  let pc = 0;
+  do { // at least once, so that k == 0 still writes beta·C + bias
+    const kc = min(GEMM_SMALL_KC, k - pc);
+    const beta_p: f32 = pc == 0 ? beta : 1;
+    for (let j = 0; j < n8; j += NR) {
+      const bj = b + <usize>pc * ld + (<usize>j << 2), bias_j = pc == 0 && bias ? bias + (<usize>j << 2) : 0;
+      for (let i = 0; i < m; i += SR) {
+        const a0 = a + <usize>i * ai + <usize>pc * as;
+        ukernel_small_4x8_n(kc, a0, a0 + ai, a0 + 2 * ai, a0 + 3 * ai, as, bj, ld, tile);
+        store_tile(c + ((<usize>i * ldc + j) << 2), ldc, tile, SR, alpha, beta_p, bias_j);
+      }
+    }
+    pc += kc;
+  } while (pc < k);
+  if (n8 == n) return;
+  for (let i = 0; i < m; i++) {
+    gemv_n(c + ((<usize>i * ldc + n8) << 2), a + <usize>i * ai, as, b + (<usize>n8 << 2), ldb, n - n8, k,
+      alpha, beta, bias ? bias + (<usize>n8 << 2) : 0, work);
+  }
+}
+
+/** Small M, B stored transposed (N,K), A rows contiguous (ai bytes apart): per four rows of B,
+ *  every pair of rows of A (ukernel_small_2x4_t); the last N mod 4 rows of B with gemv_t. */
+function gemm_small_t(c: usize /* (m,n) */, a: usize /* (m,k), row stride ai bytes */, ai: usize,
+  b: usize /* (n,k) */, bias: usize /* (n) or 0 */, m: i32, n: i32, k: i32, ldb: i32, ldc: i32,
+  alpha: f32, beta: f32): void {
+  const ld = <usize>ldb << 2, rc = <usize>ldc << 2;
+  const n4 = n & ~3;
+  for (let j = 0; j < n4; j += 4) {
+    const bj = b + <usize>j * ld, bias_j = bias ? bias + (<usize>j << 2) : 0;
+    for (let i = 0; i < m; i += 2) {
+      const a0 = a + <usize>i * ai, c0 = c + <usize>i * rc + (<usize>j << 2);
+      const last = i + 1 == m;
+      ukernel_small_2x4_t(c0, last ? c0 : c0 + rc, a0, last ? a0 : a0 + ai, bj, ld, k, alpha, beta, bias_j);
+    }
+  }
+  if (n4 == n) return;
+  for (let i = 0; i < m; i++) {
+    gemv_t(c + <usize>i * rc + (<usize>n4 << 2), a + <usize>i * ai, b + <usize>n4 * ld, ldb, n - n4, k,
+      alpha, beta, bias ? bias + (<usize>n4 << 2) : 0);
   }
 }

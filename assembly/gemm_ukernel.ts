@@ -51,14 +51,14 @@ export function ukernel_6x8(kc: i32, a: usize /* packed (kc,6) */, b: usize /* p
   v128.store(acc, c50, 160); v128.store(acc, c51, 176);
 }
 
-/** The store epilogue of a full tile: C (MR,NR) = alpha·acc + beta·C + bias (beta == 0: C not read). */
-export function store_tile(c: usize /* (MR,NR), row stride ldc */, ldc: i32, acc: usize /* (MR,NR) */,
-  alpha: f32, beta: f32, bias: usize /* (NR) or 0 */): void {
+/** The store epilogue of a tile of full width: C (mr,NR) = alpha·acc + beta·C + bias (beta == 0: C not read). */
+export function store_tile(c: usize /* (mr,NR), row stride ldc */, ldc: i32, acc: usize /* (MR,NR) */,
+  mr: i32, alpha: f32, beta: f32, bias: usize /* (NR) or 0 */): void {
   const rs = <usize>ldc << 2;
   const va = f32x4.splat(alpha), vb = f32x4.splat(beta);
   let bias0 = f32x4.splat(0), bias1 = bias0;
   if (bias) { bias0 = v128.load(bias); bias1 = v128.load(bias, 16); }
-  for (let i = 0; i < MR; i++) {
+  for (let i = 0; i < mr; i++) {
     let v0 = madd(v128.load(acc), va, bias0);
     let v1 = madd(v128.load(acc, 16), va, bias1);
     if (beta != 0) { v0 = madd(v128.load(c), vb, v0); v1 = madd(v128.load(c, 16), vb, v1); }
@@ -156,6 +156,21 @@ function axpy_row(acc: usize /* (nb) */, b: usize /* (nb) */, s: f32, nb: i32): 
   for (; o < end; o += 4) store<f32>(acc + o, load<f32>(acc + o) + s * load<f32>(b + o));
 }
 
+/** The four horizontal sums (x0, x1, x2, x3 each summed over its lanes), by a 4×4 transpose-add. */
+// @ts-ignore: decorator
+@inline function hsum_4x4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const t01 = f32x4.add(v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), v128.shuffle<f32>(x0, x1, 2, 6, 3, 7));
+  const t23 = f32x4.add(v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), v128.shuffle<f32>(x2, x3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(t01, t23, 0, 1, 4, 5), v128.shuffle<f32>(t01, t23, 2, 3, 6, 7));
+}
+
+/** Four floats ld bytes apart (one column of four rows), as one vector. */
+// @ts-ignore: decorator
+@inline function load_column_4(b: usize /* (4,1), row stride ld bytes */, ld: usize): v128 {
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(
+    f32x4.splat(load<f32>(b)), 1, load<f32>(b + ld)), 2, load<f32>(b + 2 * ld)), 3, load<f32>(b + 3 * ld));
+}
+
 /** c (n) = alpha · B (n,k) · a (k) + beta·c + bias, a contiguous: dot products with four
  *  rows of B at a time (8 accumulators over k), reduced by a 4×4 transpose-add. */
 export function gemv_t(c: usize /* (n) */, a: usize /* (k) */, b: usize /* (n,k), row stride ldb */,
@@ -180,16 +195,8 @@ export function gemv_t(c: usize /* (n) */, a: usize /* (k) */, b: usize /* (n,k)
       x2 = madd(a0, v128.load(b2 + o), x2); x3 = madd(a0, v128.load(b3 + o), x3);
       o += 16;
     }
-    x0 = f32x4.add(x0, y0); x1 = f32x4.add(x1, y1); x2 = f32x4.add(x2, y2); x3 = f32x4.add(x3, y3);
-    const t01 = f32x4.add(v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), v128.shuffle<f32>(x0, x1, 2, 6, 3, 7));
-    const t23 = f32x4.add(v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), v128.shuffle<f32>(x2, x3, 2, 6, 3, 7));
-    let sum = f32x4.add(v128.shuffle<f32>(t01, t23, 0, 1, 4, 5), v128.shuffle<f32>(t01, t23, 2, 3, 6, 7));
-    for (; o < kb; o += 4) {
-      const t = f32x4.splat(load<f32>(a + o));
-      const col = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(
-        f32x4.splat(load<f32>(b0 + o)), 1, load<f32>(b1 + o)), 2, load<f32>(b2 + o)), 3, load<f32>(b3 + o));
-      sum = madd(t, col, sum);
-    }
+    let sum = hsum_4x4(f32x4.add(x0, y0), f32x4.add(x1, y1), f32x4.add(x2, y2), f32x4.add(x3, y3));
+    for (; o < kb; o += 4) sum = madd(f32x4.splat(load<f32>(a + o)), load_column_4(b0 + o, ld), sum);
     store_4(c + (<usize>j << 2), sum, alpha, beta, bias ? bias + (<usize>j << 2) : 0);
   }
   for (; j < n; j++) {
@@ -201,4 +208,66 @@ export function gemv_t(c: usize /* (n) */, a: usize /* (k) */, b: usize /* (n,k)
     for (; p < k; p++) s += load<f32>(a + (<usize>p << 2)) * load<f32>(bj + (<usize>p << 2));
     store_1(c + (<usize>j << 2), s, alpha, beta, bias ? bias + (<usize>j << 2) : 0);
   }
+}
+
+// Small-M kernels over several rows of A (2 <= M <= GEMM_SMALL_M): B still streamed in place,
+// but each element of B loaded into a register serves SR (A·B) or two (A·Bᵀ) rows of A. The
+// driver runs a block of B (a column strip, or four rows) against every row group in turn, so
+// B comes from memory once and from L1 for the other groups.
+
+/** Rows of A per call of ukernel_small_4x8_n. 4×8 keeps 8 accumulators + 2 B vectors + 1 splat
+ *  in registers, with the mul+add temporary to spare. */
+export const SR: i32 = 4;
+
+/** acc (4,8) = A rows (4,k) · B strip (k,8), B read in place. Row r of A holds A(r,p) at
+ *  a_r + p·as bytes (as = 4 for A stored (M,K), lda·4 for A stored transposed). k >= 0. */
+export function ukernel_small_4x8_n(k: i32, a0: usize /* (k), stride as */, a1: usize, a2: usize, a3: usize,
+  as: usize, b: usize /* (k,8), row stride ld bytes */, ld: usize, acc: usize /* (4,NR) of (MR,NR) */): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let p = 0; p < k; p++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let s = v128.load32_splat(a0);
+    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
+    s = v128.load32_splat(a1);
+    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
+    s = v128.load32_splat(a2);
+    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
+    s = v128.load32_splat(a3);
+    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
+    a0 += as; a1 += as; a2 += as; a3 += as; b += ld;
+  }
+  v128.store(acc, c00, 0);  v128.store(acc, c01, 16);
+  v128.store(acc, c10, 32); v128.store(acc, c11, 48);
+  v128.store(acc, c20, 64); v128.store(acc, c21, 80);
+  v128.store(acc, c30, 96); v128.store(acc, c31, 112);
+}
+
+/** C rows 0 and 1 (4 columns each) = alpha · A rows (2,k) · B rows (4,k)ᵀ + beta·C + bias:
+ *  f32x4 dot products over k (8 accumulators), then horizontal sums. A rows contiguous; an odd
+ *  last row passes c1 == c0 and a1 == a0 (the same work; one row stored). beta == 0: C not read. k >= 0. */
+export function ukernel_small_2x4_t(c0: usize /* (4) */, c1: usize /* (4) */, a0: usize /* (k) */, a1: usize /* (k) */,
+  b: usize /* (4,k), row stride ld bytes */, ld: usize, k: i32, alpha: f32, beta: f32, bias: usize /* (4) or 0 */): void {
+  const b1 = b + ld, b2 = b1 + ld, b3 = b2 + ld;
+  let x0 = f32x4.splat(0), x1 = x0, x2 = x0, x3 = x0, y0 = x0, y1 = x0, y2 = x0, y3 = x0;
+  const k4 = <usize>(k & ~3) << 2, kb = <usize>k << 2;
+  let o: usize = 0;
+  for (; o < k4; o += 16) {
+    const u = v128.load(a0 + o), v = v128.load(a1 + o);
+    let w = v128.load(b + o);
+    x0 = madd(u, w, x0); y0 = madd(v, w, y0);
+    w = v128.load(b1 + o);
+    x1 = madd(u, w, x1); y1 = madd(v, w, y1);
+    w = v128.load(b2 + o);
+    x2 = madd(u, w, x2); y2 = madd(v, w, y2);
+    w = v128.load(b3 + o);
+    x3 = madd(u, w, x3); y3 = madd(v, w, y3);
+  }
+  let sx = hsum_4x4(x0, x1, x2, x3), sy = hsum_4x4(y0, y1, y2, y3);
+  for (; o < kb; o += 4) {
+    const col = load_column_4(b + o, ld);
+    sx = madd(f32x4.splat(load<f32>(a0 + o)), col, sx);
+    sy = madd(f32x4.splat(load<f32>(a1 + o)), col, sy);
+  }
+  store_4(c0, sx, alpha, beta, bias);
+  if (c1 != c0) store_4(c1, sy, alpha, beta, bias);
 }

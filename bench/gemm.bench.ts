@@ -21,6 +21,7 @@ const CASES: Case[] = [
   { m: 64, k: 768, n: 768, flags: 0 },
   { m: 1, k: 768, n: 3072, flags: 0 },
   { m: 1, k: 768, n: 3072, flags: GEMM_TRANS_B },
+  ...[4, 8, 16].flatMap((m) => [{ m, k: 768, n: 3072, flags: 0 }, { m, k: 768, n: 3072, flags: GEMM_TRANS_B }]),
   ...[GEMM_TRANS_B, GEMM_TRANS_A].flatMap((flags) => [
     { m: 512, k: 512, n: 512, flags },
     { m: 512, k: 768, n: 3072, flags },

@@ -137,13 +137,13 @@ const uniq = (xs: number[]) => [...new Set(xs)].filter((x) => x > 0).sort((a, b)
 
 describe.each(VARIANTS)('gemm %s', (variant) => {
   let h: Harness;
-  let T: Record<'MR' | 'NR' | 'KC' | 'MC' | 'NC' | 'SMALL_M' | 'GEMV_NB' | 'WORK', number>;
+  let T: Record<'MR' | 'NR' | 'KC' | 'MC' | 'NC' | 'SMALL_M' | 'SMALL_R' | 'SMALL_KC' | 'GEMV_NB' | 'WORK', number>;
   beforeAll(() => {
     h = harness(variant);
     T = {
       MR: constant(h, 'GEMM_MR'), NR: constant(h, 'GEMM_NR'), KC: constant(h, 'GEMM_KC'),
       MC: constant(h, 'GEMM_MC'), NC: constant(h, 'GEMM_NC'), SMALL_M: constant(h, 'GEMM_SMALL_M'),
-      GEMV_NB: constant(h, 'GEMM_GEMV_NB'),
+      SMALL_R: constant(h, 'GEMM_SMALL_R'), SMALL_KC: constant(h, 'GEMM_SMALL_KC'), GEMV_NB: constant(h, 'GEMM_GEMV_NB'),
       WORK: h.k.gemm_workspace_bytes!(),
     };
   });
@@ -165,6 +165,20 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
       }
     });
 
+    it.each(CONFIGS)('small-M rows: alpha $alpha beta $beta bias $bias pad $pad', (cfg) => {
+      // the multi-row small-M kernels: row groups (SR for A·B, pairs for A·Bᵀ) full and short,
+      // column strips (NR) and blocks of four rows of B full, short and absent, odd K, K blocks
+      const { NR, SMALL_M, SMALL_R, SMALL_KC } = T;
+      for (const m of uniq([2, 3, SMALL_R - 1, SMALL_R, SMALL_R + 1, 2 * SMALL_R + 1, SMALL_M - 1, SMALL_M])) {
+        if (m > SMALL_M) continue;
+        for (const n of uniq([1, 3, 4, 5, NR - 1, NR, NR + 1, 2 * NR + 3])) {
+          for (const k of uniq([1, 2, 3, 4, 5, 8, 9, SMALL_KC, SMALL_KC + 1, 2 * SMALL_KC + 3])) {
+            check(h, { m, n, k, flags, ...cfg }, 'small');
+          }
+        }
+      }
+    });
+
     it.each(CONFIGS)('blocks, primes, K=0: alpha $alpha beta $beta bias $bias pad $pad', (cfg) => {
       const { MR, NR, KC, MC, NC, SMALL_M, GEMV_NB, WORK } = T;
       const shapes: [number, number, number][] = [
@@ -174,6 +188,8 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
         [SMALL_M, 1009, 263], [SMALL_M, 37, 2 * KC + 7], [SMALL_M, 5, 0], [SMALL_M + 1, 45, 33],
         [SMALL_M, GEMV_NB, 9], [SMALL_M, GEMV_NB + 5, 7], [SMALL_M, 2 * GEMV_NB + 1, 2],
         [1, 3, WORK / 4 + 1],   // Aᵀ·Bᵀ, M = 1: the row of A no longer fits in work
+        [2, 5, WORK / 8 + 1],   // Aᵀ·Bᵀ, M = 2: the rows of A no longer fit in work
+        [SMALL_M, 24 * T.NR + 5, 3 * T.SMALL_KC + 7], [2, 4 * T.NR + 3, 0],
       ];
       for (const [m, n, k] of shapes) check(h, { m, n, k, flags, ...cfg }, 'blocks');
     });
