@@ -4,46 +4,50 @@
 // partial overlaps are not allowed, except in copy_f32 which behaves like memmove.
 import { madd } from "./simd_math";
 
-/** out (n) = a + b. out may equal a or b. */
-export function add_f32(out: usize /* (n) */, a: usize /* (n) */, b: usize /* (n) */, n: i32): void {
+const ADD = 0;
+const MUL = 1;
+
+/** a + b or a ⊙ b per lane; `op` is a compile-time constant at every call, so one branch remains. */
+// @ts-ignore: decorator
+@inline function apply4(op: i32, x: v128, y: v128): v128 {
+  return op == ADD ? f32x4.add(x, y) : f32x4.mul(x, y);
+}
+
+// @ts-ignore: decorator
+@inline function apply1(op: i32, x: f32, y: f32): f32 {
+  return op == ADD ? x + y : x * y;
+}
+
+/** out (n) = a `op` b, 16 then 4 then 1 lanes at a time. out may equal a or b. */
+// @ts-ignore: decorator
+@inline function binary(op: i32, out: usize, a: usize, b: usize, n: i32): void {
   let i = 0;
   for (; i + 16 <= n; i += 16) {
     const o = <usize>i << 2;
-    const y0 = f32x4.add(v128.load(a + o), v128.load(b + o));
-    const y1 = f32x4.add(v128.load(a + o, 16), v128.load(b + o, 16));
-    const y2 = f32x4.add(v128.load(a + o, 32), v128.load(b + o, 32));
-    const y3 = f32x4.add(v128.load(a + o, 48), v128.load(b + o, 48));
+    const y0 = apply4(op, v128.load(a + o), v128.load(b + o));
+    const y1 = apply4(op, v128.load(a + o, 16), v128.load(b + o, 16));
+    const y2 = apply4(op, v128.load(a + o, 32), v128.load(b + o, 32));
+    const y3 = apply4(op, v128.load(a + o, 48), v128.load(b + o, 48));
     v128.store(out + o, y0); v128.store(out + o, y1, 16); v128.store(out + o, y2, 32); v128.store(out + o, y3, 48);
   }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+    v128.store(out + o, apply4(op, v128.load(a + o), v128.load(b + o)));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+    store<f32>(out + o, apply1(op, load<f32>(a + o), load<f32>(b + o)));
   }
+}
+
+/** out (n) = a + b. out may equal a or b. */
+export function add_f32(out: usize /* (n) */, a: usize /* (n) */, b: usize /* (n) */, n: i32): void {
+  binary(ADD, out, a, b, n);
 }
 
 /** out (n) = a ⊙ b. out may equal a or b. */
 export function mul_f32(out: usize /* (n) */, a: usize /* (n) */, b: usize /* (n) */, n: i32): void {
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const o = <usize>i << 2;
-    const y0 = f32x4.mul(v128.load(a + o), v128.load(b + o));
-    const y1 = f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16));
-    const y2 = f32x4.mul(v128.load(a + o, 32), v128.load(b + o, 32));
-    const y3 = f32x4.mul(v128.load(a + o, 48), v128.load(b + o, 48));
-    v128.store(out + o, y0); v128.store(out + o, y1, 16); v128.store(out + o, y2, 32); v128.store(out + o, y3, 48);
-  }
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
-  }
+  binary(MUL, out, a, b, n);
 }
 
 /** out (n) = s · a. out may equal a. */
