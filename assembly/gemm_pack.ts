@@ -13,7 +13,7 @@ export function pack_a(dst: usize /* (ceil(mc/MR), kc, MR) */, a: usize /* op(A)
   for (let i0 = 0; i0 < mc; i0 += MR) {
     const mr = min(MR, mc - i0);
     if (mr == 6) pack_a_sliver6_n(dst, a + <usize>i0 * ld, ld, kc);
-    else pack_a_edge_n(dst, a + <usize>i0 * ld, ld, kc, mr);
+    else pack_edge_rows(dst, a + <usize>i0 * ld, ld, kc, mr, MR);
     dst += <usize>kc * MR << 2;
   }
 }
@@ -26,7 +26,7 @@ export function pack_b(dst: usize /* (ceil(nc/NR), kc, NR) */, b: usize /* op(B)
   for (let j0 = 0; j0 < nc; j0 += NR) {
     const nr = min(NR, nc - j0);
     if (nr == NR) pack_b_sliver_t(dst, b + <usize>j0 * ld, ld, kc);
-    else pack_b_edge_t(dst, b + <usize>j0 * ld, ld, kc, nr);
+    else pack_edge_rows(dst, b + <usize>j0 * ld, ld, kc, nr, NR);
     dst += <usize>kc * NR << 2;
   }
 }
@@ -57,16 +57,17 @@ function pack_a_sliver6_n(dst: usize /* (kc,6) */, a: usize /* (6,kc), row strid
     v128.store(dst, v128.shuffle<f32>(t3, hi45, 2, 3, 6, 7), 80);
     dst += 96;
   }
-  if (p < kc) pack_a_edge_n(dst, a + (<usize>p << 2), ld, kc - p, 6);
+  if (p < kc) pack_edge_rows(dst, a + (<usize>p << 2), ld, kc - p, 6, MR);
 }
 
-/** A sliver of mr rows of A stored (mr, >=kc), zero-padded to MR rows (also the k tail above). */
-function pack_a_edge_n(dst: usize /* (kc,MR) */, a: usize /* (mr,kc), row stride ld bytes */, ld: usize, kc: i32, mr: i32): void {
+/** A sliver of `rows` source rows (rows, >=kc), row stride ld bytes, stored k-major as (kc, width),
+ *  zero-padded to `width` (MR for A, NR for Bᵀ): the edge slivers and the k tails of both packers. */
+function pack_edge_rows(dst: usize /* (kc,width) */, src0: usize /* (rows,kc) */, ld: usize, kc: i32, rows: i32, width: i32): void {
   for (let p = 0; p < kc; p++) {
-    let src = a + (<usize>p << 2);
+    let src = src0 + (<usize>p << 2);
     let r = 0;
-    for (; r < mr; r++) { store<f32>(dst, load<f32>(src)); src += ld; dst += 4; }
-    for (; r < MR; r++) { store<f32>(dst, 0); dst += 4; }
+    for (; r < rows; r++) { store<f32>(dst, load<f32>(src)); src += ld; dst += 4; }
+    for (; r < width; r++) { store<f32>(dst, 0); dst += 4; }
   }
 }
 
@@ -112,7 +113,7 @@ function pack_b_sliver_t(dst: usize /* (kc,8) */, b: usize /* (8,kc), row stride
     transpose_4x4_store(dst + 16, src + 4 * ld, ld);
     dst += 128;
   }
-  if (p < kc) pack_b_edge_t(dst, b + (<usize>p << 2), ld, kc - p, 8);
+  if (p < kc) pack_edge_rows(dst, b + (<usize>p << 2), ld, kc - p, 8, NR);
 }
 
 /** Reads 4 rows × 4 floats at src (row stride ld bytes), writes them transposed to 4 rows 32 bytes apart. */
@@ -128,12 +129,3 @@ function pack_b_sliver_t(dst: usize /* (kc,8) */, b: usize /* (8,kc), row stride
   v128.store(dst, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 96);
 }
 
-/** A sliver of nr rows of B stored transposed (nr, >=kc), zero-padded to NR columns (also the k tail above). */
-function pack_b_edge_t(dst: usize /* (kc,NR) */, b: usize /* (nr,kc), row stride ld bytes */, ld: usize, kc: i32, nr: i32): void {
-  for (let p = 0; p < kc; p++) {
-    let src = b + (<usize>p << 2);
-    let j = 0;
-    for (; j < nr; j++) { store<f32>(dst, load<f32>(src)); src += ld; dst += 4; }
-    for (; j < NR; j++) { store<f32>(dst, 0); dst += 4; }
-  }
-}
