@@ -41,3 +41,19 @@ export class WasmLoadError extends WasmformerError {}
 
 /** The runtime lacks a WebAssembly feature that was explicitly asked for. */
 export class FeatureError extends WasmformerError {}
+
+/** A checkpoint or safetensors file is truncated, corrupted, or does not match the model. */
+export class CheckpointError extends WasmformerError {}
+
+/** Text or token ids that a tokenizer or a model cannot take (unknown character, id out of range, sequence too long). */
+export class TokenError extends WasmformerError {}
+
+/** Training stopped: a loss or gradient went NaN/Inf. `step` is the step at which it happened. */
+export class TrainingError extends WasmformerError {
+  constructor(readonly step: number, message: string) {
+    super(message);
+  }
+}
+
+/** A gradient that has no implementation was asked for. */
+export class NotImplementedError extends WasmformerError {}

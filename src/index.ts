@@ -16,6 +16,7 @@ export { KERNELS, jsKernels } from './wasm/abi.js';
 export type { Kernels, KernelName, Ptr } from './wasm/abi.js';
 export {
   WasmformerError, ShapeError, DTypeError, ValueError, OutOfMemoryError, StaleTensorError, WasmLoadError, FeatureError,
+  CheckpointError, TokenError, TrainingError, NotImplementedError,
 } from './errors.js';
 export { matmul } from './ops/gemm.js';
 export type { MatmulOptions } from './ops/gemm.js';
