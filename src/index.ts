@@ -8,6 +8,7 @@ export { Arena } from './memory/arena.js';
 export type { ArenaReport, Mark } from './memory/arena.js';
 export { Heap, ALIGN, PAGE_BYTES } from './memory/heap.js';
 export { Rng, portableLog } from './random.js';
+export type { RngState } from './random.js';
 export { detectFeatures } from './wasm/features.js';
 export type { Features } from './wasm/features.js';
 export { loadModule, defaultWasmUrl, WASM_VARIANTS } from './wasm/load.js';

@@ -3,6 +3,12 @@
 // the Marsaglia polar method with a logarithm written here from + − × ÷ only, so no
 // engine-specific Math.log/Math.cos rounding can creep in (Math.sqrt is correctly rounded).
 
+/** A snapshot of an Rng (see `Rng.getState`). */
+export interface RngState {
+  s: number[];
+  spare: number | null;
+}
+
 /** A seeded stream of random numbers. The same seed gives the same stream everywhere. */
 export class Rng {
   #s0 = 0;
@@ -26,6 +32,23 @@ export class Rng {
     this.#s1 = next();
     this.#s2 = next();
     this.#s3 = next();
+  }
+
+  /** The generator's position, JSON-serialisable: `setState` continues the identical stream (checkpoints). */
+  getState(): RngState {
+    return { s: [this.#s0 >>> 0, this.#s1 >>> 0, this.#s2 >>> 0, this.#s3 >>> 0], spare: this.#spare };
+  }
+
+  /** Restores a position from `getState`. */
+  setState(state: RngState): this {
+    const s = state?.s;
+    if (!Array.isArray(s) || s.length !== 4 || s.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || s.every((w) => w === 0)) {
+      throw new TypeError(`Rng.setState: expected four 32-bit words, not all zero, got ${JSON.stringify(s)}`);
+    }
+    if (state.spare !== null && typeof state.spare !== 'number') throw new TypeError(`Rng.setState: spare must be a number or null, got ${JSON.stringify(state.spare)}`);
+    [this.#s0, this.#s1, this.#s2, this.#s3] = s.map((w) => w | 0) as [number, number, number, number];
+    this.#spare = state.spare;
+    return this;
   }
 
   /** A uniform 32-bit unsigned integer (xoshiro128**). */
