@@ -9,3 +9,7 @@ export { softmax_forward, softmax_backward } from "./softmax";
 export { layernorm_forward, layernorm_backward } from "./layernorm";
 export { gelu_forward, gelu_backward, relu_forward, relu_backward } from "./activation";
 export { add_f32, mul_f32, scale_f32, axpy_f32, fill_f32, copy_f32, colsum_f32 } from "./elementwise";
+export { embedding_forward, embedding_backward } from "./embedding";
+export { crossentropy_forward, crossentropy_backward } from "./crossentropy";
+export { adamw_f32, sgd_f32, sumsq_f32 } from "./optim";
+export { dropout_forward, dropout_backward } from "./dropout";

@@ -5,6 +5,7 @@ import { FeatureError, ShapeError, WasmLoadError, WasmformerError } from './erro
 import { Arena, type ArenaReport } from './memory/arena.js';
 import { Heap, PAGE_BYTES, WASM32_MAX_BYTES, alignUp } from './memory/heap.js';
 import { Rng } from './random.js';
+import { Tape } from './autograd/tape.js';
 import { Tensor, shapeSize, type DType } from './tensor.js';
 import { KERNELS, jsKernels, type Kernels, type ModuleExports } from './wasm/abi.js';
 import { detectFeatures, type Features } from './wasm/features.js';
@@ -71,6 +72,8 @@ export class Runtime {
   readonly step: Arena;
   /** Why better backends were passed over, if they were (empty when the best one loaded). */
   readonly notes: readonly string[];
+  /** The autograd tape: differentiable ops (src/fn) record here; `rt.tape.backward(loss)`. */
+  readonly tape: Tape;
   readonly #gemmWorkBytes: number;
   #gemmWork = 0;
 
@@ -83,6 +86,7 @@ export class Runtime {
     this.persistent = new Arena(heap, 'persistent', 1 << 20);
     this.step = new Arena(heap, 'step', stepChunkBytes);
     this.notes = Object.freeze([...notes]);
+    this.tape = new Tape(this);
     this.#gemmWorkBytes = gemmWorkBytes;
   }
 

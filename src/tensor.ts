@@ -31,6 +31,13 @@ export class Tensor {
   readonly #ptr: number;
   readonly #heap: Heap;
   readonly #lease: Lease;
+  /**
+   * Gradient of the loss with respect to this tensor, filled by `Tape.backward` (parameters:
+   * a view into the model's flat gradient buffer; activations: a step-arena tensor).
+   */
+  grad: Tensor | null = null;
+  /** Whether ops record a backward for this tensor (parameters, and anything computed from them). */
+  requiresGrad = false;
 
   /** @internal use Runtime.tensor / zeros / empty / randn / uniform */
   constructor(heap: Heap, lease: Lease, ptr: number, shape: readonly number[], dtype: DType) {
@@ -56,6 +63,29 @@ export class Tensor {
   get ptr(): number {
     this.#lease.arena.checkLive(this.#lease, this.describe());
     return this.#ptr;
+  }
+
+  /**
+   * A tensor of `shape` over the same memory, starting `offset` elements in (a reshape when the
+   * sizes agree; a slice of a flat buffer otherwise). It shares the lifetime of this tensor's arena scope.
+   * @example
+   * ```ts
+   * const flat = rt.zeros([6]);
+   * const m = flat.view([2, 3]); // same bytes, seen as 2×3
+   * ```
+   */
+  view(shape: readonly number[], offset = 0): Tensor {
+    const size = shapeSize(shape, 'view');
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > this.size) {
+      throw new ShapeError(`view: [${shape.join(', ')}] at offset ${offset} does not fit inside ${this.describe()} (${this.size} elements)`);
+    }
+    return new Tensor(this.#heap, this.#lease, this.ptr + offset * 4, shape, this.dtype);
+  }
+
+  /** The value of a one-element tensor (e.g. a loss). */
+  item(): number {
+    if (this.size !== 1) throw new ShapeError(`item: ${this.describe()} has ${this.size} elements, expected 1`);
+    return this.data()[0]!;
   }
 
   /** Bytes of data. */

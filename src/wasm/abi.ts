@@ -6,6 +6,10 @@ import { softmaxForward, softmaxBackward } from '../ref/softmax.js';
 import { layernormForward, layernormBackward } from '../ref/layernorm.js';
 import { geluForward, geluBackward, reluForward, reluBackward } from '../ref/activation.js';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
+import { embeddingForward, embeddingBackward } from '../ref/embedding.js';
+import { crossentropyForward, crossentropyBackward } from '../ref/crossentropy.js';
+import { adamwF32, sgdF32, sumsqF32 } from '../ref/optim.js';
+import { dropoutForward, dropoutBackward } from '../ref/dropout.js';
 
 /** A byte address in the runtime's wasm memory. */
 export type Ptr = number;
@@ -29,6 +33,15 @@ export interface Kernels {
   fill_f32(out: Ptr, value: number, n: number): void;
   copy_f32(out: Ptr, src: Ptr, n: number): void;
   colsum_f32(out: Ptr, inp: Ptr, rows: number, cols: number): void;
+  embedding_forward(out: Ptr, ids: Ptr, weight: Ptr, n: number, c: number): void;
+  embedding_backward(dweight: Ptr, dout: Ptr, ids: Ptr, n: number, c: number): void;
+  crossentropy_forward(losses: Ptr, lse: Ptr, logits: Ptr, targets: Ptr, n: number, v: number, smoothing: number, ignoreIndex: number): void;
+  crossentropy_backward(dlogits: Ptr, logits: Ptr, lse: Ptr, targets: Ptr, n: number, v: number, smoothing: number, ignoreIndex: number, scale: number): void;
+  adamw_f32(param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, biasCorrection1: number, biasCorrection2: number, gradScale: number): void;
+  sgd_f32(param: Ptr, grad: Ptr, momentumBuf: Ptr, n: number, lr: number, momentum: number, weightDecay: number, nesterov: number, gradScale: number): void;
+  sumsq_f32(out: Ptr, x: Ptr, n: number): void;
+  dropout_forward(out: Ptr, inp: Ptr, n: number, seed: number, threshold: number, scale: number): void;
+  dropout_backward(dinp: Ptr, dout: Ptr, n: number, seed: number, threshold: number, scale: number): void;
 }
 
 /** The module-level exports that are not kernels. */
@@ -42,33 +55,43 @@ export type KernelName = keyof Kernels;
 /**
  * How a kernel's arguments map onto its JS twin, one letter per argument:
  * `f` f32 pointer (→ Float32Array view from that address), `o` optional f32 pointer (0 → null),
- * `i` integer, `x` f32 scalar, `w` workspace pointer (the twin does not take it).
+ * `n` i32 pointer (→ Int32Array view from that address), `i` integer, `x` f32 scalar,
+ * `w` workspace pointer (the twin does not take it).
  */
 export interface KernelRow {
-  family: 'gemm' | 'softmax' | 'layernorm' | 'activation' | 'elementwise';
+  family: 'gemm' | 'softmax' | 'layernorm' | 'activation' | 'elementwise' | 'embedding' | 'crossentropy' | 'optim' | 'dropout';
   args: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ref: (...args: any[]) => void;
 }
 
 export const KERNELS: Record<KernelName, KernelRow> = {
-  gemm_f32:           { family: 'gemm',        args: 'fffoiiiiiiixxw',     ref: gemmF32 },
-  gemm_batched_f32:   { family: 'gemm',        args: 'fffoiiiiiiixxwiiii', ref: gemmBatchedF32 },
-  softmax_forward:    { family: 'softmax',     args: 'ffiiixi',            ref: softmaxForward },
-  softmax_backward:   { family: 'softmax',     args: 'fffiix',             ref: softmaxBackward },
-  layernorm_forward:  { family: 'layernorm',   args: 'ffffffiix',          ref: layernormForward },
-  layernorm_backward: { family: 'layernorm',   args: 'ffffffffii',         ref: layernormBackward },
-  gelu_forward:       { family: 'activation',  args: 'ffi',                ref: geluForward },
-  gelu_backward:      { family: 'activation',  args: 'fffi',               ref: geluBackward },
-  relu_forward:       { family: 'activation',  args: 'ffi',                ref: reluForward },
-  relu_backward:      { family: 'activation',  args: 'fffi',               ref: reluBackward },
-  add_f32:            { family: 'elementwise', args: 'fffi',               ref: addF32 },
-  mul_f32:            { family: 'elementwise', args: 'fffi',               ref: mulF32 },
-  scale_f32:          { family: 'elementwise', args: 'ffxi',               ref: scaleF32 },
-  axpy_f32:           { family: 'elementwise', args: 'ffxi',               ref: axpyF32 },
-  fill_f32:           { family: 'elementwise', args: 'fxi',                ref: fillF32 },
-  copy_f32:           { family: 'elementwise', args: 'ffi',                ref: copyF32 },
-  colsum_f32:         { family: 'elementwise', args: 'ffii',               ref: colsumF32 },
+  gemm_f32:              { family: 'gemm',         args: 'fffoiiiiiiixxw',     ref: gemmF32 },
+  gemm_batched_f32:      { family: 'gemm',         args: 'fffoiiiiiiixxwiiii', ref: gemmBatchedF32 },
+  softmax_forward:       { family: 'softmax',      args: 'ffiiixi',            ref: softmaxForward },
+  softmax_backward:      { family: 'softmax',      args: 'fffiix',             ref: softmaxBackward },
+  layernorm_forward:     { family: 'layernorm',    args: 'ffffffiix',          ref: layernormForward },
+  layernorm_backward:    { family: 'layernorm',    args: 'ffffffffii',         ref: layernormBackward },
+  gelu_forward:          { family: 'activation',   args: 'ffi',                ref: geluForward },
+  gelu_backward:         { family: 'activation',   args: 'fffi',               ref: geluBackward },
+  relu_forward:          { family: 'activation',   args: 'ffi',                ref: reluForward },
+  relu_backward:         { family: 'activation',   args: 'fffi',               ref: reluBackward },
+  add_f32:               { family: 'elementwise',  args: 'fffi',               ref: addF32 },
+  mul_f32:               { family: 'elementwise',  args: 'fffi',               ref: mulF32 },
+  scale_f32:             { family: 'elementwise',  args: 'ffxi',               ref: scaleF32 },
+  axpy_f32:              { family: 'elementwise',  args: 'ffxi',               ref: axpyF32 },
+  fill_f32:              { family: 'elementwise',  args: 'fxi',                ref: fillF32 },
+  copy_f32:              { family: 'elementwise',  args: 'ffi',                ref: copyF32 },
+  colsum_f32:            { family: 'elementwise',  args: 'ffii',               ref: colsumF32 },
+  embedding_forward:     { family: 'embedding',    args: 'fnfii',              ref: embeddingForward },
+  embedding_backward:    { family: 'embedding',    args: 'ffnii',              ref: embeddingBackward },
+  crossentropy_forward:  { family: 'crossentropy', args: 'fffniixi',           ref: crossentropyForward },
+  crossentropy_backward: { family: 'crossentropy', args: 'fffniixix',          ref: crossentropyBackward },
+  adamw_f32:             { family: 'optim',        args: 'ffffixxxxxxxx',      ref: adamwF32 },
+  sgd_f32:               { family: 'optim',        args: 'ffoixxxix',          ref: sgdF32 },
+  sumsq_f32:             { family: 'optim',        args: 'ffi',                ref: sumsqF32 },
+  dropout_forward:       { family: 'dropout',      args: 'ffiiix',             ref: dropoutForward },
+  dropout_backward:      { family: 'dropout',      args: 'ffiiix',             ref: dropoutBackward },
 };
 
 /**
@@ -87,6 +110,7 @@ export function jsKernels(f32: () => Float32Array): Kernels {
         const v = values[i]!;
         if (kind === 'f') mapped.push(heap.subarray(v >>> 2));
         else if (kind === 'o') mapped.push(v === 0 ? null : heap.subarray(v >>> 2));
+        else if (kind === 'n') mapped.push(new Int32Array(heap.buffer, heap.byteOffset + (v >>> 2) * 4, heap.length - (v >>> 2)));
         else if (kind !== 'w') mapped.push(v);
       }
       ref(...mapped);

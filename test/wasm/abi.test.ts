@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createRuntime, KERNELS, Rng, type KernelName, type Runtime } from '../../src/index.js';
 
 const BUF = 512; // floats per sample buffer: enough for every sample below
+const IDS = 8;   // i32 pointer arguments (`n`: token ids, targets) hold values in [0, IDS): valid rows/classes below
 
 /** Sample integer/scalar arguments per kernel; pointer arguments get their own buffers. */
 const SAMPLES: Record<KernelName, number[]> = {
@@ -26,6 +27,15 @@ const SAMPLES: Record<KernelName, number[]> = {
   fill_f32:           [3.5, 37],
   copy_f32:           [37],
   colsum_f32:         [6, 12],
+  embedding_forward:  [6, 12],                                   // n c (weight has 512/12 ≥ IDS rows)
+  embedding_backward: [6, 12],
+  crossentropy_forward:  [6, 10, 0.1, 3],                        // n v smoothing ignore_index
+  crossentropy_backward: [6, 10, 0.1, 3, 0.5],                   // … scale
+  adamw_f32:          [37, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.1, 0.001, 0.5], // n lr β1 β2 eps wd bc1 bc2 grad_scale
+  sgd_f32:            [37, 0.1, 0.9, 0.01, 1, 0.5],              // n lr momentum wd nesterov grad_scale
+  sumsq_f32:          [37],
+  dropout_forward:    [37, 0xdeadbeef, 2 ** 31, 2],              // n seed threshold (p = 0.5) scale
+  dropout_backward:   [37, 0xdeadbeef, 2 ** 31, 2],
 };
 
 function callSample(rt: Runtime, name: KernelName, seed: number): Float32Array[] {
@@ -40,6 +50,12 @@ function callSample(rt: Runtime, name: KernelName, seed: number): Float32Array[]
       const t = rt.empty([BUF], { arena: 'step' });
       const d = t.f32();
       for (let i = 0; i < BUF; i++) d[i] = 0.5 + rng.uniform();
+      buffers.push(t.ptr);
+      values.push(t.ptr);
+    } else if (kind === 'n') {
+      const t = rt.empty([BUF], { arena: 'step', dtype: 'i32' });
+      const d = t.i32();
+      for (let i = 0; i < BUF; i++) d[i] = rng.int(IDS);
       buffers.push(t.ptr);
       values.push(t.ptr);
     } else if (kind === 'w') {

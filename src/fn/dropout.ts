@@ -1,0 +1,33 @@
+// dropout, differentiable and seeded: each call draws one 32-bit seed from the given Rng;
+// the kernel keeps element i when a hash of (seed, i) clears the threshold, so the mask is
+// never stored and the backward regenerates it. Identity when p = 0 or not training.
+import { ValueError } from '../errors.js';
+import type { Rng } from '../random.js';
+import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
+import { expectF32 } from '../ops/check.js';
+import { gradOf } from '../autograd/tape.js';
+
+/**
+ * out = x · mask / (1 − p), mask ~ Bernoulli(1 − p); `x` itself when p = 0 or `training` is false.
+ * @example
+ * ```ts
+ * const h = dropout(rt, x, 0.1, rng, model.training);
+ * ```
+ */
+export function dropout(rt: Runtime, x: Tensor, p: number, rng: Rng, training: boolean): Tensor {
+  if (!(p >= 0 && p < 1)) throw new ValueError(`dropout: p is ${p}, expected 0 ≤ p < 1`);
+  if (p === 0 || !training) return x;
+  expectF32('dropout', 'x', x);
+  const seed = rng.nextU32();
+  const threshold = Math.floor(p * 4294967296);
+  const scale = 1 / (1 - p);
+  const out = rt.empty(x.shape, { arena: 'step' });
+  rt.kernels.dropout_forward(out.ptr, x.ptr, x.size, seed, threshold, scale);
+  if (rt.tape.needsGrad(x)) {
+    rt.tape.record('dropout', out, () => {
+      if (out.grad) rt.kernels.dropout_backward(gradOf(rt, x).ptr, out.grad.ptr, x.size, seed, threshold, scale);
+    });
+  }
+  return out;
+}

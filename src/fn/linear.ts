@@ -1,0 +1,69 @@
+// linear: y = x·W + b over the last dimension, with its backward, one GEMM per product.
+// Two weight layouts: 'in,out' (Hugging Face GPT-2's Conv1D, (C_in, C_out): y = x·W) and
+// 'out,in' (PyTorch nn.Linear and tied output embeddings, (C_out, C_in): y = x·Wᵀ).
+import { ShapeError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
+import { GEMM_TRANS_A, GEMM_TRANS_B } from '../ref/gemm.js';
+import { expectF32, expectShape, rowsCols } from '../ops/check.js';
+import { gradOf, gradSlot } from '../autograd/tape.js';
+
+/** How a weight matrix is stored: (C_in, C_out) or (C_out, C_in). */
+export type WeightLayout = 'in,out' | 'out,in';
+
+/**
+ * y (…, C_out) = x (…, C_in) · W + b. Records its backward when gradients are on.
+ * @example
+ * ```ts
+ * const h = linear(rt, x, cFc.weight, cFc.bias);            // x (B, T, 128), W (128, 512) → (B, T, 512)
+ * const logits = linear(rt, h, wte, null, 'out,in');        // tied head: wte (V, C)
+ * ```
+ */
+export function linear(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout = 'in,out'): Tensor {
+  const op = 'linear';
+  expectF32(op, 'x', x);
+  expectF32(op, 'weight', weight);
+  if (weight.shape.length !== 2) throw new ShapeError(`${op}: weight has shape [${weight.shape.join(', ')}], expected 2 dimensions`);
+  const [rows, cin] = rowsCols(x);
+  const [wIn, wOut] = layout === 'in,out' ? weight.shape as [number, number] : [weight.shape[1]!, weight.shape[0]!];
+  if (wIn !== cin) {
+    throw new ShapeError(`${op}: x has ${cin} features (shape [${x.shape.join(', ')}]) but weight [${weight.shape.join(', ')}] (${layout}) takes ${wIn}`);
+  }
+  const cout = wOut;
+  if (bias) {
+    expectF32(op, 'bias', bias);
+    expectShape(op, 'bias', bias, [cout]);
+  }
+  const y = rt.empty([...x.shape.slice(0, -1), cout], { arena: 'step' });
+  const trans = layout === 'in,out' ? 0 : GEMM_TRANS_B;
+  // y (rows, cout) = x (rows, cin) · op(W) + b
+  rt.kernels.gemm_f32(y.ptr, x.ptr, weight.ptr, bias ? bias.ptr : 0, rows, cout, cin, cin, weight.shape[1]!, cout, trans, 1, 0, rt.gemmWork);
+  if (rt.tape.needsGrad(x, weight, bias)) {
+    rt.tape.record(op, y, () => {
+      const dy = y.grad;
+      if (!dy) return;
+      const work = rt.gemmWork;
+      if (x.requiresGrad) {
+        // dx (rows, cin) += dy (rows, cout) · op(W)ᵀ
+        const [dx, beta] = gradSlot(rt, x);
+        const flags = layout === 'in,out' ? GEMM_TRANS_B : 0;
+        rt.kernels.gemm_f32(dx.ptr, dy.ptr, weight.ptr, 0, rows, cin, cout, cout, weight.shape[1]!, cin, flags, 1, beta, work);
+      }
+      if (weight.requiresGrad) {
+        const [dw, beta] = gradSlot(rt, weight);
+        if (layout === 'in,out') {
+          // dW (cin, cout) += xᵀ (cin, rows) · dy (rows, cout)
+          rt.kernels.gemm_f32(dw.ptr, x.ptr, dy.ptr, 0, cin, cout, rows, cin, cout, cout, GEMM_TRANS_A, 1, beta, work);
+        } else {
+          // dW (cout, cin) += dyᵀ (cout, rows) · x (rows, cin)
+          rt.kernels.gemm_f32(dw.ptr, dy.ptr, x.ptr, 0, cout, cin, rows, cout, cin, cin, GEMM_TRANS_A, 1, beta, work);
+        }
+      }
+      if (bias && bias.requiresGrad) {
+        // db (cout) += Σ_rows dy
+        rt.kernels.colsum_f32(gradOf(rt, bias).ptr, dy.ptr, rows, cout);
+      }
+    });
+  }
+  return y;
+}

@@ -1,0 +1,172 @@
+// Choosing the next token from one row of logits (V,): greedy, temperature, top-k and top-p
+// (nucleus) sampling, in plain JS and f64. Every call draws exactly one rng.uniform(), so a
+// generation is reproducible from its seed and resumable from the generator's state, whatever
+// the options. Two scratch buffers are kept between calls, so sampling allocates almost nothing.
+import { ShapeError, ValueError } from '../errors.js';
+import type { Rng } from '../random.js';
+
+export interface SamplingOptions {
+  /** Divides the logits before the softmax. Default 1; 0 means greedy (argmax). */
+  temperature?: number;
+  /** Keep only the k most probable tokens (an integer ≥ 1; k ≥ V keeps all). Default: all. */
+  topK?: number;
+  /**
+   * Nucleus sampling: keep the smallest set of most probable tokens whose probability sum
+   * is ≥ p, with 0 < p ≤ 1. Applied after top-k, to the renormalised top-k distribution.
+   * Default 1 (keep all).
+   */
+  topP?: number;
+}
+
+// A token's sort key packs (logit descending, id ascending) into one double so that a native
+// Float64Array sort puts the most probable token first: the top 32 bits are the logit's f32
+// bits mapped to an order-reversing integer, the low 21 bits are the id. 32 + 21 = 53 bits
+// fit a double exactly, which caps V at 2^21.
+const ID_BITS = 2097152; // 2^21
+const MAX_VOCAB = ID_BITS;
+
+let keys = new Float64Array(0); // (V,) sort keys, reused between calls
+let weights = new Float64Array(0); // (V,) exp((logit − max) / T), in key order
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/**
+ * The id of the largest logit; ties go to the lowest id. A row of all −Infinity gives 0.
+ * @throws ShapeError if `logits` is empty; ValueError if it holds a NaN (naming its index).
+ * @example
+ * ```ts
+ * argmax(new Float32Array([0.5, 2, 2, -1])); // 1
+ * ```
+ */
+export function argmax(logits: Float32Array): number {
+  return scan('argmax', logits).best;
+}
+
+/**
+ * Picks the next token id from `logits` (V,).
+ *
+ * With temperature 0 this is `argmax`. Otherwise the probabilities are
+ * softmax(logits / temperature), computed in f64 with the max subtracted; top-k then top-p
+ * (the order Hugging Face applies them) cut the candidates, the rest are renormalised, and
+ * one uniform u from `rng` picks a token by inverse CDF over the kept tokens ordered by
+ * descending logit (so descending probability), ties by lower id. Ordering by the logit
+ * rather than the rounded probability makes topK = 1 equal greedy at every temperature.
+ *
+ * Exactly one `rng.uniform()` is drawn per call, greedy included. Tokens at −Infinity have
+ * probability 0 and are never picked; if some logits are +Infinity, those share all the
+ * probability equally (the limit of the softmax).
+ *
+ * @throws ValueError for a temperature that is negative, NaN or infinite, a topK that is not
+ *   an integer ≥ 1, a topP outside (0, 1], a NaN logit (naming its index), or all logits −Infinity.
+ * @throws ShapeError for an empty row or V > 2^21.
+ * @example
+ * ```ts
+ * const rng = new Rng(1234);
+ * const next = sampleToken(logits, { temperature: 0.8, topK: 40, topP: 0.95 }, rng);
+ * ```
+ */
+export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng): number {
+  const op = 'sampleToken';
+  const temperature = opts.temperature ?? 1;
+  const topK = opts.topK ?? Infinity;
+  const topP = opts.topP ?? 1;
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) {
+    throw new ValueError(`${op}: temperature is ${temperature}, expected a finite number ≥ 0 (0 means greedy)`);
+  }
+  if (opts.topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) {
+    throw new ValueError(`${op}: topK is ${opts.topK}, expected an integer ≥ 1`);
+  }
+  if (!(topP > 0 && topP <= 1)) {
+    throw new ValueError(`${op}: topP is ${topP}, expected a number in (0, 1]`);
+  }
+  const V = logits.length;
+  if (V > MAX_VOCAB) throw new ShapeError(`${op}: logits has ${V} entries, at most ${MAX_VOCAB} are supported`);
+  const { best, max } = scan(op, logits);
+  if (max === -Infinity) throw new ValueError(`${op}: all ${V} logits are -Infinity, nothing can be sampled`);
+  const u = rng.uniform(); // the one draw of this token, taken before any branch
+  if (temperature === 0) return best;
+
+  // Candidates: every token with a nonzero probability, sorted most probable first.
+  if (keys.length < V) {
+    keys = new Float64Array(V);
+    weights = new Float64Array(V);
+  }
+  let n = 0;
+  for (let i = 0; i < V; i++) {
+    const x = logits[i]!;
+    if (x !== -Infinity) keys[n++] = sortKey(x, i);
+  }
+  keys.subarray(0, n).sort();
+
+  // Top-k: the first k in that order.
+  n = Math.min(n, topK);
+
+  // Weights in key order; +Infinity logits, if any, take all the mass equally.
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    const x = logits[keyId(keys[j]!)]!;
+    const d = max === Infinity ? (x === Infinity ? 0 : -Infinity) : (x - max) / temperature;
+    const w = Math.exp(d);
+    weights[j] = w;
+    sum += w;
+  }
+
+  // Top-p: the shortest prefix whose mass reaches topP of the (top-k) total.
+  let total = sum;
+  if (topP < 1) {
+    const target = topP * sum;
+    let cum = 0;
+    for (let j = 0; j < n; j++) {
+      cum += weights[j]!;
+      if (cum >= target) {
+        n = j + 1;
+        break;
+      }
+    }
+    total = cum;
+  }
+
+  // Inverse CDF over the kept tokens. The most probable token has weight exp(0) = 1, so
+  // total ≥ 1 and the walk always stops on a token of nonzero weight.
+  const target = u * total;
+  let cum = 0;
+  let last = 0;
+  for (let j = 0; j < n; j++) {
+    const w = weights[j]!;
+    cum += w;
+    if (w > 0) last = j;
+    if (target < cum) return keyId(keys[j]!);
+  }
+  return keyId(keys[last]!); // only reachable through rounding when u·total ≈ total
+}
+
+/** One pass over the row: NaN check, the max and its lowest index. */
+function scan(op: string, logits: Float32Array): { best: number; max: number } {
+  if (logits.length === 0) throw new ShapeError(`${op}: logits is empty (V = 0)`);
+  let best = 0;
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i]!;
+    if (x > max) {
+      max = x;
+      best = i;
+    } else if (Number.isNaN(x)) {
+      throw new ValueError(`${op}: logit ${i} of ${logits.length} is NaN`);
+    }
+  }
+  return { best, max };
+}
+
+/** (logit descending, id ascending) as one double: see ID_BITS. */
+function sortKey(x: number, id: number): number {
+  f32[0] = x === 0 ? 0 : x; // −0 sorts with +0
+  const bits = f32Bits[0]!;
+  // Order-preserving map of f32 bits to an unsigned integer: negatives flip every bit,
+  // positives set the sign bit. Subtracting from 2^32 − 1 reverses the order.
+  const ordered = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+  return (0xffffffff - ordered) * ID_BITS + id;
+}
+
+function keyId(key: number): number {
+  return key % ID_BITS;
+}

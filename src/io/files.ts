@@ -1,0 +1,130 @@
+// File helpers for checkpoints that work in Node, Bun and Deno without a top-level import:
+// Node's fs is reached through process.getBuiltinModule at call time, Deno's through its
+// global. Runtimes without a file system (browsers, Cloudflare workerd) get a clear error
+// pointing at the bytes API (encodeSafetensors / decodeSafetensors).
+import { WasmformerError } from '../errors.js';
+
+interface NodeFileHandle {
+  writeFile(data: Uint8Array): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface NodeFsPromises {
+  open(path: string, flags: string): Promise<NodeFileHandle>;
+  rename(from: string, to: string): Promise<void>;
+  rm(path: string, options: { force: boolean }): Promise<void>;
+  readFile(path: string): Promise<Uint8Array>;
+  stat(path: string): Promise<{ isFile(): boolean }>;
+}
+
+interface DenoFile {
+  write(data: Uint8Array): Promise<number>;
+  sync?(): Promise<void>;
+  close(): void;
+}
+
+interface DenoApi {
+  open(path: string, options: { write: boolean; createNew: boolean }): Promise<DenoFile>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  readFile(path: string): Promise<Uint8Array>;
+  stat(path: string): Promise<{ isFile: boolean }>;
+  errors: { NotFound: new (...args: never[]) => Error };
+}
+
+type Fs = { kind: 'node'; fs: NodeFsPromises } | { kind: 'deno'; deno: DenoApi };
+
+function fileSystem(what: string): Fs {
+  const g = globalThis as {
+    Deno?: DenoApi;
+    process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown };
+  };
+  if (g.Deno) return { kind: 'deno', deno: g.Deno };
+  const fs = g.process?.getBuiltinModule?.('node:fs/promises') as NodeFsPromises | undefined;
+  if (fs) return { kind: 'node', fs };
+  if (g.process?.versions?.node) {
+    throw new WasmformerError(`${what}: Node ${g.process.versions.node} lacks process.getBuiltinModule (Node ≥ 20.16 has it); upgrade Node, or use the bytes API (encodeSafetensors/decodeSafetensors) with your own file I/O`);
+  }
+  throw new WasmformerError(`${what}: this runtime has no file system (no Node, Bun or Deno fs); use the bytes API instead: encodeSafetensors() to get bytes to store, decodeSafetensors() on bytes you load`);
+}
+
+function randomSuffix(): string {
+  const words = new Uint32Array(2);
+  const crypto = (globalThis as { crypto?: { getRandomValues(a: Uint32Array): Uint32Array } }).crypto;
+  if (crypto) crypto.getRandomValues(words);
+  else for (let i = 0; i < 2; i++) words[i] = Math.floor(Math.random() * 4294967296);
+  return [...words].map((w) => w.toString(16).padStart(8, '0')).join('');
+}
+
+/**
+ * Writes `bytes` to `path` so that readers see either the old file or the whole new one:
+ * the bytes go to `${path}.tmp-<random>` in the same directory, are flushed to disk where
+ * the runtime allows, then renamed over `path`. On failure the temporary file is removed,
+ * the old file is left intact, and the error is rethrown.
+ * @example
+ * await writeFileAtomic('ckpt/model.safetensors', encodeSafetensors(tensors));
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const fsys = fileSystem(`writeFileAtomic('${path}')`);
+  const tmp = `${path}.tmp-${randomSuffix()}`;
+  try {
+    if (fsys.kind === 'node') {
+      const handle = await fsys.fs.open(tmp, 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsys.fs.rename(tmp, path);
+    } else {
+      const file = await fsys.deno.open(tmp, { write: true, createNew: true });
+      try {
+        for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+        await file.sync?.();
+      } finally {
+        file.close();
+      }
+      await fsys.deno.rename(tmp, path);
+    }
+  } catch (err) {
+    try {
+      if (fsys.kind === 'node') await fsys.fs.rm(tmp, { force: true });
+      else await fsys.deno.remove(tmp);
+    } catch {
+      // The temporary file was never created (or is already gone): the original error matters.
+    }
+    throw err;
+  }
+}
+
+/**
+ * Reads a whole file as bytes (a plain Uint8Array, also under Node).
+ * @example
+ * const { tensors } = decodeSafetensors(await readFileBytes('ckpt/model.safetensors'));
+ */
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  const fsys = fileSystem(`readFileBytes('${path}')`);
+  const data = fsys.kind === 'node' ? await fsys.fs.readFile(path) : await fsys.deno.readFile(path);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Whether `path` names an existing regular file (false for a directory or a missing path;
+ * other failures, such as a permission error, are rethrown).
+ * @example
+ * if (await fileExists('ckpt/model.safetensors')) resume();
+ */
+export async function fileExists(path: string): Promise<boolean> {
+  const fsys = fileSystem(`fileExists('${path}')`);
+  try {
+    if (fsys.kind === 'node') return (await fsys.fs.stat(path)).isFile();
+    return (await fsys.deno.stat(path)).isFile;
+  } catch (err) {
+    if (fsys.kind === 'deno' && err instanceof fsys.deno.errors.NotFound) return false;
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw err;
+  }
+}

@@ -1,0 +1,220 @@
+// GPT: a decoder-only transformer in the shape of GPT-2 / nanoGPT's model.py — token and
+// position embeddings, nLayer blocks of causal self-attention and MLP, a final LayerNorm and a
+// language-model head tied to the token embedding. Parameter names and layouts are Hugging
+// Face GPT-2's, so weights move to and from PyTorch unchanged.
+import { DTypeError, ShapeError, ValueError } from '../errors.js';
+import { Rng } from '../random.js';
+import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
+import type { Activation } from '../fn/activation.js';
+import { crossEntropy } from '../fn/crossentropy.js';
+import { dropout } from '../fn/dropout.js';
+import { embedding } from '../fn/embedding.js';
+import { linear } from '../fn/linear.js';
+import { residual } from '../fn/residual.js';
+import { Block, type NormPlacement } from '../nn/block.js';
+import type { LayerCache } from '../nn/attention.js';
+import type { ModelContext } from '../nn/context.js';
+import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
+import { ParameterSet } from '../nn/parameters.js';
+import { sinusoidalTable } from '../nn/positions.js';
+
+/** The shape of a GPT. Defaults are GPT-2 small's. */
+export interface GPTConfig {
+  vocabSize: number;
+  /** Longest sequence the model sees (number of learned positions). */
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  dModel: number;
+  /** Hidden width of the MLP (default 4·dModel). */
+  dFF: number;
+  /** Dropout after the embeddings and each residual branch (0 = off). */
+  dropout: number;
+  /** Biases in Linear layers and LayerNorms. */
+  bias: boolean;
+  /** The output head reuses the token embedding (GPT-2). */
+  tieWeights: boolean;
+  /** 'pre' (GPT-2) or 'post' (the original transformer). */
+  norm: NormPlacement;
+  /** 'learned' (GPT-2) or 'sinusoidal' (the original transformer). */
+  positions: 'learned' | 'sinusoidal';
+  activation: Activation;
+  layerNormEps: number;
+}
+
+/** GPT-2 small (124M parameters). */
+export const GPT2_SMALL: GPTConfig = {
+  vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, dModel: 768, dFF: 3072,
+  dropout: 0, bias: true, tieWeights: true, norm: 'pre', positions: 'learned', activation: 'gelu', layerNormEps: 1e-5,
+};
+
+/**
+ * A full config from a partial one (GPT-2 small defaults; dFF defaults to 4·dModel), checked.
+ * @example
+ * ```ts
+ * const cfg = gptConfig({ vocabSize: 65, blockSize: 64, nLayer: 4, nHead: 4, dModel: 128 });
+ * cfg.dFF; // 512
+ * ```
+ */
+export function gptConfig(partial: Partial<GPTConfig> = {}): GPTConfig {
+  const dModel = partial.dModel ?? GPT2_SMALL.dModel;
+  const cfg: GPTConfig = { ...GPT2_SMALL, dFF: 4 * dModel, ...partial };
+  for (const key of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'dModel', 'dFF'] as const) {
+    const v = cfg[key];
+    if (!Number.isInteger(v) || v < 1) throw new ValueError(`GPT config: ${key} is ${v}, expected an integer ≥ 1`);
+  }
+  if (cfg.dModel % cfg.nHead !== 0) throw new ShapeError(`GPT config: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead}`);
+  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new ValueError(`GPT config: dropout is ${cfg.dropout}, expected 0 ≤ p < 1`);
+  if (cfg.norm !== 'pre' && cfg.norm !== 'post') throw new ValueError(`GPT config: norm is ${String(cfg.norm)}, expected 'pre' or 'post'`);
+  if (cfg.positions !== 'learned' && cfg.positions !== 'sinusoidal') throw new ValueError(`GPT config: positions is ${String(cfg.positions)}, expected 'learned' or 'sinusoidal'`);
+  if (cfg.activation !== 'gelu' && cfg.activation !== 'relu') throw new ValueError(`GPT config: activation is ${String(cfg.activation)}, expected 'gelu' or 'relu'`);
+  if (!(cfg.layerNormEps > 0)) throw new ValueError(`GPT config: layerNormEps is ${cfg.layerNormEps}, expected > 0`);
+  return cfg;
+}
+
+/** What `GPT.forward` returns. */
+export interface GPTOutput {
+  /** (B, T, V) */
+  logits: Tensor;
+  /** (1) mean cross-entropy, when targets were given */
+  loss?: Tensor;
+}
+
+/**
+ * A GPT language model.
+ * @example
+ * ```ts
+ * const rt = await createRuntime();
+ * const model = new GPT(rt, { vocabSize: 65, blockSize: 64, nLayer: 4, nHead: 4, dModel: 128 }, { seed: 1337 });
+ * const idx = rt.tensor(ids, [12, 64], { dtype: 'i32', arena: 'step' });
+ * const { logits, loss } = model.forward(idx, targets);
+ * ```
+ */
+export class GPT {
+  readonly config: GPTConfig;
+  readonly rt: Runtime;
+  readonly params = new ParameterSet();
+  readonly ctx: ModelContext;
+  readonly wte: Embedding;
+  readonly wpe: Embedding | null;
+  readonly h: Block[];
+  readonly ln_f: LayerNorm | null;
+  readonly lm_head: Linear | null;
+  readonly #sinusoid: Tensor | null;
+
+  constructor(rt: Runtime, config: Partial<GPTConfig>, opts: { seed?: number } = {}) {
+    const cfg = (this.config = gptConfig(config));
+    this.rt = rt;
+    const seed = opts.seed ?? 1337;
+    this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
+    const ps = this.params;
+    const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer);
+    this.wte = new Embedding(this.ctx, ps, 'transformer.wte', cfg.vocabSize, cfg.dModel);
+    this.wpe = cfg.positions === 'learned' ? new Embedding(this.ctx, ps, 'transformer.wpe', cfg.blockSize, cfg.dModel) : null;
+    this.h = [];
+    for (let i = 0; i < cfg.nLayer; i++) this.h.push(new Block(this.ctx, ps, `transformer.h.${i}`, { ...cfg, projStd }));
+    // Post-norm blocks end in a LayerNorm already; pre-norm needs a final one.
+    this.ln_f = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'transformer.ln_f', cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps }) : null;
+    this.lm_head = cfg.tieWeights ? null : new Linear(this.ctx, ps, 'lm_head', cfg.dModel, cfg.vocabSize, { bias: false, layout: 'out,in' });
+    ps.allocate(rt, seed);
+    this.#sinusoid = cfg.positions === 'sinusoidal' ? rt.tensor(sinusoidalTable(cfg.blockSize, cfg.dModel), [cfg.blockSize, cfg.dModel]) : null;
+  }
+
+  /** Number of parameters; with `nonEmbedding`, without the position table (as nanoGPT reports). */
+  numParams(opts: { nonEmbedding?: boolean } = {}): number {
+    const n = this.params.count();
+    return opts.nonEmbedding && this.wpe ? n - this.config.blockSize * this.config.dModel : n;
+  }
+
+  /** Dropout on (training) or off (evaluation, generation). */
+  train(on = true): this {
+    this.ctx.training = on;
+    return this;
+  }
+
+  /** Same as `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Zeroes every parameter gradient (one fill). */
+  zeroGrad(): void {
+    this.params.zeroGrad();
+  }
+
+  /**
+   * idx i32 (B, T) → logits (B, T, V); with targets i32 (B, T), also the mean cross-entropy.
+   * Ids must be in [0, vocabSize) and T ≤ blockSize.
+   */
+  forward(idx: Tensor, targets?: Tensor): GPTOutput {
+    const [B, T] = this.#checkIdx(idx, 'idx');
+    if (targets) {
+      if (targets.dtype !== 'i32') throw new DTypeError(`GPT.forward: targets is ${targets.describe()}, expected dtype i32`);
+      if (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T) {
+        throw new ShapeError(`GPT.forward: targets has shape [${targets.shape.join(', ')}], idx has [${B}, ${T}]`);
+      }
+    }
+    let x = this.#embed(idx, B, T, 0);                  // (B, T, C)
+    for (const block of this.h) x = block.forward(x);
+    const logits = this.#head(x);                       // (B, T, V)
+    const loss = targets ? crossEntropy(this.rt, logits, targets) : undefined;
+    return { logits, loss };
+  }
+
+  /**
+   * Incremental forward for generation: idx (B, Tn) are the tokens at positions pos … pos+Tn−1;
+   * keys and values go into `caches` (one per layer). Returns logits (B, Tn, V). No gradients.
+   */
+  forwardCached(idx: Tensor, caches: LayerCache[], pos: number): Tensor {
+    const [B, Tn] = this.#checkIdx(idx, 'idx');
+    if (pos + Tn > this.config.blockSize) {
+      throw new ShapeError(`GPT.forwardCached: positions ${pos}…${pos + Tn - 1} exceed blockSize ${this.config.blockSize}`);
+    }
+    return this.rt.tape.noGrad(() => {
+      let x = this.#embed(idx, B, Tn, pos);
+      for (let i = 0; i < this.h.length; i++) x = this.h[i]!.forwardCached(x, caches[i]!, pos);
+      return this.#head(x);
+    });
+  }
+
+  /** A KV cache for `batch` sequences of up to blockSize tokens (persistent arena; reuse it). */
+  createCache(batch = 1): LayerCache[] {
+    const shape = [batch, this.config.blockSize, this.config.dModel];
+    return this.h.map(() => ({ k: this.rt.empty(shape), v: this.rt.empty(shape) }));
+  }
+
+  /** Attention probabilities (B, NH, T, T) per layer from the next forwards on (copies), or stop keeping them. */
+  keepAttention(on = true): void {
+    for (const block of this.h) {
+      block.attn.keepProbs = on;
+      if (!on) block.attn.lastProbs = null;
+    }
+  }
+
+  #checkIdx(idx: Tensor, what: string): [number, number] {
+    if (idx.dtype !== 'i32') throw new DTypeError(`GPT: ${what} is ${idx.describe()}, expected dtype i32 token ids`);
+    if (idx.shape.length !== 2) throw new ShapeError(`GPT: ${what} has shape [${idx.shape.join(', ')}], expected (B, T)`);
+    const [B, T] = idx.shape as [number, number];
+    if (T > this.config.blockSize) throw new ShapeError(`GPT: sequence length ${T} exceeds blockSize ${this.config.blockSize}`);
+    return [B, T];
+  }
+
+  /** tok_emb + pos_emb for positions pos … pos+T−1, then dropout. */
+  #embed(idx: Tensor, B: number, T: number, pos: number): Tensor {
+    const rt = this.rt;
+    const positions = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
+    const p = positions.i32();
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) p[b * T + t] = pos + t;
+    const tok = this.wte.forward(idx);                                                 // (B, T, C)
+    const posEmb = this.wpe ? this.wpe.forward(positions) : embedding(rt, positions, this.#sinusoid!); // (B, T, C)
+    return dropout(rt, residual(rt, tok, posEmb), this.config.dropout, this.ctx.rng, this.ctx.training);
+  }
+
+  /** Final LayerNorm (pre-norm models) and the output projection. */
+  #head(x: Tensor): Tensor {
+    if (this.ln_f) x = this.ln_f.forward(x);
+    if (this.lm_head) return this.lm_head.forward(x);
+    return linear(this.rt, x, this.wte.weight.value, null, 'out,in');   // tied: logits = x · wteᵀ
+  }
+}

@@ -1,0 +1,88 @@
+// Multi-head self-attention as GPT-2 lays it out: one fused projection c_attn to (Q | K | V),
+// attention over the heads, the output projection c_proj, residual dropout. `forwardCached`
+// is the incremental-decoding path: new keys and values are appended to a KVCache and the
+// new queries attend over everything cached so far.
+import { ShapeError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { attention, attendForward, type HeadView } from '../fn/attention.js';
+import { dropout } from '../fn/dropout.js';
+import type { ModelContext } from './context.js';
+import { Linear } from './layers.js';
+import type { ParameterSet } from './parameters.js';
+
+/** Keys and values of one layer for incremental decoding: (B, capacity, C) each, persistent. */
+export interface LayerCache {
+  k: Tensor;
+  v: Tensor;
+}
+
+/**
+ * Multi-head attention (causal for decoders) with fused QKV and output projections.
+ * @example
+ * ```ts
+ * const attn = new MultiHeadAttention(ctx, ps, 'transformer.h.0.attn', { dModel: 128, nHead: 4 });
+ * const y = attn.forward(x); // (B, T, 128) → (B, T, 128)
+ * ```
+ */
+export class MultiHeadAttention {
+  readonly c_attn: Linear;
+  readonly c_proj: Linear;
+  readonly nHead: number;
+  readonly dModel: number;
+  readonly causal: boolean;
+  readonly dropoutP: number;
+  /** (B, NH, T, T) probabilities of the last forward when `keepProbs` is on (a copy, persistent until the next). */
+  lastProbs: Float32Array | null = null;
+  /** Copy the attention probabilities of each forward into `lastProbs` (for visualisation). */
+  keepProbs = false;
+
+  constructor(
+    readonly ctx: ModelContext, ps: ParameterSet, prefix: string,
+    cfg: { dModel: number; nHead: number; bias?: boolean; dropout?: number; causal?: boolean; projStd?: number },
+  ) {
+    if (cfg.dModel % cfg.nHead !== 0) throw new ShapeError(`${prefix}: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead}`);
+    this.dModel = cfg.dModel;
+    this.nHead = cfg.nHead;
+    this.causal = cfg.causal ?? true;
+    this.dropoutP = cfg.dropout ?? 0;
+    this.c_attn = new Linear(ctx, ps, `${prefix}.c_attn`, cfg.dModel, 3 * cfg.dModel, { bias: cfg.bias });
+    this.c_proj = new Linear(ctx, ps, `${prefix}.c_proj`, cfg.dModel, cfg.dModel, { bias: cfg.bias, std: cfg.projStd });
+  }
+
+  /** x (B, T, C) → (B, T, C) */
+  forward(x: Tensor): Tensor {
+    const qkv = this.c_attn.forward(x);                                       // (B, T, 3C)
+    const { y, probs } = attention(this.ctx.rt, qkv, this.nHead, { causal: this.causal }); // (B, T, C)
+    if (this.keepProbs) this.lastProbs = probs.f32().slice();
+    return dropout(this.ctx.rt, this.c_proj.forward(y), this.dropoutP, this.ctx.rng, this.ctx.training);
+  }
+
+  /**
+   * Incremental decoding: x (B, Tn, C) holds the tokens at positions pos … pos+Tn−1; their keys
+   * and values are written into `cache` and their queries attend over positions 0 … pos+Tn−1.
+   * No gradients.
+   */
+  forwardCached(x: Tensor, cache: LayerCache, pos: number): Tensor {
+    const rt = this.ctx.rt;
+    const [B, Tn, C] = x.shape as [number, number, number];
+    const cap = cache.k.shape[1]!;
+    if (pos + Tn > cap) throw new ShapeError(`attention cache: positions ${pos}…${pos + Tn - 1} exceed its capacity ${cap}`);
+    const qkv = this.c_attn.forward(x);                                       // (B, Tn, 3C)
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < Tn; t++) {
+        const src = qkv.ptr + 4 * ((b * Tn + t) * 3 * C);
+        const dst = 4 * ((b * cap + pos + t) * C);
+        rt.kernels.copy_f32(cache.k.ptr + dst, src + 4 * C, C);
+        rt.kernels.copy_f32(cache.v.ptr + dst, src + 8 * C, C);
+      }
+    }
+    const Tk = pos + Tn;
+    const probs = rt.empty([B, this.nHead, Tn, Tk], { arena: 'step' });
+    const y = rt.empty([B, Tn, C], { arena: 'step' });
+    const q: HeadView = { ptr: qkv.ptr, ld: 3 * C, batchStride: Tn * 3 * C };
+    const kv = (t: Tensor): HeadView => ({ ptr: t.ptr, ld: C, batchStride: cap * C });
+    attendForward(rt, { ptr: y.ptr, ld: C, batchStride: Tn * C }, probs.ptr, q, kv(cache.k), kv(cache.v),
+      { B, Tq: Tn, Tk, nHead: this.nHead, hs: C / this.nHead, causal: this.causal });
+    return this.c_proj.forward(y);
+  }
+}

@@ -1,0 +1,85 @@
+// The parameterised building blocks: Linear, Embedding, LayerNorm. Each declares its
+// parameters under a Hugging Face style prefix and calls the differentiable op in src/fn.
+import type { Tensor } from '../tensor.js';
+import { linear, type WeightLayout } from '../fn/linear.js';
+import { embedding } from '../fn/embedding.js';
+import { layerNorm } from '../fn/layernorm.js';
+import type { ModelContext } from './context.js';
+import type { Parameter, ParameterSet } from './parameters.js';
+
+/**
+ * y = x·W + b. `layout` 'in,out' stores W as (C_in, C_out) (GPT-2's Conv1D), 'out,in' as
+ * PyTorch's nn.Linear (C_out, C_in).
+ * @example
+ * ```ts
+ * const fc = new Linear(ctx, ps, 'h.0.mlp.c_fc', 128, 512, { std: 0.02 });
+ * const y = fc.forward(x); // (…, 128) → (…, 512)
+ * ```
+ */
+export class Linear {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  constructor(
+    readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly inFeatures: number, readonly outFeatures: number,
+    opts: { bias?: boolean; std?: number; layout?: WeightLayout } = {},
+  ) {
+    this.layout = opts.layout ?? 'in,out';
+    const shape = this.layout === 'in,out' ? [inFeatures, outFeatures] : [outFeatures, inFeatures];
+    this.weight = ps.declare(`${prefix}.weight`, shape, { normal: opts.std ?? 0.02 }, true);
+    this.bias = opts.bias === false ? null : ps.declare(`${prefix}.bias`, [outFeatures], 'zeros', false);
+  }
+  readonly layout: WeightLayout;
+
+  /** x (…, C_in) → (…, C_out) */
+  forward(x: Tensor): Tensor {
+    return linear(this.ctx.rt, x, this.weight.value, this.bias ? this.bias.value : null, this.layout);
+  }
+}
+
+/**
+ * A table of learned vectors looked up by id (token or position).
+ * @example
+ * ```ts
+ * const wte = new Embedding(ctx, ps, 'transformer.wte', 65, 128);
+ * const x = wte.forward(idx); // idx i32 (B, T) → (B, T, 128)
+ * ```
+ */
+export class Embedding {
+  readonly weight: Parameter;
+  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly count: number, readonly dim: number, std = 0.02) {
+    this.weight = ps.declare(`${prefix}.weight`, [count, dim], { normal: std }, false);
+  }
+
+  /** ids i32 (…) → (…, dim) */
+  forward(ids: Tensor): Tensor {
+    return embedding(this.ctx.rt, ids, this.weight.value);
+  }
+}
+
+/**
+ * Layer normalisation over the last dimension with a learned gain and (optionally) bias.
+ * @example
+ * ```ts
+ * const ln = new LayerNorm(ctx, ps, 'h.0.ln_1', 128);
+ * const y = ln.forward(x); // (…, 128)
+ * ```
+ */
+export class LayerNorm {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  #zeros: Tensor | null = null;
+  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly dim: number, opts: { bias?: boolean; eps?: number } = {}) {
+    this.weight = ps.declare(`${prefix}.weight`, [dim], 'ones', false);
+    this.bias = opts.bias === false ? null : ps.declare(`${prefix}.bias`, [dim], 'zeros', false);
+    this.eps = opts.eps ?? 1e-5;
+  }
+  readonly eps: number;
+
+  /** x (…, C) → (…, C) */
+  forward(x: Tensor): Tensor {
+    const rt = this.ctx.rt;
+    // Without a bias the kernel still adds one: a constant zero vector, not a parameter.
+    const bias = this.bias ? this.bias.value : (this.#zeros ??= rt.zeros([this.dim]));
+    return layerNorm(rt, x, this.weight.value, bias, this.eps);
+  }
+}

@@ -1,0 +1,38 @@
+// The position-wise feed-forward network: c_fc (C → d_ff), GELU or ReLU, c_proj (d_ff → C),
+// residual dropout. GPT-2 names.
+import type { Tensor } from '../tensor.js';
+import { activation, type Activation } from '../fn/activation.js';
+import { dropout } from '../fn/dropout.js';
+import type { ModelContext } from './context.js';
+import { Linear } from './layers.js';
+import type { ParameterSet } from './parameters.js';
+
+/**
+ * y = c_proj(act(c_fc(x))).
+ * @example
+ * ```ts
+ * const mlp = new MLP(ctx, ps, 'transformer.h.0.mlp', { dModel: 128, dFF: 512 });
+ * const y = mlp.forward(x); // (B, T, 128)
+ * ```
+ */
+export class MLP {
+  readonly c_fc: Linear;
+  readonly c_proj: Linear;
+  readonly activation: Activation;
+  readonly dropoutP: number;
+  constructor(
+    readonly ctx: ModelContext, ps: ParameterSet, prefix: string,
+    cfg: { dModel: number; dFF: number; bias?: boolean; activation?: Activation; dropout?: number; projStd?: number },
+  ) {
+    this.activation = cfg.activation ?? 'gelu';
+    this.dropoutP = cfg.dropout ?? 0;
+    this.c_fc = new Linear(ctx, ps, `${prefix}.c_fc`, cfg.dModel, cfg.dFF, { bias: cfg.bias });
+    this.c_proj = new Linear(ctx, ps, `${prefix}.c_proj`, cfg.dFF, cfg.dModel, { bias: cfg.bias, std: cfg.projStd });
+  }
+
+  /** x (…, C) → (…, C) */
+  forward(x: Tensor): Tensor {
+    const h = activation(this.ctx.rt, this.activation, this.c_fc.forward(x)); // (…, d_ff)
+    return dropout(this.ctx.rt, this.c_proj.forward(h), this.dropoutP, this.ctx.rng, this.ctx.training);
+  }
+}

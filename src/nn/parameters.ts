@@ -1,0 +1,163 @@
+// Parameters carved from one block: modules declare (name, shape, init, decay) while the
+// model is built; `allocate` lays them out in one flat f32 buffer (weight-decayed group first,
+// then the rest), with gradients in a second buffer of the same layout. AdamW, zero-grad and
+// the global gradient norm are then one kernel call each over one or two contiguous ranges.
+import { ShapeError, WasmformerError } from '../errors.js';
+import { Rng } from '../random.js';
+import type { Runtime } from '../runtime.js';
+import { shapeSize, type Tensor } from '../tensor.js';
+
+/** How a parameter starts: N(0, std²), zeros, ones. */
+export type Init = { normal: number } | 'zeros' | 'ones';
+
+/** One row of the shape table. */
+export interface ParameterSpec {
+  /** Hugging Face name, e.g. `transformer.h.0.attn.c_attn.weight`. */
+  name: string;
+  shape: number[];
+  init: Init;
+  /** Whether AdamW applies weight decay (matmul weights yes; biases, norms, embeddings no). */
+  decay: boolean;
+}
+
+/** A declared parameter; `value` (with `value.grad`) exists after `ParameterSet.allocate`. */
+export class Parameter {
+  readonly spec: ParameterSpec;
+  #value: Tensor | null = null;
+  /** Offset in the flat buffers, in elements. */
+  offset = -1;
+
+  constructor(spec: ParameterSpec) {
+    this.spec = spec;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** The parameter's tensor (a view of the flat parameter buffer; `.grad` views the gradient buffer). */
+  get value(): Tensor {
+    if (!this.#value) throw new WasmformerError(`parameter ${this.spec.name} is used before its ParameterSet was allocated`);
+    return this.#value;
+  }
+
+  /** @internal */
+  bind(value: Tensor): void {
+    this.#value = value;
+  }
+}
+
+/** Elements between parameters are padded to this many (64 bytes: aligned SIMD rows). */
+const PAD = 16;
+
+/**
+ * The shape table of a model and, once allocated, its flat parameter and gradient buffers.
+ * @example
+ * ```ts
+ * const ps = new ParameterSet();
+ * const w = ps.declare('h.0.mlp.c_fc.weight', [128, 512], { normal: 0.02 }, true);
+ * ps.allocate(rt, 1337);
+ * w.value.shape;          // [128, 512]
+ * ps.zeroGrad();          // one fill over every gradient
+ * ```
+ */
+export class ParameterSet {
+  readonly #list: Parameter[] = [];
+  readonly #byName = new Map<string, Parameter>();
+  #flat: Tensor | null = null;
+  #grads: Tensor | null = null;
+  #decayEnd = 0;
+  #rt: Runtime | null = null;
+
+  /** Adds a row to the shape table. Names must be unique. */
+  declare(name: string, shape: number[], init: Init, decay: boolean): Parameter {
+    if (this.#flat) throw new WasmformerError(`declare ${name}: the ParameterSet is already allocated`);
+    if (this.#byName.has(name)) throw new WasmformerError(`declare: parameter name ${name} is used twice`);
+    shapeSize(shape, name);
+    const p = new Parameter({ name, shape: [...shape], init, decay });
+    this.#list.push(p);
+    this.#byName.set(name, p);
+    return p;
+  }
+
+  /** Carves every declared parameter from one persistent block and initialises it from `seed`. */
+  allocate(rt: Runtime, seed: number): void {
+    if (this.#flat) throw new WasmformerError('allocate: the ParameterSet is already allocated');
+    let offset = 0;
+    const ordered = [...this.#list.filter((p) => p.spec.decay), ...this.#list.filter((p) => !p.spec.decay)];
+    for (const p of ordered) {
+      if (p === ordered.find((q) => !q.spec.decay)) this.#decayEnd = offset;
+      p.offset = offset;
+      offset += Math.ceil(shapeSize(p.spec.shape) / PAD) * PAD;
+    }
+    if (ordered.every((p) => p.spec.decay)) this.#decayEnd = offset;
+    const total = Math.max(offset, PAD);
+    this.#flat = rt.zeros([total]);
+    this.#grads = rt.zeros([total]);
+    this.#rt = rt;
+    for (const p of ordered) {
+      const value = this.#flat.view(p.spec.shape, p.offset);
+      value.grad = this.#grads.view(p.spec.shape, p.offset);
+      value.requiresGrad = true;
+      p.bind(value);
+    }
+    // Initialise in declaration order so a seed gives the same model whatever the layout.
+    const rng = new Rng(seed);
+    for (const p of this.#list) {
+      const d = p.value.f32();
+      const init = p.spec.init;
+      if (init === 'ones') d.fill(1);
+      else if (init !== 'zeros') for (let i = 0; i < d.length; i++) d[i] = init.normal * rng.normal();
+    }
+  }
+
+  /** The runtime the parameters live in. */
+  get rt(): Runtime {
+    if (!this.#rt) throw new ShapeError('the ParameterSet has not been allocated yet');
+    return this.#rt;
+  }
+
+  /** The flat parameter buffer (all parameters, padded). */
+  get flat(): Tensor {
+    return this.#need(this.#flat);
+  }
+
+  /** The flat gradient buffer, same layout as `flat`. */
+  get grads(): Tensor {
+    return this.#need(this.#grads);
+  }
+
+  /** Elements [0, decayEnd) of the flat buffers hold the weight-decayed parameters. */
+  get decayEnd(): number {
+    this.#need(this.#flat);
+    return this.#decayEnd;
+  }
+
+  /** Parameters in declaration order (the model's natural order). */
+  list(): readonly Parameter[] {
+    return this.#list;
+  }
+
+  /** The parameter called `name`, or undefined. */
+  get(name: string): Parameter | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** Number of scalars in all parameters (no padding). */
+  count(): number {
+    let n = 0;
+    for (const p of this.#list) n += shapeSize(p.spec.shape);
+    return n;
+  }
+
+  /** Sets every gradient to zero: one fill over the gradient buffer. */
+  zeroGrad(): void {
+    const g = this.grads;
+    this.#rt!.kernels.fill_f32(g.ptr, 0, g.size);
+  }
+
+  #need(t: Tensor | null): Tensor {
+    if (!t) throw new ShapeError('the ParameterSet has not been allocated yet');
+    return t;
+  }
+}

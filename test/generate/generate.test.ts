@@ -1,0 +1,97 @@
+// Generation: KV-cache logits against full recomputes, seeded sampling, top-k = 1 = greedy,
+// stop tokens, streaming, and the window that slides past blockSize.
+import { describe, expect, it } from 'vitest';
+import { createRuntime, GPT, generate, generateStream, generateTokens, lastLogits, Rng, ValueError, type GPTConfig } from '../../src/index.js';
+
+const rt = await createRuntime({ variant: 'simd' });
+const cfg: Partial<GPTConfig> = { vocabSize: 17, blockSize: 24, nLayer: 2, nHead: 4, dModel: 32 };
+
+function model(seed = 1, extra: Partial<GPTConfig> = {}): GPT {
+  const m = new GPT(rt, { ...cfg, ...extra }, { seed });
+  // spread the weights so the logits are far from uniform (greedy choices are then robust)
+  const flat = m.params.flat.f32();
+  for (let i = 0; i < flat.length; i++) flat[i] = flat[i]! * 3;
+  return m;
+}
+
+describe('KV cache', () => {
+  // The cached path multiplies the same numbers in other blockings (single rows vs blocks),
+  // so results agree to rounding: |Δ| ≤ 2e-5 · max(1, |logit|) (K ≤ 128 products of O(1)
+  // terms in f32 per dot product, several layers deep: ≈ 100·u relative).
+  for (const [name, extra] of [['pre-norm, learned', {}], ['post-norm, sinusoidal', { norm: 'post', positions: 'sinusoidal' }]] as const) {
+    it(`cached logits equal the full forward at every position (${name})`, () => {
+      const m = model(2, extra as Partial<GPTConfig>);
+      const rng = new Rng(3);
+      const ids = Array.from({ length: 20 }, () => rng.int(17));
+      const cache = m.createCache(1);
+      // prefill 7 tokens, then one at a time
+      const rows: Float32Array[] = [];
+      const prefill = rt.step.scope(() => {
+        const idx = rt.tensor(ids.slice(0, 7), [1, 7], { dtype: 'i32', arena: 'step' });
+        return m.forwardCached(idx, cache, 0).f32().slice();
+      });
+      for (let t = 0; t < 7; t++) rows.push(prefill.slice(t * 17, (t + 1) * 17));
+      for (let t = 7; t < 20; t++) rows.push(lastLogits(m, [ids[t]!], cache, t));
+      const full = rt.step.scope(() => rt.tape.noGrad(() => m.forward(rt.tensor(ids, [1, 20], { dtype: 'i32', arena: 'step' })).logits.f32().slice()));
+      for (let t = 0; t < 20; t++) {
+        for (let j = 0; j < 17; j++) {
+          const want = full[t * 17 + j]!;
+          expect(Math.abs(rows[t]![j]! - want)).toBeLessThanOrEqual(2e-5 * Math.max(1, Math.abs(want)));
+        }
+      }
+    });
+  }
+
+  it('generation with and without the cache gives the same tokens, also past blockSize', () => {
+    const m = model(4);
+    const opts = { maxNewTokens: 40, temperature: 0 };
+    const a = generate(m, [1, 2, 3], { ...opts, useCache: true });
+    const b = generate(m, [1, 2, 3], { ...opts, useCache: false });
+    expect(a.length).toBe(43);
+    expect(Array.from(a)).toEqual(Array.from(b));
+  });
+});
+
+describe('sampling', () => {
+  it('is reproducible for a seed and differs across seeds', () => {
+    const m = model(5);
+    const o = { maxNewTokens: 30, temperature: 1 };
+    const a = generate(m, [0], { ...o, seed: 11 });
+    expect(Array.from(generate(m, [0], { ...o, seed: 11 }))).toEqual(Array.from(a));
+    expect(Array.from(generate(m, [0], { ...o, seed: 12 }))).not.toEqual(Array.from(a));
+  });
+
+  it('top-k = 1 equals greedy at any temperature; top-p and top-k sampling run', () => {
+    const m = model(6);
+    const greedy = Array.from(generate(m, [4, 5], { maxNewTokens: 25, temperature: 0 }));
+    for (const temperature of [0.5, 1, 2]) {
+      expect(Array.from(generate(m, [4, 5], { maxNewTokens: 25, temperature, topK: 1, seed: temperature }))).toEqual(greedy);
+    }
+    const nucleus = generate(m, [4, 5], { maxNewTokens: 25, topP: 0.9, topK: 5, seed: 1 });
+    expect(nucleus.length).toBe(27);
+  });
+
+  it('stops at a stop token, on onToken returning false, and streams asynchronously', async () => {
+    const m = model(7);
+    const greedy = Array.from(generate(m, [1], { maxNewTokens: 20, temperature: 0 }));
+    const stopAt = greedy[5]!;
+    const first = greedy.indexOf(stopAt, 1);
+    const stopped = Array.from(generate(m, [1], { maxNewTokens: 20, temperature: 0, stopTokens: [stopAt] }));
+    expect(stopped).toEqual(greedy.slice(0, first + 1));
+    let n = 0;
+    const viaCallback = generate(m, [1], { maxNewTokens: 20, temperature: 0, onToken: () => ++n < 3 });
+    expect(viaCallback.length).toBe(4);
+    const streamed: number[] = [];
+    for await (const id of generateStream(m, [1], { maxNewTokens: 10, temperature: 0 })) streamed.push(id);
+    expect([1, ...streamed]).toEqual(greedy.slice(0, 11));
+    const lazy = generateTokens(m, [1], { maxNewTokens: 1000, temperature: 0 });
+    expect(lazy.next().value).toBe(greedy[1]);
+  });
+
+  it('rejects an empty prompt, bad counts and out-of-range prompt ids', () => {
+    const m = model(8);
+    expect(() => generate(m, [], { maxNewTokens: 3 })).toThrow(ValueError);
+    expect(() => generate(m, [1], { maxNewTokens: -1 })).toThrow(/maxNewTokens is -1/);
+    expect(() => generate(m, [1, 17], { maxNewTokens: 1 })).toThrow(/token id 17 at position 1/);
+  });
+});
