@@ -28,8 +28,8 @@ function rowMax(x: usize, c: i32): f32 {
  *   lse = m + log S,  loss = log S − (1−ε)·a_t − (ε/V)·Σ_j a_j
  * so no exponent is positive (huge logits cannot overflow) and the loss is a sum of three
  * non-negative terms (no cancellation, even when lse ≈ z_t ≈ 1e4). exp is simd_math's
- * exp4Nonpos (relative error ≤ 3.1·2^-24); S and Σ a_j are f32 sums of one sign over 16
- * partial sums; log S and the final combination are in f64.
+ * exp4Nonpos (relative error ≤ 3.1·2^-24); S and Σ a_j are f32 sums of one sign (16 and 8
+ * partial sums, so each term meets ≤ V/16 + 7 roundings); log S and the final combination are in f64.
  */
 export function crossentropy_forward(losses: usize /* (N) */, lse: usize /* (N) */, logits: usize /* (N, V) */,
   targets: usize /* (N) i32 */, n: i32, v: i32, smoothing: f32, ignore_index: i32): void {
