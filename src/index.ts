@@ -59,6 +59,7 @@ export { AdamW } from './optim/adamw.js';
 export type { AdamWOptions } from './optim/adamw.js';
 export { SGD } from './optim/sgd.js';
 export type { SGDOptions } from './optim/sgd.js';
+export { FlatOptimizer } from './optim/optimizer.js';
 export type { Optimizer, StepOptions } from './optim/optimizer.js';
 export { clipGradNorm, gradNorm } from './optim/clip.js';
 export { cosineWithWarmup, linearWarmup, noam, constant } from './optim/schedule.js';

@@ -1,7 +1,10 @@
-// What the training loop needs of an optimizer: a fused step over the flat parameter buffer
-// (with the gradient scale that clipping chose), and its state as named tensors so a
-// checkpoint can save and restore it exactly.
+// What the training loop needs of an optimizer — a fused step over the flat parameter buffer
+// (with the gradient scale that clipping chose) and its state as named tensors for
+// checkpoints — and the base class that AdamW and SGD share: the step count, argument
+// checks, and the split of the flat buffer into the weight-decayed range and the rest.
+import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import type { ParameterSet } from '../nn/parameters.js';
 
 /** Arguments of one update. */
 export interface StepOptions {
@@ -23,4 +26,59 @@ export interface Optimizer {
   stateMeta(): Record<string, number | string | boolean>;
   /** Restores `stepCount` (buffers are restored by writing into `stateTensors()`). */
   loadStateMeta(meta: Record<string, unknown>): void;
+}
+
+/** A byte address `i` elements into `t`. */
+export const at = (t: Tensor, i: number): number => t.ptr + 4 * i;
+
+/** Shared by the fused optimizers: subclasses implement `update` over one contiguous range. */
+export abstract class FlatOptimizer implements Optimizer {
+  abstract readonly name: string;
+  readonly params: ParameterSet;
+  readonly weightDecay: number;
+  #t = 0;
+
+  constructor(params: ParameterSet, weightDecay: number) {
+    if (!(weightDecay >= 0)) throw new ValueError(`${new.target.name}: weightDecay is ${weightDecay}, expected ≥ 0`);
+    this.params = params;
+    this.weightDecay = weightDecay;
+  }
+
+  get stepCount(): number {
+    return this.#t;
+  }
+
+  step({ lr, gradScale = 1 }: StepOptions): void {
+    if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValueError(`${this.name}.step: lr is ${lr}, expected a finite number ≥ 0`);
+    if (!(gradScale >= 0) || !Number.isFinite(gradScale)) throw new ValueError(`${this.name}.step: gradScale is ${gradScale}, expected a finite number ≥ 0`);
+    this.#t++;
+    const split = this.params.decayEnd;
+    const total = this.params.flat.size;
+    if (split > 0) this.update(0, split, this.weightDecay, lr, gradScale, this.#t);
+    if (total > split) this.update(split, total, 0, lr, gradScale, this.#t);
+  }
+
+  /** Updates elements [start, end) of the flat buffers with weight decay `wd`; `t` is the 1-based step. */
+  protected abstract update(start: number, end: number, wd: number, lr: number, gradScale: number, t: number): void;
+
+  abstract stateTensors(): Record<string, Tensor>;
+
+  stateMeta(): Record<string, number | string | boolean> {
+    return { name: this.name, step: this.#t, weightDecay: this.weightDecay, ...this.hyper() };
+  }
+
+  /** Hyper-parameters other than weight decay, for `stateMeta`. */
+  protected abstract hyper(): Record<string, number | boolean>;
+
+  loadStateMeta(meta: Record<string, unknown>): void {
+    if (meta.name !== this.name) throw new ValueError(`optimizer state is for '${String(meta.name)}', this optimizer is '${this.name}'`);
+    const t = meta.step;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) throw new ValueError(`optimizer state: step is ${String(t)}, expected an integer ≥ 0`);
+    this.#t = t;
+  }
+
+  /** A zeroed persistent buffer with the layout of the flat parameters (moments, momentum). */
+  protected stateBuffer(): Tensor {
+    return this.params.rt.zeros(this.params.flat.shape);
+  }
 }

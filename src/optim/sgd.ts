@@ -3,8 +3,7 @@
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
-import type { Optimizer, StepOptions } from './optimizer.js';
-import { checkStep, loadStep, paramsLike } from './adamw.js';
+import { at, FlatOptimizer } from './optimizer.js';
 
 export interface SGDOptions {
   /** Default 0 (plain SGD). */
@@ -21,53 +20,32 @@ export interface SGDOptions {
  * opt.step({ lr: 0.1 });
  * ```
  */
-export class SGD implements Optimizer {
+export class SGD extends FlatOptimizer {
   readonly name = 'sgd';
   readonly momentum: number;
-  readonly weightDecay: number;
   readonly nesterov: boolean;
-  readonly #params: ParameterSet;
   readonly #buf: Tensor;
-  #t = 0;
 
   constructor(params: ParameterSet, opts: SGDOptions = {}) {
+    super(params, opts.weightDecay ?? 0);
     this.momentum = opts.momentum ?? 0;
-    this.weightDecay = opts.weightDecay ?? 0;
     this.nesterov = opts.nesterov ?? false;
     if (!(this.momentum >= 0 && this.momentum < 1)) throw new ValueError(`SGD: momentum is ${this.momentum}, expected 0 ≤ μ < 1`);
-    if (!(this.weightDecay >= 0)) throw new ValueError(`SGD: weightDecay is ${this.weightDecay}, expected ≥ 0`);
     if (this.nesterov && this.momentum === 0) throw new ValueError('SGD: nesterov needs momentum > 0');
-    this.#params = params;
-    this.#buf = paramsLike(params);
+    this.#buf = this.stateBuffer();
   }
 
-  get stepCount(): number {
-    return this.#t;
-  }
-
-  step({ lr, gradScale = 1 }: StepOptions): void {
-    checkStep('SGD', lr, gradScale);
-    this.#t++;
-    const p = this.#params;
-    const at = (t: Tensor, i: number): number => t.ptr + 4 * i;
-    const split = p.decayEnd;
-    for (const [start, end, wd] of [[0, split, this.weightDecay], [split, p.flat.size, 0]] as const) {
-      if (end > start) {
-        p.rt.kernels.sgd_f32(at(p.flat, start), at(p.grads, start), at(this.#buf, start), end - start,
-          lr, this.momentum, wd, this.nesterov ? 1 : 0, gradScale);
-      }
-    }
+  protected update(start: number, end: number, wd: number, lr: number, gradScale: number): void {
+    const p = this.params;
+    p.rt.kernels.sgd_f32(at(p.flat, start), at(p.grads, start), at(this.#buf, start), end - start,
+      lr, this.momentum, wd, this.nesterov ? 1 : 0, gradScale);
   }
 
   stateTensors(): Record<string, Tensor> {
     return { momentum_buffer: this.#buf };
   }
 
-  stateMeta(): Record<string, number | string | boolean> {
-    return { name: this.name, step: this.#t, momentum: this.momentum, weightDecay: this.weightDecay, nesterov: this.nesterov };
-  }
-
-  loadStateMeta(meta: Record<string, unknown>): void {
-    this.#t = loadStep(this.name, meta);
+  protected hyper(): Record<string, number | boolean> {
+    return { momentum: this.momentum, nesterov: this.nesterov };
   }
 }
