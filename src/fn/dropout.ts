@@ -21,7 +21,7 @@ export function dropout(rt: Runtime, x: Tensor, p: number, rng: Rng, training: b
   expectF32('dropout', 'x', x);
   const seed = rng.nextU32();
   const threshold = Math.floor(p * 4294967296);
-  const scale = 1 / (1 - p);
+  const scale = Math.fround(1 / (1 - p)); // what the f32 kernel parameter holds, so the JS backend agrees
   const out = rt.empty(x.shape, { arena: 'step' });
   rt.kernels.dropout_forward(out.ptr, x.ptr, x.size, seed, threshold, scale);
   if (rt.tape.needsGrad(x)) {
