@@ -1,6 +1,9 @@
 // Turns benchmark rows into the markdown of bench/RESULTS.md: per suite, one line per
 // case and metric, one column per implementation.
 import type { BenchRow } from './lib.js';
+import {
+  BABY_GPT, FAMILIES, FORWARD_CASE, GEN_CACHE_CASE, GEN_NOCACHE_CASE, HOST, QUOTED, TRAIN_CASE, stepCase,
+} from './gpt.bench.js';
 
 export interface Machine {
   cpu: string;
@@ -57,6 +60,62 @@ export function summary(rows: BenchRow[]): string {
   return out.join('\n');
 }
 
+/** The GPT suite's headline: training tokens/s per backend, where the step goes, inference. */
+export function gptSummary(rows: BenchRow[]): string {
+  const g = (c: string, impl: string, metric: string) => pick(rows, 'gpt', c, impl, metric);
+  const n = (v: number) => Math.round(v).toLocaleString('en-US');
+  const ms = (v: number) => (v >= 1000 ? n(v) : fmt(v));
+  const cfg = BABY_GPT;
+  const out = [
+    `nanoGPT's baby GPT (vocab ${cfg.vocabSize}, block ${cfg.blockSize}, ${cfg.nLayer} layers, ${cfg.nHead} heads, d=${cfg.dModel}, ` +
+      `dFF ${cfg.dFF}, tied weights), batch 12 × 64 = 768 tokens per step: forward, backward, clip and AdamW, as \`train()\` ` +
+      `runs them, on one thread (the JS backend: one timed step after one warm-up). The bar is ≥ ${n(QUOTED.barTokensPerSecond)} tokens/s. Quoted in the issue for this machine ` +
+      `type and config, not measured in this run: PyTorch 1.13 + OpenBLAS on one core ≈ ${n(QUOTED.pytorchTokensPerSecond)} ` +
+      `tokens/s, TensorFlow.js wasm ≈ ${n(QUOTED.tfjsWasmTokensPerSecond)} tokens/s.`,
+    '',
+    '| training step | tokens/s (median) | tokens/s (best) | ms/step | × JS |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  const backends = ['simd', 'relaxed', 'js'].filter((b) => g(TRAIN_CASE, b, 'tokens/s (median)') !== undefined);
+  for (const b of backends) {
+    const ratio = b === 'js' ? 1 : g(TRAIN_CASE, b, 'speedup over js');
+    out.push(`| ${b} | ${n(g(TRAIN_CASE, b, 'tokens/s (median)')!)} | ${n(g(TRAIN_CASE, b, 'tokens/s (best)')!)} | ` +
+      `${ms(g(TRAIN_CASE, b, 'ms/step')!)} | ${ratio !== undefined ? fmt(ratio) + '×' : ''} |`);
+  }
+
+  const profiled = ['relaxed', 'simd'].find((b) => g(stepCase(HOST), b, 'ms/step') !== undefined);
+  if (profiled) {
+    const whole = g(stepCase('whole step, kernels timed'), profiled, 'ms/step');
+    const calls = g(stepCase('kernel calls'), profiled, 'calls/step');
+    out.push('', `| where the step goes (${profiled}, each kernel call timed${calls ? `: ${Math.round(calls)} calls per step` : ''}) | ms/step | share |`, '|---|---:|---:|');
+    for (const part of [...FAMILIES, HOST]) {
+      const t = g(stepCase(part), profiled, 'ms/step');
+      const share = g(stepCase(part), profiled, 'share of step');
+      if (t !== undefined && share !== undefined) out.push(`| ${part} | ${fmt(t)} | ${share.toFixed(1)}% |`);
+    }
+    if (whole !== undefined) out.push(`| *whole step* | *${fmt(whole)}* | *100%* |`);
+    const gf = g('GEMM inside the step', profiled, 'gflops');
+    const p = peaks(rows);
+    const peak = p && (profiled === 'relaxed' ? p.fma : p.mulAdd);
+    const peakName = profiled === 'relaxed' ? 'relaxed fma' : 'mul+add';
+    if (gf !== undefined) {
+      out.push('', `GEMM inside the step (${profiled}): ${fmt(gf)} GFLOP/s` +
+        (peak ? `, ${Math.round((100 * gf) / peak)}% of this run's f32x4 ${peakName} peak of ${fmt(peak)} GFLOP/s.` : '.'));
+    }
+  }
+
+  out.push('', '| inference, tokens/s | simd | relaxed |', '|---|---:|---:|');
+  for (const [c, label] of [
+    [GEN_CACHE_CASE, 'generation, 1-token prompt + 60 greedy, KV cache'],
+    [GEN_NOCACHE_CASE, 'generation, same, no cache'],
+    [FORWARD_CASE, 'batched forward only, B=12 T=64, no grad'],
+  ] as const) {
+    const cells = ['simd', 'relaxed'].map((b) => g(c, b, 'tokens/s'));
+    if (cells.some((v) => v !== undefined)) out.push(`| ${label} | ${cells.map((v) => (v !== undefined ? n(v) : '')).join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
 /** Markdown tables of `rows`, one per suite. */
 export function markdown(rows: BenchRow[], machine: Machine): string {
   const out: string[] = [
@@ -71,6 +130,7 @@ export function markdown(rows: BenchRow[], machine: Machine): string {
     summary(rows),
     '',
   ];
+  if (rows.some((r) => r.suite === 'gpt')) out.push('### GPT training step', '', gptSummary(rows), '');
   const suites = [...new Set(rows.map((r) => r.suite))];
   for (const suite of suites) {
     const mine = rows.filter((r) => r.suite === suite);

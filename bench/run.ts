@@ -9,6 +9,7 @@ import { markdown } from './report.js';
 import * as gemm from './gemm.bench.js';
 import * as rowwise from './rowwise.bench.js';
 import * as peers from './peers.bench.js';
+import * as gpt from './gpt.bench.js';
 import * as calibrate from './calibrate.js';
 
 const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
@@ -16,6 +17,7 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
   gemm,
   rowwise,
   peers,
+  gpt,
   'machine ': { run: () => calibrate.run('end') },
 };
 const only = process.argv.slice(2);

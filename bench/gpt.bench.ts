@@ -1,0 +1,267 @@
+// The GPT suite: nanoGPT's baby GPT (the shakespeare_char laptop recipe) trained and run on one
+// thread. Training: what `train()` does per step (forward, backward, clip, AdamW) in tokens/s on
+// each wasm build and the plain-JS backend, then where the step's time goes, per kernel family,
+// with the GFLOP/s the GEMMs reach inside it. Inference: generation with and without the KV cache,
+// and a batched no-grad forward. Executed directly it prints the rows:
+//   node --experimental-wasm-relaxed-simd --import tsx bench/gpt.bench.ts
+import { pathToFileURL } from 'node:url';
+import type { BenchRow } from './lib.js';
+import {
+  AdamW, GPT, KERNELS, createRuntime, generate, train,
+  type Backend, type GPTConfig, type KernelName, type Kernels, type Runtime,
+} from '../src/index.js';
+
+const SUITE = 'gpt';
+
+/** nanoGPT's config/train_shakespeare_char.py with its laptop overrides. */
+export const BABY_GPT: Partial<GPTConfig> = {
+  vocabSize: 65, blockSize: 64, nLayer: 4, nHead: 4, dModel: 128, dFF: 512, dropout: 0, bias: true, tieWeights: true,
+};
+const B = 12;                 // batch
+const T = 64;                 // sequence length = blockSize
+const ADAMW = { betas: [0.9, 0.99] as [number, number], weightDecay: 0.1 };
+const LR = 1e-3;
+const CLIP = 1.0;
+
+/**
+ * Reference points quoted in the issue for this machine type and this config, one thread
+ * (not measured by this suite): the bar for the training step, and two peers.
+ */
+export const QUOTED = { barTokensPerSecond: 4000, pytorchTokensPerSecond: 12200, tfjsWasmTokensPerSecond: 450 };
+
+/**
+ * Steps timed. The wasm builds are warmed up, then timed in alternating rounds (this shared
+ * machine's speed drifts over minutes). The JS backend takes ~20 s a step: one warm-up, one timed.
+ */
+const WASM_WARMUP = 10;
+const WASM_ROUNDS = 3;
+const WASM_STEPS_PER_ROUND = 10;
+const JS_STEPS = { warmup: 1, timed: 1 };
+const PROFILE_STEPS = { warmup: 3, timed: 20 };
+
+type Family = (typeof KERNELS)[KernelName]['family'];
+export const FAMILIES: Family[] = [...new Set(Object.values(KERNELS).map((k) => k.family))];
+
+/** A synthetic token stream: the step's speed does not depend on the text. */
+function tokenStream(n: number, seed = 1): Int32Array {
+  const out = new Int32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s >>> 8) % 65;
+  }
+  return out;
+}
+const TOKENS = tokenStream(200_000);
+
+/** V8 compiles hot wasm functions in the background: give it a moment between warm-up and timing. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** One model and optimizer on one runtime (each runtime is its own wasm memory). */
+interface Setup { rt: Runtime; model: GPT; opt: AdamW }
+
+function setUp(rt: Runtime): Setup {
+  const model = new GPT(rt, BABY_GPT, { seed: 1337 });
+  return { rt, model, opt: new AdamW(model.params, ADAMW) };
+}
+
+/**
+ * Runs `warmup + timed` steps of `train()` and returns the wall time of each timed step (ms),
+ * as train() measures it: batch sampling, forward, backward, clip, AdamW. `atTimingStart`
+ * runs once, after the warm-up, outside any step.
+ */
+async function trainSteps(s: Setup, steps: { warmup: number; timed: number }, atTimingStart?: () => void): Promise<number[]> {
+  const ms: number[] = [];
+  await train({
+    model: s.model, optimizer: s.opt, data: { train: TOKENS, batchSize: B, blockSize: T },
+    steps: steps.warmup + steps.timed, lr: LR, clip: CLIP,
+    onStep: async (info) => {
+      if (info.step >= steps.warmup) ms.push(info.elapsedMs);
+      if (info.step === steps.warmup - 1) {
+        await settle();
+        atTimingStart?.();
+      }
+    },
+  });
+  s.rt.tape.clear();
+  return ms;
+}
+
+/** Time and calls per kernel family and the GEMM flops, accumulated by `wrap`ped kernels. */
+class KernelProfile {
+  ms = {} as Record<Family, number>;
+  calls = 0;
+  gemmFlops = 0;
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    for (const f of FAMILIES) this.ms[f] = 0;
+    this.calls = 0;
+    this.gemmFlops = 0;
+  }
+
+  /** The same kernels, each call timed with performance.now() and added to its family. */
+  wrap(kernels: Kernels): Kernels {
+    const out = {} as Record<KernelName, (...args: number[]) => void>;
+    for (const name of Object.keys(KERNELS) as KernelName[]) {
+      const fn = kernels[name] as (...args: number[]) => void;
+      const family = KERNELS[name].family;
+      // gemm_f32(c, a, b, bias, m, n, k, …); gemm_batched_f32(…, m, n, k, lda, ldb, ldc, flags, alpha, beta, work, batch, …)
+      const flops = name === 'gemm_f32' ? (a: number[]) => 2 * a[4]! * a[5]! * a[6]!
+        : name === 'gemm_batched_f32' ? (a: number[]) => 2 * a[4]! * a[5]! * a[6]! * a[14]!
+        : null;
+      out[name] = (...args: number[]) => {
+        const t0 = performance.now();
+        fn(...args);
+        this.ms[family] += performance.now() - t0;
+        this.calls++;
+        if (flops) this.gemmFlops += flops(args);
+      };
+    }
+    return out as unknown as Kernels;
+  }
+}
+
+/** Runs `fn` with `rt.kernels` replaced (every call site reads rt.kernels at call time). */
+async function withKernels<R>(rt: Runtime, kernels: Kernels, fn: () => Promise<R>): Promise<R> {
+  const original = rt.kernels;
+  Object.defineProperty(rt, 'kernels', { value: kernels, configurable: true, writable: true });
+  try {
+    return await fn();
+  } finally {
+    Object.defineProperty(rt, 'kernels', { value: original, configurable: true, writable: true });
+  }
+}
+
+/** Greedy generation of `n` tokens after a one-token prompt, tokens/s (median of `reps`). */
+async function generationSpeed(model: GPT, useCache: boolean, n: number, reps: number): Promise<number> {
+  const run = () => generate(model, [0], { maxNewTokens: n, temperature: 0, useCache });
+  for (let i = 0; i < 3; i++) run();
+  await settle();
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    run();
+    ms.push(performance.now() - t0);
+  }
+  return n / (median(ms) / 1000);
+}
+
+/** model.forward of a (B, T) batch without gradients, tokens/s (median of `reps`). */
+async function forwardSpeed(s: Setup, reps: number): Promise<number> {
+  const { rt, model } = s;
+  const ids = TOKENS.subarray(0, B * T);
+  const run = () => rt.step.scope(() => {
+    const idx = rt.tensor(ids, [B, T], { dtype: 'i32', arena: 'step' });
+    rt.tape.noGrad(() => model.forward(idx));
+  });
+  model.eval();
+  for (let i = 0; i < 3; i++) run();
+  await settle();
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    run();
+    ms.push(performance.now() - t0);
+  }
+  model.train();
+  return (B * T) / (median(ms) / 1000);
+}
+
+/** The runtime of `variant`, or null when this JavaScript runtime cannot load it. */
+async function tryRuntime(variant: Backend): Promise<Runtime | null> {
+  try {
+    return await createRuntime({ variant });
+  } catch {
+    return null;
+  }
+}
+
+export const TRAIN_CASE = `train step B=${B} T=${T}`;
+export const GEN_NEW_TOKENS = 60;
+export const GEN_CACHE_CASE = `generate 1+${GEN_NEW_TOKENS} tokens, KV cache`;
+export const GEN_NOCACHE_CASE = `generate 1+${GEN_NEW_TOKENS} tokens, no cache`;
+export const FORWARD_CASE = `forward B=${B} T=${T}, no grad`;
+export const stepCase = (part: string) => `step time: ${part}`;
+export const HOST = 'host (JS)';
+
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const row = (c: string, impl: string, metric: string, value: number, unit: string) =>
+    rows.push({ suite: SUITE, case: c, impl, metric, value, unit });
+  const trainRows = (impl: string, ms: number[]) => {
+    row(TRAIN_CASE, impl, 'tokens/s (median)', (B * T) / (median(ms) / 1000), 'tokens/s');
+    row(TRAIN_CASE, impl, 'tokens/s (best)', (B * T) / (Math.min(...ms) / 1000), 'tokens/s');
+    row(TRAIN_CASE, impl, 'ms/step', median(ms), 'ms');
+  };
+
+  const wasm: Setup[] = [];
+  for (const variant of ['simd', 'relaxed'] as const) {
+    const rt = await tryRuntime(variant);
+    if (rt) wasm.push(setUp(rt));
+  }
+
+  // 1. The training step on each wasm build.
+  const stepMs = new Map<Setup, number[]>();
+  for (const s of wasm) {
+    await trainSteps(s, { warmup: WASM_WARMUP, timed: 0 });
+    stepMs.set(s, []);
+  }
+  for (let round = 0; round < WASM_ROUNDS; round++) {
+    for (const s of wasm) stepMs.get(s)!.push(...await trainSteps(s, { warmup: 0, timed: WASM_STEPS_PER_ROUND }));
+  }
+  for (const s of wasm) trainRows(s.rt.backend, stepMs.get(s)!);
+
+  // 2. Where the step's time goes, on the best build.
+  const best = wasm.at(-1);
+  if (best) {
+    const profile = new KernelProfile();
+    const ms = await withKernels(best.rt, profile.wrap(best.rt.kernels), () => trainSteps(best, PROFILE_STEPS, () => profile.reset()));
+    const steps = ms.length;
+    const wholeMs = mean(ms);
+    const impl = best.rt.backend;
+    let kernelMs = 0;
+    for (const f of FAMILIES) {
+      const m = profile.ms[f] / steps;
+      kernelMs += m;
+      row(stepCase(f), impl, 'ms/step', m, 'ms');
+      row(stepCase(f), impl, 'share of step', (100 * m) / wholeMs, '%');
+    }
+    row(stepCase(HOST), impl, 'ms/step', wholeMs - kernelMs, 'ms');
+    row(stepCase(HOST), impl, 'share of step', (100 * (wholeMs - kernelMs)) / wholeMs, '%');
+    row(stepCase('whole step, kernels timed'), impl, 'ms/step', wholeMs, 'ms');
+    row(stepCase('kernel calls'), impl, 'calls/step', profile.calls / steps, 'calls');
+    row('GEMM inside the step', impl, 'gflops', profile.gemmFlops / (profile.ms.gemm / 1000) / 1e9, 'GFLOP/s');
+    row('GEMM inside the step', impl, 'GFLOP/step', profile.gemmFlops / steps / 1e9, 'GFLOP');
+  }
+
+  // 3. Inference on each wasm build, with the weights trained above; one case at a time on every build.
+  for (const s of wasm) row(GEN_CACHE_CASE, s.rt.backend, 'tokens/s', await generationSpeed(s.model, true, GEN_NEW_TOKENS, 10), 'tokens/s');
+  for (const s of wasm) row(GEN_NOCACHE_CASE, s.rt.backend, 'tokens/s', await generationSpeed(s.model, false, GEN_NEW_TOKENS, 5), 'tokens/s');
+  for (const s of wasm) row(FORWARD_CASE, s.rt.backend, 'tokens/s', await forwardSpeed(s, 15), 'tokens/s');
+
+  // 4. The plain-JS backend: the baseline of the ratios.
+  const js = await createRuntime({ variant: 'js' });
+  const jsMs = await trainSteps(setUp(js), JS_STEPS);
+  trainRows('js', jsMs);
+  for (const s of wasm) {
+    const mine = rows.find((r) => r.case === TRAIN_CASE && r.impl === s.rt.backend && r.metric === 'ms/step')!.value;
+    row(TRAIN_CASE, s.rt.backend, 'speedup over js', median(jsMs) / mine, 'x');
+  }
+  return rows;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rows = await run();
+  console.log(`baby GPT, one thread; quoted (not measured): bar ${QUOTED.barTokensPerSecond}, PyTorch ${QUOTED.pytorchTokensPerSecond}, tfjs wasm ${QUOTED.tfjsWasmTokensPerSecond} tokens/s`);
+  console.table(rows.map((r) => ({ case: r.case, impl: r.impl, metric: r.metric, value: Number(r.value.toPrecision(4)), unit: r.unit })));
+}
