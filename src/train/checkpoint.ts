@@ -35,7 +35,8 @@ export interface CheckpointContents {
 /** A decoded checkpoint: tensors by name and the parsed metadata. */
 export interface Checkpoint {
   tensors: Map<string, { dtype: string; shape: number[]; data: Float32Array | Int32Array }>;
-  config: GPTConfig;
+  /** Absent in files written elsewhere (e.g. Hugging Face's); then only names and shapes are checked. */
+  config?: GPTConfig;
   tokenizer?: string;
   optimizer?: Record<string, unknown>;
   position?: TrainPosition;
@@ -88,12 +89,14 @@ export function parseCheckpoint(bytes: Uint8Array): Checkpoint {
     }
   };
   const raw = json('config');
-  if (!raw || typeof raw !== 'object') throw new CheckpointError('checkpoint: no model config in __metadata__.config (is this a wasmformer checkpoint?)');
-  let config: GPTConfig;
-  try {
-    config = gptConfig(raw as Partial<GPTConfig>);
-  } catch (err) {
-    throw new CheckpointError(`checkpoint: its model config is invalid: ${(err as Error).message}`);
+  let config: GPTConfig | undefined;
+  if (raw !== undefined) {
+    if (!raw || typeof raw !== 'object') throw new CheckpointError('checkpoint: __metadata__.config is not a JSON object');
+    try {
+      config = gptConfig(raw as Partial<GPTConfig>);
+    } catch (err) {
+      throw new CheckpointError(`checkpoint: its model config is invalid: ${(err as Error).message}`);
+    }
   }
   return {
     tensors, config, tokenizer: metadata.tokenizer,
@@ -104,6 +107,7 @@ export function parseCheckpoint(bytes: Uint8Array): Checkpoint {
 
 /** A new GPT built from a checkpoint's config and weights. */
 export function modelFromCheckpoint(rt: Runtime, ckpt: Checkpoint): GPT {
+  if (!ckpt.config) throw new CheckpointError('checkpoint: no model config in __metadata__.config; build the GPT with its config and use loadWeights');
   const model = new GPT(rt, ckpt.config);
   loadWeights(model, ckpt);
   return model;
@@ -115,10 +119,10 @@ export function modelFromCheckpoint(rt: Runtime, ckpt: Checkpoint): GPT {
  * Accepts Hugging Face GPT-2 files too (names without `transformer.`, attention mask buffers).
  */
 export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer): void {
-  const mine = JSON.stringify(gptConfig({ ...model.config }));
-  if (JSON.stringify(ckpt.config) !== mine) {
-    const diffs = (Object.keys(model.config) as (keyof GPTConfig)[]).filter((k) => ckpt.config[k] !== model.config[k])
-      .map((k) => `${k}: checkpoint ${String(ckpt.config[k])}, model ${String(model.config[k])}`);
+  const theirs = ckpt.config;
+  if (theirs && JSON.stringify(theirs) !== JSON.stringify(gptConfig({ ...model.config }))) {
+    const diffs = (Object.keys(model.config) as (keyof GPTConfig)[]).filter((k) => theirs[k] !== model.config[k])
+      .map((k) => `${k}: checkpoint ${String(theirs[k])}, model ${String(model.config[k])}`);
     throw new CheckpointError(`checkpoint: config does not match the model (${diffs.join('; ')})`);
   }
   const copies: [Float32Array, Float32Array | Int32Array][] = [];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  f32ToBf16, f32ToF16,
   AdamW, CharTokenizer, CheckpointError, checkpointBytes, createRuntime, GPT, loadWeights, modelFromCheckpoint,
   parseCheckpoint, readCheckpoint, train, TrainingError, type GPTConfig,
 } from '../../src/index.js';
@@ -28,6 +29,9 @@ describe('checkpoints', () => {
     const bytes = checkpointBytes(model, { optimizer, tokenizer: tok, position: { step: 3 } });
     const ckpt = parseCheckpoint(bytes);
     expect(ckpt.config).toEqual(model.config);
+    // a tensor whose shape disagrees is named, even when no config is there to compare
+    const other = new GPT(rt, { ...cfg, vocabSize: 14 });
+    expect(() => loadWeights(other, { ...ckpt, config: undefined })).toThrow(/transformer.wte.weight has shape \[13, 16\], the model expects \[14, 16\]/);
     expect(CharTokenizer.load(ckpt.tokenizer!).decode([0, 1, 2])).toBe('abc');
     expect(ckpt.position!.step).toBe(3);
     const copy = modelFromCheckpoint(rt, ckpt);
@@ -97,4 +101,42 @@ describe('checkpoints', () => {
     expect(readFileSync(path).length).toBeGreaterThan(1000);
     expect(readdirSync(dir)).toEqual(['good.safetensors']);
   });
+
+  it('loads a Hugging Face-style file: names without transformer., mask buffers, F16 and BF16 weights', () => {
+    const { model } = setup();
+    // Hand-written safetensors: GPT2Model names, F16 for matrices, BF16 for vectors, plus the
+    // causal-mask buffers HF stores as h.N.attn.bias
+    const entries: [string, string, number[], Uint8Array][] = [];
+    for (const p of model.params.list()) {
+      const src = p.value.f32();
+      const half = new Uint16Array(src.length);
+      const vec = p.spec.shape.length === 1;
+      for (let i = 0; i < src.length; i++) half[i] = vec ? f32ToBf16(src[i]!) : f32ToF16(src[i]!);
+      entries.push([p.name.replace(/^transformer\./, ''), vec ? 'BF16' : 'F16', p.spec.shape, new Uint8Array(half.buffer)]);
+    }
+    entries.push(['h.0.attn.bias', 'F32', [1, 1, 16, 16], new Uint8Array(16 * 16 * 4)]);
+    const header: Record<string, unknown> = { __metadata__: { format: 'pt' } }; // no wasmformer config, as from PyTorch
+    let offset = 0;
+    for (const [name, dtype, shape, bytes] of entries) {
+      header[name] = { dtype, shape, data_offsets: [offset, offset + bytes.length] };
+      offset += bytes.length;
+    }
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const file = new Uint8Array(8 + json.length + offset);
+    new DataView(file.buffer).setUint32(0, json.length, true);
+    file.set(json, 8);
+    let at = 8 + json.length;
+    for (const [, , , bytes] of entries) {
+      file.set(bytes, at);
+      at += bytes.length;
+    }
+    expect(() => modelFromCheckpoint(rt, parseCheckpoint(file))).toThrow(/no model config/);
+    const copy = new GPT(rt, cfg, { seed: 77 });
+    loadWeights(copy, parseCheckpoint(file));
+    const a = copy.params.flat.f32();
+    const b = model.params.flat.f32();
+    // F16 keeps 11 significant bits, BF16 8: |Δ| ≤ 2^-8 relative (weights are far from F16's subnormals: |w| ≫ 6e-5 or tiny)
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(Math.abs(b[i]!) * 2 ** -8 + 6e-8);
+  });
 });
+
