@@ -90,6 +90,20 @@ describe('GPT forward and backward', () => {
     gradcheck(rt, f, params, { scalar: true, samples: 6, eps: 1e-2, richardson: true });
   });
 
+  it('dropout is active in training only: eval forwards repeat exactly, training forwards differ', () => {
+    const model = new GPT(rt, { ...tiny, dropout: 0.5 }, { seed: 9 });
+    const { idx } = batch(2, 6, 11, 3);
+    const logits = () => rt.step.scope(() => rt.tape.noGrad(() => model.forward(rt.tensor(idx, [2, 6], { dtype: 'i32', arena: 'step' })).logits.toArray()));
+    model.eval();
+    const a = logits();
+    expect(logits()).toEqual(a);
+    model.train();
+    const b = logits();
+    const c = logits();
+    expect(b).not.toEqual(c);
+    expect(b).not.toEqual(a);
+  });
+
   it('gives clear errors for bad token ids and long sequences', () => {
     const model = new GPT(rt, tiny);
     const tooLong = rt.tensor(new Array(9).fill(0), [1, 9], { dtype: 'i32', arena: 'step' });
