@@ -145,6 +145,11 @@ async function withKernels<R>(rt: Runtime, kernels: Kernels, fn: () => Promise<R
 /** Greedy generation of `n` tokens after a one-token prompt, tokens/s (median of `reps`). */
 async function generationSpeed(model: GPT, useCache: boolean, n: number, reps: number): Promise<number> {
   const run = () => generate(model, [0], { maxNewTokens: n, temperature: 0, useCache });
+  return n / ((await medianMs(run, reps)) / 1000);
+}
+
+/** Median milliseconds of `reps` calls of `run`, after 3 warm-up calls and a pause. */
+async function medianMs(run: () => void, reps: number): Promise<number> {
   for (let i = 0; i < 3; i++) run();
   await settle();
   const ms: number[] = [];
@@ -153,7 +158,7 @@ async function generationSpeed(model: GPT, useCache: boolean, n: number, reps: n
     run();
     ms.push(performance.now() - t0);
   }
-  return n / (median(ms) / 1000);
+  return median(ms);
 }
 
 /** model.forward of a (B, T) batch without gradients, tokens/s (median of `reps`). */
@@ -165,16 +170,9 @@ async function forwardSpeed(s: Setup, reps: number): Promise<number> {
     rt.tape.noGrad(() => model.forward(idx));
   });
   model.eval();
-  for (let i = 0; i < 3; i++) run();
-  await settle();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    run();
-    ms.push(performance.now() - t0);
-  }
+  const ms = await medianMs(run, reps);
   model.train();
-  return (B * T) / (median(ms) / 1000);
+  return (B * T) / (ms / 1000);
 }
 
 /** The runtime of `variant`, or null when this JavaScript runtime cannot load it. */

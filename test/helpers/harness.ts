@@ -39,3 +39,17 @@ export function harness(variant: Variant): Harness {
     reset: () => rt.step.reset(),
   };
 }
+
+/** Copies `data` into wasm memory at a 64-byte boundary + 4·shift bytes (shift 1 = unaligned view); returns the pointer. */
+export function put(h: Harness, data: ArrayLike<number>, shift = 0): number {
+  const p = h.alloc(data.length + shift) + 4 * shift;
+  h.f32(p, data.length).set(data);
+  return p;
+}
+
+/** Copies i32 `ids` into wasm memory (4·shift bytes past a 64-byte boundary); returns the pointer. */
+export function putIds(h: Harness, ids: Int32Array, shift = 0): number {
+  const p = h.alloc(ids.length + shift) + 4 * shift;
+  new Int32Array(h.memory.buffer, p, ids.length).set(ids);
+  return p;
+}

@@ -3,20 +3,13 @@
 // values from −∞ to +∞ (tiny, huge, ±0, NaN), unaligned views, in-place forwards and the +=
 // of the backwards. The twin's backwards are checked against central finite differences in f64.
 import { describe, it, expect } from 'vitest';
-import { harness, VARIANTS, type Harness } from '../helpers/harness';
+import { harness, VARIANTS, put, type Harness } from '../helpers/harness';
 import { geluForward, geluBackward, reluForward, reluBackward } from '../../src/ref/activation';
 import { expectNear, rng, randomF32, finiteDiff, dot, sampleIndices, U32 } from '../helpers/rowwise-compare';
 
 const LENGTHS = [0, 1, 3, 4, 5, 7, 8, 15, 16, 17, 768, 769];
 const K = Math.sqrt(2 / Math.PI);
 const SPECIAL = [0, -0, 1e-20, -1e-20, 1e-3, -1e-3, 9.99, -9.99, 10, -10, 12, -12, 20, -20, 1e20, -1e20];
-
-/** Copies `data` into wasm memory at a 64-byte boundary + 4·shift bytes (shift 1 = unaligned view). */
-function put(h: Harness, data: ArrayLike<number>, shift = 0): number {
-  const p = h.alloc(data.length + shift) + 4 * shift;
-  h.f32(p, data.length).set(data);
-  return p;
-}
 
 /** Test inputs: 3·N(0,1) with the special values mixed in. */
 function inputs(n: number, r: ReturnType<typeof rng>): Float32Array {

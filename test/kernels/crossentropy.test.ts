@@ -5,25 +5,12 @@
 // logits near ±1e4, unaligned views and the += of the backward. The twin's backward is checked
 // against central finite differences of its forward in f64.
 import { describe, it, expect } from 'vitest';
-import { harness, VARIANTS, type Harness } from '../helpers/harness';
+import { harness, VARIANTS, put, putIds, type Harness } from '../helpers/harness';
 import { crossentropyForward, crossentropyBackward } from '../../src/ref/crossentropy';
 import { expectNear, rng, randomF32, finiteDiff, sampleIndices, U32 } from '../helpers/rowwise-compare';
 
 const VOCABS = [1, 3, 4, 5, 7, 8, 65, 768, 769];
 const EPS = [0, Math.fround(0.1)];
-
-/** Copies `data` into wasm memory at a 64-byte boundary + 4·shift bytes (shift 1 = unaligned view). */
-function put(h: Harness, data: ArrayLike<number>, shift = 0): number {
-  const p = h.alloc(data.length + shift) + 4 * shift;
-  h.f32(p, data.length).set(data);
-  return p;
-}
-
-function putIds(h: Harness, ids: Int32Array, shift = 0): number {
-  const p = h.alloc(ids.length + shift) + 4 * shift;
-  new Int32Array(h.memory.buffer, p, ids.length).set(ids);
-  return p;
-}
 
 /** Targets in [0, v), every third row (from row 1) set to `ignore`. */
 function makeTargets(n: number, v: number, ignore: number, r: ReturnType<typeof rng>): Int32Array {

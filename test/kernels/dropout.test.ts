@@ -4,7 +4,7 @@
 // and seeds are uncorrelated (5σ); the same seed repeats; p = 0 keeps everything exactly; the
 // backward regenerates the forward's mask (it is the forward applied to dout, added into dinp).
 import { describe, it, expect } from 'vitest';
-import { harness, VARIANTS, type Harness } from '../helpers/harness';
+import { harness, VARIANTS, put, type Harness } from '../helpers/harness';
 import { dropoutForward, dropoutBackward, dropoutHash } from '../../src/ref/dropout';
 import { expectNear, rng, randomF32, U32 } from '../helpers/rowwise-compare';
 
@@ -14,13 +14,6 @@ const EXACT = { atol: 0, rtol: 0 };
 
 /** The kernel's arguments for drop probability p: threshold = floor(p·2^32), scale = 1/(1−p) as f32. */
 const params = (p: number) => ({ threshold: Math.floor(p * 2 ** 32), scale: Math.fround(1 / (1 - p)) });
-
-/** Copies `data` into wasm memory at a 64-byte boundary + 4·shift bytes (shift 1 = unaligned view). */
-function put(h: Harness, data: ArrayLike<number>, shift = 0): number {
-  const p = h.alloc(data.length + shift) + 4 * shift;
-  h.f32(p, data.length).set(data);
-  return p;
-}
 
 /** |count − n·q| ≤ 5·sqrt(n·q·(1−q)): a false alarm has probability < 1e-6 per check. */
 function expectBinomial(count: number, n: number, q: number, label: string): void {

@@ -4,19 +4,12 @@
 // add, mul, scale, fill and copy are one f32 rounding in both (f64 then f32 rounds correctly
 // for + and ×), so they must match bit for bit; axpy and colsum get a derived tolerance.
 import { describe, it } from 'vitest';
-import { harness, VARIANTS, type Harness } from '../helpers/harness';
+import { harness, VARIANTS, put, type Harness } from '../helpers/harness';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../../src/ref/elementwise';
 import { expectNear, rng, randomF32, U32 } from '../helpers/rowwise-compare';
 
 const LENGTHS = [0, 1, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 768, 769];
 const EXACT = { atol: 0, rtol: 0 };
-
-/** Copies `data` into wasm memory at a 64-byte boundary + 4·shift bytes (shift 1 = unaligned view). */
-function put(h: Harness, data: ArrayLike<number>, shift = 0): number {
-  const p = h.alloc(data.length + shift) + 4 * shift;
-  h.f32(p, data.length).set(data);
-  return p;
-}
 
 describe.each(VARIANTS)('elementwise %s', (variant) => {
   const h = harness(variant);

@@ -4,26 +4,12 @@
 // The forward is a copy and the backward one f32 add per element in the order i = 0..N−1 in
 // both (the twin's f64 add of two f32 then rounding to f32 is the f32 add), so both are exact.
 import { describe, it, expect } from 'vitest';
-import { harness, VARIANTS, type Harness } from '../helpers/harness';
+import { harness, VARIANTS, put, putIds, type Harness } from '../helpers/harness';
 import { embeddingForward, embeddingBackward } from '../../src/ref/embedding';
 import { expectNear, rng, randomF32 } from '../helpers/rowwise-compare';
 
 const COLS = [1, 3, 4, 5, 7, 8, 15, 16, 17, 768, 769];
 const EXACT = { atol: 0, rtol: 0 };
-
-/** Copies `data` into wasm memory at a 64-byte boundary + 4·shift bytes (shift 1 = unaligned view). */
-function put(h: Harness, data: ArrayLike<number>, shift = 0): number {
-  const p = h.alloc(data.length + shift) + 4 * shift;
-  h.f32(p, data.length).set(data);
-  return p;
-}
-
-/** Copies i32 `ids` into wasm memory (4·shift bytes past a 64-byte boundary). */
-function putIds(h: Harness, ids: Int32Array, shift = 0): number {
-  const p = h.alloc(ids.length + shift) + 4 * shift;
-  new Int32Array(h.memory.buffer, p, ids.length).set(ids);
-  return p;
-}
 
 /** n ids in [0, vocab), always including 0 and vocab − 1 when n ≥ 2, with repeats when n > vocab. */
 function makeIds(n: number, vocab: number, r: ReturnType<typeof rng>): Int32Array {
