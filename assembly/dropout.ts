@@ -40,9 +40,12 @@ const TABLE: usize = memory.data<u32>([FMIX1, FMIX2, 0x78DDE6E4 /* 4·GOLDEN mod
   return fmix32(key ^ (<u32>i * GOLDEN)) >= threshold;
 }
 
-/** out (n) = kept ? inp·scale : 0, kept as described above. out may equal inp. */
-export function dropout_forward(out: usize /* (n) */, inp: usize /* (n) */, n: i32,
-  seed: u32, threshold: u32, scale: f32): void {
+/**
+ * dst (n) = kept ? src·scale : 0, or with `accumulate` dst += that. Inlined into both exports with
+ * `accumulate` a constant, so each compiles to its own branch-free loop.
+ */
+// @ts-ignore: decorator
+@inline function masked(dst: usize, src: usize, n: i32, seed: u32, threshold: u32, scale: f32, accumulate: bool): void {
   const key = fmix32(seed), thr = i32x4.splat(threshold), sv = f32x4.splat(scale);
   const kv = i32x4.splat(key);
   let w = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(GOLDEN));
@@ -50,13 +53,21 @@ export function dropout_forward(out: usize /* (n) */, inp: usize /* (n) */, n: i
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
     const kept = i32x4.ge_u(fmix32x4(v128.xor(w, kv)), thr);
-    v128.store(out + o, v128.and(f32x4.mul(v128.load(inp + o), sv), kept));
+    const v = v128.and(f32x4.mul(v128.load(src + o), sv), kept);
+    v128.store(dst + o, accumulate ? f32x4.add(v128.load(dst + o), v) : v);
     w = i32x4.add(w, v128.load32_splat(TABLE, 8));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, keep1(key, i, threshold) ? load<f32>(inp + o) * scale : 0);
+    const v: f32 = keep1(key, i, threshold) ? load<f32>(src + o) * scale : 0;
+    store<f32>(dst + o, accumulate ? load<f32>(dst + o) + v : v);
   }
+}
+
+/** out (n) = kept ? inp·scale : 0, kept as described above. out may equal inp. */
+export function dropout_forward(out: usize /* (n) */, inp: usize /* (n) */, n: i32,
+  seed: u32, threshold: u32, scale: f32): void {
+  masked(out, inp, n, seed, threshold, scale, false);
 }
 
 /**
@@ -66,19 +77,5 @@ export function dropout_forward(out: usize /* (n) */, inp: usize /* (n) */, n: i
  */
 export function dropout_backward(dinp: usize /* (n) */, dout: usize /* (n) */, n: i32,
   seed: u32, threshold: u32, scale: f32): void {
-  const key = fmix32(seed), thr = i32x4.splat(threshold), sv = f32x4.splat(scale);
-  const kv = i32x4.splat(key);
-  let w = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(GOLDEN));
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    const kept = i32x4.ge_u(fmix32x4(v128.xor(w, kv)), thr);
-    const g = v128.and(f32x4.mul(v128.load(dout + o), sv), kept);
-    v128.store(dinp + o, f32x4.add(v128.load(dinp + o), g));
-    w = i32x4.add(w, v128.load32_splat(TABLE, 8));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dinp + o, load<f32>(dinp + o) + (keep1(key, i, threshold) ? load<f32>(dout + o) * scale : 0));
-  }
+  masked(dinp, dout, n, seed, threshold, scale, true);
 }

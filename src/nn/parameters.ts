@@ -83,19 +83,21 @@ export class ParameterSet {
   /** Carves every declared parameter from one persistent block and initialises it from `seed`. */
   allocate(rt: Runtime, seed: number): void {
     if (this.#flat) throw new WasmformerError('allocate: the ParameterSet is already allocated');
+    // Layout: the weight-decayed group, then the rest, each parameter padded to PAD elements.
     let offset = 0;
-    const ordered = [...this.#list.filter((p) => p.spec.decay), ...this.#list.filter((p) => !p.spec.decay)];
-    for (const p of ordered) {
-      if (p === ordered.find((q) => !q.spec.decay)) this.#decayEnd = offset;
-      p.offset = offset;
-      offset += Math.ceil(shapeSize(p.spec.shape) / PAD) * PAD;
+    for (const decay of [true, false]) {
+      for (const p of this.#list) {
+        if (p.spec.decay !== decay) continue;
+        p.offset = offset;
+        offset += Math.ceil(shapeSize(p.spec.shape) / PAD) * PAD;
+      }
+      if (decay) this.#decayEnd = offset;
     }
-    if (ordered.every((p) => p.spec.decay)) this.#decayEnd = offset;
     const total = Math.max(offset, PAD);
     this.#flat = rt.zeros([total]);
     this.#grads = rt.zeros([total]);
     this.#rt = rt;
-    for (const p of ordered) {
+    for (const p of this.#list) {
       const value = this.#flat.view(p.spec.shape, p.offset);
       value.grad = this.#grads.view(p.spec.shape, p.offset);
       value.requiresGrad = true;

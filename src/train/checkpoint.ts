@@ -120,10 +120,10 @@ export function modelFromCheckpoint(rt: Runtime, ckpt: Checkpoint): GPT {
  */
 export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer): void {
   const theirs = ckpt.config;
-  if (theirs && JSON.stringify(theirs) !== JSON.stringify(gptConfig({ ...model.config }))) {
+  if (theirs) {
     const diffs = (Object.keys(model.config) as (keyof GPTConfig)[]).filter((k) => theirs[k] !== model.config[k])
       .map((k) => `${k}: checkpoint ${String(theirs[k])}, model ${String(model.config[k])}`);
-    throw new CheckpointError(`checkpoint: config does not match the model (${diffs.join('; ')})`);
+    if (diffs.length) throw new CheckpointError(`checkpoint: config does not match the model (${diffs.join('; ')})`);
   }
   const copies: [Float32Array, Float32Array | Int32Array][] = [];
   const find = (name: string) => ckpt.tensors.get(name) ?? ckpt.tensors.get(name.replace(/^transformer\./, ''));
@@ -146,8 +146,7 @@ export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer)
       copies.push([buf.f32(), t.data]);
     }
     try {
-      const probe = { ...ckpt.optimizer };
-      optimizer.loadStateMeta(probe);
+      optimizer.loadStateMeta(ckpt.optimizer); // checks, then sets the step count; the last thing that can fail
     } catch (err) {
       throw new CheckpointError(`checkpoint: ${(err as Error).message}`);
     }

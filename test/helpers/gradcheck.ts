@@ -13,20 +13,14 @@
 // ε can stay large (1e-2) where the f32 loss's own rounding, ≈ 10·u·|L| per evaluation, would
 // otherwise swamp a small ε; that rounding, divided by the step, is added to the tolerance.
 import { expect } from 'vitest';
-import { Rng, type Runtime, type Tensor } from '../../src/index.js';
+import { gradOf, Rng, type Runtime, type Tensor } from '../../src/index.js';
 
 /** loss = Σ out ⊙ w (f64), differentiable: its backward adds w into out.grad. */
 export function weightedSum(rt: Runtime, out: Tensor, w: Float64Array): Tensor {
-  const d = out.f32();
-  let s = 0;
-  for (let i = 0; i < d.length; i++) s += d[i]! * w[i]!;
-  const loss = rt.tensor([s], [1], { arena: 'step' });
+  const loss = rt.tensor([weightedSumValue(out, w)], [1], { arena: 'step' });
   if (rt.tape.needsGrad(out)) {
     rt.tape.record('weightedSum', loss, () => {
-      if (!out.grad) {
-        out.grad = rt.zeros(out.shape, { arena: 'step' });
-      }
-      const g = out.grad.f32();
+      const g = gradOf(rt, out).f32();
       const scale = loss.grad!.item();
       for (let i = 0; i < g.length; i++) g[i] = g[i]! + scale * w[i]!;
     });
@@ -39,6 +33,7 @@ function lossValue(rt: Runtime, f: () => Tensor, w: () => Float64Array): number 
   return rt.step.scope(() => rt.tape.noGrad(() => weightedSumValue(f(), w())));
 }
 
+/** Σ out ⊙ w in f64; with no weights, the value of a one-element `out` (an op that is already a loss). */
 function weightedSumValue(out: Tensor, w: Float64Array): number {
   if (out.size === 1 && w.length === 0) return out.item();
   const d = out.f32();
