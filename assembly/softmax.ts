@@ -146,3 +146,28 @@ export function softmax_backward(dinp: usize /* (rows, cols) */, dout: usize /* 
     }
   }
 }
+
+/**
+ * Key padding mask for attention scores (rows, cols): row r reads mask row ⌊r / group⌋ (i32,
+ * maskLd elements apart); where the mask is 0 the score becomes −Infinity, which softmax_forward
+ * turns into probability exactly 0 (a row with no key left becomes all zeros). Scores of
+ * (B, NH, Tq, Tk) with a (B, Tk) mask: rows = B·NH·Tq, cols = Tk, group = NH·Tq.
+ */
+export function attention_mask_f32(scores: usize /* (rows, cols) */, mask: usize /* i32 (rows/group, maskLd) */,
+  rows: i32, cols: i32, group: i32, maskLd: i32): void {
+  const ninf = f32x4.splat(-Infinity);
+  const zero = i32x4.splat(0);
+  for (let r = 0; r < rows; r++) {
+    const s = scores + (<usize>r * <usize>cols << 2);
+    const m = mask + (<usize>(r / group) * <usize>maskLd << 2);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const o = <usize>j << 2;
+      const off = i32x4.eq(v128.load(m + o), zero);          // lanes to hide: all ones
+      v128.store(s + o, v128.bitselect(ninf, v128.load(s + o), off));
+    }
+    for (; j < cols; j++) {
+      if (load<i32>(m + (<usize>j << 2)) == 0) store<f32>(s + (<usize>j << 2), -Infinity);
+    }
+  }
+}

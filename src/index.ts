@@ -78,3 +78,5 @@ export { encodeSafetensors, decodeSafetensors, f16ToF32, bf16ToF32, f32ToF16, f3
 export { writeFileAtomic, readFileBytes, fileExists } from './io/files.js';
 export { lossCurveSvg, toCsv } from './viz/plot.js';
 export type { Series, PlotOptions } from './viz/plot.js';
+export { attentionMaps, attentionSvg, attentionTerminal, colormapRgb } from './viz/attention.js';
+export type { AttentionMaps, AttentionShape, AttentionMapsOptions, AttentionSvgOptions, AttentionTerminalOptions, AttentionScale, Colormap } from './viz/attention.js';

@@ -1,8 +1,9 @@
-// Multi-head scaled dot-product attention, softmax(Q·Kᵀ/√hs)·V, with its backward. Heads are
-// never copied out: Q, K and V are strided views into the fused c_attn output (B, T, 3C), and
+// Multi-head scaled dot-product attention, softmax(Q·Kᵀ/√hs)·V, with its backward: self- or
+// cross-attention, causal or not, with key padding masks. Heads are never copied out: Q, K and
+// V are strided views into their projections (e.g. the fused c_attn output (B, T, 3C)), and
 // each batched GEMM covers all heads of one sequence (stride hs between heads). The (B, NH,
 // Tq, Tk) probabilities are kept for the backward and can be read for visualisation.
-import { ShapeError } from '../errors.js';
+import { DTypeError, ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { GEMM_TRANS_A, GEMM_TRANS_B } from '../ref/gemm.js';
@@ -28,11 +29,19 @@ export interface AttentionDims {
   causal: boolean;
 }
 
+/** A key padding mask in wasm memory: i32 rows ld apart, one per sequence (or one for all: shared). */
+export interface MaskView {
+  ptr: number;
+  ld: number;
+  shared?: boolean;
+}
+
 /**
  * The forward kernels: att (B, NH, Tq, Tk) ← softmax(scale·Q·Kᵀ) (masked), y (B, Tq, NH·hs) ← att·V.
  * Shared by training (Q, K, V inside qkv) and incremental decoding (K, V in a cache).
  */
-export function attendForward(rt: Runtime, y: HeadView, att: number, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims): void {
+export function attendForward(rt: Runtime, y: HeadView, att: number, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims,
+  mask: MaskView | null = null): void {
   const { B, Tq, Tk, nHead, hs } = d;
   const K = rt.kernels;
   const work = rt.gemmWork;
@@ -43,6 +52,8 @@ export function attendForward(rt: Runtime, y: HeadView, att: number, q: HeadView
     K.gemm_batched_f32(attB, q.ptr + 4 * b * q.batchStride, k.ptr + 4 * b * k.batchStride, 0, Tq, Tk, hs, q.ld, k.ld, Tk,
       GEMM_TRANS_B, 1, 0, work, nHead, hs, hs, Tq * Tk);
   }
+  // padded keys: S = −∞ (probability 0)
+  if (mask) K.attention_mask_f32(att, mask.ptr, B * nHead * Tq, Tk, mask.shared ? B * nHead * Tq : nHead * Tq, mask.ld);
   // att = softmax(S / √hs) with the causal mask, in place
   K.softmax_forward(att, att, B * nHead * Tq, Tk, Tq, 1 / Math.sqrt(hs), d.causal ? 1 : 0);
   for (let b = 0; b < B; b++) {
@@ -54,10 +65,28 @@ export function attendForward(rt: Runtime, y: HeadView, att: number, q: HeadView
 
 /** What `attention` returns. */
 export interface AttentionResult {
-  /** (B, T, C): the heads' outputs side by side, ready for the output projection. */
+  /** (B, Tq, C): the heads' outputs side by side, ready for the output projection. */
   y: Tensor;
-  /** (B, NH, T, T): attention probabilities (step arena; copy them to keep them). */
+  /** (B, NH, Tq, Tk): attention probabilities (step arena; copy them to keep them). */
   probs: Tensor;
+}
+
+/** Columns [col, col + width) of a (B, T, W) tensor: Q, K or V inside a fused projection. */
+export interface ColumnSlice {
+  t: Tensor;
+  col: number;
+  width: number;
+}
+
+/** Options of the attention ops. */
+export interface AttentionOptions {
+  /** Query r sees keys j ≤ r + Tk − Tq only (decoder self-attention). Default false for `attend`, true for `attention`. */
+  causal?: boolean;
+  /**
+   * Key padding mask, i32 (B, Tk): 0 hides key j of sequence b from every query and head
+   * (padding), anything else keeps it. A query that sees no key at all gets a zero output.
+   */
+  keyMask?: Tensor | null;
 }
 
 /**
@@ -69,37 +98,115 @@ export interface AttentionResult {
  * const { y, probs } = attention(rt, qkv, 4, { causal: true });  // y (B, T, C), probs (B, 4, T, T)
  * ```
  */
-export function attention(rt: Runtime, qkv: Tensor, nHead: number, opts: { causal?: boolean } = {}): AttentionResult {
+export function attention(rt: Runtime, qkv: Tensor, nHead: number, opts: AttentionOptions = {}): AttentionResult {
+  expectF32('attention', 'qkv', qkv);
+  if (qkv.shape.length !== 3 || qkv.shape[2]! % 3 !== 0) throw new ShapeError(`attention: qkv has shape [${qkv.shape.join(', ')}], expected (B, T, 3C)`);
+  const C = qkv.shape[2]! / 3;
+  const part = (i: number): ColumnSlice => ({ t: qkv, col: i * C, width: C });
+  return attend(rt, part(0), part(1), part(2), nHead, { causal: true, ...opts });
+}
+
+/**
+ * Multi-head attention of queries q (B, Tq, C) over keys k and values v (B, Tk, C), each a
+ * whole tensor or a column slice of a fused projection: self-attention (q, k, v from one
+ * sequence), or cross-attention (q from the decoder, k and v from the encoder output), with an
+ * optional causal rule and key padding mask.
+ * @example
+ * ```ts
+ * const q = linear(rt, yDec, wq, bq, 'out,in');                         // (B, Tq, C)
+ * const kv = linear(rt, memory, wkv, bkv, 'out,in');                    // (B, Tk, 2C)
+ * const { y } = attend(rt, q, { t: kv, col: 0, width: C }, { t: kv, col: C, width: C }, 8,
+ *   { keyMask: srcMask });                                              // y (B, Tq, C)
+ * ```
+ */
+export function attend(rt: Runtime, q: Tensor | ColumnSlice, k: Tensor | ColumnSlice, v: Tensor | ColumnSlice,
+  nHead: number, opts: AttentionOptions = {}): AttentionResult {
   const op = 'attention';
-  expectF32(op, 'qkv', qkv);
-  if (qkv.shape.length !== 3 || qkv.shape[2]! % 3 !== 0) throw new ShapeError(`${op}: qkv has shape [${qkv.shape.join(', ')}], expected (B, T, 3C)`);
-  const [B, T, C3] = qkv.shape as [number, number, number];
-  const C = C3 / 3;
+  const [qs, ks, vs] = [q, k, v].map((s, i) => asSlice(op, 'qkv'[i]!, s)) as [ColumnSlice, ColumnSlice, ColumnSlice];
+  const [B, Tq] = qs.t.shape as [number, number];
+  const Tk = ks.t.shape[1]!;
+  const C = qs.width;
+  if (ks.t.shape[0] !== B || vs.t.shape[0] !== B) {
+    throw new ShapeError(`${op}: queries come from ${B} sequences but keys/values from ${ks.t.shape[0]}/${vs.t.shape[0]}`);
+  }
+  if (vs.t.shape[1] !== Tk) throw new ShapeError(`${op}: keys have ${Tk} positions but values ${vs.t.shape[1]}`);
+  if (ks.width !== C || vs.width !== C) throw new ShapeError(`${op}: q, k, v widths are ${C}, ${ks.width}, ${vs.width}; they must be equal`);
   if (!Number.isInteger(nHead) || nHead < 1 || C % nHead !== 0) throw new ShapeError(`${op}: C = ${C} is not divisible by nHead = ${nHead}`);
-  const hs = C / nHead;
-  const d: AttentionDims = { B, Tq: T, Tk: T, nHead, hs, causal: opts.causal ?? true };
-  const y = rt.empty([B, T, C], { arena: 'step' });
-  const probs = rt.empty([B, nHead, T, T], { arena: 'step' });
-  const part = (t: Tensor, i: number): HeadView => ({ ptr: t.ptr + 4 * i * C, ld: C3, batchStride: T * C3 });
-  const yv: HeadView = { ptr: y.ptr, ld: C, batchStride: T * C };
-  attendForward(rt, yv, probs.ptr, part(qkv, 0), part(qkv, 1), part(qkv, 2), d);
-  if (rt.tape.needsGrad(qkv)) {
+  if (Tq < 1 || Tk < 1) throw new ShapeError(`${op}: empty sequences (Tq = ${Tq}, Tk = ${Tk})`);
+  const mask = opts.keyMask ? checkKeyMask(op, opts.keyMask, B, Tk) : null;
+  const d: AttentionDims = { B, Tq, Tk, nHead, hs: C / nHead, causal: opts.causal ?? false };
+  const y = rt.empty([B, Tq, C], { arena: 'step' });
+  const probs = rt.empty([B, nHead, Tq, Tk], { arena: 'step' });
+  const yv: HeadView = { ptr: y.ptr, ld: C, batchStride: Tq * C };
+  attendForward(rt, yv, probs.ptr, view(qs, qs.t.ptr), view(ks, ks.t.ptr), view(vs, vs.t.ptr), d, mask ? { ptr: mask.ptr, ld: Tk } : null);
+  if (rt.tape.needsGrad(qs.t, ks.t, vs.t)) {
     rt.tape.record(op, y, () => {
       if (!y.grad) return;
-      // dQ, dK, dV tile dqkv exactly, so a fresh dqkv needs no zero fill (beta 0)
-      const [dqkv, beta] = gradSlot(rt, qkv);
-      attendBackward(rt, { ptr: y.grad.ptr, ld: C, batchStride: T * C }, part(dqkv, 0), part(dqkv, 1), part(dqkv, 2), beta,
-        probs.ptr, part(qkv, 0), part(qkv, 1), part(qkv, 2), d);
+      const betas = gradBetas(rt, [qs, ks, vs]);
+      const g = (s: ColumnSlice, i: number): GradView | null => (betas[i] === null ? null : { ...view(s, s.t.grad!.ptr), beta: betas[i]! });
+      attendBackward(rt, { ptr: y.grad.ptr, ld: C, batchStride: Tq * C }, g(qs, 0), g(ks, 1), g(vs, 2),
+        probs.ptr, view(qs, qs.t.ptr), view(ks, ks.t.ptr), view(vs, vs.t.ptr), d);
     });
   }
   return { y, probs };
 }
 
+function asSlice(op: string, what: string, s: Tensor | ColumnSlice): ColumnSlice {
+  const slice: ColumnSlice = 't' in s ? s : { t: s, col: 0, width: s.shape[2] ?? 0 };
+  expectF32(op, what, slice.t);
+  const sh = slice.t.shape;
+  if (sh.length !== 3 || !(slice.col >= 0 && slice.width >= 1 && slice.col + slice.width <= sh[2]!)) {
+    throw new ShapeError(`${op}: ${what} is columns ${slice.col}…${slice.col + slice.width - 1} of shape [${sh.join(', ')}], expected a (B, T, C) tensor or a column range inside one`);
+  }
+  return slice;
+}
+
+/** A key padding mask checked against (B, Tk). */
+export function checkKeyMask(op: string, mask: Tensor, B: number, Tk: number): Tensor {
+  if (mask.dtype !== 'i32') throw new DTypeError(`${op}: keyMask is ${mask.describe()}, expected dtype i32 (1 = attend, 0 = padding)`);
+  if (mask.shape.length !== 2 || mask.shape[0] !== B || mask.shape[1] !== Tk) {
+    throw new ShapeError(`${op}: keyMask has shape [${mask.shape.join(', ')}], expected [${B}, ${Tk}] (batch, key positions)`);
+  }
+  return mask;
+}
+
+function view(s: ColumnSlice, base: number): HeadView {
+  const [, T, W] = s.t.shape as [number, number, number];
+  return { ptr: base + 4 * s.col, ld: W, batchStride: T * W };
+}
+
 /**
- * Backward of `attendForward`: adds (beta = 1) or writes (beta = 0) dQ, dK, dV given dy and the
- * saved probabilities.
+ * For each slice, the beta its gradient GEMM uses (null: no gradient wanted). A fresh gradient
+ * buffer needs no zero fill (beta 0) when the slices of its tensor tile its columns exactly;
+ * otherwise it is zeroed and every slice adds (beta 1).
  */
-export function attendBackward(rt: Runtime, dy: HeadView, dq: HeadView, dk: HeadView, dv: HeadView, beta: number,
+function gradBetas(rt: Runtime, slices: ColumnSlice[]): (number | null)[] {
+  const betas: (number | null)[] = slices.map(() => null);
+  for (const t of new Set(slices.map((s) => s.t))) {
+    if (!t.requiresGrad) continue;
+    const mine = slices.map((s, i) => [s, i] as const).filter(([s]) => s.t === t).sort((a, b) => a[0].col - b[0].col);
+    let end = 0;
+    for (const [s] of mine) end = s.col === end ? end + s.width : -Infinity;
+    let [, beta] = gradSlot(rt, t);
+    if (beta === 0 && end !== t.shape[2]) {
+      rt.kernels.fill_f32(t.grad!.ptr, 0, t.size);
+      beta = 1;
+    }
+    for (const [, i] of mine) betas[i] = beta;
+  }
+  return betas;
+}
+
+/** Where a gradient GEMM writes: a head view and whether it adds (beta 1) or overwrites (0). */
+export interface GradView extends HeadView {
+  beta: number;
+}
+
+/**
+ * Backward of `attendForward`: adds (beta 1) or writes (beta 0) dQ, dK, dV given dy and the saved
+ * probabilities; a null gradient view is skipped. Masked keys have probability 0, so they get nothing.
+ */
+export function attendBackward(rt: Runtime, dy: HeadView, dq: GradView | null, dk: GradView | null, dv: GradView | null,
   att: number, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims): void {
   const { B, Tq, Tk, nHead, hs } = d;
   const K = rt.kernels;
@@ -116,15 +223,15 @@ export function attendBackward(rt: Runtime, dy: HeadView, dq: HeadView, dk: Head
     // y = att·V  ⇒  dAtt_h (Tq, Tk) = dy_h (Tq, hs) · V_hᵀ
     K.gemm_batched_f32(dAttB, dyB, v.ptr + 4 * b * v.batchStride, 0, Tq, Tk, hs, dy.ld, v.ld, Tk, GEMM_TRANS_B, 1, 0, work, nHead, hs, hs, Tq * Tk);
     //                 dV_h (Tk, hs) += att_hᵀ (Tk, Tq) · dy_h (Tq, hs)
-    K.gemm_batched_f32(dv.ptr + 4 * b * dv.batchStride, attB, dyB, 0, Tk, hs, Tq, Tk, dy.ld, dv.ld, GEMM_TRANS_A, 1, beta, work, nHead, Tq * Tk, hs, hs);
+    if (dv) K.gemm_batched_f32(dv.ptr + 4 * b * dv.batchStride, attB, dyB, 0, Tk, hs, Tq, Tk, dy.ld, dv.ld, GEMM_TRANS_A, 1, dv.beta, work, nHead, Tq * Tk, hs, hs);
   }
   // att = softmax(scale·S)  ⇒  dS = scale · att ⊙ (dAtt − Σ dAtt ⊙ att)   (masked entries: att = 0 ⇒ 0)
   K.softmax_backward(dS, dAtt, att, B * nHead * Tq, Tk, 1 / Math.sqrt(hs));
   for (let b = 0; b < B; b++) {
     const dSB = dS + 4 * b * attStride;
     // S = Q·Kᵀ  ⇒  dQ_h (Tq, hs) += dS_h (Tq, Tk) · K_h (Tk, hs)
-    K.gemm_batched_f32(dq.ptr + 4 * b * dq.batchStride, dSB, k.ptr + 4 * b * k.batchStride, 0, Tq, hs, Tk, Tk, k.ld, dq.ld, 0, 1, beta, work, nHead, Tq * Tk, hs, hs);
+    if (dq) K.gemm_batched_f32(dq.ptr + 4 * b * dq.batchStride, dSB, k.ptr + 4 * b * k.batchStride, 0, Tq, hs, Tk, Tk, k.ld, dq.ld, 0, 1, dq.beta, work, nHead, Tq * Tk, hs, hs);
     //              dK_h (Tk, hs) += dS_hᵀ (Tk, Tq) · Q_h (Tq, hs)
-    K.gemm_batched_f32(dk.ptr + 4 * b * dk.batchStride, dSB, q.ptr + 4 * b * q.batchStride, 0, Tk, hs, Tq, Tk, q.ld, dk.ld, GEMM_TRANS_A, 1, beta, work, nHead, Tq * Tk, hs, hs);
+    if (dk) K.gemm_batched_f32(dk.ptr + 4 * b * dk.batchStride, dSB, q.ptr + 4 * b * q.batchStride, 0, Tk, hs, Tq, Tk, q.ld, dk.ld, GEMM_TRANS_A, 1, dk.beta, work, nHead, Tq * Tk, hs, hs);
   }
 }

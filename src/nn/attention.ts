@@ -4,7 +4,8 @@
 // new queries attend over everything cached so far.
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { attention, attendForward, type HeadView } from '../fn/attention.js';
+import { attention, attendForward, checkKeyMask, type AttentionDims, type HeadView } from '../fn/attention.js';
+import type { Runtime } from '../runtime.js';
 import { dropout } from '../fn/dropout.js';
 import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
@@ -49,10 +50,10 @@ export class MultiHeadAttention {
     this.c_proj = new Linear(ctx, ps, `${prefix}.c_proj`, cfg.dModel, cfg.dModel, { bias: cfg.bias, std: cfg.projStd });
   }
 
-  /** x (B, T, C) → (B, T, C) */
-  forward(x: Tensor): Tensor {
+  /** x (B, T, C) → (B, T, C); keyMask i32 (B, T): 0 marks padding that no query may attend to. */
+  forward(x: Tensor, keyMask: Tensor | null = null): Tensor {
     const qkv = this.c_attn.forward(x);                                       // (B, T, 3C)
-    const { y, probs } = attention(this.ctx.rt, qkv, this.nHead, { causal: this.causal }); // (B, T, C)
+    const { y, probs } = attention(this.ctx.rt, qkv, this.nHead, { causal: this.causal, keyMask }); // (B, T, C)
     if (this.keepProbs) this.lastProbs = probs.f32().slice();
     return dropout(this.ctx.rt, this.c_proj.forward(y), this.dropoutP, this.ctx.rng, this.ctx.training);
   }
@@ -62,27 +63,44 @@ export class MultiHeadAttention {
    * and values are written into `cache` and their queries attend over positions 0 … pos+Tn−1.
    * No gradients.
    */
-  forwardCached(x: Tensor, cache: LayerCache, pos: number): Tensor {
-    const rt = this.ctx.rt;
+  forwardCached(x: Tensor, cache: LayerCache, pos: number, keyMask: Tensor | null = null): Tensor {
     const [B, Tn, C] = x.shape as [number, number, number];
-    const cap = cache.k.shape[1]!;
-    if (pos + Tn > cap) throw new ShapeError(`attention cache: positions ${pos}…${pos + Tn - 1} exceed its capacity ${cap}`);
     const qkv = this.c_attn.forward(x);                                       // (B, Tn, 3C)
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < Tn; t++) {
-        const src = qkv.ptr + 4 * ((b * Tn + t) * 3 * C);
-        const dst = 4 * ((b * cap + pos + t) * C);
-        rt.kernels.copy_f32(cache.k.ptr + dst, src + 4 * C, C);
-        rt.kernels.copy_f32(cache.v.ptr + dst, src + 8 * C, C);
-      }
-    }
-    const Tk = pos + Tn;
-    const probs = rt.empty([B, this.nHead, Tn, Tk], { arena: 'step' });
-    const y = rt.empty([B, Tn, C], { arena: 'step' });
-    const q: HeadView = { ptr: qkv.ptr, ld: 3 * C, batchStride: Tn * 3 * C };
-    const kv = (t: Tensor): HeadView => ({ ptr: t.ptr, ld: C, batchStride: cap * C });
-    attendForward(rt, { ptr: y.ptr, ld: C, batchStride: Tn * C }, probs.ptr, q, kv(cache.k), kv(cache.v),
-      { B, Tq: Tn, Tk, nHead: this.nHead, hs: C / this.nHead, causal: this.causal });
+    const ld = 3 * C, bs = Tn * ld;
+    const y = attendCached(this.ctx.rt, { ptr: qkv.ptr, ld, batchStride: bs }, { ptr: qkv.ptr + 4 * C, ld, batchStride: bs },
+      { ptr: qkv.ptr + 8 * C, ld, batchStride: bs }, cache, pos, { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask);
     return this.c_proj.forward(y);
   }
+}
+
+/**
+ * Incremental self-attention: writes the new keys and values (B, Tn rows each, views k and v)
+ * into `cache` at positions pos … pos+Tn−1, then the new queries attend over positions
+ * 0 … pos+Tn−1 (d.Tk = pos + Tn). keyMask i32 (B, ≥ pos+Tn) hides padded positions.
+ * Returns y (B, Tn, C) in the step arena.
+ */
+export function attendCached(rt: Runtime, q: HeadView, k: HeadView, v: HeadView, cache: LayerCache, pos: number,
+  d: AttentionDims, keyMask: Tensor | null): Tensor {
+  const { B, Tq: Tn, Tk } = d;
+  const C = d.nHead * d.hs;
+  const cap = cache.k.shape[1]!;
+  if (B > cache.k.shape[0]!) throw new ShapeError(`attention cache holds ${cache.k.shape[0]} sequences, the input has ${B}`);
+  if (pos + Tn > cap) throw new ShapeError(`attention cache: positions ${pos}…${pos + Tn - 1} exceed its capacity ${cap}`);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < Tn; t++) {
+      const dst = 4 * ((b * cap + pos + t) * C);
+      rt.kernels.copy_f32(cache.k.ptr + dst, k.ptr + 4 * (b * k.batchStride + t * k.ld), C);
+      rt.kernels.copy_f32(cache.v.ptr + dst, v.ptr + 4 * (b * v.batchStride + t * v.ld), C);
+    }
+  }
+  let mask = null;
+  if (keyMask) {
+    if (keyMask.shape[1]! < Tk) throw new ShapeError(`attention cache: keyMask has ${keyMask.shape[1]} positions, ${Tk} are cached`);
+    mask = { ptr: checkKeyMask('attention cache', keyMask, B, keyMask.shape[1]!).ptr, ld: keyMask.shape[1]! };
+  }
+  const probs = rt.empty([B, d.nHead, Tn, Tk], { arena: 'step' });
+  const y = rt.empty([B, Tn, C], { arena: 'step' });
+  const kv = (t: Tensor): HeadView => ({ ptr: t.ptr, ld: C, batchStride: cap * C });
+  attendForward(rt, { ptr: y.ptr, ld: C, batchStride: Tn * C }, probs.ptr, q, kv(cache.k), kv(cache.v), d, mask);
+  return y;
 }

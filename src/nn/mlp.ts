@@ -1,10 +1,12 @@
 // The position-wise feed-forward network: c_fc (C → d_ff), GELU or ReLU, c_proj (d_ff → C),
-// residual dropout. GPT-2 names.
+// residual dropout. GPT-2 names and layout by default; other families pass theirs
+// (BERT: intermediate.dense / output.dense, nn.Linear layout).
 import type { Tensor } from '../tensor.js';
 import { activation, type Activation } from '../fn/activation.js';
 import { dropout } from '../fn/dropout.js';
 import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
+import type { WeightLayout } from '../fn/linear.js';
 import type { ParameterSet } from './parameters.js';
 
 /**
@@ -22,12 +24,14 @@ export class MLP {
   readonly dropoutP: number;
   constructor(
     readonly ctx: ModelContext, ps: ParameterSet, prefix: string,
-    cfg: { dModel: number; dFF: number; bias?: boolean; activation?: Activation; dropout?: number; projStd?: number },
+    cfg: { dModel: number; dFF: number; bias?: boolean; activation?: Activation; dropout?: number; std?: number; projStd?: number },
+    names: { fc: string; proj: string; layout: WeightLayout } = { fc: 'c_fc', proj: 'c_proj', layout: 'in,out' },
   ) {
     this.activation = cfg.activation ?? 'gelu';
     this.dropoutP = cfg.dropout ?? 0;
-    this.c_fc = new Linear(ctx, ps, `${prefix}.c_fc`, cfg.dModel, cfg.dFF, { bias: cfg.bias });
-    this.c_proj = new Linear(ctx, ps, `${prefix}.c_proj`, cfg.dFF, cfg.dModel, { bias: cfg.bias, std: cfg.projStd });
+    const layout = names.layout;
+    this.c_fc = new Linear(ctx, ps, `${prefix}.${names.fc}`, cfg.dModel, cfg.dFF, { bias: cfg.bias, std: cfg.std, layout });
+    this.c_proj = new Linear(ctx, ps, `${prefix}.${names.proj}`, cfg.dFF, cfg.dModel, { bias: cfg.bias, std: cfg.projStd ?? cfg.std, layout });
   }
 
   /** x (…, C) → (…, C) */

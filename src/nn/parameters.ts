@@ -145,6 +145,32 @@ export class ParameterSet {
     return this.#byName.get(name);
   }
 
+  /**
+   * One tensor over parameters that lie back to back in the flat buffers (stacked along their
+   * first dimension), with its gradient view: e.g. separate query/key/value weights (C, C) as one
+   * (3C, C) matrix, so the three projections run as one GEMM. Null when they are not adjacent
+   * (padding between them, or different groups) or their trailing shapes differ.
+   * @example
+   * ```ts
+   * const qkv = ps.joined([q.weight, k.weight, v.weight]); // (3C, C) or null
+   * ```
+   */
+  joined(parts: readonly Parameter[]): Tensor | null {
+    let end = parts[0]!.offset;
+    const rest = parts[0]!.spec.shape.slice(1);
+    let rows = 0;
+    for (const p of parts) {
+      if (p.offset !== end || p.spec.shape.slice(1).join() !== rest.join()) return null;
+      end += shapeSize(p.spec.shape);
+      rows += p.spec.shape[0]!;
+    }
+    const shape = [rows, ...rest];
+    const t = this.flat.view(shape, parts[0]!.offset);
+    t.grad = this.grads.view(shape, parts[0]!.offset);
+    t.requiresGrad = true;
+    return t;
+  }
+
   /** Number of scalars in all parameters (no padding). */
   count(): number {
     let n = 0;

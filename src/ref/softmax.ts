@@ -42,3 +42,15 @@ export function softmaxBackward(dinp: Floats, dout: Floats, out: Floats, rows: n
     for (let j = 0; j < cols; j++) dinp[o + j] = dinp[o + j]! + scale * out[o + j]! * (dout[o + j]! - dot);
   }
 }
+
+/**
+ * Key padding mask: row r of scores (rows, cols) reads mask row ⌊r / group⌋ (maskLd apart);
+ * where the mask is 0 the score becomes −Infinity (softmax then gives it probability 0).
+ * @example attentionMask(scores, mask, 2 * 4 * 5, 5, 4 * 5, 5) // (B=2, NH=4, Tq=5, Tk=5) with mask (2, 5)
+ */
+export function attentionMask(scores: Floats, mask: Int32Array, rows: number, cols: number, group: number, maskLd: number): void {
+  for (let r = 0; r < rows; r++) {
+    const m = Math.floor(r / group) * maskLd;
+    for (let j = 0; j < cols; j++) if (mask[m + j] === 0) scores[r * cols + j] = -Infinity;
+  }
+}

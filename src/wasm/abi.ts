@@ -2,7 +2,7 @@
 // row per kernel naming its plain-JS twin (src/ref) and how its arguments map onto it.
 // The manifest drives the JS fallback backend, the ABI test and the benchmarks.
 import { gemmF32, gemmBatchedF32 } from '../ref/gemm.js';
-import { softmaxForward, softmaxBackward } from '../ref/softmax.js';
+import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.js';
 import { layernormForward, layernormBackward } from '../ref/layernorm.js';
 import { geluForward, geluBackward, reluForward, reluBackward } from '../ref/activation.js';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
@@ -20,6 +20,7 @@ export interface Kernels {
   gemm_batched_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, batch: number, strideA: number, strideB: number, strideC: number): void;
   softmax_forward(out: Ptr, inp: Ptr, rows: number, cols: number, block: number, scale: number, causal: number): void;
   softmax_backward(dinp: Ptr, dout: Ptr, out: Ptr, rows: number, cols: number, scale: number): void;
+  attention_mask_f32(scores: Ptr, mask: Ptr, rows: number, cols: number, group: number, maskLd: number): void;
   layernorm_forward(out: Ptr, mean: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, n: number, c: number, eps: number): void;
   layernorm_backward(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number): void;
   gelu_forward(out: Ptr, inp: Ptr, n: number): void;
@@ -70,6 +71,7 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   gemm_batched_f32:      { family: 'gemm',         args: 'fffoiiiiiiixxwiiii', ref: gemmBatchedF32 },
   softmax_forward:       { family: 'softmax',      args: 'ffiiixi',            ref: softmaxForward },
   softmax_backward:      { family: 'softmax',      args: 'fffiix',             ref: softmaxBackward },
+  attention_mask_f32:    { family: 'softmax',      args: 'fniiii',             ref: attentionMask },
   layernorm_forward:     { family: 'layernorm',    args: 'ffffffiix',          ref: layernormForward },
   layernorm_backward:    { family: 'layernorm',    args: 'ffffffffii',         ref: layernormBackward },
   gelu_forward:          { family: 'activation',   args: 'ffi',                ref: geluForward },

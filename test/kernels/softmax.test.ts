@@ -3,8 +3,8 @@
 // rows, −Infinity entries, huge equal logits, scale ≠ 1, unaligned views and in-place use.
 // The twin's backward is itself checked against central finite differences in f64.
 import { describe, it, expect } from 'vitest';
-import { harness, VARIANTS, type Harness } from '../helpers/harness';
-import { softmaxForward, softmaxBackward } from '../../src/ref/softmax';
+import { harness, putIds, VARIANTS, type Harness } from '../helpers/harness';
+import { softmaxForward, softmaxBackward, attentionMask } from '../../src/ref/softmax';
 import { expectNear, rng, randomF32, maxAbs, finiteDiff, dot, sampleIndices, U32 } from '../helpers/rowwise-compare';
 
 const COLS = [1, 3, 4, 5, 7, 8, 768, 769];
@@ -119,6 +119,36 @@ describe.each(VARIANTS)('softmax %s', (variant) => {
       const x = randomF32(3 * cols, () => 4 * r.normal());
       const a = forwardCase(h, x, 3, cols, 2, 0.5, 1, 1, true);
       expectNear(a.got, a.want, fwdTol(cols), `${variant} in-place ${cols}`);
+    }
+  });
+
+  it('attention_mask_f32 sets masked scores to −Infinity per mask row, exactly like the twin', () => {
+    // (B, NH, Tq, Tk) scores with a (B, maskLd ≥ Tk) key mask; masked scores become −Inf, others are untouched.
+    for (const [B, NH, Tq, Tk, maskLd] of [[2, 3, 4, 5, 5], [1, 2, 3, 9, 16], [3, 1, 1, 1, 1], [2, 2, 5, 17, 20]] as const) {
+      h.reset();
+      const rows = B * NH * Tq;
+      const x = randomF32(rows * Tk, () => r.normal());
+      const mask = Int32Array.from({ length: B * maskLd }, () => (r.uniform() < 0.35 ? 0 : 1 + (r.uniform() < 0.5 ? 1 : 0)));
+      const px = put(h, x, Tk % 2), pm = putIds(h, mask, 1);
+      h.k.attention_mask_f32!(px, pm, rows, Tk, NH * Tq, maskLd);
+      const want = Float32Array.from(x);
+      attentionMask(want, mask, rows, Tk, NH * Tq, maskLd);
+      const got = h.f32(px, rows * Tk);
+      for (let i = 0; i < got.length; i++) {
+        const b = Math.floor(i / (NH * Tq * Tk)), j = i % Tk;
+        expect(got[i], `${variant} [${i}]`).toBe(mask[b * maskLd + j] === 0 ? -Infinity : x[i]);
+        expect(got[i]).toBe(want[i]);
+      }
+      // then softmax: masked keys get exactly 0, the rest renormalise over the kept keys
+      h.k.softmax_forward!(px, px, rows, Tk, Tk, 1, 0);
+      const p = h.f32(px, rows * Tk);
+      for (let row = 0; row < rows; row++) {
+        const b = Math.floor(row / (NH * Tq));
+        const kept = Array.from({ length: Tk }, (_, j) => mask[b * maskLd + j] !== 0);
+        const s = p.subarray(row * Tk, (row + 1) * Tk).reduce((a, c) => a + c, 0);
+        expect(Math.abs(s - (kept.some((k) => k) ? 1 : 0))).toBeLessThan(1e-5);
+        kept.forEach((k, j) => { if (!k) expect(p[row * Tk + j]).toBe(0); });
+      }
     }
   });
 

@@ -13,6 +13,7 @@ const SAMPLES: Record<KernelName, number[]> = {
   gemm_f32:           [5, 9, 7, 7, 9, 9, 0, 1.5, 0.5],           // m n k lda ldb ldc flags alpha beta
   gemm_batched_f32:   [3, 4, 5, 6, 5, 7, 3, 1, 1, 2, 40, 0, 40], // … flags=3 alpha beta batch sA sB sC
   softmax_forward:    [6, 10, 3, 0.5, 1],                        // rows cols block scale causal
+  attention_mask_f32: [12, 5, 4, 7],                              // rows cols group mask_ld (ids 0 are masked)
   softmax_backward:   [6, 10, 0.5],
   layernorm_forward:  [6, 12, 1e-5],
   layernorm_backward: [6, 12],
@@ -95,7 +96,7 @@ describe('ABI manifest', () => {
       for (let i = 0; i < a.length; i++) {
         for (let j = 0; j < BUF; j++) {
           const diff = Math.abs(a[i]![j]! - b[i]![j]!);
-          if (!(diff <= 1e-4 * Math.max(1, Math.abs(b[i]![j]!)))) {
+          if (a[i]![j] !== b[i]![j] && !(diff <= 1e-4 * Math.max(1, Math.abs(b[i]![j]!)))) {
             throw new Error(`${name}: buffer ${i} element ${j}: wasm ${a[i]![j]} vs js ${b[i]![j]}`);
           }
         }

@@ -1,0 +1,148 @@
+// One encoder or decoder layer of the transformer families that name their projections
+// separately (BERT, ViT, the original encoder–decoder): self-attention (bidirectional in an
+// encoder, causal in a decoder), cross-attention to the encoder output (decoders of an
+// encoder–decoder), then the position-wise feed-forward network; each sublayer wrapped in a
+// residual connection with LayerNorm before it (pre-norm) or after the sum (post-norm, the paper).
+import { ValueError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { residual } from '../fn/residual.js';
+import type { Activation } from '../fn/activation.js';
+import type { ModelContext } from './context.js';
+import { LayerNorm } from './layers.js';
+import { ProjectedAttention, type ProjectionNames } from './projected-attention.js';
+import type { LayerCache } from './attention.js';
+import type { NormPlacement } from './block.js';
+import { MLP } from './mlp.js';
+import type { ParameterSet } from './parameters.js';
+
+/** Parameter names of a layer's parts, relative to the layer's prefix. */
+export interface LayerNames {
+  selfAttn: ProjectionNames;
+  /** The LayerNorm that goes with self-attention. */
+  selfNorm: string;
+  /** Present in decoder layers of encoder–decoder models. */
+  crossAttn?: ProjectionNames;
+  crossNorm?: string;
+  fc1: string;
+  fc2: string;
+  ffnNorm: string;
+}
+
+export interface LayerConfig {
+  dModel: number;
+  nHead: number;
+  dFF: number;
+  bias?: boolean;
+  dropout?: number;
+  activation?: Activation;
+  norm?: NormPlacement;
+  /** Causal self-attention (decoder layers). */
+  causal?: boolean;
+  layerNormEps?: number;
+  /** Init std of the weights (default 0.02). */
+  std?: number;
+}
+
+/** Names of Hugging Face BERT's layer (`bert.encoder.layer.N.` …), post-norm. */
+export const BERT_LAYER_NAMES: LayerNames = {
+  selfAttn: { q: 'attention.self.query', k: 'attention.self.key', v: 'attention.self.value', o: 'attention.output.dense' },
+  selfNorm: 'attention.output.LayerNorm', fc1: 'intermediate.dense', fc2: 'output.dense', ffnNorm: 'output.LayerNorm',
+};
+
+/** Names of Hugging Face ViT's layer (`vit.encoder.layer.N.` …), pre-norm. */
+export const VIT_LAYER_NAMES: LayerNames = {
+  selfAttn: { q: 'attention.attention.query', k: 'attention.attention.key', v: 'attention.attention.value', o: 'attention.output.dense' },
+  selfNorm: 'layernorm_before', fc1: 'intermediate.dense', fc2: 'output.dense', ffnNorm: 'layernorm_after',
+};
+
+const SEQ2SEQ_ATTN = (p: string): ProjectionNames => ({ q: `${p}.q_proj`, k: `${p}.k_proj`, v: `${p}.v_proj`, o: `${p}.out_proj` });
+
+/** Names of the original Transformer's encoder layer as Hugging Face Marian/BART write them (`model.encoder.layers.N.` …). */
+export const SEQ2SEQ_ENCODER_NAMES: LayerNames = {
+  selfAttn: SEQ2SEQ_ATTN('self_attn'), selfNorm: 'self_attn_layer_norm', fc1: 'fc1', fc2: 'fc2', ffnNorm: 'final_layer_norm',
+};
+
+/** … and its decoder layer (`model.decoder.layers.N.` …), with cross-attention `encoder_attn`. */
+export const SEQ2SEQ_DECODER_NAMES: LayerNames = {
+  ...SEQ2SEQ_ENCODER_NAMES, crossAttn: SEQ2SEQ_ATTN('encoder_attn'), crossNorm: 'encoder_attn_layer_norm',
+};
+
+/** What a decoder layer attends to besides itself. */
+export interface LayerInputs {
+  /** i32 (B, T): 0 marks padding in this layer's own sequence. */
+  selfMask?: Tensor | null;
+  /** Encoder output (B, S, C), for cross-attention. */
+  memory?: Tensor;
+  /** i32 (B, S): 0 marks padding in the source. */
+  memoryMask?: Tensor | null;
+}
+
+/**
+ * pre-norm:  x = x + attn(ln(x)) [; x = x + cross(ln(x), memory)]; x = x + ffn(ln(x))
+ * post-norm: x = ln(x + attn(x)) [; x = ln(x + cross(x, memory))]; x = ln(x + ffn(x))
+ * @example
+ * ```ts
+ * const layer = new TransformerLayer(ctx, ps, 'bert.encoder.layer.0', { dModel: 64, nHead: 4, dFF: 256, norm: 'post' }, BERT_LAYER_NAMES);
+ * const y = layer.forward(x, { selfMask: mask }); // x (B, T, 64), mask i32 (B, T)
+ * ```
+ */
+export class TransformerLayer {
+  readonly selfAttn: ProjectedAttention;
+  readonly selfNorm: LayerNorm;
+  readonly crossAttn: ProjectedAttention | null;
+  readonly crossNorm: LayerNorm | null;
+  readonly ffn: MLP;
+  readonly ffnNorm: LayerNorm;
+  readonly norm: NormPlacement;
+
+  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, cfg: LayerConfig, names: LayerNames) {
+    this.norm = cfg.norm ?? 'post';
+    const ln = (name: string) => new LayerNorm(ctx, ps, `${prefix}.${name}`, cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps });
+    this.selfAttn = new ProjectedAttention(ctx, ps, prefix, cfg, names.selfAttn);
+    this.selfNorm = ln(names.selfNorm);
+    if (names.crossAttn) {
+      this.crossAttn = new ProjectedAttention(ctx, ps, prefix, { ...cfg, causal: false }, names.crossAttn);
+      this.crossNorm = ln(names.crossNorm ?? `${names.crossAttn.q}_norm`);
+    } else {
+      this.crossAttn = null;
+      this.crossNorm = null;
+    }
+    this.ffn = new MLP(ctx, ps, prefix, cfg, { fc: names.fc1, proj: names.fc2, layout: 'out,in' });
+    this.ffnNorm = ln(names.ffnNorm);
+  }
+
+  /** x (B, T, C) → (B, T, C). Decoder layers need `memory`. */
+  forward(x: Tensor, inputs: LayerInputs = {}): Tensor {
+    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forward(h, inputs.selfMask ?? null));
+    if (this.crossAttn) {
+      const memory = this.#needMemory(inputs.memory);
+      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forwardCross(h, memory, inputs.memoryMask ?? null));
+    }
+    return this.#sub(x, this.ffnNorm, (h) => this.ffn.forward(h));
+  }
+
+  /**
+   * Decoding step (no gradients): x (B, Tn, C) at positions pos …; self-attention over `cache`,
+   * cross-attention over `memoryKV` (from `crossAttn.memoryKV(memory)`, (B or 1, S, 2C)).
+   */
+  forwardCached(x: Tensor, cache: LayerCache, pos: number,
+    inputs: { selfMask?: Tensor | null; memoryKV?: Tensor; memoryMask?: Tensor | null } = {}): Tensor {
+    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forwardCached(h, cache, pos, inputs.selfMask ?? null));
+    if (this.crossAttn) {
+      const kv = this.#needMemory(inputs.memoryKV);
+      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forwardCrossCached(h, kv, inputs.memoryMask ?? null));
+    }
+    return this.#sub(x, this.ffnNorm, (h) => this.ffn.forward(h));
+  }
+
+  /** One residual sublayer with its LayerNorm before (pre) or after (post). */
+  #sub(x: Tensor, ln: LayerNorm, f: (h: Tensor) => Tensor): Tensor {
+    const rt = this.ctx.rt;
+    return this.norm === 'pre' ? residual(rt, x, f(ln.forward(x))) : ln.forward(residual(rt, x, f(x)));
+  }
+
+  #needMemory(m: Tensor | undefined): Tensor {
+    if (!m) throw new ValueError('TransformerLayer: this decoder layer has cross-attention; pass the encoder output (memory, or memoryKV when decoding)');
+    return m;
+  }
+}
