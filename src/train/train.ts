@@ -4,11 +4,11 @@
 // every step, so after the first step the loop allocates nothing. A NaN or Inf in the loss
 // or gradients stops training with a TrainingError naming the step, before any update or
 // checkpoint, so the last good checkpoint stays intact.
-import { TrainingError, ValueError } from '../errors.js';
+import { ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { GPT } from '../models/gpt.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { clipGradNorm, gradNorm } from '../optim/clip.js';
+import { trainStep, type StepResult } from './step.js';
 import { BatchSampler } from '../data/batches.js';
 import { checkpointBytes, loadWeights, readCheckpoint, type TrainPosition } from './checkpoint.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -123,7 +123,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   for (let step = start; step < opts.steps; step++) {
     const s0 = now();
     const lr = lrAt(step);
-    const { loss, norm } = trainStep(rt, model, optimizer, sampler, B, T, step, lr, opts.clip);
+    const { loss, norm } = gptStep(rt, model, optimizer, sampler, B, T, step, lr, opts.clip);
     const elapsed = now() - s0;
     result.steps = step + 1;
     result.losses.push({ step, loss });
@@ -149,29 +149,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   return result;
 }
 
-/** One update; throws TrainingError (before touching the parameters) on a non-finite loss or gradient. */
-function trainStep(rt: Runtime, model: GPT, optimizer: Optimizer, sampler: BatchSampler, B: number, T: number,
-  step: number, lr: number, clip: number | undefined): { loss: number; norm: number } {
-  rt.step.reset();
-  rt.tape.clear();
-  const x = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-  const y = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-  sampler.next(x.i32(), y.i32());
-  model.train(true);
-  model.zeroGrad();
-  const loss = model.forward(x, y).loss!;
-  const value = loss.item();
-  if (!Number.isFinite(value)) {
-    rt.tape.clear();
-    throw new TrainingError(step, `training stopped at step ${step}: the loss is ${value}; the parameters were not updated`);
-  }
-  rt.tape.backward(loss);
-  const { norm, scale } = clip ? clipGradNorm(model.params, clip) : { norm: gradNorm(model.params), scale: 1 };
-  if (!Number.isFinite(norm)) {
-    throw new TrainingError(step, `training stopped at step ${step}: the gradient norm is ${norm} (a NaN or Inf gradient); the parameters were not updated`);
-  }
-  optimizer.step({ lr, gradScale: scale });
-  return { loss: value, norm };
+/** One update on the next (B, T) batch of the sampler. */
+function gptStep(rt: Runtime, model: GPT, optimizer: Optimizer, sampler: BatchSampler, B: number, T: number,
+  step: number, lr: number, clip: number | undefined): StepResult {
+  return trainStep(model, optimizer, () => {
+    const x = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
+    const y = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
+    sampler.next(x.i32(), y.i32());
+    return model.forward(x, y).loss!;
+  }, { step, lr, clip });
 }
 
 /**

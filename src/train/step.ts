@@ -1,0 +1,55 @@
+// One optimisation step for any model: reset the step arena, forward to a scalar loss,
+// backward, global-norm clipping, update. Non-finite losses or gradients stop with a
+// TrainingError before the parameters are touched. The GPT loop (train.ts) and the loops of
+// the other families (examples, tests) all go through here.
+import { TrainingError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
+import type { ParameterSet } from '../nn/parameters.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { clipGradNorm, gradNorm } from '../optim/clip.js';
+
+/** What `trainStep` needs of a model: every wasmformer model has these. */
+export interface Trainable {
+  readonly rt: Runtime;
+  readonly params: ParameterSet;
+  zeroGrad(): void;
+  train(on?: boolean): unknown;
+}
+
+/** What one step did. */
+export interface StepResult {
+  loss: number;
+  /** Global gradient norm before clipping. */
+  norm: number;
+}
+
+/**
+ * One update: `lossOf` builds the batch (in the step arena) and returns the model's scalar loss.
+ * @example
+ * ```ts
+ * const { loss } = trainStep(model, optimizer, () => model.forward(src, tgtIn, tgtOut).loss!, { step, lr: noamLr(step), clip: 1 });
+ * ```
+ */
+export function trainStep(model: Trainable, optimizer: Optimizer, lossOf: () => Tensor,
+  opts: { step: number; lr: number; clip?: number }): StepResult {
+  const rt = model.rt;
+  const { step } = opts;
+  rt.step.reset();
+  rt.tape.clear();
+  model.train(true);
+  model.zeroGrad();
+  const loss = lossOf();
+  const value = loss.item();
+  if (!Number.isFinite(value)) {
+    rt.tape.clear();
+    throw new TrainingError(step, `training stopped at step ${step}: the loss is ${value}; the parameters were not updated`);
+  }
+  rt.tape.backward(loss);
+  const { norm, scale } = opts.clip ? clipGradNorm(model.params, opts.clip) : { norm: gradNorm(model.params), scale: 1 };
+  if (!Number.isFinite(norm)) {
+    throw new TrainingError(step, `training stopped at step ${step}: the gradient norm is ${norm} (a NaN or Inf gradient); the parameters were not updated`);
+  }
+  optimizer.step({ lr: opts.lr, gradScale: scale });
+  return { loss: value, norm };
+}
