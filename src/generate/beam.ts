@@ -1,0 +1,207 @@
+// Decoding an encoder–decoder: greedy search over a batch of sources, and beam search with the
+// length penalty of Wu et al. (2016), lp(n) = ((5 + n) / 6)^α, which the original Transformer
+// used (α = 0.6, beam 4). The source is encoded once; its cross-attention keys and values are
+// computed once and shared by every beam (one K|V row, stride 0); the decoder's self-attention
+// keeps a KV cache per beam, reordered when beams are pruned. Everything lives in a step-arena
+// scope that ends with the call.
+import { ShapeError, ValueError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import type { LayerCache } from '../nn/attention.js';
+import type { Seq2Seq } from '../models/seq2seq.js';
+import { argmax } from './sample.js';
+
+export interface DecodeOptions {
+  /** Most target tokens to produce, EOS included (default maxPositions). */
+  maxLength?: number;
+}
+
+export interface BeamOptions extends DecodeOptions {
+  /** Number of beams k (default 4). */
+  beamSize?: number;
+  /** α of the length penalty ((5 + n) / 6)^α (default 0.6; 0 = raw log-probability). */
+  lengthPenalty?: number;
+}
+
+/** One finished hypothesis. */
+export interface Hypothesis {
+  /** Target ids without BOS and EOS. */
+  tokens: number[];
+  /** Σ log p of the tokens, EOS included. */
+  logProb: number;
+  /** logProb / lp(length): what beams are ranked by. */
+  score: number;
+  /** Whether it ended with EOS (false: stopped at maxLength). */
+  finished: boolean;
+}
+
+/**
+ * Greedy decoding of a batch of sources: at every step each unfinished row takes its most
+ * likely next token. Returns the target ids of each source without BOS/EOS.
+ * @example
+ * ```ts
+ * const out = greedyDecode(model, [[5, 6, 7], [8, 9]], { maxLength: 12 }); // e.g. [[7, 6, 5], [9, 8]]
+ * ```
+ */
+export function greedyDecode(model: Seq2Seq, sources: ArrayLike<number>[], opts: DecodeOptions = {}): number[][] {
+  const rt = model.rt;
+  const { bosId, eosId, tgtVocabSize: V } = model.config;
+  const maxLength = checkMaxLength(model, opts.maxLength);
+  const B = sources.length;
+  if (B === 0) return [];
+  const wasTraining = model.ctx.training;
+  model.eval();
+  try {
+    return rt.step.scope(() => {
+      const source = model.encodeForDecoding(padSources(model, sources));
+      const caches = model.createCache(B, maxLength, 'step');
+      const out: number[][] = sources.map(() => []);
+      const done = new Array<boolean>(B).fill(false);
+      let next = new Array<number>(B).fill(bosId);
+      for (let pos = 0; pos < maxLength && done.includes(false); pos++) {
+        const logits = stepLogits(model, next, caches, pos, source);
+        next = next.map((_, b) => {
+          const id = argmax(logits.subarray(b * V, (b + 1) * V));
+          if (!done[b]) {
+            if (id === eosId) done[b] = true;
+            else out[b]!.push(id);
+          }
+          return id;
+        });
+      }
+      return out;
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+/**
+ * Beam search for one source: keeps the k best partial targets by log-probability; a
+ * hypothesis ends when EOS ranks among the step's k best continuations, and the search stops
+ * once k have ended (or at maxLength). Hypotheses are ranked by logProb / ((5 + n) / 6)^α,
+ * n = tokens including EOS. With k = 1 it is exactly greedy decoding.
+ * @example
+ * ```ts
+ * const [best] = beamSearch(model, [5, 6, 7], { beamSize: 4, lengthPenalty: 0.6 });
+ * best.tokens; // e.g. [7, 6, 5]
+ * ```
+ */
+export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: BeamOptions = {}): Hypothesis[] {
+  const rt = model.rt;
+  const { bosId, eosId, tgtVocabSize: V, dModel: C } = model.config;
+  const k = opts.beamSize ?? 4;
+  const alpha = opts.lengthPenalty ?? 0.6;
+  if (!Number.isInteger(k) || k < 1) throw new ValueError(`beamSearch: beamSize is ${k}, expected an integer ≥ 1`);
+  if (!(alpha >= 0) || !Number.isFinite(alpha)) throw new ValueError(`beamSearch: lengthPenalty α is ${alpha}, expected a finite number ≥ 0`);
+  const maxLength = checkMaxLength(model, opts.maxLength);
+  const lp = (n: number) => Math.pow((5 + n) / 6, alpha);
+  const wasTraining = model.ctx.training;
+  model.eval();
+  try {
+    return rt.step.scope(() => {
+      const src = padSources(model, [source]);
+      const shared = model.encodeForDecoding(src);                         // K|V (1, S, 2C): every beam reads the same rows
+      let caches = model.createCache(k, maxLength, 'step');
+      let spare = model.createCache(k, maxLength, 'step');
+      let beams: { tokens: number[]; logProb: number }[] = [{ tokens: [], logProb: 0 }];
+      const ended: Hypothesis[] = [];
+      for (let pos = 0; pos < maxLength && ended.length < k; pos++) {
+        const logits = stepLogits(model, beams.map((b) => (b.tokens.length ? b.tokens[b.tokens.length - 1]! : bosId)), caches, pos, shared);
+        // the 2k best (beam, token) continuations by total log-probability
+        const best = new TopK(2 * k);
+        beams.forEach((beam, i) => {
+          const row = logits.subarray(i * V, (i + 1) * V);
+          const lse = logSumExp(row);
+          for (let v = 0; v < V; v++) best.offer(beam.logProb + row[v]! - lse, i, v);
+        });
+        const next: { tokens: number[]; logProb: number }[] = [];
+        const parents: number[] = [];
+        best.sorted().forEach(({ score, beam, token }, rank) => {
+          const tokens = [...beams[beam]!.tokens, token];
+          if (token === eosId) {
+            if (rank < k && ended.length < k) ended.push({ tokens: tokens.slice(0, -1), logProb: score, score: score / lp(tokens.length), finished: true });
+          } else if (next.length < k) {
+            next.push({ tokens, logProb: score });
+            parents.push(beam);
+          }
+        });
+        if (ended.length >= k) break;
+        // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
+        for (let l = 0; l < caches.length; l++) {
+          reorder(rt.kernels.copy_f32, caches[l]!, spare[l]!, parents, (pos + 1) * C);
+        }
+        [caches, spare] = [spare, caches];
+        beams = next;
+      }
+      if (ended.length < k) {
+        for (const b of beams) ended.push({ tokens: b.tokens, logProb: b.logProb, score: b.logProb / lp(b.tokens.length), finished: false });
+      }
+      return ended.sort((a, b) => b.score - a.score);
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+/** Copies row parents[j] of `from` (its first n floats: the positions written so far) into row j of `to`, for k and v. */
+function reorder(copy: (dst: number, src: number, n: number) => void, from: LayerCache, to: LayerCache, parents: number[], n: number): void {
+  const row = 4 * from.k.shape[1]! * from.k.shape[2]!;
+  parents.forEach((p, j) => {
+    copy(to.k.ptr + j * row, from.k.ptr + p * row, n);
+    copy(to.v.ptr + j * row, from.v.ptr + p * row, n);
+  });
+}
+
+/** Logits (rows, V) of one decoding step for the last tokens `ids` (one per row) at position pos. */
+function stepLogits(model: Seq2Seq, ids: number[], caches: LayerCache[], pos: number, source: { memoryKV: Tensor[]; mask: Tensor }): Float32Array {
+  const rt = model.rt;
+  return rt.step.scope(() => {
+    const t = rt.tensor(ids, [ids.length, 1], { dtype: 'i32', arena: 'step' });
+    return model.decodeStep(t, caches, pos, source).f32().slice();
+  });
+}
+
+/** Sources as one right-padded i32 (B, S) tensor in the step arena. */
+function padSources(model: Seq2Seq, sources: ArrayLike<number>[]): Tensor {
+  const S = Math.max(...sources.map((s) => s.length));
+  sources.forEach((s, b) => {
+    if (s.length === 0) throw new ShapeError(`decode: source ${b} is empty; every source needs at least one token`);
+  });
+  const data = new Int32Array(sources.length * S).fill(model.config.padId);
+  sources.forEach((s, b) => data.set(Array.from(s), b * S));
+  return model.rt.tensor(data, [sources.length, S], { dtype: 'i32', arena: 'step' });
+}
+
+function checkMaxLength(model: Seq2Seq, n: number | undefined): number {
+  const max = model.config.maxPositions;
+  const v = n ?? max;
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new ValueError(`decode: maxLength is ${v}, expected an integer in [1, ${max}] (maxPositions)`);
+  return v;
+}
+
+function logSumExp(row: Float32Array): number {
+  let m = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i]! > m) m = row[i]!;
+  let s = 0;
+  for (let i = 0; i < row.length; i++) s += Math.exp(row[i]! - m);
+  return m + Math.log(s);
+}
+
+/** The n largest scores offered, ties broken by the earlier offer (beam, then token order). */
+class TopK {
+  readonly #items: { score: number; beam: number; token: number }[] = [];
+  constructor(readonly n: number) {}
+
+  offer(score: number, beam: number, token: number): void {
+    const items = this.#items;
+    if (items.length === this.n && !(score > items[items.length - 1]!.score)) return;
+    let i = items.length;
+    while (i > 0 && items[i - 1]!.score < score) i--;
+    items.splice(i, 0, { score, beam, token });
+    if (items.length > this.n) items.pop();
+  }
+
+  sorted(): readonly { score: number; beam: number; token: number }[] {
+    return this.#items;
+  }
+}
