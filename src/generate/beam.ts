@@ -112,7 +112,7 @@ export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: Beam
         beams.forEach((beam, i) => {
           const row = logits.subarray(i * V, (i + 1) * V);
           const lse = logSumExp(row);
-          for (let v = 0; v < V; v++) best.offer(beam.logProb + row[v]! - lse, i, v);
+          for (let v = 0; v < V; v++) if (row[v] !== -Infinity) best.offer(beam.logProb + row[v]! - lse, i, v);
         });
         const next: { tokens: number[]; logProb: number }[] = [];
         const parents: number[] = [];
@@ -152,13 +152,20 @@ function reorder(copy: (dst: number, src: number, n: number) => void, from: Laye
   });
 }
 
-/** Logits (rows, V) of one decoding step for the last tokens `ids` (one per row) at position pos. */
+/**
+ * Logits (rows, V) of one decoding step for the last tokens `ids` (one per row) at position pos.
+ * PAD and BOS are never produced (their logits are −∞): a PAD inside a target would be masked
+ * out of the decoder's own attention, and BOS only starts one.
+ */
 function stepLogits(model: Seq2Seq, ids: number[], caches: LayerCache[], pos: number, source: { memoryKV: Tensor[]; mask: Tensor }): Float32Array {
   const rt = model.rt;
-  return rt.step.scope(() => {
+  const { padId, bosId, tgtVocabSize: V } = model.config;
+  const logits = rt.step.scope(() => {
     const t = rt.tensor(ids, [ids.length, 1], { dtype: 'i32', arena: 'step' });
     return model.decodeStep(t, caches, pos, source).f32().slice();
   });
+  for (let r = 0; r < ids.length; r++) logits[r * V + padId] = logits[r * V + bosId] = -Infinity;
+  return logits;
 }
 
 /** Sources as one right-padded i32 (B, S) tensor in the step arena. */
