@@ -10,6 +10,7 @@ import * as gemm from './gemm.bench.js';
 import * as rowwise from './rowwise.bench.js';
 import * as peers from './peers.bench.js';
 import * as gpt from './gpt.bench.js';
+import * as families from './families.bench.js';
 import * as calibrate from './calibrate.js';
 
 const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
@@ -18,6 +19,7 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
   rowwise,
   peers,
   gpt,
+  families,
   'machine ': { run: () => calibrate.run('end') },
 };
 const only = process.argv.slice(2);

@@ -59,6 +59,9 @@ export type { BlockConfig, NormPlacement } from './nn/block.js';
 export { sinusoidalTable } from './nn/positions.js';
 export { GPT, gptConfig, GPT2_SMALL } from './models/gpt.js';
 export type { GPTConfig, GPTOutput } from './models/gpt.js';
+export { Seq2Seq, seq2seqConfig, TRANSFORMER_BASE } from './models/seq2seq.js';
+export type { Seq2SeqConfig, Seq2SeqOutput, EncodedSource } from './models/seq2seq.js';
+export { scaled } from './fn/scale.js';
 export { AdamW } from './optim/adamw.js';
 export type { AdamWOptions } from './optim/adamw.js';
 export { SGD } from './optim/sgd.js';
@@ -79,6 +82,8 @@ export type { Checkpoint, CheckpointContents, TrainPosition } from './train/chec
 export { generate, generateTokens, generateStream, lastLogits } from './generate/generate.js';
 export type { GenerateOptions } from './generate/generate.js';
 export { sampleToken, argmax } from './generate/sample.js';
+export { greedyDecode, beamSearch } from './generate/beam.js';
+export type { DecodeOptions, BeamOptions, Hypothesis } from './generate/beam.js';
 export type { SamplingOptions } from './generate/sample.js';
 export { encodeSafetensors, decodeSafetensors, f16ToF32, bf16ToF32, f32ToF16, f32ToBf16 } from './io/safetensors.js';
 export { writeFileAtomic, readFileBytes, fileExists } from './io/files.js';

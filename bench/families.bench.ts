@@ -1,0 +1,112 @@
+// The encoder–decoder family next to the GPT step: the original Transformer's training step
+// (forward, backward, clip, AdamW) on the digit-reversal example's model and batch, and its
+// decoding — batched greedy and beam search (k = 4, α = 0.6) with the KV cache and
+// cross-attention keys/values computed once per source. One thread, simd and relaxed builds.
+// Executed directly it prints the rows:
+//   node --experimental-wasm-relaxed-simd --import tsx bench/families.bench.ts
+import { pathToFileURL } from 'node:url';
+import type { BenchRow } from './lib.js';
+import { AdamW, beamSearch, createRuntime, greedyDecode, Seq2Seq, trainStep, type Backend, type Runtime } from '../src/index.js';
+import { BOS, EOS, PAD, ReverseTask, VOCAB, type Batch } from '../examples/seq2seq/task.js';
+
+const SUITE = 'families';
+/** The example's model (examples/seq2seq.ts defaults). */
+export const SEQ2SEQ = { dModel: 64, nLayer: 2, nHead: 4, dFF: 256, batch: 64, maxLen: 12 };
+export const S2S_TRAIN_CASE = `seq2seq train step B=${SEQ2SEQ.batch}, 1…${SEQ2SEQ.maxLen} digits`;
+export const S2S_GREEDY_CASE = 'seq2seq greedy decode, 64 sources batched';
+export const S2S_BEAM_CASE = 'seq2seq beam search k=4, one source at a time';
+const STEPS = { warmup: 10, rounds: 3, perRound: 10 };
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+}
+
+function seq2seq(rt: Runtime): Seq2Seq {
+  return new Seq2Seq(rt, {
+    srcVocabSize: VOCAB, tgtVocabSize: VOCAB, maxPositions: SEQ2SEQ.maxLen + 2, nLayer: SEQ2SEQ.nLayer, nHead: SEQ2SEQ.nHead,
+    dModel: SEQ2SEQ.dModel, dFF: SEQ2SEQ.dFF, dropout: 0, padId: PAD, bosId: BOS, eosId: EOS,
+  }, { seed: 1 });
+}
+
+/** ms of one training step on batch `b`. */
+function s2sStep(rt: Runtime, model: Seq2Seq, opt: AdamW, b: Batch, step: number): number {
+  const t0 = performance.now();
+  trainStep(model, opt, () => model.forward(
+    rt.tensor(b.src, [b.B, b.S], { dtype: 'i32', arena: 'step' }),
+    rt.tensor(b.tgtIn, [b.B, b.T], { dtype: 'i32', arena: 'step' }),
+    rt.tensor(b.tgtOut, [b.B, b.T], { dtype: 'i32', arena: 'step' }), { smoothing: 0.1 }).loss!, { step, lr: 1e-3, clip: 1 });
+  return performance.now() - t0;
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const row = (c: string, impl: string, metric: string, value: number, unit: string) => rows.push({ suite: SUITE, case: c, impl, metric, value, unit });
+  const setups: { impl: Backend; rt: Runtime; model: Seq2Seq; opt: AdamW }[] = [];
+  for (const impl of ['simd', 'relaxed'] as const) {
+    try {
+      const rt = await createRuntime({ variant: impl });
+      const model = seq2seq(rt);
+      setups.push({ impl, rt, model, opt: new AdamW(model.params, { betas: [0.9, 0.98], eps: 1e-9, weightDecay: 0 }) });
+    } catch { /* this runtime cannot load the build */ }
+  }
+  // The same batches for every build: per step, tokens = B·(S + T).
+  const task = new ReverseTask(SEQ2SEQ.maxLen, 5);
+  const batches = Array.from({ length: STEPS.warmup + STEPS.rounds * STEPS.perRound }, () => task.batch(SEQ2SEQ.batch));
+  const tokens = (b: Batch) => b.B * (b.S + b.T);
+  for (const s of setups) for (let i = 0; i < STEPS.warmup; i++) s2sStep(s.rt, s.model, s.opt, batches[i]!, i);
+  await settle();
+  const tps = new Map<string, number[]>(setups.map((s) => [s.impl, []]));
+  for (let r = 0; r < STEPS.rounds; r++) {
+    for (const s of setups) {
+      for (let i = 0; i < STEPS.perRound; i++) {
+        const b = batches[STEPS.warmup + r * STEPS.perRound + i]!;
+        tps.get(s.impl)!.push(tokens(b) / (s2sStep(s.rt, s.model, s.opt, b, i) / 1000));
+      }
+    }
+  }
+  for (const s of setups) {
+    const xs = tps.get(s.impl)!;
+    row(S2S_TRAIN_CASE, s.impl, 'tokens/s (median)', median(xs), 'tokens/s');
+    row(S2S_TRAIN_CASE, s.impl, 'tokens/s (best)', Math.max(...xs), 'tokens/s');
+  }
+  // Decoding (the weights are those after the steps above: the speed does not depend on them,
+  // but output lengths do, so we report tokens produced per second too).
+  const sources = Array.from({ length: 64 }, () => task.sample('test').src);
+  for (const s of setups) {
+    s.rt.step.reset();
+    const maxLength = SEQ2SEQ.maxLen + 1;
+    const greedy = () => greedyDecode(s.model, sources, { maxLength });
+    greedy();
+    await settle();
+    const g: number[] = [];
+    let produced = 0;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      produced = greedy().reduce((a, o) => a + o.length + 1, 0);
+      g.push(performance.now() - t0);
+    }
+    row(S2S_GREEDY_CASE, s.impl, 'sequences/s', sources.length / (median(g) / 1000), 'seq/s');
+    row(S2S_GREEDY_CASE, s.impl, 'tokens/s', produced / (median(g) / 1000), 'tokens/s');
+    const few = sources.slice(0, 16);
+    const beam = () => few.map((src) => beamSearch(s.model, src, { beamSize: 4, lengthPenalty: 0.6, maxLength })[0]!.tokens.length + 1);
+    beam();
+    await settle();
+    const b: number[] = [];
+    let out = 0;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      out = beam().reduce((a, n) => a + n, 0);
+      b.push(performance.now() - t0);
+    }
+    row(S2S_BEAM_CASE, s.impl, 'sequences/s', few.length / (median(b) / 1000), 'seq/s');
+    row(S2S_BEAM_CASE, s.impl, 'tokens/s', out / (median(b) / 1000), 'tokens/s');
+  }
+  return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const r of await run()) console.log(`${r.case} | ${r.impl} | ${r.metric}: ${r.value.toPrecision(4)} ${r.unit}`);
+}
