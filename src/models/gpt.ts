@@ -18,6 +18,7 @@ import type { ModelContext } from '../nn/context.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { ParameterSet } from '../nn/parameters.js';
 import { sinusoidalTable } from '../nn/positions.js';
+import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 
 /** The shape of a GPT. Defaults are GPT-2 small's. */
 export interface GPTConfig {
@@ -155,6 +156,7 @@ export class GPT {
         throw new ShapeError(`GPT.forward: targets has shape [${targets.shape.join(', ')}], idx has [${B}, ${T}]`);
       }
     }
+    this.#lastBatch = B;
     let x = this.#embed(idx, B, T, 0);                  // (B, T, C)
     for (const block of this.h) x = block.forward(x);
     const logits = this.#head(x);                       // (B, T, V)
@@ -191,6 +193,32 @@ export class GPT {
       if (!on) block.attn.lastProbs = null;
     }
   }
+
+  /**
+   * Attention maps of sequence `batchIndex` from the last forward (after `keepAttention()`),
+   * one layer per block, labelled with `labels` (one per position) if given.
+   * @example
+   * ```ts
+   * model.keepAttention();
+   * rt.tape.noGrad(() => model.forward(idx));                   // idx (1, T)
+   * console.log(attentionTerminal(model.attentionMaps({ labels: [...text] })));
+   * ```
+   */
+  attentionMaps(opts: { batchIndex?: number; labels?: string[] } = {}): AttentionMaps {
+    const probs = this.h.map((block, i) => {
+      if (!block.attn.lastProbs) throw new ValueError(`GPT.attentionMaps: layer ${i} kept no attention; call keepAttention() before the forward`);
+      return block.attn.lastProbs;
+    });
+    const nh = this.config.nHead;
+    // lastProbs holds (B, NH, T, T): T from its length and B
+    const first = probs[0]!;
+    const T = Math.round(Math.sqrt(first.length / nh / this.#lastBatch));
+    return attentionMaps(probs, { heads: nh, tq: T, tk: T, batch: this.#lastBatch }, {
+      batchIndex: opts.batchIndex, queryLabels: opts.labels, keyLabels: opts.labels, layerNames: this.h.map((_, i) => `h.${i}`),
+    });
+  }
+
+  #lastBatch = 1;
 
   #checkIdx(idx: Tensor, what: string): [number, number] {
     if (idx.dtype !== 'i32') throw new DTypeError(`GPT: ${what} is ${idx.describe()}, expected dtype i32 token ids`);

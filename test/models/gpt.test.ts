@@ -1,7 +1,7 @@
 // The GPT model: config checks, the parameter table (Hugging Face names, shapes, count), the
 // gradient of the whole model by finite differences, bad input, and the attention maps.
 import { describe, expect, it } from 'vitest';
-import { createRuntime, GPT, gptConfig, ShapeError, TokenError, ValueError, type GPTConfig } from '../../src/index.js';
+import { attentionTerminal, createRuntime, GPT, gptConfig, ShapeError, TokenError, ValueError, type GPTConfig } from '../../src/index.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 const rt = await createRuntime({ variant: 'simd' });
@@ -138,5 +138,9 @@ describe('GPT forward and backward', () => {
       }
       expect(sum).toBeCloseTo(1, 5);
     }
+    const am = model.attentionMaps({ labels: ['a', 'b', 'c', 'd', 'e'] });
+    expect([am.layers, am.heads, am.tq, am.tk]).toEqual([2, 2, 5, 5]);
+    expect(Array.from(am.data.subarray(50, 100))).toEqual(Array.from(p));
+    expect(attentionTerminal(am, { color: false }).split('\n').length).toBeGreaterThan(5);
   });
 });
