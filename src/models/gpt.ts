@@ -3,7 +3,6 @@
 // language-model head tied to the token embedding. Parameter names and layouts are Hugging
 // Face GPT-2's, so weights move to and from PyTorch unchanged.
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
-import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation } from '../fn/activation.js';
@@ -14,9 +13,8 @@ import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import { Block, type NormPlacement } from '../nn/block.js';
 import type { LayerCache } from '../nn/attention.js';
-import type { ModelContext } from '../nn/context.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
-import { ParameterSet } from '../nn/parameters.js';
+import { Model } from './model.js';
 import { sinusoidalTable } from '../nn/positions.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 
@@ -92,11 +90,8 @@ export interface GPTOutput {
  * const { logits, loss } = model.forward(idx, targets);
  * ```
  */
-export class GPT {
+export class GPT extends Model {
   readonly config: GPTConfig;
-  readonly rt: Runtime;
-  readonly params = new ParameterSet();
-  readonly ctx: ModelContext;
   readonly wte: Embedding;
   readonly wpe: Embedding | null;
   readonly h: Block[];
@@ -105,10 +100,9 @@ export class GPT {
   readonly #sinusoid: Tensor | null;
 
   constructor(rt: Runtime, config: Partial<GPTConfig>, opts: { seed?: number } = {}) {
-    const cfg = (this.config = gptConfig(config));
-    this.rt = rt;
     const seed = opts.seed ?? 1337;
-    this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
+    super(rt, seed);
+    const cfg = (this.config = gptConfig(config));
     const ps = this.params;
     const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer);
     this.wte = new Embedding(this.ctx, ps, 'transformer.wte', cfg.vocabSize, cfg.dModel);
@@ -123,25 +117,9 @@ export class GPT {
   }
 
   /** Number of parameters; with `nonEmbedding`, without the position table (as nanoGPT reports). */
-  numParams(opts: { nonEmbedding?: boolean } = {}): number {
+  override numParams(opts: { nonEmbedding?: boolean } = {}): number {
     const n = this.params.count();
     return opts.nonEmbedding && this.wpe ? n - this.config.blockSize * this.config.dModel : n;
-  }
-
-  /** Dropout on (training) or off (evaluation, generation). */
-  train(on = true): this {
-    this.ctx.training = on;
-    return this;
-  }
-
-  /** Same as `train(false)`. */
-  eval(): this {
-    return this.train(false);
-  }
-
-  /** Zeroes every parameter gradient (one fill). */
-  zeroGrad(): void {
-    this.params.zeroGrad();
   }
 
   /**

@@ -5,7 +5,6 @@
 // padding masks on both sides. Parameter names follow Hugging Face's Marian/BART
 // (model.encoder.layers.N.self_attn.q_proj …), the closest published layout of the original.
 import { DTypeError, ShapeError, TokenError, ValueError } from '../errors.js';
-import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation } from '../fn/activation.js';
@@ -18,10 +17,10 @@ import { scaled } from '../fn/scale.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 import type { LayerCache } from '../nn/attention.js';
 import type { NormPlacement } from '../nn/block.js';
-import type { ModelContext } from '../nn/context.js';
 import { LayerNorm } from '../nn/layers.js';
 import { TransformerLayer, SEQ2SEQ_DECODER_NAMES, SEQ2SEQ_ENCODER_NAMES } from '../nn/layer.js';
-import { ParameterSet, type Parameter } from '../nn/parameters.js';
+import type { Parameter } from '../nn/parameters.js';
+import { Model } from './model.js';
 import { sinusoidalTable } from '../nn/positions.js';
 
 /** The shape of an encoder–decoder. Defaults are the paper's base model. */
@@ -121,11 +120,8 @@ export interface EncodedSource {
  * const { loss } = model.forward(src, tgtIn, tgtOut, { smoothing: 0.1 }); // src (B, S), tgtIn/tgtOut (B, T) i32
  * ```
  */
-export class Seq2Seq {
+export class Seq2Seq extends Model {
   readonly config: Seq2SeqConfig;
-  readonly rt: Runtime;
-  readonly params = new ParameterSet();
-  readonly ctx: ModelContext;
   readonly srcEmbed: Parameter;
   readonly tgtEmbed: Parameter;
   readonly encoder: TransformerLayer[] = [];
@@ -136,10 +132,9 @@ export class Seq2Seq {
   readonly #positions: Tensor;
 
   constructor(rt: Runtime, config: Partial<Seq2SeqConfig>, opts: { seed?: number } = {}) {
-    const cfg = (this.config = seq2seqConfig(config));
-    this.rt = rt;
     const seed = opts.seed ?? 1337;
-    this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
+    super(rt, seed);
+    const cfg = (this.config = seq2seqConfig(config));
     const ps = this.params;
     // Embedding init N(0, d^-1/2): after the √d scale the inputs have unit variance, like the positions.
     const embStd = { normal: 1 / Math.sqrt(cfg.dModel) };
@@ -162,27 +157,6 @@ export class Seq2Seq {
     this.lmHead = cfg.tieOutput ? null : ps.declare('lm_head.weight', [cfg.tgtVocabSize, cfg.dModel], { normal: 0.02 }, true);
     ps.allocate(rt, seed);
     this.#positions = rt.tensor(sinusoidalTable(cfg.maxPositions, cfg.dModel), [cfg.maxPositions, cfg.dModel]);
-  }
-
-  /** Number of parameters (the sinusoid table is not one). */
-  numParams(): number {
-    return this.params.count();
-  }
-
-  /** Dropout on (training) or off (evaluation, decoding). */
-  train(on = true): this {
-    this.ctx.training = on;
-    return this;
-  }
-
-  /** Same as `train(false)`. */
-  eval(): this {
-    return this.train(false);
-  }
-
-  /** Zeroes every parameter gradient (one fill). */
-  zeroGrad(): void {
-    this.params.zeroGrad();
   }
 
   /**

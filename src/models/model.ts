@@ -1,0 +1,50 @@
+// What every wasmformer model shares: its runtime, its parameter table, the context its
+// layers read (training flag, dropout Rng), and the train/eval/zero-grad switches.
+import { Rng } from '../random.js';
+import type { Runtime } from '../runtime.js';
+import type { ModelContext } from '../nn/context.js';
+import { ParameterSet } from '../nn/parameters.js';
+
+/**
+ * Base of GPT, BERT, Seq2Seq and ViT. A subclass declares its layers into `params`, then calls
+ * `params.allocate(rt, seed)`.
+ * @example
+ * ```ts
+ * class Tiny extends Model {
+ *   readonly fc: Linear;
+ *   constructor(rt: Runtime) { super(rt, 1); this.fc = new Linear(this.ctx, this.params, 'fc', 4, 2); this.params.allocate(rt, 1); }
+ * }
+ * ```
+ */
+export abstract class Model {
+  readonly rt: Runtime;
+  readonly params = new ParameterSet();
+  readonly ctx: ModelContext;
+
+  /** `seed` seeds the dropout masks (the weights are seeded by `params.allocate`). */
+  constructor(rt: Runtime, seed: number) {
+    this.rt = rt;
+    this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
+  }
+
+  /** Number of parameters (scalars in the parameter table). */
+  numParams(): number {
+    return this.params.count();
+  }
+
+  /** Dropout on (training) or off (evaluation, decoding). */
+  train(on = true): this {
+    this.ctx.training = on;
+    return this;
+  }
+
+  /** Same as `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Zeroes every parameter gradient (one fill). */
+  zeroGrad(): void {
+    this.params.zeroGrad();
+  }
+}
