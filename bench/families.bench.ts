@@ -17,6 +17,14 @@ export const S2S_GREEDY_CASE = 'seq2seq greedy decode, 64 sources batched';
 export const S2S_BEAM_CASE = 'seq2seq beam search k=4, one source at a time';
 const STEPS = { warmup: 10, rounds: 3, perRound: 10 };
 
+/** The summary's rows: [case, metric, label]. */
+export const FAMILY_ROWS: [string, string, string][] = [
+  [S2S_TRAIN_CASE, 'tokens/s (median)', `encoder–decoder training step (d=${SEQ2SEQ.dModel}, ${SEQ2SEQ.nLayer}+${SEQ2SEQ.nLayer} layers, B=${SEQ2SEQ.batch}), tokens/s (source + target), median`],
+  [S2S_GREEDY_CASE, 'tokens/s', 'greedy decoding, 64 sources batched, tokens/s'],
+  [S2S_BEAM_CASE, 'tokens/s', 'beam search k=4, α=0.6, one source at a time, tokens/s'],
+  [S2S_BEAM_CASE, 'sequences/s', 'beam search k=4, sequences/s'],
+];
+
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -4,6 +4,7 @@ import type { BenchRow } from './lib.js';
 import {
   BABY_GPT, FAMILIES, FORWARD_CASE, GEN_CACHE_CASE, GEN_NOCACHE_CASE, HOST, QUOTED, TRAIN_CASE, stepCase,
 } from './gpt.bench.js';
+import { FAMILY_ROWS } from './families.bench.js';
 
 export interface Machine {
   cpu: string;
@@ -116,6 +117,18 @@ export function gptSummary(rows: BenchRow[]): string {
   return out.join('\n');
 }
 
+/** The other families' headline: training steps and decoding, one thread. */
+export function familiesSummary(rows: BenchRow[]): string {
+  const g = (c: string, impl: string, metric: string) => pick(rows, 'families', c, impl, metric);
+  const n = (v: number | undefined) => (v === undefined ? '' : Math.round(v).toLocaleString('en-US'));
+  const out = ['| one thread | simd | relaxed |', '|---|---:|---:|'];
+  for (const [c, metric, label] of FAMILY_ROWS) {
+    const cells = ['simd', 'relaxed'].map((b) => g(c, b, metric));
+    if (cells.some((v) => v !== undefined)) out.push(`| ${label} | ${cells.map(n).join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
 /** Markdown tables of `rows`, one per suite. */
 export function markdown(rows: BenchRow[], machine: Machine): string {
   const out: string[] = [
@@ -131,6 +144,7 @@ export function markdown(rows: BenchRow[], machine: Machine): string {
     '',
   ];
   if (rows.some((r) => r.suite === 'gpt')) out.push('### GPT training step', '', gptSummary(rows), '');
+  if (rows.some((r) => r.suite === 'families')) out.push('### Encoder–decoder, BERT and ViT', '', familiesSummary(rows), '');
   const suites = [...new Set(rows.map((r) => r.suite))];
   for (const suite of suites) {
     const mine = rows.filter((r) => r.suite === suite);

@@ -76,10 +76,14 @@ export function greedyDecode(model: Seq2Seq, sources: ArrayLike<number>[], opts:
 }
 
 /**
- * Beam search for one source: keeps the k best partial targets by log-probability; a
- * hypothesis ends when EOS ranks among the step's k best continuations, and the search stops
- * once k have ended (or at maxLength). Hypotheses are ranked by logProb / ((5 + n) / 6)^α,
- * n = tokens including EOS. With k = 1 it is exactly greedy decoding.
+ * Beam search for one source: keeps the k best partial targets by log-probability. When EOS is
+ * among the k best continuations of a step, that hypothesis ends; the k best ended ones (by
+ * logProb / ((5 + n) / 6)^α, n = tokens including EOS) are kept. The search stops when k have
+ * ended and no live beam can still beat the worst of them — its score can at best be its
+ * log-probability so far over lp(maxLength), an exact bound since log-probabilities only fall —
+ * or at maxLength (live beams are then returned unfinished). With α = 0 and k = 1 this is
+ * exactly greedy decoding; with α > 0 a single beam may look past a greedy EOS for a longer
+ * hypothesis with a better normalised score.
  * @example
  * ```ts
  * const [best] = beamSearch(model, [5, 6, 7], { beamSize: 4, lengthPenalty: 0.6 });
@@ -104,8 +108,13 @@ export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: Beam
       let caches = model.createCache(k, maxLength, 'step');
       let spare = model.createCache(k, maxLength, 'step');
       let beams: { tokens: number[]; logProb: number }[] = [{ tokens: [], logProb: 0 }];
-      const ended: Hypothesis[] = [];
-      for (let pos = 0; pos < maxLength && ended.length < k; pos++) {
+      const ended: Hypothesis[] = [];                                      // the k best ended, best first
+      const end = (h: Hypothesis) => {
+        if (ended.length === k && !(h.score > ended[k - 1]!.score)) return;
+        ended.splice(ended.filter((e) => e.score >= h.score).length, 0, h);
+        if (ended.length > k) ended.pop();
+      };
+      for (let pos = 0; pos < maxLength && beams.length > 0; pos++) {
         const logits = stepLogits(model, beams.map((b) => (b.tokens.length ? b.tokens[b.tokens.length - 1]! : bosId)), caches, pos, shared);
         // the 2k best (beam, token) continuations by total log-probability
         const best = new TopK(2 * k);
@@ -119,24 +128,22 @@ export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: Beam
         best.sorted().forEach(({ score, beam, token }, rank) => {
           const tokens = [...beams[beam]!.tokens, token];
           if (token === eosId) {
-            if (rank < k && ended.length < k) ended.push({ tokens: tokens.slice(0, -1), logProb: score, score: score / lp(tokens.length), finished: true });
+            if (rank < k) end({ tokens: tokens.slice(0, -1), logProb: score, score: score / lp(tokens.length), finished: true });
           } else if (next.length < k) {
             next.push({ tokens, logProb: score });
             parents.push(beam);
           }
         });
-        if (ended.length >= k) break;
-        // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
-        for (let l = 0; l < caches.length; l++) {
-          reorder(rt.kernels.copy_f32, caches[l]!, spare[l]!, parents, (pos + 1) * C);
-        }
-        [caches, spare] = [spare, caches];
         beams = next;
+        // done when no live beam can beat the k-th ended hypothesis
+        if (ended.length === k && beams.every((b) => b.logProb / lp(maxLength) <= ended[k - 1]!.score)) beams = [];
+        if (beams.length === 0 || pos + 1 === maxLength) break;
+        // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
+        for (let l = 0; l < caches.length; l++) reorder(rt.kernels.copy_f32, caches[l]!, spare[l]!, parents, (pos + 1) * C);
+        [caches, spare] = [spare, caches];
       }
-      if (ended.length < k) {
-        for (const b of beams) ended.push({ tokens: b.tokens, logProb: b.logProb, score: b.logProb / lp(b.tokens.length), finished: false });
-      }
-      return ended.sort((a, b) => b.score - a.score);
+      for (const b of beams) end({ tokens: b.tokens, logProb: b.logProb, score: b.logProb / lp(b.tokens.length), finished: false });
+      return ended;
     });
   } finally {
     model.train(wasTraining);

