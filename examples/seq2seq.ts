@@ -28,7 +28,7 @@ const { values: opt } = parseArgs({
     dropout: { type: 'string', default: '0' },
     norm: { type: 'string', default: 'post' },
     warmup: { type: 'string', default: '400' },
-    factor: { type: 'string', default: '0.5' },
+    factor: { type: 'string', default: '0.25' },
     smoothing: { type: 'string', default: '0.1' },
     clip: { type: 'string', default: '1' },
     beam: { type: 'string', default: '4' },
@@ -44,7 +44,7 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   console.log('usage: npm run seq2seq -- [--steps 3000] [--batch 64] [--max-len 12] [--d-model 64] [--layers 2] [--heads 4] [--d-ff 256]\n' +
-    '  [--dropout 0] [--norm post|pre] [--warmup 400] [--factor 0.5] [--smoothing 0.1] [--clip 1] [--beam 4] [--alpha 0.6]\n' +
+    '  [--dropout 0] [--norm post|pre] [--warmup 400] [--factor 0.25] [--smoothing 0.1] [--clip 1] [--beam 4] [--alpha 0.6]\n' +
     '  [--eval-every 250] [--eval-size 200] [--test-size 1000] [--seed 1] [--variant auto|simd|relaxed|js] [--out runs/seq2seq]');
   process.exit(0);
 }
