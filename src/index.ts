@@ -25,7 +25,7 @@ export { softmax, softmaxBackward } from './ops/softmax.js';
 export type { SoftmaxOptions } from './ops/softmax.js';
 export { layernorm, layernormBackward } from './ops/layernorm.js';
 export type { LayernormResult } from './ops/layernorm.js';
-export { gelu, geluBackward, relu, reluBackward } from './ops/activation.js';
+export { gelu, geluBackward, relu, reluBackward, tanh, tanhBackward } from './ops/activation.js';
 export { add, mul, scale, axpy, fill, copy, colsum } from './ops/elementwise.js';
 
 // Training stack: autograd, differentiable ops, modules, models, optimizers, data, training,
@@ -61,6 +61,13 @@ export { Model } from './models/model.js';
 export { GPT, gptConfig, GPT2_SMALL } from './models/gpt.js';
 export type { GPTConfig, GPTOutput } from './models/gpt.js';
 export { Seq2Seq, seq2seqConfig, TRANSFORMER_BASE } from './models/seq2seq.js';
+export { BERT, bertConfig, BERT_BASE } from './models/bert.js';
+export type { BertConfig, BertInputs, MLMOutput, ClassifyOutput } from './models/bert.js';
+export { bertWeightsBytes, saveBertWeights, loadBertWeights, hfBertConfig, BERT_WEIGHTS_FORMAT } from './models/bert-weights.js';
+export type { BertLoadReport } from './models/bert-weights.js';
+export { maskTokens } from './data/masking.js';
+export type { MaskOptions, MaskedBatch } from './data/masking.js';
+export { gatherRows } from './fn/gather.js';
 export type { Seq2SeqConfig, Seq2SeqOutput, EncodedSource } from './models/seq2seq.js';
 export { scaled } from './fn/scale.js';
 export { AdamW } from './optim/adamw.js';

@@ -5,7 +5,6 @@
 // BertForSequenceClassification (one linear layer on the pooled vector). Parameter names and
 // layouts are Hugging Face's, so weights move to and from PyTorch unchanged (bert-weights.ts).
 import { DTypeError, ShapeError, TokenError, ValueError } from '../errors.js';
-import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { activation } from '../fn/activation.js';
@@ -16,10 +15,10 @@ import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 import type { NormPlacement } from '../nn/block.js';
-import type { ModelContext } from '../nn/context.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { BERT_LAYER_NAMES, TransformerLayer } from '../nn/layer.js';
-import { ParameterSet, type Parameter } from '../nn/parameters.js';
+import type { Parameter } from '../nn/parameters.js';
+import { Model } from './model.js';
 
 /** The shape of a BERT. Defaults are bert-base-uncased's. */
 export interface BertConfig {
@@ -114,11 +113,8 @@ export interface ClassifyOutput {
  * const { logits } = model.classify(ids, null, { attentionMask: mask });      // (8, 4)
  * ```
  */
-export class BERT {
+export class BERT extends Model {
   readonly config: BertConfig;
-  readonly rt: Runtime;
-  readonly params = new ParameterSet();
-  readonly ctx: ModelContext;
   readonly wordEmbeddings: Embedding;
   readonly positionEmbeddings: Embedding;
   readonly tokenTypeEmbeddings: Embedding;
@@ -135,10 +131,10 @@ export class BERT {
   #lastShape: [number, number] | null = null;
 
   constructor(rt: Runtime, config: Partial<BertConfig>, opts: { seed?: number } = {}) {
-    const cfg = (this.config = bertConfig(config));
-    this.rt = rt;
+    const cfg = bertConfig(config);
     const seed = opts.seed ?? 1337;
-    this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
+    super(rt, seed);
+    this.config = cfg;
     const ps = this.params;
     const C = cfg.dModel;
     const eps = cfg.layerNormEps;
@@ -164,30 +160,13 @@ export class BERT {
     ps.allocate(rt, seed);
   }
 
-  /** Number of parameters (the tied decoder weight counted once). */
-  numParams(): number {
-    return this.params.count();
-  }
-
-  /** Dropout on (training) or off (evaluation). */
-  train(on = true): this {
-    this.ctx.training = on;
-    return this;
-  }
-
-  /** Same as `train(false)`. */
-  eval(): this {
-    return this.train(false);
-  }
-
-  /** Zeroes every parameter gradient (one fill). */
-  zeroGrad(): void {
-    this.params.zeroGrad();
-  }
-
   /**
    * ids i32 (B, T) → hidden states (B, T, C): embeddings, then every encoder layer with padded
    * keys hidden. Ids in [0, vocabSize), 1 ≤ T ≤ maxPositions.
+   * @example
+   * ```ts
+   * const h = rt.tape.noGrad(() => model.encode(ids, { tokenTypes: segments, attentionMask: mask })); // (B, T, C)
+   * ```
    */
   encode(ids: Tensor, inputs: BertInputs = {}): Tensor {
     const rt = this.rt;
@@ -213,6 +192,12 @@ export class BERT {
    * labelled rows only (gathered: about 15% of the positions, so the (rows, V) decoder GEMM —
    * the largest of the model when V is large — and its logits shrink by that factor); with
    * `allPositions`, or without labels, it runs on every position and logits are (B, T, V).
+   * @example
+   * ```ts
+   * const { inputs, labels } = maskTokens(batchIds, { seqLen: T, rng, maskId: 3, vocabSize: V, specialIds: [0, 1, 2] });
+   * const { loss, logits, positions } = model.mlm(i32(inputs, [B, T]), i32(labels, [B, T]), { attentionMask: mask });
+   * // logits (M, V): row r predicts the token at flat position positions[r] = b·T + t
+   * ```
    */
   mlm(ids: Tensor, labels: Tensor | null, inputs: BertInputs & { allPositions?: boolean } = {}): MLMOutput {
     const rt = this.rt;
@@ -233,6 +218,10 @@ export class BERT {
    * Sequence classification (BertForSequenceClassification): the pooled [CLS] vector through
    * dropout and `classifier` → logits (B, numLabels); with labels i32 (B) in [0, numLabels),
    * also the mean cross-entropy.
+   * @example
+   * ```ts
+   * const { loss } = model.classify(ids, rt.tensor([2, 0, 1], [3], { dtype: 'i32', arena: 'step' }), { attentionMask: mask });
+   * ```
    */
   classify(ids: Tensor, labels: Tensor | null = null, inputs: BertInputs = {}): ClassifyOutput {
     const rt = this.rt;

@@ -1,4 +1,4 @@
-// GELU (tanh approximation, as GPT-2 and BERT) and ReLU, forward and backward.
+// GELU (tanh approximation, as GPT-2 and BERT), ReLU and tanh (BERT's pooler), forward and backward.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, expectShape, outputLike } from './check.js';
@@ -27,6 +27,32 @@ export function relu(rt: Runtime, x: Tensor, opts: { out?: Tensor } = {}): Tenso
 export function reluBackward(rt: Runtime, dx: Tensor, dout: Tensor, out: Tensor): void {
   checkBackward('reluBackward', dx, dout, out, 'out');
   rt.kernels.relu_backward(dx.ptr, dout.ptr, out.ptr, out.size);
+}
+
+/**
+ * out = tanh(x), elementwise; exactly ±1 for large |x|, x itself for tiny |x|.
+ * @example
+ * ```ts
+ * tanh(rt, rt.tensor([-30, 0, 0.5])).toArray(); // [-1, 0, 0.46211716]
+ * ```
+ */
+export function tanh(rt: Runtime, x: Tensor, opts: { out?: Tensor } = {}): Tensor {
+  const out = checkForward(rt, 'tanh', x, opts.out);
+  rt.kernels.tanh_forward(out.ptr, x.ptr, x.size);
+  return out;
+}
+
+/**
+ * dx += (1 − out²) · dout, given tanh's output `out`.
+ * @example
+ * ```ts
+ * const y = tanh(rt, x);
+ * tanhBackward(rt, dx, dy, y);
+ * ```
+ */
+export function tanhBackward(rt: Runtime, dx: Tensor, dout: Tensor, out: Tensor): void {
+  checkBackward('tanhBackward', dx, dout, out, 'out');
+  rt.kernels.tanh_backward(dx.ptr, dout.ptr, out.ptr, out.size);
 }
 
 function checkForward(rt: Runtime, op: string, x: Tensor, out: Tensor | undefined): Tensor {

@@ -36,3 +36,19 @@ export function reluForward(out: Floats, inp: Floats, n: number): void {
 export function reluBackward(dinp: Floats, dout: Floats, out: Floats, n: number): void {
   for (let i = 0; i < n; i++) if (out[i]! > 0) dinp[i] = dinp[i]! + dout[i]!;
 }
+
+/**
+ * out (n) = tanh(inp (n)) (BERT's pooler).
+ * @example tanhForward(out, inp, inp.length)
+ */
+export function tanhForward(out: Floats, inp: Floats, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = Math.tanh(inp[i]!);
+}
+
+/** dinp (n) += (1 − out²)·dout, differentiating `out = tanh(inp)`. */
+export function tanhBackward(dinp: Floats, dout: Floats, out: Floats, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const y = out[i]!;
+    dinp[i] = dinp[i]! + (1 - y) * (1 + y) * dout[i]!;
+  }
+}

@@ -4,7 +4,7 @@
 import { gemmF32, gemmBatchedF32 } from '../ref/gemm.js';
 import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.js';
 import { layernormForward, layernormBackward } from '../ref/layernorm.js';
-import { geluForward, geluBackward, reluForward, reluBackward } from '../ref/activation.js';
+import { geluForward, geluBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
 import { embeddingForward, embeddingBackward } from '../ref/embedding.js';
 import { crossentropyForward, crossentropyBackward } from '../ref/crossentropy.js';
@@ -27,6 +27,8 @@ export interface Kernels {
   gelu_backward(dinp: Ptr, dout: Ptr, inp: Ptr, n: number): void;
   relu_forward(out: Ptr, inp: Ptr, n: number): void;
   relu_backward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
+  tanh_forward(out: Ptr, inp: Ptr, n: number): void;
+  tanh_backward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
   add_f32(out: Ptr, a: Ptr, b: Ptr, n: number): void;
   mul_f32(out: Ptr, a: Ptr, b: Ptr, n: number): void;
   scale_f32(out: Ptr, a: Ptr, s: number, n: number): void;
@@ -78,6 +80,8 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   gelu_backward:         { family: 'activation',   args: 'fffi',               ref: geluBackward },
   relu_forward:          { family: 'activation',   args: 'ffi',                ref: reluForward },
   relu_backward:         { family: 'activation',   args: 'fffi',               ref: reluBackward },
+  tanh_forward:          { family: 'activation',   args: 'ffi',                ref: tanhForward },
+  tanh_backward:         { family: 'activation',   args: 'fffi',               ref: tanhBackward },
   add_f32:               { family: 'elementwise',  args: 'fffi',               ref: addF32 },
   mul_f32:               { family: 'elementwise',  args: 'fffi',               ref: mulF32 },
   scale_f32:             { family: 'elementwise',  args: 'ffxi',               ref: scaleF32 },

@@ -1,10 +1,10 @@
-// gelu_forward / gelu_backward / relu_forward / relu_backward against their plain-JS twin
-// (src/ref/activation.ts) on every wasm variant: lengths {1,3,4,5,7,8,768,769} and their tails,
+// gelu_forward / gelu_backward / relu_forward / relu_backward / tanh_forward / tanh_backward
+// against their plain-JS twin (src/ref/activation.ts) on every wasm variant: lengths {1,3,4,5,7,8,768,769} and their tails,
 // values from −∞ to +∞ (tiny, huge, ±0, NaN), unaligned views, in-place forwards and the +=
 // of the backwards. The twin's backwards are checked against central finite differences in f64.
 import { describe, it, expect } from 'vitest';
 import { harness, VARIANTS, put, type Harness } from '../helpers/harness';
-import { geluForward, geluBackward, reluForward, reluBackward } from '../../src/ref/activation';
+import { geluForward, geluBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../../src/ref/activation';
 import { expectNear, rng, randomF32, finiteDiff, dot, sampleIndices, U32 } from '../helpers/rowwise-compare';
 
 const LENGTHS = [0, 1, 3, 4, 5, 7, 8, 15, 16, 17, 768, 769];
@@ -95,6 +95,67 @@ describe.each(VARIANTS)('activation %s', (variant) => {
   });
 });
 
+// tanh error model (assembly/activation.ts): below |x| = 0.4 a Taylor polynomial, ≤ 1.1 u
+// relative; above, (1 − e)/(1 + e) with e = exp(−2|x|): exp4's ≤ 1.05 ulp (2.1 u) scaled by
+// 2e/(1 − e²) ≤ 1.12, plus three roundings, ≤ 5.4 u. The f64 twin (Math.tanh) is exact to
+// ≈ 1e-16. Hence 6 u relative; measured 2.5 u over 4M points of [−12, 12] and 1e-40…1e2.
+const TANH_RTOL = 6 * U32;
+
+describe.each(VARIANTS)('tanh %s', (variant) => {
+  const h = harness(variant);
+  const r = rng(5);
+
+  it('tanh_forward matches the twin, every length, unaligned and in place', () => {
+    for (const n of LENGTHS) for (const [shift, inPlace] of [[0, false], [1, false], [1, true]] as const) {
+      h.reset();
+      const x = inputs(n, r);
+      const px = put(h, x, shift), py = inPlace ? px : put(h, new Float32Array(n).fill(NaN), shift);
+      h.k.tanh_forward!(py, px, n);
+      const want = new Float64Array(n);
+      tanhForward(want, x, n);
+      expectNear(h.f32(py, n), want, { atol: 0, rtol: TANH_RTOL }, `${variant} tanh n ${n}`);
+    }
+  });
+
+  it('tanh_forward near the branch point 0.4, at tiny and huge |x|, ±0, ±∞ and NaN', () => {
+    h.reset();
+    // both sides of 0.4 (f32 neighbours), tiny values where x³ underflows, saturation
+    const edge = [0.39999998, 0.4, 0.40000004, -0.39999998, -0.4, 1e-3, 1e-20, -1e-30, 1.4e-45, 9.02, 20, -44, 88, 1e20];
+    const x = Float32Array.from(edge);
+    const px = put(h, x), py = put(h, new Float32Array(x.length));
+    h.k.tanh_forward!(py, px, x.length);
+    const want = new Float64Array(x.length);
+    tanhForward(want, x, x.length);
+    expectNear(h.f32(py, x.length), want, { atol: 0, rtol: TANH_RTOL }, `${variant} tanh edges`);
+    // tiny |x|: tanh x = x to the last bit (x³ is below half an ulp of x)
+    expect(h.f32(py, x.length)[6]).toBe(x[6]);
+    expect(h.f32(py, x.length)[8]).toBe(x[8]);
+    const special = [Infinity, -Infinity, NaN, 0, -0, 3e38, -3e38];
+    const ps = put(h, special), po = put(h, new Float32Array(special.length));
+    h.k.tanh_forward!(po, ps, special.length);
+    expect(Array.from(h.f32(po, special.length))).toEqual([1, -1, NaN, 0, -0, 1, -1]);
+    expect(Object.is(h.f32(po, special.length)[4], -0)).toBe(true);
+  });
+
+  it('tanh_backward adds (1 − out²)·dout into dinp, like the twin', () => {
+    for (const n of LENGTHS) for (const shift of [0, 1]) {
+      h.reset();
+      const y = randomF32(n, () => Math.tanh(3 * r.normal()));
+      if (n > 3) { y[1] = 1; y[2] = -1; y[3] = 0; }
+      const g = randomF32(n, () => r.normal()), d0 = randomF32(n, () => r.normal());
+      const pd = put(h, d0, shift), pg = put(h, g, shift), py = put(h, y, shift);
+      h.k.tanh_backward!(pd, pg, py, n);
+      const want = Float64Array.from(d0);
+      tanhBackward(want, g, y, n);
+      // fl(fl(fl(1 − y)·fl(1 + y))·dout): four roundings (≤ 4u of |term|), then the add (u of the
+      // sum, the binding one: measured up to 99% of it where |term| ≪ |dinp|); one more u of |term|
+      // covers the sum's rounding of the term's own error
+      const atol = Array.from(y, (v, i) => 5 * U32 * Math.abs((1 - v) * (1 + v) * g[i]!) + U32 * Math.abs(want[i]!));
+      expectNear(h.f32(pd, n), want, { atol, rtol: 0 }, `${variant} tanh′ n ${n}`);
+    }
+  });
+});
+
 describe('activation twin backwards vs central finite differences (f64)', () => {
   // L = Σ act(x)·g; the twin's dinp (from dinp = 0) must match (L(x+h) − L(x−h)) / 2h, which
   // errs by ≲ 1e-10 here. ReLU inputs keep |x| ≥ 0.01 so no difference straddles the kink.
@@ -108,6 +169,16 @@ describe('activation twin backwards vs central finite differences (f64)', () => 
     geluBackward(dx, g, x, n);
     const idx = sampleIndices(n, 60);
     expectNear(idx.map((i) => dx[i]!), finiteDiff(loss, x, idx), { atol: 1e-7, rtol: 1e-6 }, 'gelu dinp');
+  });
+  it('tanh', () => {
+    const x = Float64Array.from({ length: n }, (_, i) => -6 + 12 * i / (n - 1) + 0.01 * r.normal());
+    const y = new Float64Array(n);
+    const loss = () => { tanhForward(y, x, n); return dot(y, g); };
+    loss();
+    const dx = new Float64Array(n);
+    tanhBackward(dx, g, y, n);
+    const idx = sampleIndices(n, 60);
+    expectNear(idx.map((i) => dx[i]!), finiteDiff(loss, x, idx), { atol: 1e-7, rtol: 1e-6 }, 'tanh dinp');
   });
   it('relu', () => {
     const x = Float64Array.from({ length: n }, () => { const v = r.normal(); return Math.abs(v) < 0.01 ? 0.5 : v; });

@@ -42,9 +42,9 @@ it('MLM pretraining on real books beats the unigram baseline, and fine-tuning at
   const { model: mlmAcc, guess: unigram } = mlmAccuracy(model, heldOut, T, { guess });
   console.log(summary('MLM', mlm) + `; unigram baseline ${(100 * unigram).toFixed(1)}%`);
   expect(mlm.curve.at(-1)!.loss).toBeLessThan(mlm.curve[0]!.loss);
-  // Measured 37% against 17%. The baseline is what any model without context gets; 1.6× it
-  // (≈ 27%) needs the characters around a masked one. Held-out positions: ≈ 2900, so the
-  // accuracy's binomial standard error is ≈ 0.9 points.
+  // Measured 35.3% against 17.1%. The baseline is the best a model without context can do on
+  // most positions; 1.6× it (≈ 27%) needs the characters around a masked one. About 2900
+  // held-out positions are masked, so the accuracy's binomial standard error is ≈ 0.9 points.
   expect(mlmAcc).toBeGreaterThan(1.6 * unigram);
 
   const finetune = (m: BERT) => runTask(m, 'classify', books, () => classifyAccuracy(m, heldOut, T),
@@ -54,6 +54,8 @@ it('MLM pretraining on real books beats the unigram baseline, and fine-tuning at
   console.log(summary('authorship, pretrained', pretrained));
   console.log(summary('authorship, from scratch', scratch));
   // Four balanced classes: chance is 25%, and its standard error over 600 passages 1.8 points.
-  // Measured 40% pretrained (31% from scratch); 33% is 4.5 standard errors above chance.
-  expect(pretrained.evals.at(-1)!.accuracy).toBeGreaterThan(0.33);
+  // Measured 37.5% pretrained, 38.8% from scratch (at 32 characters and 350 MLM steps
+  // pretraining does not help yet; see examples/bert.ts for 64). 32% is 3.9 standard errors
+  // above chance.
+  expect(pretrained.evals.at(-1)!.accuracy).toBeGreaterThan(0.32);
 }, 240_000);

@@ -21,6 +21,8 @@ const SAMPLES: Record<KernelName, number[]> = {
   gelu_backward:      [37],
   relu_forward:       [37],
   relu_backward:      [37],
+  tanh_forward:       [37],
+  tanh_backward:      [37],
   add_f32:            [37],
   mul_f32:            [37],
   scale_f32:          [-1.25, 37],
