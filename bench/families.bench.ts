@@ -1,12 +1,13 @@
-// The encoder–decoder family next to the GPT step: the original Transformer's training step
-// (forward, backward, clip, AdamW) on the digit-reversal example's model and batch, and its
-// decoding — batched greedy and beam search (k = 4, α = 0.6) with the KV cache and
-// cross-attention keys/values computed once per source. One thread, simd and relaxed builds.
+// The other families next to the GPT step: the original Transformer's training step (forward,
+// backward, clip, AdamW) on the digit-reversal example's model and batch, and its decoding —
+// batched greedy and beam search (k = 4, α = 0.6) with the KV cache and cross-attention
+// keys/values computed once per source; BERT's MLM step on the example's character model.
+// One thread, simd and relaxed builds.
 // Executed directly it prints the rows:
 //   node --experimental-wasm-relaxed-simd --import tsx bench/families.bench.ts
 import { pathToFileURL } from 'node:url';
 import type { BenchRow } from './lib.js';
-import { AdamW, beamSearch, createRuntime, greedyDecode, Seq2Seq, trainStep, type Backend, type Runtime } from '../src/index.js';
+import { AdamW, BERT, beamSearch, createRuntime, greedyDecode, maskTokens, Rng, Seq2Seq, trainStep, type Backend, type Runtime } from '../src/index.js';
 import { BOS, EOS, PAD, ReverseTask, VOCAB, type Batch } from '../examples/seq2seq/task.js';
 
 const SUITE = 'families';
@@ -17,12 +18,17 @@ export const S2S_GREEDY_CASE = 'seq2seq greedy decode, 64 sources batched';
 export const S2S_BEAM_CASE = 'seq2seq beam search k=4, one source at a time';
 const STEPS = { warmup: 10, rounds: 3, perRound: 10 };
 
+/** The BERT example's model (examples/bert.ts: 2 layers, d=64, 100 character ids), 64-token passages. */
+export const BERT_CFG = { vocabSize: 100, dModel: 64, nLayer: 2, nHead: 4, batch: 32, T: 64 };
+export const BERT_TRAIN_CASE = `BERT MLM step B=${BERT_CFG.batch} T=${BERT_CFG.T}`;
+
 /** The summary's rows: [case, metric, label]. */
 export const FAMILY_ROWS: [string, string, string][] = [
   [S2S_TRAIN_CASE, 'tokens/s (median)', `encoder–decoder training step (d=${SEQ2SEQ.dModel}, ${SEQ2SEQ.nLayer}+${SEQ2SEQ.nLayer} layers, B=${SEQ2SEQ.batch}), tokens/s (source + target), median`],
   [S2S_GREEDY_CASE, 'tokens/s', 'greedy decoding, 64 sources batched, tokens/s'],
   [S2S_BEAM_CASE, 'tokens/s', 'beam search k=4, α=0.6, one source at a time, tokens/s'],
   [S2S_BEAM_CASE, 'sequences/s', 'beam search k=4, sequences/s'],
+  [BERT_TRAIN_CASE, 'tokens/s (median)', `BERT MLM training step (d=${BERT_CFG.dModel}, ${BERT_CFG.nLayer} layers, B=${BERT_CFG.batch}, T=${BERT_CFG.T}), tokens/s, median`],
 ];
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
@@ -112,7 +118,31 @@ export async function run(): Promise<BenchRow[]> {
     row(S2S_BEAM_CASE, s.impl, 'sequences/s', few.length / (median(b) / 1000), 'seq/s');
     row(S2S_BEAM_CASE, s.impl, 'tokens/s', out / (median(b) / 1000), 'tokens/s');
   }
+  await bertRows(row);
   return rows;
+}
+
+/** Median tokens/s of BERT MLM steps (15% of 64 random character ids masked), per build. */
+async function bertRows(row: (c: string, impl: string, metric: string, value: number, unit: string) => void): Promise<void> {
+  const { vocabSize, dModel, nLayer, nHead, batch: B, T } = BERT_CFG;
+  for (const impl of ['simd', 'relaxed'] as const) {
+    let rt: Runtime;
+    try { rt = await createRuntime({ variant: impl }); } catch { continue; }
+    const model = new BERT(rt, { vocabSize, maxPositions: T, nLayer, nHead, dModel, dropout: 0 }, { seed: 1 });
+    const opt = new AdamW(model.params, { weightDecay: 0.01 });
+    const rng = new Rng(3);
+    const ms: number[] = [];
+    for (let step = 0; step < STEPS.warmup + 20; step++) {
+      const ids = Int32Array.from({ length: B * T }, () => 5 + rng.int(vocabSize - 5));
+      const { inputs, labels } = maskTokens(ids, { seqLen: T, rng, maskId: 3, vocabSize, specialIds: [0, 1, 2, 4] });
+      const t0 = performance.now();
+      trainStep(model, opt, () => model.mlm(rt.tensor(inputs, [B, T], { dtype: 'i32', arena: 'step' }),
+        rt.tensor(labels, [B, T], { dtype: 'i32', arena: 'step' })).loss!, { step, lr: 1e-3, clip: 1 });
+      if (step >= STEPS.warmup) ms.push(performance.now() - t0);
+      if (step === STEPS.warmup - 1) await settle();
+    }
+    row(BERT_TRAIN_CASE, impl, 'tokens/s (median)', (B * T) / (median(ms) / 1000), 'tokens/s');
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
