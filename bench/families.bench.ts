@@ -7,7 +7,7 @@
 //   node --experimental-wasm-relaxed-simd --import tsx bench/families.bench.ts
 import { pathToFileURL } from 'node:url';
 import type { BenchRow } from './lib.js';
-import { AdamW, BERT, beamSearch, createRuntime, greedyDecode, maskTokens, Rng, Seq2Seq, trainStep, type Backend, type Runtime } from '../src/index.js';
+import { AdamW, BERT, ViT, beamSearch, createRuntime, greedyDecode, maskTokens, Rng, Seq2Seq, trainStep, type Backend, type Runtime } from '../src/index.js';
 import { BOS, EOS, PAD, ReverseTask, VOCAB, type Batch } from '../examples/seq2seq/task.js';
 
 const SUITE = 'families';
@@ -22,12 +22,17 @@ const STEPS = { warmup: 10, rounds: 3, perRound: 10 };
 export const BERT_CFG = { vocabSize: 100, dModel: 64, nLayer: 2, nHead: 4, batch: 32, T: 64 };
 export const BERT_TRAIN_CASE = `BERT MLM step B=${BERT_CFG.batch} T=${BERT_CFG.T}`;
 
+/** The ViT example's model (examples/vit-mnist.ts: 28×28 digits, 7×7 patches, 6 layers, d=64), batch 64. */
+export const VIT_CFG = { imageSize: 28, patchSize: 7, channels: 1, numClasses: 10, nLayer: 6, nHead: 4, dModel: 64, dFF: 128, batch: 64 };
+export const VIT_TRAIN_CASE = `ViT train step B=${VIT_CFG.batch}, 28×28, 7×7 patches`;
+
 /** The summary's rows: [case, metric, label]. */
 export const FAMILY_ROWS: [string, string, string][] = [
   [S2S_TRAIN_CASE, 'tokens/s (median)', `encoder–decoder training step (d=${SEQ2SEQ.dModel}, ${SEQ2SEQ.nLayer}+${SEQ2SEQ.nLayer} layers, B=${SEQ2SEQ.batch}), tokens/s (source + target), median`],
   [S2S_GREEDY_CASE, 'tokens/s', 'greedy decoding, 64 sources batched, tokens/s'],
   [S2S_BEAM_CASE, 'tokens/s', 'beam search k=4, α=0.6, one source at a time, tokens/s'],
   [S2S_BEAM_CASE, 'sequences/s', 'beam search k=4, sequences/s'],
+  [VIT_TRAIN_CASE, 'images/s (median)', `ViT training step (d=${VIT_CFG.dModel}, ${VIT_CFG.nLayer} layers, 17 tokens per image, B=${VIT_CFG.batch}), images/s, median`],
   [BERT_TRAIN_CASE, 'tokens/s (median)', `BERT MLM training step (d=${BERT_CFG.dModel}, ${BERT_CFG.nLayer} layers, B=${BERT_CFG.batch}, T=${BERT_CFG.T}), tokens/s, median`],
 ];
 
@@ -119,6 +124,7 @@ export async function run(): Promise<BenchRow[]> {
     row(S2S_BEAM_CASE, s.impl, 'tokens/s', out / (median(b) / 1000), 'tokens/s');
   }
   await bertRows(row);
+  await vitRows(row);
   return rows;
 }
 
@@ -142,6 +148,28 @@ async function bertRows(row: (c: string, impl: string, metric: string, value: nu
       if (step === STEPS.warmup - 1) await settle();
     }
     row(BERT_TRAIN_CASE, impl, 'tokens/s (median)', (B * T) / (median(ms) / 1000), 'tokens/s');
+  }
+}
+
+/** Median images/s of ViT training steps on random 28×28 images, per build. */
+async function vitRows(row: (c: string, impl: string, metric: string, value: number, unit: string) => void): Promise<void> {
+  const { batch: B, ...cfg } = VIT_CFG;
+  for (const impl of ['simd', 'relaxed'] as const) {
+    let rt: Runtime;
+    try { rt = await createRuntime({ variant: impl }); } catch { continue; }
+    const model = new ViT(rt, { ...cfg, dropout: 0 }, { seed: 1 });
+    const opt = new AdamW(model.params, { weightDecay: 0.05 });
+    const rng = new Rng(4);
+    const images = Float32Array.from({ length: B * 28 * 28 }, () => rng.uniform());
+    const labels = Int32Array.from({ length: B }, () => rng.int(10));
+    const ms: number[] = [];
+    for (let step = 0; step < STEPS.warmup + 20; step++) {
+      const t0 = performance.now();
+      trainStep(model, opt, () => model.forward(images, labels, { smoothing: 0.1 }).loss!, { step, lr: 1e-3, clip: 1 });
+      if (step >= STEPS.warmup) ms.push(performance.now() - t0);
+      if (step === STEPS.warmup - 1) await settle();
+    }
+    row(VIT_TRAIN_CASE, impl, 'images/s (median)', B / (median(ms) / 1000), 'images/s');
   }
 }
 

@@ -44,8 +44,15 @@ for (const [name, suite] of Object.entries(suites)) {
 }
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(rows, null, 1) + '\n');
 const done = { ...machine, loadAfter: loadavg()[0] ?? 0 };
-writeFileSync(new URL('./results/machine.json', import.meta.url), JSON.stringify(done, null, 1) + '\n');
-if (!only.length) writeFileSync(new URL('./RESULTS.md', import.meta.url), markdown(rows, done));
-console.log(`\nwrote ${rows.length} rows to bench/results/latest.json (machine in bench/results/machine.json)`);
+if (only.length) {
+  // A partial run (`npm run bench -- families`) goes to its own file; the full run's files stay as they are.
+  const name = only.join('+');
+  writeFileSync(new URL(`./results/partial-${name}.json`, import.meta.url), JSON.stringify({ machine: done, rows }, null, 1) + '\n');
+  console.log(`\nwrote ${rows.length} rows to bench/results/partial-${name}.json`);
+} else {
+  writeFileSync(new URL('./results/latest.json', import.meta.url), JSON.stringify(rows, null, 1) + '\n');
+  writeFileSync(new URL('./results/machine.json', import.meta.url), JSON.stringify(done, null, 1) + '\n');
+  writeFileSync(new URL('./RESULTS.md', import.meta.url), markdown(rows, done));
+  console.log(`\nwrote ${rows.length} rows to bench/results/latest.json (machine in bench/results/machine.json)`);
+}
