@@ -14,8 +14,8 @@ const SUITE = 'families';
 /** The example's model (examples/seq2seq.ts defaults). */
 export const SEQ2SEQ = { dModel: 64, nLayer: 2, nHead: 4, dFF: 256, batch: 64, maxLen: 12 };
 export const S2S_TRAIN_CASE = `seq2seq train step B=${SEQ2SEQ.batch}, 1…${SEQ2SEQ.maxLen} digits`;
-export const S2S_GREEDY_CASE = 'seq2seq greedy decode, 64 sources batched';
-export const S2S_BEAM_CASE = 'seq2seq beam search k=4, one source at a time';
+export const S2S_GREEDY_CASE = `seq2seq greedy decode, 64 sources batched, ${SEQ2SEQ.maxLen}+1 tokens each`;
+export const S2S_BEAM_CASE = `seq2seq beam search k=4, one source at a time, ${SEQ2SEQ.maxLen}+1 tokens`;
 const STEPS = { warmup: 10, rounds: 3, perRound: 10 };
 
 /** The BERT example's model (examples/bert.ts: 2 layers, d=64, 100 character ids), 64-token passages. */
@@ -91,13 +91,13 @@ export async function run(): Promise<BenchRow[]> {
     row(S2S_TRAIN_CASE, s.impl, 'tokens/s (median)', median(xs), 'tokens/s');
     row(S2S_TRAIN_CASE, s.impl, 'tokens/s (best)', Math.max(...xs), 'tokens/s');
   }
-  // Decoding (the weights are those after the steps above: the speed does not depend on them,
-  // but output lengths do, so we report tokens produced per second too).
+  // Decoding: the barely trained weights would end at once, so EOS is held back until the
+  // longest target length (minLength): every output has maxLen digits + EOS.
   const sources = Array.from({ length: 64 }, () => task.sample('test').src);
   for (const s of setups) {
     s.rt.step.reset();
-    const maxLength = SEQ2SEQ.maxLen + 1;
-    const greedy = () => greedyDecode(s.model, sources, { maxLength });
+    const maxLength = SEQ2SEQ.maxLen + 1, minLength = SEQ2SEQ.maxLen;
+    const greedy = () => greedyDecode(s.model, sources, { maxLength, minLength });
     greedy();
     await settle();
     const g: number[] = [];
@@ -110,7 +110,7 @@ export async function run(): Promise<BenchRow[]> {
     row(S2S_GREEDY_CASE, s.impl, 'sequences/s', sources.length / (median(g) / 1000), 'seq/s');
     row(S2S_GREEDY_CASE, s.impl, 'tokens/s', produced / (median(g) / 1000), 'tokens/s');
     const few = sources.slice(0, 16);
-    const beam = () => few.map((src) => beamSearch(s.model, src, { beamSize: 4, lengthPenalty: 0.6, maxLength })[0]!.tokens.length + 1);
+    const beam = () => few.map((src) => beamSearch(s.model, src, { beamSize: 4, lengthPenalty: 0.6, maxLength, minLength })[0]!.tokens.length + 1);
     beam();
     await settle();
     const b: number[] = [];

@@ -13,6 +13,8 @@ import { argmax } from './sample.js';
 export interface DecodeOptions {
   /** Most target tokens to produce, EOS included (default maxPositions). */
   maxLength?: number;
+  /** EOS cannot come before this many tokens (default 0). */
+  minLength?: number;
 }
 
 export interface BeamOptions extends DecodeOptions {
@@ -46,6 +48,7 @@ export function greedyDecode(model: Seq2Seq, sources: ArrayLike<number>[], opts:
   const rt = model.rt;
   const { bosId, eosId, tgtVocabSize: V } = model.config;
   const maxLength = checkMaxLength(model, opts.maxLength);
+  const minLength = checkMinLength(opts.minLength, maxLength);
   const B = sources.length;
   if (B === 0) return [];
   const wasTraining = model.ctx.training;
@@ -58,7 +61,7 @@ export function greedyDecode(model: Seq2Seq, sources: ArrayLike<number>[], opts:
       const done = new Array<boolean>(B).fill(false);
       let next = new Array<number>(B).fill(bosId);
       for (let pos = 0; pos < maxLength && done.includes(false); pos++) {
-        const logits = stepLogits(model, next, caches, pos, source);
+        const logits = stepLogits(model, next, caches, pos, source, pos < minLength);
         next = next.map((_, b) => {
           const id = argmax(logits.subarray(b * V, (b + 1) * V));
           if (!done[b]) {
@@ -98,6 +101,7 @@ export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: Beam
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`beamSearch: beamSize is ${k}, expected an integer ≥ 1`);
   if (!(alpha >= 0) || !Number.isFinite(alpha)) throw new ValueError(`beamSearch: lengthPenalty α is ${alpha}, expected a finite number ≥ 0`);
   const maxLength = checkMaxLength(model, opts.maxLength);
+  const minLength = checkMinLength(opts.minLength, maxLength);
   const lp = (n: number) => Math.pow((5 + n) / 6, alpha);
   const wasTraining = model.ctx.training;
   model.eval();
@@ -115,7 +119,8 @@ export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: Beam
         if (ended.length > k) ended.pop();
       };
       for (let pos = 0; pos < maxLength && beams.length > 0; pos++) {
-        const logits = stepLogits(model, beams.map((b) => (b.tokens.length ? b.tokens[b.tokens.length - 1]! : bosId)), caches, pos, shared);
+        const last = beams.map((b) => (b.tokens.length ? b.tokens[b.tokens.length - 1]! : bosId));
+        const logits = stepLogits(model, last, caches, pos, shared, pos < minLength);
         // the 2k best (beam, token) continuations by total log-probability
         const best = new TopK(2 * k);
         beams.forEach((beam, i) => {
@@ -162,16 +167,21 @@ function reorder(copy: (dst: number, src: number, n: number) => void, from: Laye
 /**
  * Logits (rows, V) of one decoding step for the last tokens `ids` (one per row) at position pos.
  * PAD and BOS are never produced (their logits are −∞): a PAD inside a target would be masked
- * out of the decoder's own attention, and BOS only starts one.
+ * out of the decoder's own attention, and BOS only starts one; EOS neither while `noEos`
+ * (fewer than minLength tokens so far: every live row has produced exactly pos).
  */
-function stepLogits(model: Seq2Seq, ids: number[], caches: LayerCache[], pos: number, source: { memoryKV: Tensor[]; mask: Tensor }): Float32Array {
+function stepLogits(model: Seq2Seq, ids: number[], caches: LayerCache[], pos: number, source: { memoryKV: Tensor[]; mask: Tensor },
+  noEos: boolean): Float32Array {
   const rt = model.rt;
-  const { padId, bosId, tgtVocabSize: V } = model.config;
+  const { padId, bosId, eosId, tgtVocabSize: V } = model.config;
   const logits = rt.step.scope(() => {
     const t = rt.tensor(ids, [ids.length, 1], { dtype: 'i32', arena: 'step' });
     return model.decodeStep(t, caches, pos, source).f32().slice();
   });
-  for (let r = 0; r < ids.length; r++) logits[r * V + padId] = logits[r * V + bosId] = -Infinity;
+  for (let r = 0; r < ids.length; r++) {
+    logits[r * V + padId] = logits[r * V + bosId] = -Infinity;
+    if (noEos) logits[r * V + eosId] = -Infinity;
+  }
   return logits;
 }
 
@@ -190,6 +200,12 @@ function checkMaxLength(model: Seq2Seq, n: number | undefined): number {
   const max = model.config.maxPositions;
   const v = n ?? max;
   if (!Number.isInteger(v) || v < 1 || v > max) throw new ValueError(`decode: maxLength is ${v}, expected an integer in [1, ${max}] (maxPositions)`);
+  return v;
+}
+
+function checkMinLength(n: number | undefined, maxLength: number): number {
+  const v = n ?? 0;
+  if (!Number.isInteger(v) || v < 0 || v >= maxLength) throw new ValueError(`decode: minLength is ${v}, expected an integer in [0, ${maxLength - 1}] (below maxLength)`);
   return v;
 }
 

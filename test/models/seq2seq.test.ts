@@ -143,6 +143,9 @@ describe('Seq2Seq', () => {
       const sources = Array.from({ length: 12 }, (_, i) => r(i));
       const greedy = greedyDecode(m, sources, { maxLength: 10 });
       sources.forEach((s, i) => expect(beamSearch(m, s, { beamSize: 1, lengthPenalty: 0, maxLength: 10 })[0]!.tokens, `seed ${seed} source ${i}`).toEqual(greedy[i]));
+      // minLength holds EOS back: every output has at least that many tokens
+      for (const o of greedyDecode(m, sources, { maxLength: 10, minLength: 6 })) expect(o.length).toBeGreaterThanOrEqual(6);
+      for (const h of beamSearch(m, sources[0]!, { beamSize: 3, maxLength: 10, minLength: 6 })) expect(h.tokens.length).toBeGreaterThanOrEqual(6);
       // and batched greedy equals one-at-a-time greedy (padding of the other sources does not leak)
       sources.forEach((s, i) => expect(greedyDecode(m, [s], { maxLength: 10 })[0]).toEqual(greedy[i]));
     }
@@ -162,6 +165,7 @@ describe('Seq2Seq', () => {
     });
     expect(() => greedyDecode(m, [[3], []])).toThrow(/source 1 is empty/);
     expect(() => beamSearch(m, [3], { beamSize: 0 })).toThrow(/beamSize is 0/);
+    expect(() => greedyDecode(m, [[3]], { maxLength: 5, minLength: 5 })).toThrow(/minLength is 5, expected an integer in \[0, 4\]/);
     expect(() => beamSearch(m, [3], { maxLength: 13 })).toThrow(/maxLength is 13, expected an integer in \[1, 12\]/);
     expect(() => seq2seqConfig(tiny({ shareEmbeddings: true, srcVocabSize: 10 }))).toThrow(/equal vocabularies, got srcVocabSize 10 and tgtVocabSize 9/);
     expect(() => seq2seqConfig(tiny({ eosId: 9 }))).toThrow(/eosId is 9, expected an id in \[0, 9\)/);
