@@ -70,7 +70,7 @@ export type { MaskOptions, MaskedBatch } from './data/masking.js';
 export { gatherRows } from './fn/gather.js';
 export { ViT, vitConfig, VIT_BASE_PATCH16_224 } from './models/vit.js';
 export type { ViTConfig, ViTOutput, ViTForwardOptions, ImageBatch } from './models/vit.js';
-export { PatchEmbedding, patchify } from './nn/patch-embedding.js';
+export { PatchEmbedding, patchify, parameterView } from './nn/patch-embedding.js';
 export type { ImageDims, PatchEmbeddingConfig } from './nn/patch-embedding.js';
 export { concatSeq, selectSeq } from './fn/concat.js';
 export { stratifiedSplit, augmentImages, gatherImages } from './data/images.js';

@@ -1,15 +1,16 @@
-// The ViT learns MNIST, shortened for CI: a small ViT (patch 7, 3 layers, d 48) trains for
-// a few epochs on the example's 8,500 training digits and must classify ≥ 90% of the 1,500
-// held-out digits, which it never trains on (the example's full recipe reaches ≥ 97%). An
-// untrained model scores ≈ 10%, and a model whose gradients were wrong would not get past
-// chance in this budget, so the bar can fail.
+// The ViT learns MNIST, shortened for CI: a small ViT (patch 7, 3 layers, d 48, 61k
+// parameters) trains for 6 epochs without augmentation on the example's 8,500 training digits
+// and must classify ≥ 90% of the 1,500 held-out digits, which it never trains on (the
+// example's full recipe reaches 98.4%). Here it scores 93.1% in ≈ 26 s; 3 epochs give 86.6%,
+// an untrained model ≈ 11%, so the bar can fail (a broken gradient or data path would not get
+// near it).
 import { describe, expect, it } from 'vitest';
 import { AdamW, cosineWithWarmup, createRuntime, Rng, trainStep } from '../../src/index.js';
 import { gatherImages, shuffle } from '../../src/data/images.js';
 import { ViT } from '../../src/models/vit.js';
 import { evaluateImages, loadMnist, MNIST_PIXELS, splitMnist } from '../../examples/mnist.js';
 
-const EPOCHS = 3;
+const EPOCHS = 6;
 const BATCH = 64;
 
 describe('ViT on MNIST (shortened)', () => {
@@ -41,6 +42,6 @@ describe('ViT on MNIST (shortened)', () => {
     }
     const after = evaluateImages(model, data, split.test);
     expect(before).toBeLessThan(0.2);
-    expect(after.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(after.accuracy, `held-out accuracy ${after.accuracy}`).toBeGreaterThanOrEqual(0.9);
   }, 180_000);
 });
