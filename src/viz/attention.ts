@@ -3,7 +3,7 @@
 // Plain string building with no DOM, like plot.ts. Colours come from a small table of control
 // points interpolated linearly in sRGB; all text from the caller is escaped for XML.
 import { ShapeError, ValueError } from '../errors.js';
-import { escapeXml, niceTicks } from './plot.js';
+import { escapeXml, niceTicks, svgOpen } from './plot.js';
 
 /** Attention probabilities of one input: data is (layers, heads, Tq, Tk) row-major; each row sums to 1 (or is all 0 for a fully masked row). */
 export interface AttentionMaps {
@@ -226,15 +226,7 @@ export function attentionSvg(maps: AttentionMaps, opts: AttentionSvgOptions = {}
   const width = barX + 12 + 6 + longest(ticks.map((t) => t.label)) * 11 * CHAR_W + PAD;
   const height = Math.max(gridBottom, barY + barH) + PAD;
 
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${px(width)}" height="${px(height)}" viewBox="0 0 ${px(width)} ${px(height)}" ` +
-      `font-family="sans-serif" font-size="11">`,
-  );
-  out.push(`<rect x="0" y="0" width="${px(width)}" height="${px(height)}" fill="white"/>`);
-  if (opts.title !== undefined) {
-    out.push(`<text x="${px(width / 2)}" y="${PAD + 16}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
-  }
+  const out = svgOpen(px(width), px(height), 11, opts.title, PAD + 16);
   const tooltips = layers.length * heads.length * tq * tk <= MAX_TOOLTIP_CELLS;
   layers.forEach((l, r) => {
     const y = cellsY(r);

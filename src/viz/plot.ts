@@ -4,6 +4,22 @@
 // from the caller is escaped for XML.
 import { ValueError } from '../errors.js';
 
+/**
+ * The opening of a figure: the <svg> element (width × height px, sans-serif at fontSize), a
+ * white background and an optional bold centred title at baseline titleY. Close with '</svg>'.
+ */
+export function svgOpen(width: string | number, height: string | number, fontSize: number, title: string | undefined, titleY: number): string[] {
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+      `font-family="sans-serif" font-size="${fontSize}">`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="white"/>`,
+  ];
+  if (title !== undefined) {
+    out.push(`<text x="${num(Number(width) / 2)}" y="${titleY}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(title)}</text>`);
+  }
+  return out;
+}
+
 /** One curve: its points are drawn in the order given; a NaN or infinite point leaves a gap. */
 export interface Series {
   name: string;
@@ -86,15 +102,7 @@ export function lossCurveSvg(series: Series[], opts: PlotOptions = {}): string {
     runs.push(own);
   }
 
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
-      `font-family="sans-serif" font-size="12">`,
-  );
-  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="white"/>`);
-  if (opts.title !== undefined) {
-    out.push(`<text x="${num(width / 2)}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
-  }
+  const out = svgOpen(width, height, 12, opts.title, 22);
   out.push(`<rect x="${x0}" y="${y0}" width="${num(plotW)}" height="${num(plotH)}" fill="none" stroke="#888"/>`);
   out.push(`<text x="${num(x0 + plotW / 2)}" y="${num(height - 12)}" text-anchor="middle">${escapeXml(opts.xLabel ?? 'step')}</text>`);
   if (opts.yLabel !== undefined) {
