@@ -6,7 +6,7 @@
 // Executed directly it prints the rows:
 //   node --experimental-wasm-relaxed-simd --import tsx bench/families.bench.ts
 import { pathToFileURL } from 'node:url';
-import type { BenchRow } from './lib.js';
+import { median, settle, type BenchRow } from './lib.js';
 import { AdamW, BERT, ViT, beamSearch, createRuntime, greedyDecode, maskTokens, Rng, Seq2Seq, trainStep, type Backend, type Runtime } from '../src/index.js';
 import { BOS, EOS, PAD, ReverseTask, VOCAB, type Batch } from '../examples/seq2seq/task.js';
 
@@ -36,12 +36,6 @@ export const FAMILY_ROWS: [string, string, string][] = [
   [BERT_TRAIN_CASE, 'tokens/s (median)', `BERT MLM training step (d=${BERT_CFG.dModel}, ${BERT_CFG.nLayer} layers, B=${BERT_CFG.batch}, T=${BERT_CFG.T}), tokens/s, median`],
 ];
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-}
 
 function seq2seq(rt: Runtime): Seq2Seq {
   return new Seq2Seq(rt, {

@@ -5,7 +5,7 @@
 // and a batched no-grad forward. Executed directly it prints the rows:
 //   node --experimental-wasm-relaxed-simd --import tsx bench/gpt.bench.ts
 import { pathToFileURL } from 'node:url';
-import type { BenchRow } from './lib.js';
+import { median, settle, type BenchRow } from './lib.js';
 import {
   AdamW, GPT, KERNELS, createRuntime, generate, train,
   type Backend, type GPTConfig, type KernelName, type Kernels, type Runtime,
@@ -54,13 +54,6 @@ function tokenStream(n: number, seed = 1): Int32Array {
 }
 const TOKENS = tokenStream(200_000);
 
-/** V8 compiles hot wasm functions in the background: give it a moment between warm-up and timing. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** One model and optimizer on one runtime (each runtime is its own wasm memory). */

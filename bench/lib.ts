@@ -12,6 +12,16 @@ export interface BenchRow {
   unit: string;
 }
 
+/** The median of xs. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+}
+
+/** V8 compiles hot wasm functions in the background: give it a moment between warm-up and timing. */
+export const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
 /** Median seconds per call of `fn`, measured for about `timeMs` after a warm-up. */
 export async function secondsPerCall(fn: () => void, timeMs = 400): Promise<number> {
   const bench = new Bench({ time: timeMs, warmupTime: Math.min(100, timeMs / 4), iterations: 5 });

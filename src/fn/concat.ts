@@ -1,13 +1,14 @@
 // Joining sequences and reading one position, differentiable: `concatSeq` stacks (B, Ti, C)
 // tensors along the sequence dimension (a (1, Ti, C) part is shared by all B sequences, as
 // ViT's [CLS] token is), `selectSeq` takes position t of each sequence (ViT's classifier reads
-// position 0). Both are row copies by the `copy_f32` kernel; their backwards add the gradient
-// rows back with `add_f32` (a broadcast part's gradient sums over B).
+// position 0). concatSeq copies rows with `copy_f32` and adds the gradient rows back with
+// `add_f32` (a broadcast part's gradient sums over B); selectSeq is a `gatherRows`.
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { gradOf } from '../autograd/tape.js';
+import { gatherRows } from './gather.js';
 
 /**
  * out (B, ΣTi, C) = [parts[0] | parts[1] | …] along dimension 1. Each part is (B, Ti, C), or
@@ -54,8 +55,8 @@ export function concatSeq(rt: Runtime, parts: readonly Tensor[]): Tensor {
 }
 
 /**
- * out (B, C) = x[:, t, :]: the vector at position t of every sequence (the [CLS] pooling of
- * ViT and BERT). Its backward adds dout into row t of each sequence of dx.
+ * out (B, C) = x[:, t, :]: the vector at position t of every sequence (ViT's [CLS]). Its
+ * backward adds dout into row t of each sequence of dx.
  * @throws ShapeError naming the shape and position when x is not 3-D or t is outside [0, T).
  * @example
  * ```ts
@@ -66,24 +67,10 @@ export function selectSeq(rt: Runtime, x: Tensor, t: number): Tensor {
   const op = 'selectSeq';
   expectF32(op, 'x', x);
   if (x.shape.length !== 3) throw new ShapeError(`${op}: x has shape [${x.shape.join(', ')}], expected (B, T, C)`);
-  const [B, T, C] = x.shape as [number, number, number];
+  const [B, T] = x.shape as [number, number, number];
   if (!Number.isInteger(t) || t < 0 || t >= T) throw new ShapeError(`${op}: position ${t} is outside 0 … ${T - 1} of x [${x.shape.join(', ')}]`);
-  const out = rt.empty([B, C], { arena: 'step' });
-  // out[b] = x[b, t, :]
-  for (let b = 0; b < B; b++) rt.kernels.copy_f32(out.ptr + 4 * b * C, x.ptr + 4 * (b * T + t) * C, C);
-  if (rt.tape.needsGrad(x)) {
-    rt.tape.record(op, out, () => {
-      const dout = out.grad;
-      if (!dout) return;
-      // dx[b, t, :] += dout[b]   (the other positions get nothing from here)
-      const dx = gradOf(rt, x);
-      for (let b = 0; b < B; b++) {
-        const at = dx.ptr + 4 * (b * T + t) * C;
-        rt.kernels.add_f32(at, at, dout.ptr + 4 * b * C, C);
-      }
-    });
-  }
-  return out;
+  // out[b] = x[b, t, :] = row b·T + t of x seen as (B·T, C); the backward adds dout back there
+  return gatherRows(rt, x, Array.from({ length: B }, (_, b) => b * T + t));
 }
 
 /**

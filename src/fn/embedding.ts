@@ -7,11 +7,20 @@ import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { gradOf } from '../autograd/tape.js';
 
-/** Throws TokenError naming the first id outside [0, vocab) and where it is. */
-export function checkIds(op: string, ids: Int32Array, vocab: number, what = 'token id'): void {
+/**
+ * Throws TokenError naming the first id outside [0, vocab) and where it is: its flat position,
+ * or [b, t] when the ids are rows of `rowLength`.
+ * @example
+ * ```ts
+ * checkIds('BERT', ids.i32(), 100, 'token id', T); // "BERT: token id 104 at [1, 7] is outside [0, 100)"
+ * ```
+ */
+export function checkIds(op: string, ids: Int32Array, vocab: number, what = 'token id', rowLength?: number): void {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (id < 0 || id >= vocab) throw new TokenError(`${op}: ${what} ${id} at position ${i} is outside [0, ${vocab})`);
+    if (id >= 0 && id < vocab) continue;
+    const at = rowLength ? `[${Math.floor(i / rowLength)}, ${i % rowLength}]` : `position ${i}`;
+    throw new TokenError(`${op}: ${what} ${id} at ${at} is outside [0, ${vocab})`);
   }
 }
 

@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor.js';
 import { activation } from '../fn/activation.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
+import { checkIds } from '../fn/embedding.js';
 import { gatherRows } from '../fn/gather.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
@@ -18,6 +19,8 @@ import type { NormPlacement } from '../nn/block.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { BERT_LAYER_NAMES, TransformerLayer } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
+import type { KeepsAttention } from '../nn/attention.js';
+import { positionIds } from '../nn/positions.js';
 import { Model } from './model.js';
 
 /** The shape of a BERT. Defaults are bert-base-uncased's. */
@@ -169,13 +172,15 @@ export class BERT extends Model {
    * ```
    */
   encode(ids: Tensor, inputs: BertInputs = {}): Tensor {
+    return this.#encode(ids, this.#checkIds(ids), inputs);
+  }
+
+  /** `encode` for ids already checked to be (B, T). */
+  #encode(ids: Tensor, [B, T]: [number, number], inputs: BertInputs): Tensor {
     const rt = this.rt;
-    const [B, T] = this.#checkIds(ids);
     const types = inputs.tokenTypes ? this.#checkTypes(inputs.tokenTypes, B, T) : rt.zeros([B, T], { dtype: 'i32', arena: 'step' });
     const mask = inputs.attentionMask ? this.#checkMask(inputs.attentionMask, B, T) : null;
-    const positions = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-    const p = positions.i32();
-    for (let i = 0; i < B * T; i++) p[i] = i % T;
+    const positions = positionIds(rt, B, T);
     // x = LayerNorm(word + position + token type), then dropout
     let x = residual(rt, residual(rt, this.wordEmbeddings.forward(ids), this.positionEmbeddings.forward(positions)),
       this.tokenTypeEmbeddings.forward(types));                                   // (B, T, C)
@@ -203,7 +208,7 @@ export class BERT extends Model {
     const rt = this.rt;
     const [B, T] = this.#checkIds(ids);
     const target = labels ? this.#checkMlmLabels(labels, B, T) : null;
-    const h = this.encode(ids, inputs);                                   // (B, T, C)
+    const h = this.#encode(ids, [B, T], inputs);                          // (B, T, C)
     if (!target || inputs.allPositions) {
       const logits = this.#mlmHead(h);                                    // (B, T, V)
       return { logits, loss: labels ? crossEntropy(rt, logits, labels) : undefined, positions: null };
@@ -225,9 +230,9 @@ export class BERT extends Model {
    */
   classify(ids: Tensor, labels: Tensor | null = null, inputs: BertInputs = {}): ClassifyOutput {
     const rt = this.rt;
-    const [B] = this.#checkIds(ids);
-    if (labels) this.#checkClassLabels(labels, B);
-    const pooled = this.pool(this.encode(ids, inputs));                  // (B, C)
+    const dims = this.#checkIds(ids);
+    if (labels) this.#checkClassLabels(labels, dims[0]);
+    const pooled = this.pool(this.#encode(ids, dims, inputs));           // (B, C)
     const logits = this.classifier.forward(dropout(rt, pooled, this.config.dropout, this.ctx.rng, this.ctx.training));
     return { logits, loss: labels ? crossEntropy(rt, logits, labels) : undefined };
   }
@@ -239,12 +244,9 @@ export class BERT extends Model {
     return activation(this.rt, 'tanh', this.pooler.forward(cls));
   }
 
-  /** Attention probabilities (B, NH, T, T) per layer from the next forwards on (copies), or stop keeping them. */
-  keepAttention(on = true): void {
-    for (const layer of this.layers) {
-      layer.selfAttn.keepProbs = on;
-      if (!on) layer.selfAttn.lastProbs = null;
-    }
+  /** The encoder layers' self-attentions, each keeping (B, NH, T, T). */
+  protected attentionModules(): KeepsAttention[] {
+    return this.layers.map((l) => l.selfAttn);
   }
 
   /**
@@ -258,11 +260,9 @@ export class BERT extends Model {
    * ```
    */
   attentionMaps(opts: { batchIndex?: number; labels?: string[] } = {}): AttentionMaps {
-    const shape = this.#lastShape;
-    const probs = this.layers.map((l) => l.selfAttn.lastProbs);
-    if (!shape || probs.some((p) => !p)) throw new ValueError('BERT.attentionMaps: no attention kept; call keepAttention() before the forward');
-    const [B, T] = shape;
-    return attentionMaps(probs as Float32Array[], { heads: this.config.nHead, tq: T, tk: T, batch: B }, {
+    const probs = this.keptProbs(this.attentionModules());
+    const [B, T] = this.#lastShape!;                                       // set by the forward that kept them
+    return attentionMaps(probs, { heads: this.config.nHead, tq: T, tk: T, batch: B }, {
       batchIndex: opts.batchIndex, queryLabels: opts.labels, keyLabels: opts.labels,
       layerNames: this.layers.map((_, i) => `encoder.${i}`),
     });
@@ -281,13 +281,13 @@ export class BERT extends Model {
     const [B, T] = ids.shape as [number, number];
     if (B < 1 || T < 1) throw new ShapeError(`BERT: ids is empty (shape [${B}, ${T}]); every sequence needs at least its [CLS] token`);
     if (T > this.config.maxPositions) throw new ShapeError(`BERT: sequence length ${T} exceeds maxPositions ${this.config.maxPositions}`);
-    checkRange('token id', ids.i32(), T, this.config.vocabSize);
+    checkIds('BERT', ids.i32(), this.config.vocabSize, 'token id', T);
     return [B, T];
   }
 
   #checkTypes(types: Tensor, B: number, T: number): Tensor {
     expectIds('tokenTypes', types, B, T);
-    checkRange('token type', types.i32(), T, this.config.typeVocabSize);
+    checkIds('BERT', types.i32(), this.config.typeVocabSize, 'token type', T);
     return types;
   }
 
@@ -337,12 +337,5 @@ function expectIds(what: string, t: Tensor, B: number, T: number): void {
   if (t.dtype !== 'i32') throw new DTypeError(`BERT: ${what} is ${t.describe()}, expected dtype i32`);
   if (t.shape.length !== 2 || t.shape[0] !== B || t.shape[1] !== T) {
     throw new ShapeError(`BERT: ${what} has shape [${t.shape.join(', ')}], expected [${B}, ${T}] like ids`);
-  }
-}
-
-function checkRange(what: string, d: Int32Array, T: number, n: number): void {
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    if (v < 0 || v >= n) throw new TokenError(`BERT: ${what} ${v} at [${Math.floor(i / T)}, ${i % T}] is outside [0, ${n})`);
   }
 }

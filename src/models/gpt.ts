@@ -12,10 +12,10 @@ import { embedding } from '../fn/embedding.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import { Block, type NormPlacement } from '../nn/block.js';
-import type { LayerCache } from '../nn/attention.js';
+import type { KeepsAttention, LayerCache } from '../nn/attention.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Model } from './model.js';
-import { sinusoidalTable } from '../nn/positions.js';
+import { positionIds, sinusoidalTable } from '../nn/positions.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 
 /** The shape of a GPT. Defaults are GPT-2 small's. */
@@ -164,12 +164,9 @@ export class GPT extends Model {
     return this.h.map(() => ({ k: this.rt.empty(shape), v: this.rt.empty(shape) }));
   }
 
-  /** Attention probabilities (B, NH, T, T) per layer from the next forwards on (copies), or stop keeping them. */
-  keepAttention(on = true): void {
-    for (const block of this.h) {
-      block.attn.keepProbs = on;
-      if (!on) block.attn.lastProbs = null;
-    }
+  /** The blocks' attentions, each keeping (B, NH, T, T). */
+  protected attentionModules(): KeepsAttention[] {
+    return this.h.map((block) => block.attn);
   }
 
   /**
@@ -183,10 +180,7 @@ export class GPT extends Model {
    * ```
    */
   attentionMaps(opts: { batchIndex?: number; labels?: string[] } = {}): AttentionMaps {
-    const probs = this.h.map((block, i) => {
-      if (!block.attn.lastProbs) throw new ValueError(`GPT.attentionMaps: layer ${i} kept no attention; call keepAttention() before the forward`);
-      return block.attn.lastProbs;
-    });
+    const probs = this.keptProbs(this.attentionModules());
     const nh = this.config.nHead;
     // lastProbs holds (B, NH, T, T): T from its length and B
     const first = probs[0]!;
@@ -209,9 +203,7 @@ export class GPT extends Model {
   /** tok_emb + pos_emb for positions pos … pos+T−1, then dropout. */
   #embed(idx: Tensor, B: number, T: number, pos: number): Tensor {
     const rt = this.rt;
-    const positions = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-    const p = positions.i32();
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) p[b * T + t] = pos + t;
+    const positions = positionIds(rt, B, T, pos);
     const tok = this.wte.forward(idx);                                                 // (B, T, C)
     const posEmb = this.wpe ? this.wpe.forward(positions) : embedding(rt, positions, this.#sinusoid!); // (B, T, C)
     return dropout(rt, residual(rt, tok, posEmb), this.config.dropout, this.ctx.rng, this.ctx.training);

@@ -4,6 +4,8 @@ import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import type { ModelContext } from '../nn/context.js';
 import { ParameterSet } from '../nn/parameters.js';
+import type { KeepsAttention } from '../nn/attention.js';
+import { ValueError } from '../errors.js';
 
 /**
  * Base of GPT, BERT, Seq2Seq and ViT. A subclass declares its layers into `params`, then calls
@@ -46,5 +48,32 @@ export abstract class Model {
   /** Zeroes every parameter gradient (one fill). */
   zeroGrad(): void {
     this.params.zeroGrad();
+  }
+
+  /** Every attention module, in layer order (what `keepAttention` switches). */
+  protected abstract attentionModules(): KeepsAttention[];
+
+  /**
+   * Keep (or stop keeping) every attention's probabilities from the next forward on; read them
+   * with the model's `attentionMaps`.
+   * @example
+   * ```ts
+   * model.keepAttention();
+   * rt.tape.noGrad(() => model.forward(idx));
+   * ```
+   */
+  keepAttention(on = true): void {
+    for (const a of this.attentionModules()) {
+      a.keepProbs = on;
+      if (!on) a.lastProbs = null;
+    }
+  }
+
+  /** The kept probabilities of `modules`; throws ValueError when a forward did not keep them. */
+  protected keptProbs(modules: KeepsAttention[]): Float32Array[] {
+    return modules.map((a) => {
+      if (!a.lastProbs) throw new ValueError(`${this.constructor.name}.attentionMaps: no attention kept; call keepAttention() before the forward`);
+      return a.lastProbs;
+    });
   }
 }

@@ -4,24 +4,24 @@
 // optionally one embedding shared by source, target and output projection (three-way tying);
 // padding masks on both sides. Parameter names follow Hugging Face's Marian/BART
 // (model.encoder.layers.N.self_attn.q_proj …), the closest published layout of the original.
-import { DTypeError, ShapeError, TokenError, ValueError } from '../errors.js';
+import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation } from '../fn/activation.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
-import { embedding } from '../fn/embedding.js';
+import { checkIds, embedding } from '../fn/embedding.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import { scaled } from '../fn/scale.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
-import type { LayerCache } from '../nn/attention.js';
+import type { KeepsAttention, LayerCache } from '../nn/attention.js';
 import type { NormPlacement } from '../nn/block.js';
 import { LayerNorm } from '../nn/layers.js';
 import { TransformerLayer, SEQ2SEQ_DECODER_NAMES, SEQ2SEQ_ENCODER_NAMES } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
 import { Model } from './model.js';
-import { sinusoidalTable } from '../nn/positions.js';
+import { positionIds, sinusoidalTable } from '../nn/positions.js';
 
 /** The shape of an encoder–decoder. Defaults are the paper's base model. */
 export interface Seq2SeqConfig {
@@ -177,7 +177,7 @@ export class Seq2Seq extends Model {
     }
     const srcMask = opts.srcMask ?? this.paddingMask(src);
     const tgtMask = opts.tgtMask ?? this.paddingMask(tgtIn);
-    const memory = this.encode(src, srcMask);                           // (B, S, C)
+    const memory = this.#encode(src, srcMask);                          // (B, S, C)
     let y = this.#embed(tgtIn, this.tgtEmbed, 0);                       // (B, T, C)
     for (const layer of this.decoder) y = layer.forward(y, { selfMask: tgtMask, memory, memoryMask: srcMask });
     const logits = this.#head(y);                                       // (B, T, V)
@@ -188,7 +188,11 @@ export class Seq2Seq extends Model {
   /** The encoder: src i32 (B, S) → memory (B, S, C). srcMask i32 (B, S) defaults to src ≠ padId. */
   encode(src: Tensor, srcMask?: Tensor): Tensor {
     this.#checkIds(src, 'src', this.config.srcVocabSize);
-    const mask = srcMask ?? this.paddingMask(src);
+    return this.#encode(src, srcMask ?? this.paddingMask(src));
+  }
+
+  /** `encode` for a source already checked. */
+  #encode(src: Tensor, mask: Tensor): Tensor {
     let x = this.#embed(src, this.srcEmbed, 0);                         // (B, S, C)
     for (const layer of this.encoder) x = layer.forward(x, { selfMask: mask });
     return this.encoderNorm ? this.encoderNorm.forward(x) : x;
@@ -210,7 +214,7 @@ export class Seq2Seq extends Model {
     const lengths = Array.from({ length: B }, (_, b) => mask.i32().subarray(b * S, (b + 1) * S).reduce((a, v) => a + v, 0));
     const memoryKV = this.decoder.map(() => rt.empty([B, S, 2 * this.config.dModel], { arena: 'step' }));
     rt.step.scope(() => rt.tape.noGrad(() => {
-      const memory = this.encode(src, mask);                            // (B, S, C), freed with this scope
+      const memory = this.#encode(src, mask);                           // (B, S, C), freed with this scope
       this.decoder.forEach((layer, i) => {
         const kv = layer.crossAttn!.memoryKV(memory);                   // (B, S, 2C)
         rt.kernels.copy_f32(memoryKV[i]!.ptr, kv.ptr, kv.size);
@@ -252,12 +256,9 @@ export class Seq2Seq extends Model {
     return m;
   }
 
-  /** Keep (or stop keeping) every attention's probabilities from the next forward on. */
-  keepAttention(on = true): void {
-    for (const a of this.#attentions()) {
-      a.attn.keepProbs = on;
-      if (!on) a.attn.lastProbs = null;
-    }
+  /** Encoder self-, decoder self- and cross-attentions. */
+  protected attentionModules(): KeepsAttention[] {
+    return this.#attentions().map((a) => a.attn);
   }
 
   /**
@@ -267,10 +268,7 @@ export class Seq2Seq extends Model {
   attentionMaps(which: 'encoder' | 'decoder' | 'cross', shape: { batch: number; srcLen: number; tgtLen: number },
     opts: { batchIndex?: number; srcLabels?: string[]; tgtLabels?: string[] } = {}): AttentionMaps {
     const list = this.#attentions().filter((a) => a.kind === which);
-    const probs = list.map((a) => {
-      if (!a.attn.lastProbs) throw new ValueError(`Seq2Seq.attentionMaps: no ${which} attention kept; call keepAttention() before the forward`);
-      return a.attn.lastProbs;
-    });
+    const probs = this.keptProbs(list.map((a) => a.attn));
     const tq = which === 'encoder' ? shape.srcLen : shape.tgtLen;
     const tk = which === 'decoder' ? shape.tgtLen : shape.srcLen;
     return attentionMaps(probs, { heads: this.config.nHead, tq, tk, batch: shape.batch }, {
@@ -295,10 +293,7 @@ export class Seq2Seq extends Model {
     const [B, T] = ids.shape as [number, number];
     if (B < 1 || T < 1) throw new ShapeError(`Seq2Seq: ${what} is empty (shape [${B}, ${T}])`);
     if (T > this.config.maxPositions) throw new ShapeError(`Seq2Seq: ${what} has length ${T}, more than maxPositions ${this.config.maxPositions}`);
-    const d = ids.i32();
-    for (let i = 0; i < d.length; i++) {
-      if (!(d[i]! >= 0 && d[i]! < vocab)) throw new TokenError(`Seq2Seq: ${what} id ${d[i]} at [${Math.floor(i / T)}, ${i % T}] is outside [0, ${vocab})`);
-    }
+    checkIds('Seq2Seq', ids.i32(), vocab, `${what} id`, T);
     return [B, T];
   }
 
@@ -309,10 +304,7 @@ export class Seq2Seq extends Model {
     const C = this.config.dModel;
     let x = embedding(rt, ids, table.value);                            // (B, T, C)
     if (this.config.scaleEmbedding) x = scaled(rt, x, Math.sqrt(C));
-    const positions = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-    const p = positions.i32();
-    for (let i = 0; i < B * T; i++) p[i] = pos + (i % T);
-    const pe = embedding(rt, positions, this.#positions);               // (B, T, C), constant
+    const pe = embedding(rt, positionIds(rt, B, T, pos), this.#positions);               // (B, T, C), constant
     return dropout(rt, residual(rt, x, pe), this.config.dropout, this.ctx.rng, this.ctx.training);
   }
 

@@ -16,6 +16,9 @@ import { residual } from '../fn/residual.js';
 import { TransformerLayer, VIT_LAYER_NAMES } from '../nn/layer.js';
 import { LayerNorm, Linear } from '../nn/layers.js';
 import type { Parameter } from '../nn/parameters.js';
+import type { KeepsAttention } from '../nn/attention.js';
+import { positionIds } from '../nn/positions.js';
+import { argmax } from '../generate/sample.js';
 import { Model } from './model.js';
 import { parameterView, PatchEmbedding } from '../nn/patch-embedding.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
@@ -174,22 +177,13 @@ export class ViT extends Model {
     const K = this.config.numClasses;
     return this.rt.step.scope(() => this.rt.tape.noGrad(() => {
       const logits = this.forward(images).logits.f32();   // (B, K)
-      const out = new Int32Array(logits.length / K);
-      for (let b = 0; b < out.length; b++) {
-        let best = 0;
-        for (let k = 1; k < K; k++) if (logits[b * K + k]! > logits[b * K + best]!) best = k;
-        out[b] = best;
-      }
-      return out;
+      return Int32Array.from({ length: logits.length / K }, (_, b) => argmax(logits.subarray(b * K, (b + 1) * K)));
     }));
   }
 
-  /** Attention probabilities (B, NH, N+1, N+1) per layer from the next forwards on (copies), or stop keeping them. */
-  keepAttention(on = true): void {
-    for (const layer of this.layers) {
-      layer.selfAttn.keepProbs = on;
-      if (!on) layer.selfAttn.lastProbs = null;
-    }
+  /** The encoder layers' self-attentions, each keeping (B, NH, N+1, N+1). */
+  protected attentionModules(): KeepsAttention[] {
+    return this.layers.map((l) => l.selfAttn);
   }
 
   /**
@@ -204,11 +198,10 @@ export class ViT extends Model {
    * ```
    */
   attentionMaps(opts: { image?: number } = {}): AttentionMaps {
-    const probs = this.layers.map((l) => l.selfAttn.lastProbs);
-    if (probs.some((p) => p === null)) throw new ValueError('ViT.attentionMaps: no attention kept; call keepAttention() before a forward');
+    const probs = this.keptProbs(this.attentionModules());
     const T = this.numPatches + 1;
     const labels = ['CLS', ...Array.from({ length: this.numPatches }, (_, i) => `p${i}`)];
-    return attentionMaps(probs as Float32Array[], { heads: this.config.nHead, tq: T, tk: T, batch: this.#lastBatch },
+    return attentionMaps(probs, { heads: this.config.nHead, tq: T, tk: T, batch: this.#lastBatch },
       { batchIndex: opts.image ?? 0, queryLabels: labels, keyLabels: labels, layerNames: this.layers.map((_, i) => `encoder.layer.${i}`) });
   }
 
@@ -239,9 +232,7 @@ export class ViT extends Model {
     const N = this.numPatches;
     const x = concatSeq(rt, [this.clsToken.value, this.patchEmbeddings.forward(patches)]);   // (B, N + 1, C)
     // position embeddings broadcast over B: a lookup of ids 0 … N per image, whose backward sums over B
-    const ids = rt.empty([B, N + 1], { dtype: 'i32', arena: 'step' });
-    const p = ids.i32();
-    for (let b = 0; b < B; b++) for (let t = 0; t <= N; t++) p[b * (N + 1) + t] = t;
+    const ids = positionIds(rt, B, N + 1);
     const table = (this.#positions ??= parameterView(this.positionEmbeddings, [N + 1, this.config.dModel]));
     const pos = embedding(rt, ids, table);                                                   // (B, N + 1, C)
     this.#lastBatch = B;

@@ -11,6 +11,14 @@ import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
 import type { ParameterSet } from './parameters.js';
 
+/** An attention module that can keep the probabilities of its last forward (for plots). */
+export interface KeepsAttention {
+  /** Copy the probabilities of each forward into `lastProbs`. */
+  keepProbs: boolean;
+  /** (B, NH, Tq, Tk) of the last forward while `keepProbs` was on. */
+  lastProbs: Float32Array | null;
+}
+
 /** Keys and values of one layer for incremental decoding: (B, capacity, C) each, persistent. */
 export interface LayerCache {
   k: Tensor;
@@ -25,7 +33,7 @@ export interface LayerCache {
  * const y = attn.forward(x); // (B, T, 128) → (B, T, 128)
  * ```
  */
-export class MultiHeadAttention {
+export class MultiHeadAttention implements KeepsAttention {
   readonly c_attn: Linear;
   readonly c_proj: Linear;
   readonly nHead: number;

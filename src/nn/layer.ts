@@ -6,12 +6,11 @@
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { residual } from '../fn/residual.js';
-import type { Activation } from '../fn/activation.js';
 import type { ModelContext } from './context.js';
 import { LayerNorm } from './layers.js';
 import { ProjectedAttention, type ProjectionNames } from './projected-attention.js';
 import type { LayerCache } from './attention.js';
-import type { NormPlacement } from './block.js';
+import type { BlockConfig, NormPlacement } from './block.js';
 import { MLP } from './mlp.js';
 import type { ParameterSet } from './parameters.js';
 
@@ -28,17 +27,8 @@ export interface LayerNames {
   ffnNorm: string;
 }
 
-export interface LayerConfig {
-  dModel: number;
-  nHead: number;
-  dFF: number;
-  bias?: boolean;
-  dropout?: number;
-  activation?: Activation;
-  norm?: NormPlacement;
-  /** Causal self-attention (decoder layers). */
-  causal?: boolean;
-  layerNormEps?: number;
+/** A Block's settings (norm default 'post' here), with one init std for every weight. */
+export interface LayerConfig extends Omit<BlockConfig, 'projStd'> {
   /** Init std of the weights (default 0.02). */
   std?: number;
 }

@@ -9,7 +9,7 @@ import { attend, attendForward, checkKeyMask, type ColumnSlice, type HeadView } 
 import { dropout } from '../fn/dropout.js';
 import { linear } from '../fn/linear.js';
 import type { ModelContext } from './context.js';
-import { attendCached, type LayerCache } from './attention.js';
+import { attendCached, type KeepsAttention, type LayerCache } from './attention.js';
 import { Linear } from './layers.js';
 import type { ParameterSet } from './parameters.js';
 
@@ -51,7 +51,7 @@ interface Joined {
  * const z = attn.forwardCross(y, memory);     // queries y over memory (B, S, 64)
  * ```
  */
-export class ProjectedAttention {
+export class ProjectedAttention implements KeepsAttention {
   readonly q: Linear;
   readonly k: Linear;
   readonly v: Linear;
