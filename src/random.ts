@@ -128,3 +128,18 @@ export function portableLog(x: number): number {
   sum = sum * t2 + 1;
   return 2 * t * sum + e * LN2;
 }
+
+/**
+ * x^n for an integer n ≥ 0 by repeated squaring: only IEEE-exact multiplications, so the
+ * same double in every engine (`Math.pow` is not required to be correctly rounded and
+ * engines differ in the last bit). Used for Adam's bias corrections β^t.
+ */
+export function portablePowInt(x: number, n: number): number {
+  let result = 1;
+  let base = x;
+  for (let k = n; k > 0; k = Math.floor(k / 2)) {
+    if (k % 2 === 1) result *= base;
+    base *= base;
+  }
+  return result;
+}

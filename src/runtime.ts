@@ -18,9 +18,18 @@ export interface RuntimeOptions {
   /**
    * `auto` (default) takes the best this runtime validates: `relaxed`, else `simd`, else the
    * `js` fallback (see `Runtime.notes` for why a better one was passed over). `threads` is
-   * used only when asked for. An explicit variant that cannot run throws FeatureError.
+   * used only when asked for; where it cannot run (no shared memory, no worker, or a page
+   * that is not cross-origin isolated) the runtime falls back to one thread and says so in
+   * `Runtime.fallback` (see `onThreadsUnavailable`). Any other explicit variant that cannot
+   * run throws FeatureError.
    */
   variant?: 'auto' | Backend;
+  /**
+   * `variant: 'threads'` where threads cannot run: `'single-thread'` (default) loads the best
+   * one-thread variant instead and explains why in `Runtime.fallback` and `Runtime.notes`;
+   * `'error'` throws FeatureError.
+   */
+  onThreadsUnavailable?: 'single-thread' | 'error';
   /** Where each variant's wasm comes from; default: the .wasm files shipped with the package. With this set, `auto` considers only the variants given. */
   wasm?: Partial<Record<WasmVariant, WasmSource>>;
   /** Memory size at start and the most it may grow to, in bytes (default 16 MiB and 4 GiB). */
@@ -72,14 +81,21 @@ export class Runtime {
   readonly step: Arena;
   /** Why better backends were passed over, if they were (empty when the best one loaded). */
   readonly notes: readonly string[];
+  /**
+   * Why this runtime is not running the variant that was asked for, or null when it is (or
+   * when `auto` was asked for). Set when `variant: 'threads'` fell back to one thread, e.g.
+   * "threads: this page is not cross-origin isolated (…): running on one thread ('relaxed')".
+   */
+  readonly fallback: string | null;
   /** The autograd tape: differentiable ops (src/fn) record here; `rt.tape.backward(loss)`. */
   readonly tape: Tape;
   readonly #gemmWorkBytes: number;
   #gemmWork = 0;
 
   /** @internal use createRuntime */
-  constructor(backend: Backend, features: Features, kernels: Kernels, heap: Heap, gemmWorkBytes: number, notes: string[], stepChunkBytes: number) {
+  constructor(backend: Backend, features: Features, kernels: Kernels, heap: Heap, gemmWorkBytes: number, notes: string[], stepChunkBytes: number, fallback: string | null = null) {
     this.backend = backend;
+    this.fallback = fallback;
     this.features = features;
     this.kernels = kernels;
     this.heap = heap;
@@ -202,7 +218,13 @@ function unsupported(variant: Backend, features: Features): string | null {
   if (typeof WebAssembly !== 'object') return 'this runtime has no WebAssembly';
   if (!features.simd) return 'this runtime does not validate WebAssembly SIMD';
   if (variant === 'relaxed' && !features.relaxedSimd) return 'this runtime does not validate relaxed SIMD (on Node 20 run node with --experimental-wasm-relaxed-simd)';
-  if (variant === 'threads' && !features.sharedMemory) return 'this runtime cannot create a shared WebAssembly.Memory (browsers need cross-origin isolation: COOP same-origin + COEP require-corp)';
+  if (variant === 'threads' && !features.sharedMemory) {
+    const page = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false;
+    return page
+      ? 'this page is not cross-origin isolated, so it has no SharedArrayBuffer (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+      : 'this runtime cannot create a shared WebAssembly.Memory';
+  }
+  if (variant === 'threads' && !features.workers) return 'this runtime has no worker threads (or the page is not cross-origin isolated)';
   return null;
 }
 
@@ -216,8 +238,9 @@ function candidates(options: RuntimeOptions, features: Features, notes: string[]
   const want = options.variant ?? 'auto';
   if (want !== 'auto') {
     const why = unsupported(want, features);
-    if (why) throw new FeatureError(`variant '${want}' cannot run here: ${why}`);
-    return [want];
+    if (!why) return [want];
+    if (want !== 'threads' || options.onThreadsUnavailable === 'error') throw new FeatureError(`variant '${want}' cannot run here: ${why}`);
+    notes.push(`threads: ${why}: running on one thread`);
   }
   const list: Backend[] = [];
   for (const v of ['relaxed', 'simd'] as const) {
@@ -260,11 +283,13 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const features = { ...detectFeatures(), ...options.features };
   const notes: string[] = [];
   const list = candidates(options, features, notes);
+  const threadsNote = options.variant === 'threads' ? notes.find((n) => n.startsWith('threads: ')) : undefined;
+  const fallback = (backend: Backend) => (threadsNote ? `${threadsNote} ('${backend}')` : null);
   for (const backend of list) {
     const memory = makeMemory(initialBytes, limitBytes, backend === 'threads');
     if (backend === 'js') {
       const heap = new Heap(memory, 64, limitBytes);
-      return new Runtime('js', features, jsKernels(() => heap.f32), heap, 0, notes, stepChunkBytes);
+      return new Runtime('js', features, jsKernels(() => heap.f32), heap, 0, notes, stepChunkBytes, fallback('js'));
     }
     try {
       const module = await loadModule(backend, options.wasm?.[backend]);
@@ -273,7 +298,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       const missing = ['heap_base', 'gemm_workspace_bytes', ...Object.keys(KERNELS)].filter((name) => typeof instance.exports[name] !== 'function');
       if (missing.length) throw new WasmLoadError(`wasm variant '${backend}' lacks the exports ${missing.join(', ')}: is it a wasmformer build of the same version?`);
       const heap = new Heap(memory, exports.heap_base() >>> 0, limitBytes);
-      return new Runtime(backend, features, exports, heap, exports.gemm_workspace_bytes() >>> 0, notes, stepChunkBytes);
+      return new Runtime(backend, features, exports, heap, exports.gemm_workspace_bytes() >>> 0, notes, stepChunkBytes, fallback(backend));
     } catch (err) {
       const error = err instanceof WasmLoadError ? err : new WasmLoadError(`wasm variant '${backend}' could not be instantiated: ${(err as Error).message}`);
       if (list.length === 1) throw error;

@@ -5,6 +5,7 @@ import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
 import { at, FlatOptimizer } from './optimizer.js';
+import { portablePowInt } from '../random.js';
 
 export interface AdamWOptions {
   /** (β1, β2), default (0.9, 0.999). */
@@ -43,10 +44,11 @@ export class AdamW extends FlatOptimizer {
   }
 
   protected update(start: number, end: number, wd: number, lr: number, gradScale: number, t: number): void {
-    // m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t): the kernel takes the two corrections
+    // m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t): the kernel takes the two corrections (β^t by
+    // squaring, so the same bits in every JavaScript engine)
     const p = this.params;
     p.rt.kernels.adamw_f32(at(p.flat, start), at(p.grads, start), at(this.#m, start), at(this.#v, start), end - start,
-      lr, this.beta1, this.beta2, this.eps, wd, 1 - Math.pow(this.beta1, t), 1 - Math.pow(this.beta2, t), gradScale);
+      lr, this.beta1, this.beta2, this.eps, wd, 1 - portablePowInt(this.beta1, t), 1 - portablePowInt(this.beta2, t), gradScale);
   }
 
   stateTensors(): Record<string, Tensor> {

@@ -36,8 +36,26 @@ describe('createRuntime', () => {
   it('refuses an explicit variant the runtime cannot run', async () => {
     await expect(createRuntime({ variant: 'simd', features: { simd: false } })).rejects.toThrow(FeatureError);
     await expect(createRuntime({ variant: 'relaxed', features: { relaxedSimd: false } })).rejects.toThrow(/relaxed SIMD/);
-    await expect(createRuntime({ variant: 'threads', features: { sharedMemory: false } })).rejects.toThrow(/cross-origin isolation/);
+    await expect(createRuntime({ variant: 'threads', features: { sharedMemory: false }, onThreadsUnavailable: 'error' }))
+      .rejects.toThrow(/variant 'threads' cannot run here: this runtime cannot create a shared WebAssembly.Memory/);
     await expect(createRuntime({ variant: 'avx512' as never })).rejects.toThrow(/unknown variant 'avx512'/);
+  });
+
+  it('falls back to one thread where threads cannot run, and says so through the API', async () => {
+    const noShared = await createRuntime({ variant: 'threads', features: { sharedMemory: false } });
+    expect(noShared.backend).toBe('relaxed');
+    expect(noShared.fallback).toBe("threads: this runtime cannot create a shared WebAssembly.Memory: running on one thread ('relaxed')");
+    expect(noShared.notes).toContain('threads: this runtime cannot create a shared WebAssembly.Memory: running on one thread');
+    expect(noShared.heap.memory.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(await product(noShared)).toEqual([19, 22, 43, 50]);
+    const noWorkers = await createRuntime({ variant: 'threads', features: { workers: false, relaxedSimd: false } });
+    expect(noWorkers.backend).toBe('simd');
+    expect(noWorkers.fallback).toMatch(/^threads: this runtime has no worker threads .*running on one thread \('simd'\)$/);
+    await expect(createRuntime({ variant: 'threads', features: { workers: false }, onThreadsUnavailable: 'error' })).rejects.toThrow(FeatureError);
+    const threads = await createRuntime({ variant: 'threads' });
+    expect(threads.backend).toBe('threads');
+    expect(threads.fallback).toBeNull();
+    expect((await createRuntime()).fallback).toBeNull();
   });
 
   it('loads every variant explicitly, each computing the same product', async () => {
