@@ -3,73 +3,8 @@
 // backend's argument mapping matches the wasm kernel on a sample call of each kernel.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createRuntime, KERNELS, Rng, type KernelName, type Runtime } from '../../src/index.js';
-
-const BUF = 512; // floats per sample buffer: enough for every sample below
-const IDS = 8;   // i32 pointer arguments (`n`: token ids, targets) hold values in [0, IDS): valid rows/classes below
-
-/** Sample integer/scalar arguments per kernel; pointer arguments get their own buffers. */
-const SAMPLES: Record<KernelName, number[]> = {
-  gemm_f32:           [5, 9, 7, 7, 9, 9, 0, 1.5, 0.5],           // m n k lda ldb ldc flags alpha beta
-  gemm_batched_f32:   [3, 4, 5, 6, 5, 7, 3, 1, 1, 2, 40, 0, 40], // … flags=3 alpha beta batch sA sB sC
-  softmax_forward:    [6, 10, 3, 0.5, 1],                        // rows cols block scale causal
-  attention_mask_f32: [12, 5, 4, 7],                              // rows cols group mask_ld (ids 0 are masked)
-  softmax_backward:   [6, 10, 0.5],
-  layernorm_forward:  [6, 12, 1e-5],
-  layernorm_backward: [6, 12],
-  gelu_forward:       [37],
-  gelu_backward:      [37],
-  relu_forward:       [37],
-  relu_backward:      [37],
-  tanh_forward:       [37],
-  tanh_backward:      [37],
-  add_f32:            [37],
-  mul_f32:            [37],
-  scale_f32:          [-1.25, 37],
-  axpy_f32:           [0.75, 37],
-  fill_f32:           [3.5, 37],
-  copy_f32:           [37],
-  colsum_f32:         [6, 12],
-  embedding_forward:  [6, 12],                                   // n c (weight has 512/12 ≥ IDS rows)
-  embedding_backward: [6, 12],
-  crossentropy_forward:  [6, 10, 0.1, 3],                        // n v smoothing ignore_index
-  crossentropy_backward: [6, 10, 0.1, 3, 0.5],                   // … scale
-  adamw_f32:          [37, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.1, 0.001, 0.5], // n lr β1 β2 eps wd bc1 bc2 grad_scale
-  sgd_f32:            [37, 0.1, 0.9, 0.01, 1, 0.5],              // n lr momentum wd nesterov grad_scale
-  sumsq_f32:          [37],
-  dropout_forward:    [37, 0xdeadbeef, 2 ** 31, 2],              // n seed threshold (p = 0.5) scale
-  dropout_backward:   [37, 0xdeadbeef, 2 ** 31, 2],
-};
-
-function callSample(rt: Runtime, name: KernelName, seed: number): Float32Array[] {
-  rt.step.reset();
-  const { args } = KERNELS[name];
-  const rng = new Rng(seed);
-  const scalars = [...SAMPLES[name]];
-  const buffers: number[] = [];
-  const values: number[] = [];
-  for (const kind of args) {
-    if (kind === 'f' || kind === 'o') {
-      const t = rt.empty([BUF], { arena: 'step' });
-      const d = t.f32();
-      for (let i = 0; i < BUF; i++) d[i] = 0.5 + rng.uniform();
-      buffers.push(t.ptr);
-      values.push(t.ptr);
-    } else if (kind === 'n') {
-      const t = rt.empty([BUF], { arena: 'step', dtype: 'i32' });
-      const d = t.i32();
-      for (let i = 0; i < BUF; i++) d[i] = rng.int(IDS);
-      buffers.push(t.ptr);
-      values.push(t.ptr);
-    } else if (kind === 'w') {
-      values.push(rt.gemmWork);
-    } else {
-      values.push(scalars.shift()!);
-    }
-  }
-  (rt.kernels[name] as (...a: number[]) => void)(...values);
-  return buffers.map((p) => rt.heap.f32.slice(p >>> 2, (p >>> 2) + BUF));
-}
+import { createRuntime, KERNELS, type KernelName } from '../../src/index.js';
+import { BUF, SAMPLES, callSample } from '../helpers/kernel-samples.js';
 
 describe('ABI manifest', () => {
   it('lists exactly the kernels the wasm module exports', () => {
