@@ -72,9 +72,14 @@ let cached: Features | undefined;
  */
 export function detectFeatures(): Features {
   if (cached) return cached;
-  const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean; process?: { versions?: { node?: string } } };
+  const g = globalThis as {
+    Worker?: unknown; crossOriginIsolated?: boolean; navigator?: { userAgent?: string }; process?: { versions?: { node?: string } };
+  };
   const sharedMemory = validates(THREADS_MODULE) && canCreateSharedMemory();
-  const hasWorker = typeof g.Worker === 'function' || typeof g.process?.versions?.node === 'string';
+  // Cloudflare workerd has SharedArrayBuffer and, with its Node compatibility, a `process` that
+  // claims Node 22 and a node:worker_threads whose Worker throws "not implemented": no threads.
+  const workerd = g.navigator?.userAgent === 'Cloudflare-Workers';
+  const hasWorker = !workerd && (typeof g.Worker === 'function' || typeof g.process?.versions?.node === 'string');
   cached = {
     simd: validates(SIMD_MODULE),
     relaxedSimd: validates(RELAXED_MODULE),
