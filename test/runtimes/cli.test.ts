@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runSuite, type SuiteReport } from './suite.js';
+import { createRuntime } from '../../src/index.js';
+import { runSuite, tinyLosses, type SuiteReport } from './suite.js';
 import { bundleEntry } from './bundle.js';
 import { expectLikeNode } from './compare.js';
 
@@ -54,5 +55,19 @@ describe('runtime suite', () => {
     const c = expectLikeNode(bun, node);
     expect(c.variants).toContain('simd');
     console.log(`bun: ${c.variants.join(', ')}; relaxed ${c.relaxed}; threads ${JSON.stringify(bun.threads)}; ${bun.ms.toFixed(0)} ms`);
+  }, 180_000);
+
+  it('a runtime with no WebAssembly at all (node --jitless): the JS kernels, the reason, the same losses as the JS backend here', async () => {
+    const entry = await bundleEntry('no-wasm-entry.ts', 'no-wasm');
+    const { stdout } = await run(process.execPath, ['--jitless', entry], { timeout: 120_000 });
+    const got = JSON.parse(stdout.trim().split('\n').at(-1)!) as { wasm: string; backend: string; notes: string[]; losses: number[] };
+    expect(got.wasm).toBe('undefined');
+    expect(got.backend).toBe('js');
+    expect(got.notes).toEqual([
+      'relaxed: this runtime has no WebAssembly',
+      'simd: this runtime has no WebAssembly',
+      'js: no wasm variant can run here, using the plain-JS kernels (much slower than wasm SIMD)',
+    ]);
+    expect(got.losses).toEqual(tinyLosses(await createRuntime({ variant: 'js' }), 2));
   }, 180_000);
 });

@@ -157,6 +157,21 @@ export const SUITE_STEPS = 40;
  * weights and seeded batches, then continues a prompt greedily and by seeded sampling.
  */
 function tinyGpt(rt: Runtime): Pick<VariantReport, 'losses' | 'lossBits' | 'greedy' | 'sampled'> {
+  const { model, tok, losses } = tinyTraining(rt, SUITE_STEPS);
+  model.eval();
+  const prompt = tok.encode('It is a ');
+  const greedy = [...generate(model, prompt, { maxNewTokens: 24, temperature: 0 })];
+  const sampled = [...generate(model, prompt, { maxNewTokens: 24, temperature: 0.9, topK: 12, seed: 42 })];
+  rt.step.reset();
+  return { losses, lossBits: losses.map(f32Bits), greedy, sampled };
+}
+
+/** The losses of the first `steps` steps of the suite's training run (for runtimes too slow for all of it). */
+export function tinyLosses(rt: Runtime, steps: number): number[] {
+  return tinyTraining(rt, steps).losses;
+}
+
+function tinyTraining(rt: Runtime, steps: number): { model: GPT; tok: CharTokenizer; losses: number[] } {
   const tok = CharTokenizer.fromText(SUITE_TEXT);
   const model = new GPT(rt, { vocabSize: tok.vocabSize, blockSize: 16, nLayer: 2, nHead: 2, dModel: 32, dropout: 0.1 }, { seed: 3 });
   const opt = new AdamW(model.params, { betas: [0.9, 0.99], weightDecay: 0.1 });
@@ -165,7 +180,7 @@ function tinyGpt(rt: Runtime): Pick<VariantReport, 'losses' | 'lossBits' | 'gree
   const x = new Int32Array(B * T);
   const y = new Int32Array(B * T);
   const losses: number[] = [];
-  for (let step = 0; step < SUITE_STEPS; step++) {
+  for (let step = 0; step < steps; step++) {
     sampler.next(x, y);
     const { loss } = trainStep(model, opt, () => {
       const idx = rt.tensor(x, [B, T], { dtype: 'i32', arena: 'step' });
@@ -174,12 +189,7 @@ function tinyGpt(rt: Runtime): Pick<VariantReport, 'losses' | 'lossBits' | 'gree
     }, { step, lr: 5e-3, clip: 1 });
     losses.push(loss);
   }
-  model.eval();
-  const prompt = tok.encode('It is a ');
-  const greedy = [...generate(model, prompt, { maxNewTokens: 24, temperature: 0 })];
-  const sampled = [...generate(model, prompt, { maxNewTokens: 24, temperature: 0.9, topK: 12, seed: 42 })];
-  rt.step.reset();
-  return { losses, lossBits: losses.map(f32Bits), greedy, sampled };
+  return { model, tok, losses };
 }
 
 async function attempt<T>(what: string, checks: Check[], fn: () => Promise<T> | T): Promise<T | undefined> {
