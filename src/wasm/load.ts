@@ -44,7 +44,7 @@ async function readFileUrl(url: URL): Promise<Uint8Array> {
 }
 
 async function compileResponse(response: Response, where: string): Promise<WebAssembly.Module> {
-  if (!response.ok) throw new WasmLoadError(`fetching ${where} failed: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new Error(`fetching ${where} failed: HTTP ${response.status} ${response.statusText}`.trimEnd());
   const type = response.headers.get('content-type') ?? '';
   if (typeof WebAssembly.compileStreaming === 'function' && type.startsWith('application/wasm')) {
     return WebAssembly.compileStreaming(response);
@@ -81,7 +81,10 @@ export async function loadModule(variant: WasmVariant, source?: WasmSource): Pro
     const why = err instanceof Error ? err.message : String(err);
     const hint = /disallowed|code generation/i.test(why)
       ? ' (this runtime forbids compiling wasm from bytes, as Cloudflare workerd does: import the .wasm as a module and pass the WebAssembly.Module)'
-      : '';
+      : /ENOENT|not ?found|HTTP 404/i.test(why)
+        ? ` (the package ships its .wasm files in its build/ folder, exported as 'wasmformer/wasm/${variant}.wasm'; ` +
+          'if a bundler moved this code, copy them beside it or pass them: createRuntime({ wasm: { ' + variant + ': url } }))'
+        : '';
     throw new WasmLoadError(`wasm variant '${variant}' from ${where} could not be loaded: ${why}${hint}`);
   }
 }

@@ -90,7 +90,12 @@ describe('createRuntime', () => {
 
   it('names a missing .wasm file', async () => {
     const missing = new URL('../../build/does-not-exist.wasm', import.meta.url);
-    await expect(createRuntime({ variant: 'simd', wasm: { simd: missing } })).rejects.toThrow(/does-not-exist\.wasm/);
+    await expect(createRuntime({ variant: 'simd', wasm: { simd: missing } })).rejects.toThrow(
+      /^wasm variant 'simd' from file:.*\/build\/does-not-exist\.wasm could not be loaded: ENOENT.*\(the package ships its \.wasm files in its build\/ folder, exported as 'wasmformer\/wasm\/simd\.wasm'; if a bundler moved this code, copy them beside it or pass them: createRuntime\(\{ wasm: \{ simd: url \} \}\)\)$/);
+    const notFound = new Response('nope', { status: 404, statusText: 'Not Found' });
+    Object.defineProperty(notFound, 'url', { value: 'https://example.test/app/wasmformer-simd.wasm' });
+    await expect(createRuntime({ variant: 'simd', wasm: { simd: notFound } })).rejects.toThrow(
+      /^wasm variant 'simd' from https:\/\/example\.test\/app\/wasmformer-simd\.wasm could not be loaded: fetching .* failed: HTTP 404 Not Found \(the package ships/);
   });
 
   it('rejects a module that is not wasmformer (missing exports) with a load error', async () => {
