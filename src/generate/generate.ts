@@ -21,7 +21,32 @@ export interface GenerateOptions extends SamplingOptions {
   onToken?: (id: number) => boolean | void;
 }
 
-const caches = new WeakMap<GPT, LayerCache[]>();
+/**
+ * Per model: KV caches not in use (kept for the next call, so generating allocates nothing
+ * after the first time), how many generators are running, and whether the model was in
+ * training mode before the first of them put it in eval mode. Generators may interleave (a
+ * server streaming to several clients from one model): each holds its own cache while it
+ * runs, and the mode is restored when the last one ends.
+ */
+interface GenerationState {
+  free: LayerCache[][];
+  active: number;
+  wasTraining: boolean;
+}
+const states = new WeakMap<GPT, GenerationState>();
+
+function begin(model: GPT): GenerationState {
+  let state = states.get(model);
+  if (!state) states.set(model, (state = { free: [], active: 0, wasTraining: false }));
+  if (state.active++ === 0) state.wasTraining = model.ctx.training;
+  model.eval();
+  return state;
+}
+
+function end(model: GPT, state: GenerationState, cache: LayerCache[] | null): void {
+  if (cache) state.free.push(cache);
+  if (--state.active === 0) model.train(state.wasTraining);
+}
 
 /**
  * The new token ids, one at a time (a synchronous iterator: pull as many as you want).
@@ -41,11 +66,10 @@ export function* generateTokens(model: GPT, prompt: ArrayLike<number>, opts: Gen
   const useCache = opts.useCache ?? true;
   const { blockSize } = model.config;
   const ids = Array.from(prompt);
-  const wasTraining = model.ctx.training;
-  model.eval();
+  const state = begin(model);
+  let cache: LayerCache[] | null = null;
   try {
-    let cache = caches.get(model);
-    if (useCache && !cache) caches.set(model, (cache = model.createCache(1)));
+    if (useCache) cache = state.free.pop() ?? model.createCache(1);
     let cached = 0; // positions held in the cache
     for (let n = 0; n < maxNewTokens; n++) {
       let logits: Float32Array;
@@ -63,7 +87,7 @@ export function* generateTokens(model: GPT, prompt: ArrayLike<number>, opts: Gen
       if (opts.onToken?.(id) === false || stop.has(id)) return;
     }
   } finally {
-    model.train(wasTraining);
+    end(model, state, cache);
   }
 }
 

@@ -52,6 +52,32 @@ describe('KV cache', () => {
   });
 });
 
+describe('several generators on one model', () => {
+  it('interleaved generators each get their own cache: same tokens as one at a time; mode restored after the last', () => {
+    const m = model(5);
+    const prompts = [[1, 2, 3], [4, 5], [6]];
+    const opts = { maxNewTokens: 30, temperature: 0.8, seed: 9 };
+    const alone = prompts.map((p) => [...generateTokens(m, p, opts)]);
+    m.train(true);
+    const its = prompts.map((p) => generateTokens(m, p, opts));
+    const got: number[][] = [[], [], []];
+    for (let n = 0; n < 30; n++) {
+      its.forEach((it, i) => got[i]!.push(it.next().value as number)); // one token of each in turn
+      expect(m.ctx.training).toBe(false);
+    }
+    expect(got).toEqual(alone);
+    its.forEach((it) => expect(it.next().done).toBe(true));
+    expect(m.ctx.training).toBe(true);
+    // Caches are kept for reuse: three more generators at once allocate nothing new.
+    const before = rt.persistent.report().usedBytes;
+    const again = prompts.map((p) => generateTokens(m, p, opts));
+    again.forEach((it) => it.next());
+    again.forEach((it) => it.return(undefined));
+    expect(rt.persistent.report().usedBytes).toBe(before);
+    expect(m.ctx.training).toBe(true);
+  });
+});
+
 describe('sampling', () => {
   it('is reproducible for a seed and differs across seeds', () => {
     const m = model(5);
