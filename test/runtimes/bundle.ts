@@ -20,7 +20,7 @@ export async function bundleEntry(entry: string, name: string): Promise<string> 
     platform: 'neutral',
     target: 'es2022',
     outfile,
-    external: ['*.wasm', '*.bin'],
+    external: ['*.wasm'],
     logLevel: 'error',
   });
   return outfile;

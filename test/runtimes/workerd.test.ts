@@ -19,7 +19,6 @@ beforeAll(async () => {
       { name: 'worker-suite.mjs', path: entry, type: 'esModule' },
       { name: 'wasmformer-simd.wasm', path: wasm('simd'), type: 'wasm' },
       { name: 'wasmformer-relaxed.wasm', path: wasm('relaxed'), type: 'wasm' },
-      { name: 'wasmformer-simd.bin', path: wasm('simd'), type: 'data' },
     ],
   });
 }, 120_000);
@@ -40,9 +39,4 @@ describe('runtime suite in workerd', () => {
     expect(report.threads.fallback).toMatch(/^threads: .*: running on one thread \('relaxed'\)$/);
     console.log(`workerd: relaxed ${c.relaxed}; threads: ${report.threads.fallback}`);
   }, 120_000);
-
-  it('wasm given as bytes: an error that says to import the .wasm as a module', async () => {
-    const text = await (await fetch(`${server.origin}/bytes`)).text();
-    expect(text).toMatch(/^WasmLoadError: wasm variant 'simd' from the given bytes could not be loaded: .*import the \.wasm as a module and pass the WebAssembly\.Module/);
-  }, 60_000);
 });
