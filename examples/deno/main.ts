@@ -5,6 +5,7 @@
 //
 // In your own project, map "wasmformer" to "npm:wasmformer" in deno.json's "imports" (here it
 // maps to this repository's build, dist/). --allow-read lets the library read its .wasm files.
+// (`deno check` against the installed package's types is tested in test/package/deno.test.ts.)
 import { AdamW, CharTokenizer, createRuntime, generateTokens, GPT, linearWarmup, train } from 'wasmformer';
 
 // Public domain: the opening of "Ozymandias" (Percy Bysshe Shelley, 1818).

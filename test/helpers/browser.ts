@@ -97,6 +97,9 @@ export async function serveStatic(root: string, options: StaticServerOptions = {
   const { port } = server.address() as AddressInfo;
   return {
     origin: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
+    close: () => new Promise<void>((ok) => {
+      server.close(() => ok());
+      server.closeAllConnections(); // Chromium keeps idle keep-alive sockets open, which would hold close() up
+    }),
   };
 }

@@ -38,8 +38,8 @@ async function suiteIn(isolated: boolean): Promise<{ report: SuiteReport; errors
     await page.goto(`${server.origin}/index.html`);
     await page.waitForFunction(() => (globalThis as { suiteReport?: unknown }).suiteReport !== undefined, null, { timeout: 120_000 });
     const report = await page.evaluate(() => (globalThis as unknown as { suiteReport: SuiteReport }).suiteReport);
-    const crossOriginIsolated = await page.evaluate(() => crossOriginIsolated);
-    return { report, errors, crossOriginIsolated };
+    const isolatedPage = await page.evaluate(() => self.crossOriginIsolated);
+    return { report, errors, crossOriginIsolated: isolatedPage };
   } finally {
     await page.close();
     await server.close();
