@@ -89,8 +89,8 @@ export class Runtime {
   readonly fallback: string | null;
   /** The autograd tape: differentiable ops (src/fn) record here; `rt.tape.backward(loss)`. */
   readonly tape: Tape;
-  readonly #gemmWorkBytes: number;
-  #gemmWork = 0;
+  /** Scratch for GEMM packing, taken from the persistent arena when the runtime is made (before any mark a user could release it with). */
+  readonly gemmWork: number;
 
   /** @internal use createRuntime */
   constructor(backend: Backend, features: Features, kernels: Kernels, heap: Heap, gemmWorkBytes: number, notes: string[], stepChunkBytes: number, fallback: string | null = null) {
@@ -103,13 +103,7 @@ export class Runtime {
     this.step = new Arena(heap, 'step', stepChunkBytes);
     this.notes = Object.freeze([...notes]);
     this.tape = new Tape(this);
-    this.#gemmWorkBytes = gemmWorkBytes;
-  }
-
-  /** Scratch for GEMM packing, taken once from the persistent arena. */
-  get gemmWork(): number {
-    if (this.#gemmWork === 0 && this.#gemmWorkBytes > 0) this.#gemmWork = this.persistent.alloc(this.#gemmWorkBytes);
-    return this.#gemmWork;
+    this.gemmWork = gemmWorkBytes > 0 ? this.persistent.alloc(gemmWorkBytes) : 0;
   }
 
   /** An uninitialised tensor (whatever bytes the arena held). */

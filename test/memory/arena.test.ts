@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRuntime, OutOfMemoryError, StaleTensorError, WasmformerError } from '../../src/index.js';
+import { createRuntime, matmul, OutOfMemoryError, StaleTensorError, WasmformerError } from '../../src/index.js';
 
 describe('arenas', () => {
   it('hands out 64-byte aligned, non-overlapping blocks', async () => {
@@ -108,14 +108,29 @@ describe('arenas', () => {
 
   it('reports memory per arena', async () => {
     const rt = await createRuntime({ variant: 'simd' });
+    const scratch = rt.memoryReport().persistent.usedBytes; // the GEMM packing scratch, taken at creation
+    expect(scratch).toBeGreaterThan(0);
     rt.zeros([1000]);
     rt.zeros([2000], { arena: 'step' });
     const r = rt.memoryReport();
     expect(r.backend).toBe('simd');
-    expect(r.persistent.usedBytes).toBe(4032);
+    expect(r.persistent.usedBytes - scratch).toBe(4032);
     expect(r.step.usedBytes).toBe(8000);
     expect(r.memoryBytes).toBe(rt.heap.memoryBytes);
     expect(r.peakBytes).toBe(r.persistent.peakBytes + r.step.peakBytes);
     expect(r.heapBaseBytes).toBeGreaterThan(0);
+  });
+
+  it('a user mark/release on the persistent arena never frees the GEMM scratch', async () => {
+    const rt = await createRuntime({ variant: 'simd' });
+    const mark = rt.persistent.mark();
+    const a = rt.uniform([96, 96], { seed: 1 }); // large enough for the packed (scratch-using) path
+    const want = matmul(rt, a, a).toArray();
+    rt.persistent.release(mark);
+    const filler = rt.zeros([1 << 18]); // reuses the space released above
+    filler.data().fill(123);
+    const b = rt.uniform([96, 96], { seed: 1 });
+    expect(matmul(rt, b, b).toArray()).toEqual(want);
+    expect(filler.data().every((v) => v === 123)).toBe(true); // the GEMM wrote nothing into it
   });
 });
