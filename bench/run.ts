@@ -20,8 +20,12 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
   peers,
   gpt,
   families,
+  // Start-up time per runtime and .wasm sizes (bench/startup.ts): spawns Deno, Bun, Chromium and
+  // workerd, so it runs only when named (`npm run bench -- startup`), not in the full run.
+  startup: { run: async () => (await import('./startup.js')).run() },
   'machine ': { run: () => calibrate.run('end') },
 };
+const optIn = new Set(['startup']);
 const only = process.argv.slice(2);
 
 const machine = {
@@ -35,7 +39,7 @@ console.log(`wasmformer benchmarks — ${machine.cpu}, ${machine.cores} cores, N
 
 const rows: BenchRow[] = [];
 for (const [name, suite] of Object.entries(suites)) {
-  if (only.length && !only.includes(name.trim())) continue;
+  if (only.length ? !only.includes(name.trim()) : optIn.has(name)) continue;
   const t0 = performance.now();
   const got = await suite.run();
   rows.push(...got);
