@@ -80,7 +80,10 @@ describe('the packed tarball', () => {
     const dot = pkg.exports['.'] as Record<string, string>;
     expect(Object.keys(dot)[0]).toBe('types');
     expect(norm(dot.types!)).toBe('dist/index.d.ts');
-    expect(norm(dot.import!)).toBe('dist/index.js');
+    // The entry is the one-file bundle (fast start: one module to import instead of ~70).
+    expect(norm(dot.import!)).toBe('dist/bundle/wasmformer.js');
+    expect(norm(dot.default!)).toBe('dist/bundle/wasmformer.js');
+    expect(norm(pkg.main!)).toBe('dist/bundle/wasmformer.js');
   });
 
   it('ships every .wasm variant, both through the exports map and where the loader looks by default', () => {
@@ -97,6 +100,9 @@ describe('the packed tarball', () => {
     // The loader's literal new URL('../../build/….wasm', import.meta.url), resolved from dist/wasm/load.js.
     const urls = [...read('dist/wasm/load.js').matchAll(/new URL\('([^']+\.wasm)', import\.meta\.url\)/g)].map((m) => posix.join('dist/wasm', m[1]!));
     expect(urls.sort()).toEqual(['build/wasmformer-relaxed.wasm', 'build/wasmformer-simd.wasm', 'build/wasmformer-threads.wasm']);
+    // …and from the bundle the exports map points at, which sits at the same depth.
+    const bundled = [...read('dist/bundle/wasmformer.js').matchAll(/new URL\("([^"]+\.wasm)", import\.meta\.url\)/g)].map((m) => posix.join('dist/bundle', m[1]!));
+    expect(bundled.sort()).toEqual(urls.sort());
     const wasmInTar = files.filter((f) => f.endsWith('.wasm'));
     expect(wasmInTar).toEqual(urls.sort());
     // Real wasm: the magic number.
@@ -104,7 +110,9 @@ describe('the packed tarball', () => {
   });
 
   it('has no stale build output: every dist/**/*.js comes from a src/**/*.ts in the tarball and has its .d.ts', () => {
-    const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'));
+    // dist/bundle/ is the one-file bundle of all of them (scripts/bundle-js.mjs), not per-file output.
+    const js = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js') && !f.startsWith('dist/bundle/'));
+    expect(files).toContain('dist/bundle/wasmformer.js');
     expect(js.length).toBeGreaterThan(20);
     const problems: string[] = [];
     for (const f of js) {
