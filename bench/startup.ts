@@ -27,6 +27,7 @@ import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:z
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium, serveStatic, type StaticServer } from '../test/helpers/browser.js';
+import { startWorkerd } from '../test/helpers/workerd.js';
 import { median, type BenchRow } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -77,7 +78,7 @@ interface Bundles {
   dir: string;
   /** dist/ as one minified ESM file (all exports), at <dir>/www/lib/wasmformer.js, the .wasm files at <dir>/build/. */
   lib: string;
-  /** The workerd directory: worker.js, the .wasm builds, workerd.capnp. */
+  /** The workerd directory: worker.js (startWorkerd writes the config; the .wasm come from build/). */
   workerd: string;
 }
 
@@ -93,8 +94,6 @@ async function makeBundles(): Promise<Bundles> {
     entryPoints: [join(HERE, 'entry-workerd.mjs')], bundle: true, format: 'esm', platform: 'neutral', minify: true,
     external: ['*.wasm'], outfile: join(workerd, 'worker.js'), logLevel: 'error',
   });
-  for (const v of ['simd', 'relaxed']) copyFileSync(join(ROOT, 'build', `wasmformer-${v}.wasm`), join(workerd, `wasmformer-${v}.wasm`));
-  copyFileSync(join(HERE, 'workerd.capnp'), join(workerd, 'workerd.capnp'));
   return { dir, lib, workerd };
 }
 
@@ -244,37 +243,26 @@ function workerdTarget(bundles: Bundles): Target {
     headlineNote: 'request → response, timed outside',
     async run(mode) {
       const t = performance.now();
-      const child = spawn(join(BIN, 'workerd'), ['serve', 'workerd.capnp', '--socket-addr', 'http=127.0.0.1:0', '--control-fd', '3'], {
-        cwd: bundles.workerd, stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      const server = await startWorkerd({
+        modules: [
+          { name: 'worker.js', path: join(bundles.workerd, 'worker.js'), type: 'esModule' },
+          ...['simd', 'relaxed'].map((v) => ({ name: `wasmformer-${v}.wasm`, path: join(ROOT, 'build', `wasmformer-${v}.wasm`), type: 'wasm' as const })),
+        ],
+        compatibilityDate: '2025-01-01',
+        binary: join(BIN, 'workerd'),
+        waitForHttp: false, // the measured request must be the worker's first
       });
-      let stderr = '';
-      child.stderr!.on('data', (d) => (stderr += d));
-      const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
       try {
-        const port = await new Promise<number>((resolve, reject) => {
-          let buf = '';
-          const control = child.stdio[3] as NodeJS.ReadableStream;
-          control.on('data', (d) => {
-            buf += d;
-            for (const line of buf.split('\n').slice(0, -1)) {
-              const m = JSON.parse(line) as { event?: string; socket?: string; port?: number };
-              if (m.event === 'listen' && m.port) resolve(m.port);
-            }
-          });
-          child.on('close', (code) => reject(new Error(`workerd exited with ${code} before listening: ${stderr.slice(-2000)}`)));
-          setTimeout(() => reject(new Error(`workerd did not listen within 30 s: ${stderr.slice(-2000)}`)), 30_000);
-        });
         const ready = performance.now() - t;
         const t1 = performance.now();
-        const response = await fetch(`http://127.0.0.1:${port}/${mode}`, { signal: AbortSignal.timeout(60_000) });
+        const response = await fetch(`${server.origin}/${mode}`, { signal: AbortSignal.timeout(60_000) });
         const text = await response.text();
         const t2 = performance.now();
         const r = JSON.parse(text) as EntryResult;
-        if (r.error || !response.ok) throw new Error(`workerd: ${r.error ?? text}`);
+        if (r.error || !response.ok) throw new Error(`workerd: ${r.error ?? text}\n${server.output()}`);
         return { backend: r.backend, headline: t2 - t1, phases: r.ms, outside: t2 - t, ready };
       } finally {
-        child.kill('SIGTERM');
-        await exited;
+        await server.stop();
       }
     },
   };

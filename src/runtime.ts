@@ -226,15 +226,18 @@ function unsupported(variant: Backend, features: Features): string | null {
  * The backends to try, best first. An explicit variant is the only candidate (and must be
  * supported). `auto` tries relaxed then simd, skipping what this runtime does not support;
  * only when no wasm variant is supported at all does it fall back to the JS twins, so a
- * broken .wasm is reported as an error rather than silently run 50× slower.
+ * broken .wasm is reported as an error rather than silently run 50× slower. `variant:
+ * 'threads'` that cannot run is tried as `auto`, and `fallback` says why (else null).
  */
-function candidates(options: RuntimeOptions, features: Features, notes: string[]): Backend[] {
+function candidates(options: RuntimeOptions, features: Features, notes: string[]): { list: Backend[]; fallback: string | null } {
   const want = options.variant ?? 'auto';
+  let fallback: string | null = null;
   if (want !== 'auto') {
     const why = unsupported(want, features);
-    if (!why) return [want];
+    if (!why) return { list: [want], fallback };
     if (want !== 'threads' || options.onThreadsUnavailable === 'error') throw new FeatureError(`variant '${want}' cannot run here: ${why}`);
-    notes.push(`threads: ${why}: running on one thread`);
+    fallback = `threads: ${why}: running on one thread`;
+    notes.push(fallback);
   }
   const list: Backend[] = [];
   for (const v of ['relaxed', 'simd'] as const) {
@@ -247,7 +250,7 @@ function candidates(options: RuntimeOptions, features: Features, notes: string[]
     notes.push('js: no wasm variant can run here, using the plain-JS kernels (much slower than wasm SIMD)');
     list.push('js');
   }
-  return list;
+  return { list, fallback };
 }
 
 /**
@@ -276,9 +279,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const stepChunkBytes = alignUp(options.stepChunkBytes ?? 4 << 20);
   const features = { ...detectFeatures(), ...options.features };
   const notes: string[] = [];
-  const list = candidates(options, features, notes);
-  const threadsNote = options.variant === 'threads' ? notes.find((n) => n.startsWith('threads: ')) : undefined;
-  const fallback = (backend: Backend) => (threadsNote ? `${threadsNote} ('${backend}')` : null);
+  const { list, fallback: why } = candidates(options, features, notes);
+  const fallback = (backend: Backend) => (why ? `${why} ('${backend}')` : null);
   for (const backend of list) {
     const memory = makeMemory(initialBytes, limitBytes, backend === 'threads');
     if (backend === 'js') {

@@ -68,3 +68,20 @@ export function callSample(rt: Runtime, name: KernelName, seed: number): Float32
   (rt.kernels[name] as (...a: number[]) => void)(...values);
   return buffers.map((p) => rt.heap.f32.slice(p >>> 2, (p >>> 2) + BUF));
 }
+
+// This checks argument mapping and that a runtime runs the module correctly, not precision (the
+// kernel tests hold each kernel to its own derived bound): a mis-mapped argument or a
+// miscompiled kernel gives O(1) differences, so 1e-4 relative separates them from rounding.
+export const SAMPLE_RTOL = 1e-4;
+
+/** The first element where two sample outputs (`callSample`) differ by more than SAMPLE_RTOL, described; or null. */
+export function sampleMismatch(a: Float32Array[], b: Float32Array[]): string | null {
+  for (let i = 0; i < a.length; i++) {
+    for (let j = 0; j < BUF; j++) {
+      const x = a[i]![j]!;
+      const y = b[i]![j]!;
+      if (x !== y && !(Math.abs(x - y) <= SAMPLE_RTOL * Math.max(1, Math.abs(y)))) return `buffer ${i} element ${j}: ${x} vs ${y}`;
+    }
+  }
+  return null;
+}

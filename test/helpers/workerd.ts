@@ -49,6 +49,8 @@ export interface WorkerdOptions {
   startTimeoutMs?: number;
   /** The workerd binary (default: $WORKERD_BIN, else the npm package `workerd`'s). */
   binary?: string;
+  /** Wait until the worker answers an HTTP request (default true); false returns as soon as workerd listens, so the first request the caller sends is the worker's first (cold-start timing). */
+  waitForHttp?: boolean;
 }
 
 export interface WorkerdServer {
@@ -193,7 +195,7 @@ export async function startWorkerd(options: WorkerdOptions): Promise<WorkerdServ
   try {
     const port = await listenPort(child, exit, timeoutMs, () => state.exited);
     const origin = `http://127.0.0.1:${port}`;
-    await waitForHttp(origin, Date.now() + timeoutMs, () => state.exited);
+    if (options.waitForHttp !== false) await waitForHttp(origin, Date.now() + timeoutMs, () => state.exited);
     return { origin, port, configPath, output: () => output, stop };
   } catch (err) {
     await stop();

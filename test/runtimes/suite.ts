@@ -8,7 +8,7 @@ import {
   AdamW, BatchSampler, CharTokenizer, createRuntime, detectFeatures, generate, GPT, KERNELS, matmul, Rng, trainStep,
   WasmLoadError, type Features, type KernelName, type Runtime, type WasmSource, type WasmVariant,
 } from '../../src/index.js';
-import { BUF, callSample } from '../helpers/kernel-samples.js';
+import { callSample, sampleMismatch, SAMPLE_RTOL } from '../helpers/kernel-samples.js';
 
 /** What a runner passes in. */
 export interface SuiteInput {
@@ -72,32 +72,14 @@ export function f32Bits(x: number): string {
   return new Uint32Array(f.buffer)[0]!.toString(16).padStart(8, '0');
 }
 
-// The ABI samples are argument-mapping checks (see test/wasm/abi.test.ts): a mis-mapped
-// argument or a miscompiled kernel gives O(1) errors, so 1e-4 relative separates them from
-// rounding (the kernel tests in Node hold every kernel to its own derived bound; here the
-// question is whether this runtime runs the same module correctly, and for simd the
-// fingerprints must equal Node's bit for bit anyway).
-const SAMPLE_RTOL = 1e-4;
-
 function kernelChecks(wasm: Runtime, js: Runtime, checks: Check[]): Record<string, string> {
   const digests: Record<string, string> = {};
   const bad: string[] = [];
   for (const name of Object.keys(KERNELS) as KernelName[]) {
     const a = callSample(wasm, name, 1);
-    const b = callSample(js, name, 1);
     digests[name] = digest(a);
-    let worst = '';
-    for (let i = 0; i < a.length && !worst; i++) {
-      for (let j = 0; j < BUF; j++) {
-        const x = a[i]![j]!;
-        const y = b[i]![j]!;
-        if (x !== y && !(Math.abs(x - y) <= SAMPLE_RTOL * Math.max(1, Math.abs(y)))) {
-          worst = `buffer ${i}[${j}]: wasm ${x} vs js ${y}`;
-          break;
-        }
-      }
-    }
-    if (worst) bad.push(`${name} ${worst}`);
+    const mismatch = sampleMismatch(a, callSample(js, name, 1));
+    if (mismatch) bad.push(`${name} ${mismatch} (wasm vs js)`);
   }
   checks.push({
     name: `${wasm.backend}: every kernel (${Object.keys(KERNELS).length}) agrees with its JS twin on its sample`,
