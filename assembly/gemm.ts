@@ -11,7 +11,7 @@
 //   Pointers are byte addresses, sizes i32, strides in elements. `work` is a scratch area of
 //   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
 //   arguments: no checks, no allocation, no throwing.
-import { MR, NR, GEMV_NB, SR, ukernel_6x8, store_tile, store_tile_edge, gemv_n, gemv_t,
+import { MR, NR, GEMV_NB, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t,
   ukernel_small_4x8_n, ukernel_small_2x4_t } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
 
@@ -119,10 +119,10 @@ function gemm_macro(c: usize /* (mc,nc), row stride ldc */, ap: usize /* packed 
       // Two call sites keep binaryen from inlining the micro-kernel into this loop nest,
       // where V8 would run out of registers for it.
       if (mr == MR && nr == NR) {
-        ukernel_6x8(kc, as, bs, tile);
+        ukernel(kc, as, bs, tile);
         store_tile(ct, ldc, tile, MR, alpha, beta, bias_j);
       } else {
-        ukernel_6x8(kc, as, bs, tile);
+        ukernel(kc, as, bs, tile);
         store_tile_edge(ct, ldc, tile, mr, nr, alpha, beta, bias_j);
       }
     }

@@ -12,7 +12,8 @@ export function pack_a(dst: usize /* (ceil(mc/MR), kc, MR) */, a: usize /* op(A)
   if (trans) { pack_a_t(dst, a, ld, mc, kc); return; }
   for (let i0 = 0; i0 < mc; i0 += MR) {
     const mr = min(MR, mc - i0);
-    if (mr == 6) pack_a_sliver6_n(dst, a + <usize>i0 * ld, ld, kc);
+    if (mr == MR && MR == 6) pack_a_sliver6_n(dst, a + <usize>i0 * ld, ld, kc);
+    else if (mr == MR && MR == 4) pack_a_sliver4_n(dst, a + <usize>i0 * ld, ld, kc);
     else pack_edge_rows(dst, a + <usize>i0 * ld, ld, kc, mr, MR);
     dst += <usize>kc * MR << 2;
   }
@@ -60,6 +61,16 @@ function pack_a_sliver6_n(dst: usize /* (kc,6) */, a: usize /* (6,kc), row strid
   if (p < kc) pack_edge_rows(dst, a + (<usize>p << 2), ld, kc - p, 6, MR);
 }
 
+/** One full sliver of A stored (4, >=kc): 4 k at a time, one 4×4 transpose. */
+function pack_a_sliver4_n(dst: usize /* (kc,4) */, a: usize /* (4,kc), row stride ld bytes */, ld: usize, kc: i32): void {
+  let p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    transpose_4x4_store(dst, a + (<usize>p << 2), ld, 16);
+    dst += 64;
+  }
+  if (p < kc) pack_edge_rows(dst, a + (<usize>p << 2), ld, kc - p, 4, MR);
+}
+
 /** A sliver of `rows` source rows (rows, >=kc), row stride ld bytes, stored k-major as (kc, width),
  *  zero-padded to `width` (MR for A, NR for Bᵀ): the edge slivers and the k tails of both packers. */
 function pack_edge_rows(dst: usize /* (kc,width) */, src0: usize /* (rows,kc) */, ld: usize, kc: i32, rows: i32, width: i32): void {
@@ -78,7 +89,8 @@ function pack_a_t(dst: usize /* (ceil(mc/MR), kc, MR) */, a: usize /* (kc,mc), r
   for (let p = 0; p < kc; p++) {
     let src = a + <usize>p * ld, d = dst + <usize>(p * MR << 2);
     for (let s = 0; s < full; s++) {
-      v128.store(d, v128.load(src)); store<u64>(d, load<u64>(src, 16), 16);   // MR = 6 floats
+      v128.store(d, v128.load(src));
+      if (MR == 6) store<u64>(d, load<u64>(src, 16), 16);                 // floats 4 and 5
       src += MR << 2; d += step;
     }
     if (mr) {
@@ -109,23 +121,23 @@ function pack_b_sliver_t(dst: usize /* (kc,8) */, b: usize /* (8,kc), row stride
   let p = 0;
   for (; p + 4 <= kc; p += 4) {
     const src = b + (<usize>p << 2);
-    transpose_4x4_store(dst, src, ld);
-    transpose_4x4_store(dst + 16, src + 4 * ld, ld);
+    transpose_4x4_store(dst, src, ld, 32);
+    transpose_4x4_store(dst + 16, src + 4 * ld, ld, 32);
     dst += 128;
   }
   if (p < kc) pack_edge_rows(dst, b + (<usize>p << 2), ld, kc - p, 8, NR);
 }
 
-/** Reads 4 rows × 4 floats at src (row stride ld bytes), writes them transposed to 4 rows 32 bytes apart. */
+/** Reads 4 rows × 4 floats at src (row stride ld bytes), writes them transposed to 4 rows `ds` bytes apart. */
 // @ts-ignore: decorator
-@inline function transpose_4x4_store(dst: usize, src: usize, ld: usize): void {
+@inline function transpose_4x4_store(dst: usize, src: usize, ld: usize, ds: usize): void {
   const r0 = v128.load(src), r1 = v128.load(src + ld);
   const r2 = v128.load(src + 2 * ld), r3 = v128.load(src + 3 * ld);
   const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
   const hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
   v128.store(dst, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-  v128.store(dst, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 32);
-  v128.store(dst, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 64);
-  v128.store(dst, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 96);
+  v128.store(dst + ds, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+  v128.store(dst + 2 * ds, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+  v128.store(dst + 3 * ds, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
 }
 

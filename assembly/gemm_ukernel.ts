@@ -3,10 +3,13 @@
 // epilogue (store_tile) writes alpha·tile + beta·C + bias into C. Plus the small-M kernels.
 // Contract: kc >= 0; a and b hold kc·MR and kc·NR floats; nothing is read outside them.
 
-/** Rows of the register tile. 6×8 keeps 12 accumulators + 2 B vectors + 1 splat in 15 of the
- *  16 xmm registers (V8 keeps xmm15 as scratch). Measured in the full GEMM, 6×8 beat 4×8 in
- *  both builds (relaxed by ~10%); mul+add needs one more temporary, which V8 spills once per k. */
-export const MR: i32 = 6;
+/** Rows of the register tile, per build. V8 (x64) allocates 15 xmm registers (xmm15 is its
+ *  scratch). Relaxed: 6×8 keeps 12 accumulators + 2 B vectors + 1 splat in those 15. Plain SIMD
+ *  needs one more temporary per product (mul, then add): 6×8 spills accumulators inside the loop,
+ *  and so does 5×8 (V8's scheduler hoists all five broadcasts of a k step ahead of their uses:
+ *  10 + 2 + 5 live vectors); 4×8 fits (8 + 2 + 4 + 1). Measured alone on one Zen 5 core
+ *  (Node 20, TurboFan): 4×8 52 GFLOP/s, 5×8 25, 6×8 30 with mul+add. */
+export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 /** Columns of the register tile: two f32x4. */
 export const NR: i32 = 8;
 
@@ -22,7 +25,36 @@ export const NR: i32 = 8;
 // made V8 (Node 20) spill accumulators inside the loop, a third of the speed. The round trip
 // through L1 costs 2·MR stores and loads per tile. The driver must also keep it out of line.
 
-/** The micro-kernel: acc (6,8) = A sliver (6,kc) · B sliver (kc,8). */
+/** The micro-kernel of this build: acc (MR,8) = A sliver (MR,kc) · B sliver (kc,8). */
+// @ts-ignore: decorator
+@inline export function ukernel(kc: i32, a: usize /* packed (kc,MR) */, b: usize /* packed (kc,8) */, acc: usize /* (MR,8) */): void {
+  if (MR == 6) ukernel_6x8(kc, a, b, acc);
+  else ukernel_4x8(kc, a, b, acc);
+}
+
+/** acc (4,8) = A sliver (4,kc) · B sliver (kc,8): the plain-SIMD build's tile. */
+export function ukernel_4x8(kc: i32, a: usize /* packed (kc,4) */, b: usize /* packed (kc,8) */,
+  acc: usize /* (4,8) contiguous */): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let s = v128.load32_splat(a);
+    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
+    s = v128.load32_splat(a, 4);
+    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
+    s = v128.load32_splat(a, 8);
+    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
+    s = v128.load32_splat(a, 12);
+    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
+    a += 16; b += 32;
+  }
+  v128.store(acc, c00, 0);   v128.store(acc, c01, 16);
+  v128.store(acc, c10, 32);  v128.store(acc, c11, 48);
+  v128.store(acc, c20, 64);  v128.store(acc, c21, 80);
+  v128.store(acc, c30, 96);  v128.store(acc, c31, 112);
+}
+
+/** acc (6,8) = A sliver (6,kc) · B sliver (kc,8): the relaxed build's tile. */
 export function ukernel_6x8(kc: i32, a: usize /* packed (kc,6) */, b: usize /* packed (kc,8) */,
   acc: usize /* (6,8) contiguous */): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
