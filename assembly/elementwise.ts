@@ -104,11 +104,12 @@ export function copy_f32(out: usize /* (n) */, src: usize /* (n) */, n: i32): vo
 }
 
 /**
- * out (cols) += Σ_i inp[i, :] over rows (bias gradients). Four rows are added per sweep of out,
- * so out is read and written rows/4 times. out may not overlap inp.
+ * out (cols) += Σ_i inp[i, :] over rows (bias gradients); inp's rows are ld ≥ cols elements
+ * apart, so a band of columns can be summed on its own (each column's sum is the same). Four rows
+ * are added per sweep of out, so out is read and written rows/4 times. out may not overlap inp.
  */
-export function colsum_f32(out: usize /* (cols) */, inp: usize /* (rows, cols) */, rows: i32, cols: i32): void {
-  const stride = <usize>cols << 2;
+export function colsum_f32(out: usize /* (cols) */, inp: usize /* (rows, ld) */, rows: i32, cols: i32, ld: i32): void {
+  const stride = <usize>ld << 2;
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
     const p0 = inp + <usize>r * stride, p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride;

@@ -15,13 +15,14 @@ export function embedding_forward(out: usize /* (N, C) */, ids: usize /* (N) i32
 }
 
 /**
- * dweight (V, C) += scatter of dout (N, C) by ids, differentiating
+ * dweight (V, ld) += scatter of dout (N, ld) by ids, on the first c columns of each row (c ≤ ld,
+ * so a band of columns can be done on its own), differentiating
  *   out[i, :] = weight[ids[i], :]
  * rows i = 0..N−1 in order, each an f32 add per element (the same rounding in every variant).
  */
-export function embedding_backward(dweight: usize /* (V, C) */, dout: usize /* (N, C) */, ids: usize /* (N) i32 */,
-  n: i32, c: i32): void {
-  const row = <usize>c << 2;
+export function embedding_backward(dweight: usize /* (V, ld) */, dout: usize /* (N, ld) */, ids: usize /* (N) i32 */,
+  n: i32, c: i32, ld: i32): void {
+  const row = <usize>ld << 2;
   for (let i = 0; i < n; i++) {
     const d = dweight + <usize>load<i32>(ids + (<usize>i << 2)) * row;
     const g = dout + <usize>i * row;

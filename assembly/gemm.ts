@@ -58,10 +58,33 @@ export function gemm_workspace_bytes(): usize {
 export function gemm_f32(c: usize /* (M,N) */, a: usize /* (M,K) or (K,M) */, b: usize /* (K,N) or (N,K) */,
   bias: usize /* (N) or 0 */, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32, flags: i32,
   alpha: f32, beta: f32, work: usize): void {
-  if (m <= 0 || n <= 0) return;
-  const small = m <= GEMM_SMALL_M && ((flags & TRANS_B) == 0 || (flags & TRANS_A) == 0 || <usize>m * k * 4 <= WORK_BYTES);
-  if (small) gemm_small_m(c, a, b, bias, m, n, k, lda, ldb, ldc, flags, alpha, beta, work);
-  else gemm_range(c, a, b, bias, k, lda, ldb, ldc, flags, alpha, beta, work, 0, m, 0, n);
+  gemm_block_f32(c, a, b, bias, m, n, k, lda, ldb, ldc, flags, alpha, beta, work, 0, m, 0, n);
+}
+
+/** 1 if gemm_f32 takes the small-M path for this problem (B streamed from its storage, no
+ *  packing; split only by columns), else 0 (packed panels; split by rows and columns). */
+export function gemm_small_path(m: i32, k: i32, flags: i32): i32 {
+  return m <= GEMM_SMALL_M && ((flags & TRANS_B) == 0 || (flags & TRANS_A) == 0 || <usize>m * k * 4 <= WORK_BYTES) ? 1 : 0;
+}
+
+/**
+ * The block C[i0:i1, j0:j1] of gemm_f32's product, each element computed by the same
+ * instructions as in the whole call: the unit a worker pool splits (disjoint blocks, one `work`
+ * per thread). Block edges must lie on the tile grid: i0, i1 multiples of GEMM_MR (or i1 = m),
+ * j0, j1 multiples of GEMM_NR (or j1 = n); on the small-M path (gemm_small_path) the block
+ * must span every row (i0 = 0, i1 = m). Empty blocks do nothing.
+ */
+export function gemm_block_f32(c: usize, a: usize, b: usize, bias: usize, m: i32, n: i32, k: i32,
+  lda: i32, ldb: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize,
+  i0: i32, i1: i32, j0: i32, j1: i32): void {
+  if (m <= 0 || j1 <= j0) return;
+  if (gemm_small_path(m, k, flags)) {
+    const b_off: usize = (flags & TRANS_B) != 0 ? <usize>j0 * ldb : <usize>j0;
+    gemm_small_m(c + (<usize>j0 << 2), a, b + (b_off << 2), bias ? bias + (<usize>j0 << 2) : 0, m, j1 - j0, k,
+      lda, ldb, ldc, flags, alpha, beta, work);
+  } else if (i1 > i0) {
+    gemm_range(c, a, b, bias, k, lda, ldb, ldc, flags, alpha, beta, work, i0, i1, j0, j1);
+  }
 }
 
 /** `batch` independent products; A, B, C advance by strideA/B/C elements (0 = shared), bias is shared. */
@@ -74,9 +97,9 @@ export function gemm_batched_f32(c: usize, a: usize, b: usize, bias: usize, m: i
   }
 }
 
-/** The block C[i_begin:i_end, j_begin:j_end] of the product: the unit a worker pool splits
- *  (disjoint blocks, one work area per worker). Loops NC ⊃ KC ⊃ MC ⊃ NR ⊃ MR (BLIS order). */
-export function gemm_range(c: usize, a: usize, b: usize, bias: usize, k: i32, lda: i32, ldb: i32, ldc: i32,
+/** The block C[i_begin:i_end, j_begin:j_end] of the product on packed panels. Loops
+ *  NC ⊃ KC ⊃ MC ⊃ NR ⊃ MR (BLIS order). */
+function gemm_range(c: usize, a: usize, b: usize, bias: usize, k: i32, lda: i32, ldb: i32, ldc: i32,
   flags: i32, alpha: f32, beta: f32, work: usize, i_begin: i32, i_end: i32, j_begin: i32, j_end: i32): void {
   const trans_a = (flags & TRANS_A) != 0, trans_b = (flags & TRANS_B) != 0;
   const bp = work, ap = work + WORK_B_BYTES, tile = ap + WORK_A_BYTES;

@@ -89,6 +89,8 @@ export function layernorm_forward(out: usize /* (n, c) */, mean: usize /* (n) */
  * with norm = (inp − mean)·rstd and dnorm = weight·dout:
  *   dbias += dout;  dweight += norm·dout;
  *   dinp += rstd · (dnorm − mean_j(dnorm) − norm · mean_j(dnorm·norm)).
+ * dweight = dbias = 0: dinp only (a worker pool then adds the parameter gradients by bands of
+ * columns with layernorm_backward_params, which computes each of them the same way).
  * Gradient buffers may not overlap the inputs.
  */
 export function layernorm_backward(dinp: usize /* (n, c) */, dweight: usize /* (c) */, dbias: usize /* (c) */,
@@ -130,8 +132,10 @@ export function layernorm_backward(dinp: usize /* (n, c) */, dweight: usize /* (
       const o = <usize>j << 2;
       const go = v128.load(g + o);
       const nm = f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv);
-      v128.store(dbias + o, f32x4.add(v128.load(dbias + o), go));
-      v128.store(dweight + o, madd(nm, go, v128.load(dweight + o)));
+      if (dweight) {
+        v128.store(dbias + o, f32x4.add(v128.load(dbias + o), go));
+        v128.store(dweight + o, madd(nm, go, v128.load(dweight + o)));
+      }
       const t = f32x4.sub(f32x4.sub(f32x4.mul(v128.load(weight + o), go), mdn), f32x4.mul(nm, mdnn));
       v128.store(d + o, madd(t, sv, v128.load(d + o)));
     }
@@ -140,9 +144,42 @@ export function layernorm_backward(dinp: usize /* (n, c) */, dweight: usize /* (
       const o = <usize>j << 2;
       const go = load<f32>(g + o);
       const nm = (load<f32>(x + o) - m) * s;
+      if (dweight) {
+        store<f32>(dbias + o, load<f32>(dbias + o) + go);
+        store<f32>(dweight + o, load<f32>(dweight + o) + nm * go);
+      }
+      store<f32>(d + o, load<f32>(d + o) + (load<f32>(weight + o) * go - sm - nm * snm) * s);
+    }
+  }
+}
+
+/**
+ * The parameter gradients of layernorm_backward alone, on the first c columns of rows ld
+ * elements apart (a band of columns): dbias += dout; dweight += norm·dout, rows in order, each
+ * element computed as layernorm_backward computes it (vector lanes, then the scalar tail).
+ */
+export function layernorm_backward_params(dweight: usize /* (c) */, dbias: usize /* (c) */,
+  dout: usize /* (n, ld) */, inp: usize /* (n, ld) */, mean: usize /* (n) */, rstd: usize /* (n) */,
+  n: i32, c: i32, ld: i32): void {
+  for (let r = 0; r < n; r++) {
+    const rb = <usize>r * <usize>ld << 2;
+    const x = inp + rb, g = dout + rb;
+    const m = load<f32>(mean + (<usize>r << 2)), s = load<f32>(rstd + (<usize>r << 2));
+    const mv = f32x4.splat(m), sv = f32x4.splat(s);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const go = v128.load(g + o);
+      const nm = f32x4.mul(f32x4.sub(v128.load(x + o), mv), sv);
+      v128.store(dbias + o, f32x4.add(v128.load(dbias + o), go));
+      v128.store(dweight + o, madd(nm, go, v128.load(dweight + o)));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const go = load<f32>(g + o);
+      const nm = (load<f32>(x + o) - m) * s;
       store<f32>(dbias + o, load<f32>(dbias + o) + go);
       store<f32>(dweight + o, load<f32>(dweight + o) + nm * go);
-      store<f32>(d + o, load<f32>(d + o) + (load<f32>(weight + o) * go - sm - nm * snm) * s);
     }
   }
 }

@@ -66,7 +66,7 @@ function cases(): Case[] {
       { name: `copy_f32 ${label}`, sizes: [n, n], bytes: 8 * n,
         wasm: (k, p) => k.copy_f32!(p[0]!, p[1]!, n), js: (a) => copyF32(a[0]!, a[1]!, n) },
       { name: `colsum_f32 ${label}`, sizes: [c, n], bytes: 4 * n + 8 * c,
-        wasm: (k, p) => k.colsum_f32!(p[0]!, p[1]!, R, c), js: (a) => colsumF32(a[0]!, a[1]!, R, c) },
+        wasm: (k, p) => k.colsum_f32!(p[0]!, p[1]!, R, c, c), js: (a) => colsumF32(a[0]!, a[1]!, R, c) },
     );
   }
   return out;

@@ -57,3 +57,6 @@ export class TrainingError extends WasmformerError {
 
 /** A gradient that has no implementation was asked for. */
 export class NotImplementedError extends WasmformerError {}
+
+/** A worker thread failed to start, threw in a kernel, or stopped responding. The message names the thread and the call. */
+export class WorkerError extends WasmformerError {}

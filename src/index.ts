@@ -1,6 +1,6 @@
 // wasmformer's public API: the runtime (wasm loading, memory, tensors), the checked ops
 // that call the kernels, the plain-JS twins, and the typed errors.
-export { createRuntime, Runtime } from './runtime.js';
+export { createRuntime, Runtime, MAX_THREADS, DEFAULT_MAX_THREADS } from './runtime.js';
 export type { Backend, RuntimeOptions, MemoryReport, TensorOptions, RandomOptions } from './runtime.js';
 export { Tensor, shapeSize } from './tensor.js';
 export type { DType } from './tensor.js';
@@ -9,7 +9,7 @@ export type { ArenaReport, Mark } from './memory/arena.js';
 export { Heap, ALIGN, PAGE_BYTES } from './memory/heap.js';
 export { Rng, portableLog } from './random.js';
 export type { RngState } from './random.js';
-export { detectFeatures } from './wasm/features.js';
+export { detectFeatures, hardwareThreads } from './wasm/features.js';
 export type { Features } from './wasm/features.js';
 export { loadModule, defaultWasmUrl, WASM_VARIANTS } from './wasm/load.js';
 export type { WasmVariant, WasmSource } from './wasm/load.js';
@@ -17,7 +17,7 @@ export { KERNELS, jsKernels } from './wasm/abi.js';
 export type { Kernels, KernelName, Ptr } from './wasm/abi.js';
 export {
   WasmformerError, ShapeError, DTypeError, ValueError, OutOfMemoryError, StaleTensorError, WasmLoadError, FeatureError,
-  CheckpointError, TokenError, TrainingError, NotImplementedError,
+  CheckpointError, TokenError, TrainingError, NotImplementedError, WorkerError,
 } from './errors.js';
 export { matmul } from './ops/gemm.js';
 export type { MatmulOptions } from './ops/gemm.js';

@@ -1,15 +1,23 @@
 // The runtime: one wasm instance (or the JS fallback), its memory, the two arenas, and
 // tensor creation. `createRuntime` picks the best variant this JavaScript runtime
 // validates, or the one asked for, and returns only when everything is ready.
-import { FeatureError, ShapeError, WasmLoadError, WasmformerError } from './errors.js';
+import { FeatureError, ShapeError, ValueError, WasmLoadError, WasmformerError } from './errors.js';
 import { Arena, type ArenaReport } from './memory/arena.js';
 import { Heap, PAGE_BYTES, WASM32_MAX_BYTES, alignUp } from './memory/heap.js';
 import { Rng } from './random.js';
 import { Tape } from './autograd/tape.js';
 import { Tensor, shapeSize, type DType } from './tensor.js';
-import { KERNELS, jsKernels, type Kernels, type ModuleExports } from './wasm/abi.js';
-import { detectFeatures, type Features } from './wasm/features.js';
+import { KERNELS, jsKernels, type KernelName, type Kernels, type ModuleExports } from './wasm/abi.js';
+import { detectFeatures, hardwareThreads, type Features } from './wasm/features.js';
 import { loadModule, type WasmSource, type WasmVariant } from './wasm/load.js';
+import { threadedKernels } from './wasm/parallel.js';
+import { POOL_BYTES, WorkerPool } from './wasm/pool.js';
+import { startWorkers } from './wasm/workers.js';
+
+/** The most threads a runtime may be asked for. */
+export const MAX_THREADS = 256;
+/** The default thread count is the number of logical processors, at most this (more rarely pays at these sizes). */
+export const DEFAULT_MAX_THREADS = 8;
 
 /** A wasm variant, or `js`: the plain-JS twins over the same memory (no SIMD needed). */
 export type Backend = WasmVariant | 'js';
@@ -17,17 +25,29 @@ export type Backend = WasmVariant | 'js';
 export interface RuntimeOptions {
   /**
    * `auto` (default) takes the best this runtime validates: `relaxed`, else `simd`, else the
-   * `js` fallback (see `Runtime.notes` for why a better one was passed over). `threads` is
-   * used only when asked for; where it cannot run (no shared memory, no worker, or a page
-   * that is not cross-origin isolated) the runtime falls back to one thread and says so in
-   * `Runtime.fallback` (see `onThreadsUnavailable`). Any other explicit variant that cannot
-   * run throws FeatureError.
+   * `js` fallback (see `Runtime.notes` for why a better one was passed over), on a shared memory
+   * (`relaxed-threads` / `threads`) when more than one thread runs. `simd` or `relaxed` name the
+   * instruction set and run on one thread unless `threads` asks for more. `threads` and
+   * `relaxed-threads` ask for the shared-memory build (and the default thread count); where
+   * threads cannot run (no shared memory, no worker, a page that is not cross-origin isolated,
+   * or a page's main thread, which may not block) the runtime falls back to one thread and says
+   * so in `Runtime.fallback` (see `onThreadsUnavailable`). Any other explicit variant that
+   * cannot run throws FeatureError.
    */
   variant?: 'auto' | Backend;
   /**
-   * `variant: 'threads'` where threads cannot run: `'single-thread'` (default) loads the best
-   * one-thread variant instead and explains why in `Runtime.fallback` and `Runtime.notes`;
-   * `'error'` throws FeatureError.
+   * Threads that run the kernels, the caller's included: an integer from 1 to MAX_THREADS.
+   * Default: the number of logical processors, at most DEFAULT_MAX_THREADS, wherever threads can
+   * run (Node's worker_threads; Deno, Bun and cross-origin-isolated pages' Workers, from inside a
+   * Worker), else 1 (Cloudflare workerd, pages that are not isolated, a page's main thread); with
+   * an explicit `simd`, `relaxed` or `js` variant, 1. Results are bit for bit the same for any
+   * thread count. More threads than cores work but run slower.
+   */
+  threads?: number;
+  /**
+   * More than one thread asked for (`threads` > 1, or a threads variant) where threads cannot
+   * run: `'single-thread'` (default) runs on one thread and explains why in `Runtime.fallback`
+   * and `Runtime.notes`; `'error'` throws FeatureError.
    */
   onThreadsUnavailable?: 'single-thread' | 'error';
   /** Where each variant's wasm comes from; default: the .wasm files shipped with the package. With this set, `auto` considers only the variants given. */
@@ -38,6 +58,12 @@ export interface RuntimeOptions {
   features?: Partial<Features>;
   /** Smallest chunk the step arena takes from memory at a time (default 4 MiB). */
   stepChunkBytes?: number;
+  /**
+   * The longest a kernel call waits for a task a worker took, after the caller has run out of
+   * tasks (default 10 s, or 100 × the caller's longest task in that call if more), and the longest
+   * createRuntime waits for the workers to start. Past it the call throws WorkerError.
+   */
+  threadTimeoutMs?: number;
 }
 
 /** Bytes in use, as `Runtime.memoryReport()` gives them. */
@@ -91,19 +117,51 @@ export class Runtime {
   readonly tape: Tape;
   /** Scratch for GEMM packing, taken from the persistent arena when the runtime is made (before any mark a user could release it with). */
   readonly gemmWork: number;
+  readonly #pool: WorkerPool | null;
 
   /** @internal use createRuntime */
-  constructor(backend: Backend, features: Features, kernels: Kernels, heap: Heap, gemmWorkBytes: number, notes: string[], stepChunkBytes: number, fallback: string | null = null) {
+  constructor(backend: Backend, features: Features, kernels: Kernels, heap: Heap, persistent: Arena, gemmWork: number,
+    notes: string[], stepChunkBytes: number, fallback: string | null = null, pool: WorkerPool | null = null) {
     this.backend = backend;
     this.fallback = fallback;
     this.features = features;
     this.kernels = kernels;
     this.heap = heap;
-    this.persistent = new Arena(heap, 'persistent', 1 << 20);
+    this.persistent = persistent;
     this.step = new Arena(heap, 'step', stepChunkBytes);
     this.notes = Object.freeze([...notes]);
     this.tape = new Tape(this);
-    this.gemmWork = gemmWorkBytes > 0 ? this.persistent.alloc(gemmWorkBytes) : 0;
+    this.gemmWork = gemmWork;
+    this.#pool = pool;
+  }
+
+  /**
+   * Threads running the kernels now, the caller's included: what was asked for (or the default),
+   * less workers that have ended since (see `threadNotes`); 1 after `dispose()`.
+   */
+  get threads(): number {
+    return this.#pool ? this.#pool.size : 1;
+  }
+
+  /** Why worker threads ended, and whether the runtime can still run kernels (empty while all run). */
+  get threadNotes(): string[] {
+    if (!this.#pool) return [];
+    const notes = this.#pool.exits;
+    if (this.#pool.broken) notes.push(`unusable: ${this.#pool.broken}`);
+    return notes;
+  }
+
+  /** Kernel calls split across the threads so far (`jobs`), and the tasks each thread ran (0 = the calling thread). */
+  get threadStats(): { jobs: number; tasks: number[] } {
+    return this.#pool ? this.#pool.stats() : { jobs: 0, tasks: [0] };
+  }
+
+  /**
+   * Ends the worker threads, so that a Node process exits by itself and their memory is freed;
+   * kernels run on the calling thread from then on. Idempotent; nothing to do without threads.
+   */
+  dispose(): void {
+    this.#pool?.stop();
   }
 
   /** An uninitialised tensor (whatever bytes the arena held). */
@@ -207,48 +265,87 @@ function makeMemory(initialBytes: number, limitBytes: number, shared: boolean): 
   return new WebAssembly.Memory({ initial, maximum, shared } as WebAssembly.MemoryDescriptor);
 }
 
-function unsupported(variant: Backend, features: Features): string | null {
-  if (variant === 'js') return null;
+/** The instruction set of a variant. */
+const isaOf = (v: Backend): 'simd' | 'relaxed' | 'js' => (v === 'relaxed' || v === 'relaxed-threads' ? 'relaxed' : v === 'js' ? 'js' : 'simd');
+/** The build of an instruction set, on a shared memory or not. */
+const buildOf = (isa: 'simd' | 'relaxed', shared: boolean): WasmVariant => (shared ? (isa === 'relaxed' ? 'relaxed-threads' : 'threads') : isa);
+
+/** Why this instruction set cannot run here, or null. */
+function unsupported(isa: 'simd' | 'relaxed' | 'js', features: Features): string | null {
+  if (isa === 'js') return null;
   if (typeof WebAssembly !== 'object') return 'this runtime has no WebAssembly';
   if (!features.simd) return 'this runtime does not validate WebAssembly SIMD';
-  if (variant === 'relaxed' && !features.relaxedSimd) return 'this runtime does not validate relaxed SIMD (on Node 20 run node with --experimental-wasm-relaxed-simd)';
-  if (variant === 'threads' && !features.sharedMemory) {
+  if (isa === 'relaxed' && !features.relaxedSimd) return 'this runtime does not validate relaxed SIMD (on Node 20 run node with --experimental-wasm-relaxed-simd)';
+  return null;
+}
+
+/** Why more than one thread cannot run here, or null. */
+function noThreads(features: Features): string | null {
+  if (!features.sharedMemory) {
     const page = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false;
     return page
       ? 'this page is not cross-origin isolated, so it has no SharedArrayBuffer (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
       : 'this runtime cannot create a shared WebAssembly.Memory';
   }
-  if (variant === 'threads' && !features.workers) return 'this runtime has no worker threads (or the page is not cross-origin isolated)';
+  if (!features.workers) return 'this runtime has no worker threads (or the page is not cross-origin isolated, or this is a page\'s main thread, which may not block: create the runtime inside a Worker)';
   return null;
 }
 
+/** What to load: the builds to try, best first, each with its thread count, and why threads fell back (else null). */
+interface Choice { list: { backend: Backend; threads: number }[]; fallback: string | null }
+
 /**
- * The backends to try, best first. An explicit variant is the only candidate (and must be
- * supported). `auto` tries relaxed then simd, skipping what this runtime does not support;
- * only when no wasm variant is supported at all does it fall back to the JS twins, so a
- * broken .wasm is reported as an error rather than silently run 50× slower. `variant:
- * 'threads'` that cannot run is tried as `auto`, and `fallback` says why (else null).
+ * The backends to try, best first, and their thread counts. An explicit variant is the only
+ * candidate (and must be supported). `auto` tries relaxed then simd, skipping what this runtime
+ * does not support, each on a shared memory first when more than one thread is wanted (and on
+ * one thread after, or only, where `options.wasm` gives no shared build); only when no wasm
+ * variant is supported at all does it fall back to the JS twins, so a broken .wasm is reported
+ * as an error rather than silently run 50× slower. More than one thread asked for where threads
+ * cannot run falls back to one thread, and `fallback` says why.
  */
-function candidates(options: RuntimeOptions, features: Features, notes: string[]): { list: Backend[]; fallback: string | null } {
+function choose(options: RuntimeOptions, features: Features, notes: string[]): Choice {
   const want = options.variant ?? 'auto';
+  const sharedAsked = want === 'threads' || want === 'relaxed-threads';
+  const explicit = options.threads !== undefined || sharedAsked;
+  let threads = options.threads ?? (want === 'auto' || sharedAsked ? Math.min(hardwareThreads(), DEFAULT_MAX_THREADS) : 1);
   let fallback: string | null = null;
-  if (want !== 'auto') {
-    const why = unsupported(want, features);
-    if (!why) return { list: [want], fallback };
-    if (want !== 'threads' || options.onThreadsUnavailable === 'error') throw new FeatureError(`variant '${want}' cannot run here: ${why}`);
-    fallback = `threads: ${why}: running on one thread`;
-    notes.push(fallback);
+  const fallBack = (why: string) => {
+    if (explicit) {
+      if (options.onThreadsUnavailable === 'error') throw new FeatureError(`${sharedAsked ? `variant '${want}'` : `threads: ${threads}`} cannot run here: ${why}`);
+      fallback = `threads: ${why}: running on one thread`;
+    }
+    notes.push(`threads: ${why}: running on one thread`);
+    threads = 1;
+  };
+  const why = noThreads(features);
+  if (want === 'js' && threads > 1) {
+    notes.push('threads: the js backend runs on one thread');
+    threads = 1;
+  } else if ((threads > 1 || sharedAsked) && why) {
+    fallBack(why);
   }
-  const list: Backend[] = [];
-  for (const v of ['relaxed', 'simd'] as const) {
-    if (options.wasm && options.wasm[v] === undefined) continue;
-    const why = unsupported(v, features);
-    if (why) notes.push(`${v}: ${why}`);
-    else list.push(v);
+  const shared = threads > 1 || (sharedAsked && !why);
+  if (want !== 'auto' && !(sharedAsked && why)) {     // a threads variant that cannot run is tried as auto
+    const isa = isaOf(want);
+    const bad = unsupported(isa, features);
+    if (bad) throw new FeatureError(`variant '${want}' cannot run here: ${bad}`);
+    return { list: [{ backend: isa === 'js' ? 'js' : buildOf(isa, shared), threads }], fallback };
+  }
+  const given = (b: WasmVariant) => !options.wasm || options.wasm[b] !== undefined;
+  if (shared && options.wasm && !given('threads') && !given('relaxed-threads')) {
+    fallBack("no shared-memory build ('threads' or 'relaxed-threads') is among the wasm sources given");
+  }
+  const list: Choice['list'] = [];
+  for (const isa of ['relaxed', 'simd'] as const) {
+    const bad = unsupported(isa, features);
+    if (bad && (given(isa) || given(buildOf(isa, true)))) notes.push(`${isa}: ${bad}`);
+    if (bad) continue;
+    if (threads > 1 && given(buildOf(isa, true))) list.push({ backend: buildOf(isa, true), threads });
+    if (given(isa)) list.push({ backend: isa, threads: 1 });
   }
   if (list.length === 0) {
     notes.push('js: no wasm variant can run here, using the plain-JS kernels (much slower than wasm SIMD)');
-    list.push('js');
+    list.push({ backend: 'js', threads: 1 });
   }
   return { list, fallback };
 }
@@ -267,10 +364,16 @@ function candidates(options: RuntimeOptions, features: Features, notes: string[]
  * ```
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const known = ['auto', 'simd', 'relaxed', 'threads', 'js'];
+  const known = ['auto', 'simd', 'relaxed', 'threads', 'relaxed-threads', 'js'];
   if (options.variant !== undefined && !known.includes(options.variant)) {
     throw new FeatureError(`unknown variant '${String(options.variant)}': expected one of ${known.join(', ')}`);
   }
+  const t = options.threads;
+  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= MAX_THREADS)) {
+    throw new ValueError(`threads: ${typeof t === 'number' ? t : `${typeof t} ${String(t)}`} is not an integer from 1 to ${MAX_THREADS}`);
+  }
+  const timeoutMs = options.threadTimeoutMs ?? 10_000;
+  if (!(typeof timeoutMs === 'number' && timeoutMs > 0)) throw new ValueError(`threadTimeoutMs: ${String(timeoutMs)} is not a positive number of milliseconds`);
   const limitBytes = Math.min(options.memory?.maximumBytes ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
   const initialBytes = Math.min(options.memory?.initialBytes ?? 16 << 20, limitBytes);
   if (!(limitBytes >= PAGE_BYTES) || !(initialBytes >= 0)) {
@@ -279,27 +382,50 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const stepChunkBytes = alignUp(options.stepChunkBytes ?? 4 << 20);
   const features = { ...detectFeatures(), ...options.features };
   const notes: string[] = [];
-  const { list, fallback: why } = candidates(options, features, notes);
+  const { list, fallback: why } = choose(options, features, notes);
   const fallback = (backend: Backend) => (why ? `${why} ('${backend}')` : null);
-  for (const backend of list) {
-    const memory = makeMemory(initialBytes, limitBytes, backend === 'threads');
+  for (const { backend, threads } of list) {
+    const shared = backend === 'threads' || backend === 'relaxed-threads';
+    const memory = makeMemory(initialBytes, limitBytes, shared);
     if (backend === 'js') {
       const heap = new Heap(memory, 64, limitBytes);
-      return new Runtime('js', features, jsKernels(() => heap.f32), heap, 0, notes, stepChunkBytes, fallback('js'));
+      return new Runtime('js', features, jsKernels(() => heap.f32), heap, new Arena(heap, 'persistent', 1 << 20), 0, notes, stepChunkBytes, fallback('js'));
     }
+    let module: WebAssembly.Module, exports: ModuleExports;
     try {
-      const module = await loadModule(backend, options.wasm?.[backend]);
+      module = await loadModule(backend, options.wasm?.[backend]);
       const instance = await WebAssembly.instantiate(module, { env: { memory } });
-      const exports = instance.exports as unknown as ModuleExports;
-      const missing = ['heap_base', 'gemm_workspace_bytes', ...Object.keys(KERNELS)].filter((name) => typeof instance.exports[name] !== 'function');
+      exports = instance.exports as unknown as ModuleExports;
+      const missing = ['heap_base', 'gemm_workspace_bytes', 'gemm_small_path', ...Object.keys(KERNELS)].filter((name) => typeof instance.exports[name] !== 'function');
       if (missing.length) throw new WasmLoadError(`wasm variant '${backend}' lacks the exports ${missing.join(', ')}: is it a wasmformer build of the same version?`);
-      const heap = new Heap(memory, exports.heap_base() >>> 0, limitBytes);
-      return new Runtime(backend, features, exports, heap, exports.gemm_workspace_bytes() >>> 0, notes, stepChunkBytes, fallback(backend));
     } catch (err) {
       const error = err instanceof WasmLoadError ? err : new WasmLoadError(`wasm variant '${backend}' could not be instantiated: ${(err as Error).message}`);
       if (list.length === 1) throw error;
       notes.push(`${backend}: ${error.message}`);
+      continue;
     }
+    const heap = new Heap(memory, exports.heap_base() >>> 0, limitBytes);
+    const persistent = new Arena(heap, 'persistent', 1 << 20);
+    const workBytes = exports.gemm_workspace_bytes() >>> 0;
+    const gemmWork = persistent.alloc(workBytes);
+    if (threads === 1) return new Runtime(backend, features, exports, heap, persistent, gemmWork, notes, stepChunkBytes, fallback(backend));
+    // the pool's control block and one GEMM workspace per worker, carved before any user mark
+    const base = persistent.alloc(POOL_BYTES);
+    const works = Array.from({ length: threads - 1 }, () => persistent.alloc(workBytes));
+    const names = Object.keys(KERNELS) as KernelName[];
+    const workSlots = names.map((n) => KERNELS[n].args.indexOf('w'));
+    let workers;
+    try {
+      workers = await startWorkers(threads - 1, (index) => ({
+        module, memory, base, index, names, workSlots, work: works[index - 1]!, spinMs: 0.2,
+      }), timeoutMs);
+    } catch (err) {
+      if (options.threads !== undefined || options.onThreadsUnavailable === 'error') throw err;
+      notes.push(`threads: ${(err as Error).message}: running on one thread`);
+      return new Runtime(backend, features, exports, heap, persistent, gemmWork, notes, stepChunkBytes, fallback(backend));
+    }
+    const pool = new WorkerPool(memory, base, exports as unknown as Record<string, unknown>, names, workers, timeoutMs);
+    return new Runtime(backend, features, threadedKernels(exports, pool, names), heap, persistent, gemmWork, notes, stepChunkBytes, fallback(backend), pool);
   }
   throw new WasmLoadError(`no backend could be loaded: ${notes.join('; ')}`);
 }

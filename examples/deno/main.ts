@@ -22,7 +22,7 @@ const steps = Number(stepsArg ?? 200);
 const rt = await createRuntime();
 const tok = CharTokenizer.fromText(text);
 const model = new GPT(rt, { vocabSize: tok.vocabSize, blockSize: 64, nLayer: 2, nHead: 4, dModel: 64, dropout: 0 }, { seed: 1 });
-console.log(`Deno ${Deno.version.deno}: backend ${rt.backend}, ${model.numParams().toLocaleString()} parameters`);
+console.log(`Deno ${Deno.version.deno}: backend ${rt.backend}, ${rt.threads} thread${rt.threads > 1 ? 's' : ''}, ${model.numParams().toLocaleString()} parameters`);
 
 const result = await train({
   model,

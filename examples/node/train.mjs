@@ -33,7 +33,7 @@ const steps = Number(values.steps);
 const text = positionals[0] ? await readFile(positionals[0], 'utf8') : VERSE.repeat(20);
 
 const rt = await createRuntime(); // the best build this Node can run
-console.log(`backend ${rt.backend}${rt.notes.length ? ` (${rt.notes.join('; ')})` : ''}`);
+console.log(`backend ${rt.backend}, ${rt.threads} thread${rt.threads > 1 ? 's' : ''}${rt.notes.length ? ` (${rt.notes.join('; ')})` : ''}`);
 
 const tok = CharTokenizer.fromText(text);
 const { train: trainIds, val: valIds } = splitTokens(tok.encode(text), 0.9);

@@ -43,7 +43,7 @@ export function embedding(rt: Runtime, ids: Tensor, weight: Tensor): Tensor {
   if (rt.tape.needsGrad(weight)) {
     rt.tape.record(op, out, () => {
       // weight[ids[i]] += dout[i]
-      if (out.grad) rt.kernels.embedding_backward(gradOf(rt, weight).ptr, out.grad.ptr, ids.ptr, ids.size, c);
+      if (out.grad) rt.kernels.embedding_backward(gradOf(rt, weight).ptr, out.grad.ptr, ids.ptr, ids.size, c, c);
     });
   }
   return out;

@@ -35,7 +35,7 @@ export function gatherRows(rt: Runtime, x: Tensor, rows: ArrayLike<number>): Ten
   if (rt.tape.needsGrad(x)) {
     rt.tape.record(op, out, () => {
       // dx[rows[r], :] += dout[r, :]
-      if (out.grad) rt.kernels.embedding_backward(gradOf(rt, x).ptr, out.grad.ptr, idx.ptr, R, c);
+      if (out.grad) rt.kernels.embedding_backward(gradOf(rt, x).ptr, out.grad.ptr, idx.ptr, R, c, c);
     });
   }
   return out;

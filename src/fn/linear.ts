@@ -61,7 +61,7 @@ export function linear(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | nu
       }
       if (bias && bias.requiresGrad) {
         // db (cout) += Σ_rows dy
-        rt.kernels.colsum_f32(gradOf(rt, bias).ptr, dy.ptr, rows, cout);
+        rt.kernels.colsum_f32(gradOf(rt, bias).ptr, dy.ptr, rows, cout, cout);
       }
     });
   }

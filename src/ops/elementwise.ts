@@ -65,6 +65,6 @@ export function colsum(rt: Runtime, out: Tensor, x: Tensor): Tensor {
   expectF32('colsum', 'x', x);
   const [rows, cols] = rowsCols(x);
   expectShape('colsum', 'out', out, [cols]);
-  rt.kernels.colsum_f32(out.ptr, x.ptr, rows, cols);
+  rt.kernels.colsum_f32(out.ptr, x.ptr, rows, cols, cols);
   return out;
 }

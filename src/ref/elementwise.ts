@@ -38,8 +38,8 @@ export function copyF32(out: Floats, src: Floats, n: number): void {
 }
 
 /** out (cols) += Σ_i inp[i, :] over rows (bias gradients). */
-export function colsumF32(out: Floats, inp: Floats, rows: number, cols: number): void {
+export function colsumF32(out: Floats, inp: Floats, rows: number, cols: number, ld = cols): void {
   for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < cols; j++) out[j] = out[j]! + inp[r * cols + j]!;
+    for (let j = 0; j < cols; j++) out[j] = out[j]! + inp[r * ld + j]!;
   }
 }

@@ -15,9 +15,9 @@ export function embeddingForward(out: Floats, ids: Int32Array, weight: Floats, n
 }
 
 /** dweight (V, c) += dout[i, :] at row ids[i], for i = 0..n−1 in order; differentiates `out[i, :] = weight[ids[i], :]`. */
-export function embeddingBackward(dweight: Floats, dout: Floats, ids: Int32Array, n: number, c: number): void {
+export function embeddingBackward(dweight: Floats, dout: Floats, ids: Int32Array, n: number, c: number, ld = c): void {
   for (let i = 0; i < n; i++) {
-    const row = ids[i]! * c;
-    for (let j = 0; j < c; j++) dweight[row + j] = dweight[row + j]! + dout[i * c + j]!;
+    const row = ids[i]! * ld;
+    for (let j = 0; j < c; j++) dweight[row + j] = dweight[row + j]! + dout[i * ld + j]!;
   }
 }

@@ -36,6 +36,24 @@ export function gemmF32(c: Float32Array, a: Float32Array, b: Float32Array, bias:
 }
 
 /**
+ * The block C[i0:i1, j0:j1] of gemmF32's product (the kernel's unit of work for a worker pool);
+ * elements outside the block are left as they are.
+ * @example
+ * // the right column of (2,3)·(3,2)
+ * const c = new Float32Array(4);
+ * gemmBlockF32(c, new Float32Array([1, 2, 3, 4, 5, 6]), new Float32Array([1, 0, 0, 1, 1, 1]), null,
+ *              2, 2, 3, 3, 2, 2, 0, 1, 0, 0, 2, 1, 2); // c = [0, 5, 0, 11]
+ */
+export function gemmBlockF32(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
+  m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number,
+  alpha: number, beta: number, i0: number, i1: number, j0: number, j1: number): void {
+  if (i1 <= i0 || j1 <= j0) return;
+  const transA = (flags & GEMM_TRANS_A) !== 0, transB = (flags & GEMM_TRANS_B) !== 0;
+  gemmF32(c.subarray(i0 * ldc + j0), a.subarray(transA ? i0 : i0 * lda), b.subarray(transB ? j0 * ldb : j0),
+    bias ? bias.subarray(j0) : null, Math.min(i1, m) - i0, Math.min(j1, n) - j0, k, lda, ldb, ldc, flags, alpha, beta);
+}
+
+/**
  * `batch` independent products; A, B and C advance by strideA, strideB, strideC elements
  * (0 shares the operand across the batch); bias is shared.
  * @example

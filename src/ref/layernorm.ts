@@ -30,7 +30,7 @@ export function layernormForward(out: Floats, mean: Floats, rstd: Floats, inp: F
  * With norm = (inp − mean)·rstd and dnorm = weight·dout: dbias += dout, dweight += norm·dout,
  * dinp += rstd·(dnorm − mean_j dnorm − norm·mean_j(dnorm·norm)).
  */
-export function layernormBackward(dinp: Floats, dweight: Floats, dbias: Floats, dout: Floats,
+export function layernormBackward(dinp: Floats, dweight: Floats | null, dbias: Floats | null, dout: Floats,
   inp: Floats, weight: Floats, mean: Floats, rstd: Floats, n: number, c: number): void {
   for (let r = 0; r < n; r++) {
     const o = r * c, m = mean[r]!, s = rstd[r]!;
@@ -42,9 +42,23 @@ export function layernormBackward(dinp: Floats, dweight: Floats, dbias: Floats, 
     }
     for (let j = 0; j < c; j++) {
       const norm = (inp[o + j]! - m) * s;
-      dbias[j] = dbias[j]! + dout[o + j]!;
-      dweight[j] = dweight[j]! + norm * dout[o + j]!;
+      if (dweight && dbias) {
+        dbias[j] = dbias[j]! + dout[o + j]!;
+        dweight[j] = dweight[j]! + norm * dout[o + j]!;
+      }
       dinp[o + j] = dinp[o + j]! + s * (weight[j]! * dout[o + j]! - sdn / c - norm * (sdnn / c));
+    }
+  }
+}
+
+/** The parameter gradients of layernormBackward alone, on the first c columns of rows ld apart. */
+export function layernormBackwardParams(dweight: Floats, dbias: Floats, dout: Floats, inp: Floats,
+  mean: Floats, rstd: Floats, n: number, c: number, ld: number): void {
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < c; j++) {
+      const g = dout[r * ld + j]!;
+      dbias[j] = dbias[j]! + g;
+      dweight[j] = dweight[j]! + (inp[r * ld + j]! - mean[r]!) * rstd[r]! * g;
     }
   }
 }

@@ -1,9 +1,9 @@
 // The kernel ABI as the host sees it: one typed line per wasm export, and one manifest
 // row per kernel naming its plain-JS twin (src/ref) and how its arguments map onto it.
 // The manifest drives the JS fallback backend, the ABI test and the benchmarks.
-import { gemmF32, gemmBatchedF32 } from '../ref/gemm.js';
+import { gemmF32, gemmBlockF32, gemmBatchedF32 } from '../ref/gemm.js';
 import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.js';
-import { layernormForward, layernormBackward } from '../ref/layernorm.js';
+import { layernormForward, layernormBackward, layernormBackwardParams } from '../ref/layernorm.js';
 import { geluForward, geluBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
 import { embeddingForward, embeddingBackward } from '../ref/embedding.js';
@@ -17,12 +17,14 @@ export type Ptr = number;
 /** Every kernel export, typed. Pointers are byte addresses; sizes are element counts. */
 export interface Kernels {
   gemm_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr): void;
+  gemm_block_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
   gemm_batched_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, batch: number, strideA: number, strideB: number, strideC: number): void;
   softmax_forward(out: Ptr, inp: Ptr, rows: number, cols: number, block: number, scale: number, causal: number): void;
   softmax_backward(dinp: Ptr, dout: Ptr, out: Ptr, rows: number, cols: number, scale: number): void;
   attention_mask_f32(scores: Ptr, mask: Ptr, rows: number, cols: number, group: number, maskLd: number): void;
   layernorm_forward(out: Ptr, mean: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, n: number, c: number, eps: number): void;
   layernorm_backward(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number): void;
+  layernorm_backward_params(dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number, ld: number): void;
   gelu_forward(out: Ptr, inp: Ptr, n: number): void;
   gelu_backward(dinp: Ptr, dout: Ptr, inp: Ptr, n: number): void;
   relu_forward(out: Ptr, inp: Ptr, n: number): void;
@@ -35,9 +37,9 @@ export interface Kernels {
   axpy_f32(y: Ptr, x: Ptr, alpha: number, n: number): void;
   fill_f32(out: Ptr, value: number, n: number): void;
   copy_f32(out: Ptr, src: Ptr, n: number): void;
-  colsum_f32(out: Ptr, inp: Ptr, rows: number, cols: number): void;
+  colsum_f32(out: Ptr, inp: Ptr, rows: number, cols: number, ld: number): void;
   embedding_forward(out: Ptr, ids: Ptr, weight: Ptr, n: number, c: number): void;
-  embedding_backward(dweight: Ptr, dout: Ptr, ids: Ptr, n: number, c: number): void;
+  embedding_backward(dweight: Ptr, dout: Ptr, ids: Ptr, n: number, c: number, ld: number): void;
   crossentropy_forward(losses: Ptr, lse: Ptr, logits: Ptr, targets: Ptr, n: number, v: number, smoothing: number, ignoreIndex: number): void;
   crossentropy_backward(dlogits: Ptr, logits: Ptr, lse: Ptr, targets: Ptr, n: number, v: number, smoothing: number, ignoreIndex: number, scale: number): void;
   adamw_f32(param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, biasCorrection1: number, biasCorrection2: number, gradScale: number): void;
@@ -51,6 +53,8 @@ export interface Kernels {
 export interface ModuleExports extends Kernels {
   heap_base(): number;
   gemm_workspace_bytes(): number;
+  /** 1 if gemm_f32 streams B for this problem (split by columns only), else 0. */
+  gemm_small_path(m: number, k: number, flags: number): number;
 }
 
 export type KernelName = keyof Kernels;
@@ -70,12 +74,14 @@ export interface KernelRow {
 
 export const KERNELS: Record<KernelName, KernelRow> = {
   gemm_f32:              { family: 'gemm',         args: 'fffoiiiiiiixxw',     ref: gemmF32 },
+  gemm_block_f32:        { family: 'gemm',         args: 'fffoiiiiiiixxwiiii', ref: gemmBlockF32 },
   gemm_batched_f32:      { family: 'gemm',         args: 'fffoiiiiiiixxwiiii', ref: gemmBatchedF32 },
   softmax_forward:       { family: 'softmax',      args: 'ffiiixi',            ref: softmaxForward },
   softmax_backward:      { family: 'softmax',      args: 'fffiix',             ref: softmaxBackward },
   attention_mask_f32:    { family: 'softmax',      args: 'fniiii',             ref: attentionMask },
   layernorm_forward:     { family: 'layernorm',    args: 'ffffffiix',          ref: layernormForward },
-  layernorm_backward:    { family: 'layernorm',    args: 'ffffffffii',         ref: layernormBackward },
+  layernorm_backward:    { family: 'layernorm',    args: 'foofffffii',         ref: layernormBackward },
+  layernorm_backward_params: { family: 'layernorm', args: 'ffffffiii',        ref: layernormBackwardParams },
   gelu_forward:          { family: 'activation',   args: 'ffi',                ref: geluForward },
   gelu_backward:         { family: 'activation',   args: 'fffi',               ref: geluBackward },
   relu_forward:          { family: 'activation',   args: 'ffi',                ref: reluForward },
@@ -88,9 +94,9 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   axpy_f32:              { family: 'elementwise',  args: 'ffxi',               ref: axpyF32 },
   fill_f32:              { family: 'elementwise',  args: 'fxi',                ref: fillF32 },
   copy_f32:              { family: 'elementwise',  args: 'ffi',                ref: copyF32 },
-  colsum_f32:            { family: 'elementwise',  args: 'ffii',               ref: colsumF32 },
+  colsum_f32:            { family: 'elementwise',  args: 'ffiii',              ref: colsumF32 },
   embedding_forward:     { family: 'embedding',    args: 'fnfii',              ref: embeddingForward },
-  embedding_backward:    { family: 'embedding',    args: 'ffnii',              ref: embeddingBackward },
+  embedding_backward:    { family: 'embedding',    args: 'ffniii',             ref: embeddingBackward },
   crossentropy_forward:  { family: 'crossentropy', args: 'fffniixi',           ref: crossentropyForward },
   crossentropy_backward: { family: 'crossentropy', args: 'fffniixix',          ref: crossentropyBackward },
   adamw_f32:             { family: 'optim',        args: 'ffffixxxxxxxx',      ref: adamwF32 },

@@ -10,7 +10,10 @@ export interface Features {
   relaxedSimd: boolean;
   /** Shared memory + atomics validate and a shared `WebAssembly.Memory` can be created. */
   sharedMemory: boolean;
-  /** A worker implementation exists and the page (if any) is cross-origin isolated. */
+  /**
+   * Threads can run here: a worker implementation exists, the page (if any) is cross-origin
+   * isolated, and this thread may block in Atomics.wait (a page's main thread may not).
+   */
   workers: boolean;
 }
 
@@ -58,6 +61,25 @@ function canCreateSharedMemory(): boolean {
   }
 }
 
+/** Whether this thread may block in Atomics.wait (workers and server runtimes may; a page's main thread may not). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Logical processors this runtime reports (navigator.hardwareConcurrency, or Node's os), at least 1. */
+export function hardwareThreads(): number {
+  const g = globalThis as { navigator?: { hardwareConcurrency?: number }; process?: { getBuiltinModule?: (id: string) => unknown } };
+  const n = g.navigator?.hardwareConcurrency;
+  if (typeof n === 'number' && n >= 1) return Math.floor(n);
+  const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?(): number; cpus?(): unknown[] } | undefined;
+  return Math.max(1, os?.availableParallelism?.() ?? os?.cpus?.().length ?? 1);
+}
+
 let cached: Features | undefined;
 
 /**
@@ -84,7 +106,7 @@ export function detectFeatures(): Features {
     simd: validates(SIMD_MODULE),
     relaxedSimd: validates(RELAXED_MODULE),
     sharedMemory,
-    workers: sharedMemory && hasWorker && g.crossOriginIsolated !== false,
+    workers: sharedMemory && hasWorker && g.crossOriginIsolated !== false && canBlock(),
   };
   return cached;
 }

@@ -4,9 +4,12 @@
 // .wasm file shipped next to this module. No top-level Node imports: fs is reached lazily.
 import { WasmLoadError } from '../errors.js';
 
-/** The wasm builds. `simd` runs everywhere SIMD does; `relaxed` adds fused multiply-add; `threads` uses a shared memory. */
-export type WasmVariant = 'simd' | 'relaxed' | 'threads';
-export const WASM_VARIANTS: readonly WasmVariant[] = ['simd', 'relaxed', 'threads'];
+/**
+ * The wasm builds. `simd` runs everywhere SIMD does; `relaxed` adds fused multiply-add;
+ * `threads` and `relaxed-threads` are the same two on a shared memory, for a worker pool.
+ */
+export type WasmVariant = 'simd' | 'relaxed' | 'threads' | 'relaxed-threads';
+export const WASM_VARIANTS: readonly WasmVariant[] = ['simd', 'relaxed', 'threads', 'relaxed-threads'];
 
 /** Where a variant's wasm comes from. Strings are URLs (absolute, or relative to the page). */
 export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL | string | Response | PromiseLike<Response>;
@@ -24,6 +27,7 @@ export function defaultWasmUrl(variant: WasmVariant): URL {
     case 'simd': return new URL('../../build/wasmformer-simd.wasm', import.meta.url);
     case 'relaxed': return new URL('../../build/wasmformer-relaxed.wasm', import.meta.url);
     case 'threads': return new URL('../../build/wasmformer-threads.wasm', import.meta.url);
+    case 'relaxed-threads': return new URL('../../build/wasmformer-relaxed-threads.wasm', import.meta.url);
   }
 }
 

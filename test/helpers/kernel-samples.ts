@@ -9,12 +9,14 @@ const IDS = 8;   // i32 pointer arguments (`n`: token ids, targets) hold values 
 /** Sample integer/scalar arguments per kernel; pointer arguments get their own buffers. */
 export const SAMPLES: Record<KernelName, number[]> = {
   gemm_f32:           [5, 9, 7, 7, 9, 9, 0, 1.5, 0.5],           // m n k lda ldb ldc flags alpha beta
+  gemm_block_f32:     [20, 9, 7, 7, 7, 9, 2, 1.5, 0.5, 0, 6, 8, 9], // … flags=2 alpha beta i0 i1 j0 j1 (a corner block)
   gemm_batched_f32:   [3, 4, 5, 6, 5, 7, 3, 1, 1, 2, 40, 0, 40], // … flags=3 alpha beta batch sA sB sC
   softmax_forward:    [6, 10, 3, 0.5, 1],                        // rows cols block scale causal
   attention_mask_f32: [12, 5, 4, 7],                              // rows cols group mask_ld (ids 0 are masked)
   softmax_backward:   [6, 10, 0.5],
   layernorm_forward:  [6, 12, 1e-5],
   layernorm_backward: [6, 12],
+  layernorm_backward_params: [6, 8, 12],                         // n c ld (a band of 8 columns)
   gelu_forward:       [37],
   gelu_backward:      [37],
   relu_forward:       [37],
@@ -27,9 +29,9 @@ export const SAMPLES: Record<KernelName, number[]> = {
   axpy_f32:           [0.75, 37],
   fill_f32:           [3.5, 37],
   copy_f32:           [37],
-  colsum_f32:         [6, 12],
+  colsum_f32:         [6, 10, 12],                               // rows cols ld
   embedding_forward:  [6, 12],                                   // n c (weight has 512/12 ≥ IDS rows)
-  embedding_backward: [6, 12],
+  embedding_backward: [6, 10, 12],                               // n c ld
   crossentropy_forward:  [6, 10, 0.1, 3],                        // n v smoothing ignore_index
   crossentropy_backward: [6, 10, 0.1, 3, 0.5],                   // … scale
   adamw_f32:          [37, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.1, 0.001, 0.5], // n lr β1 β2 eps wd bc1 bc2 grad_scale

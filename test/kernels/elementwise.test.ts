@@ -102,8 +102,19 @@ describe.each(VARIANTS)('elementwise %s', (variant) => {
         return (rows + 1) * U32 * s;
       });
       const po = put(h, out0, 1), pi = put(h, inp, 1);
-      h.k.colsum_f32!(po, pi, rows, cols);
+      h.k.colsum_f32!(po, pi, rows, cols, cols);
       expectNear(h.f32(po, cols), want, { atol, rtol: 0 }, `${variant} colsum ${rows}x${cols}`);
+    }
+  });
+
+  it('colsum_f32: bands of columns (rows ld apart) sum each column exactly as the whole call', () => {
+    for (const cols of [5, 13, 768, 769]) for (const rows of [1, 6, 9]) {
+      h.reset();
+      const inp = randomF32(rows * cols, normal), out0 = randomF32(cols, normal);
+      const pi = put(h, inp), whole = put(h, out0), bands = put(h, out0);
+      h.k.colsum_f32!(whole, pi, rows, cols, cols);
+      for (let j0 = 0; j0 < cols; j0 += 12) h.k.colsum_f32!(bands + 4 * j0, pi + 4 * j0, rows, Math.min(12, cols - j0), cols);
+      expectNear(h.f32(bands, cols), Float64Array.from(h.f32(whole, cols)), EXACT, `${variant} colsum bands ${rows}x${cols}`);
     }
   });
 });

@@ -43,7 +43,7 @@ describe.each(VARIANTS)('embedding %s', (variant) => {
       const dout = randomF32(n * c, () => r.normal());
       const dw0 = randomF32(vocab * c, () => r.normal());      // pre-filled: the kernel must add
       const pd = put(h, dw0, shift), pg = put(h, dout, shift), pi = putIds(h, ids, 1 - shift);
-      h.k.embedding_backward!(pd, pg, pi, n, c);
+      h.k.embedding_backward!(pd, pg, pi, n, c, c);
       const want = Float32Array.from(dw0);
       embeddingBackward(want, dout, ids, n, c);
       expectNear(h.f32(pd, vocab * c), want, EXACT, `${variant} backward n ${n} V ${vocab} c ${c}`);
@@ -56,11 +56,28 @@ describe.each(VARIANTS)('embedding %s', (variant) => {
       const n = 64, vocab = 4, ids = new Int32Array(n).fill(2);
       const dout = randomF32(n * c, () => r.normal()), dw0 = randomF32(vocab * c, () => r.normal());
       const pd = put(h, dw0), pg = put(h, dout), pi = putIds(h, ids);
-      h.k.embedding_backward!(pd, pg, pi, n, c);
+      h.k.embedding_backward!(pd, pg, pi, n, c, c);
       const want = Float32Array.from(dw0);
       embeddingBackward(want, dout, ids, n, c);
       expectNear(h.f32(pd, vocab * c), want, EXACT, `${variant} backward one id c ${c}`);
       expect(Array.from(h.f32(pd, c))).toEqual(Array.from(dw0.subarray(0, c)));   // other rows untouched
+    }
+  });
+});
+
+describe.each(VARIANTS)('embedding %s by bands of columns', (variant) => {
+  it('embedding_backward on bands of columns (rows ld apart) = the whole call, bit for bit', () => {
+    const h = harness(variant);
+    const r = rng(13);
+    for (const c of [5, 16, 769]) {
+      h.reset();
+      const n = 30, vocab = 7;
+      const ids = Int32Array.from({ length: n }, () => Math.floor(r.uniform() * vocab));
+      const g = randomF32(n * c, () => r.normal()), d0 = randomF32(vocab * c, () => r.normal());
+      const pg = put(h, g), pi = putIds(h, ids), whole = put(h, d0), bands = put(h, d0);
+      h.k.embedding_backward!(whole, pg, pi, n, c, c);
+      for (let j0 = 0; j0 < c; j0 += 64) h.k.embedding_backward!(bands + 4 * j0, pg + 4 * j0, pi, n, Math.min(64, c - j0), c);
+      expectNear(h.f32(bands, vocab * c), Float64Array.from(h.f32(whole, vocab * c)), EXACT, `${variant} embedding bands c=${c}`);
     }
   });
 });

@@ -210,3 +210,47 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
     });
   });
 });
+
+// gemm_block_f32 is what a worker pool runs: any split of C on the tile grid (rows at multiples
+// of MR, columns at multiples of NR; whole rows on the small-M path) must reproduce gemm_f32's
+// product bit for bit, so results do not depend on the number of threads.
+describe.each(VARIANTS)('gemm_block_f32 %s', (variant) => {
+  it.each(FORMS)('tile-aligned blocks = the whole product, bit for bit ($name)', ({ flags }) => {
+    const h = harness(variant);
+    const MR = constant(h, 'GEMM_MR'), NR = constant(h, 'GEMM_NR'), KC = constant(h, 'GEMM_KC'), MC = constant(h, 'GEMM_MC');
+    const shapes: [number, number, number][] = [[1, 37, 20], [5, 67, 33], [16, 45, 70], [17, 29, 9],
+      [2 * MR + 3, 5 * NR + 1, KC + 5], [MC + MR + 2, 3 * NR, 2 * KC + 9], [97, 101, 103]];
+    for (const [m, n, k] of shapes) {
+      for (const cfg of CONFIGS) {
+        const p: Problem = { m, n, k, flags, ...cfg };
+        const key = `block m${m} n${n} k${k} f${flags} ${JSON.stringify(cfg)}`;
+        const x = inputs(p, key);
+        h.reset();
+        const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
+        const whole = h.alloc(x.c0.length, x.c0), parts = h.alloc(x.c0.length, x.c0);
+        const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
+        const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
+        h.k.gemm_f32!(whole, pa, pb, pbias, m, n, k, x.lda, x.ldb, x.ldc, flags, p.alpha, p.beta, work);
+        const small = h.k.gemm_small_path!(m, k, flags) === 1;
+        const rnd = random(key + ' cuts');
+        const cuts = (size: number, grid: number) => {
+          const at = [0];
+          while (at.at(-1)! < size) at.push(Math.min(size, at.at(-1)! + grid * (1 + Math.floor((rnd() + 1) * 1.5))));
+          return at;
+        };
+        const rows = small ? [0, m] : cuts(m, MR), cols = cuts(n, NR);
+        for (let r = 1; r < rows.length; r++) {
+          for (let c = 1; c < cols.length; c++) {
+            h.k.gemm_block_f32!(parts, pa, pb, pbias, m, n, k, x.lda, x.ldb, x.ldc, flags, p.alpha, p.beta, work,
+              rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!);
+          }
+        }
+        const a = h.f32(whole, x.c0.length), b = h.f32(parts, x.c0.length);
+        for (let i = 0; i < a.length; i++) {
+          if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} (row ${Math.floor(i / x.ldc)}, col ${i % x.ldc}) whole ${a[i]} vs blocks ${b[i]}`);
+        }
+      }
+    }
+  });
+});
+

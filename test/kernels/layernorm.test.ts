@@ -108,6 +108,38 @@ describe.each(VARIANTS)('layernorm %s', (variant) => {
   });
 });
 
+// How a worker pool splits the backward: dinp by rows (dweight = dbias = 0), the parameter
+// gradients by bands of columns at multiples of 4 (layernorm_backward_params). Together they
+// must reproduce the one-call backward bit for bit.
+describe.each(VARIANTS)('layernorm %s split backward', (variant) => {
+  it('rows for dinp + bands of columns for dweight and dbias = the whole call, bit for bit', () => {
+    const h = harness(variant);
+    const r = rng(9);
+    for (const c of [3, 8, 13, 768, 769]) for (const n of [1, 6]) {
+      h.reset();
+      const x = randomF32(n * c, () => 1 + r.normal()), w = randomF32(c, () => 1 + 0.3 * r.normal());
+      const mean = randomF32(n, () => 1 + 0.1 * r.normal()), rstd = randomF32(n, () => 1 + 0.1 * r.normal());
+      const g = randomF32(n * c, () => r.normal());
+      const d0 = randomF32(n * c, () => r.normal()), dw0 = randomF32(c, () => r.normal()), db0 = randomF32(c, () => r.normal());
+      const pg = put(h, g), px = put(h, x), pw = put(h, w), pm = put(h, mean), pr = put(h, rstd);
+      const whole = [put(h, d0), put(h, dw0), put(h, db0)] as const, split = [put(h, d0), put(h, dw0), put(h, db0)] as const;
+      h.k.layernorm_backward!(whole[0], whole[1], whole[2], pg, px, pw, pm, pr, n, c);
+      for (let r0 = 0; r0 < n; r0 += 4) {
+        const rows = Math.min(4, n - r0);
+        h.k.layernorm_backward!(split[0] + 4 * r0 * c, 0, 0, pg + 4 * r0 * c, px + 4 * r0 * c, pw, pm + 4 * r0, pr + 4 * r0, rows, c);
+      }
+      for (let j0 = 0; j0 < c; j0 += 8) {
+        const cols = Math.min(8, c - j0);
+        h.k.layernorm_backward_params!(split[1] + 4 * j0, split[2] + 4 * j0, pg + 4 * j0, px + 4 * j0, pm, pr, n, cols, c);
+      }
+      const sizes = [n * c, c, c];
+      for (let b = 0; b < 3; b++) {
+        expectNear(h.f32(split[b]!, sizes[b]!), Float64Array.from(h.f32(whole[b]!, sizes[b]!)), { atol: 0, rtol: 0 }, `${variant} ${['dinp', 'dweight', 'dbias'][b]} ${n}x${c}`);
+      }
+    }
+  });
+});
+
 describe('layernorm twin backward vs central finite differences (f64)', () => {
   // L = Σ out·g with the statistics recomputed for every perturbed input; dL/d(inp, weight, bias)
   // from layernormBackward must match the f64 difference quotient (which errs by ≲ 1e-10).

@@ -5,7 +5,7 @@
 // Set WASMFORMER_KEEP_TMP=1 to keep the tarball and the consumers for a look afterwards.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { smoke, type SmokeResult } from './fixtures/smoke.js';
@@ -28,6 +28,7 @@ export const BUILD_OUTPUTS = [
   'build/wasmformer-simd.wasm',
   'build/wasmformer-relaxed.wasm',
   'build/wasmformer-threads.wasm',
+  'build/wasmformer-relaxed-threads.wasm',
 ];
 
 /**
@@ -240,6 +241,11 @@ export async function referenceSmoke(): Promise<SmokeResult> {
 }
 
 /** Checks a consumer's smoke result against the reference; returns the problems (empty = fine). */
+/** What `createRuntime()` with no options loads here for an instruction set: its shared-memory build where there is more than one core (threads by default), else the build itself. */
+export function autoBuild(isa: 'simd' | 'relaxed'): string {
+  return availableParallelism() > 1 ? (isa === 'relaxed' ? 'relaxed-threads' : 'threads') : isa;
+}
+
 export function smokeProblems(got: SmokeResult | undefined, want: SmokeResult, backend: string | RegExp): string[] {
   if (!got) return ['no result'];
   const p: string[] = [];

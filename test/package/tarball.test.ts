@@ -87,7 +87,7 @@ describe('the packed tarball', () => {
   });
 
   it('ships every .wasm variant, both through the exports map and where the loader looks by default', () => {
-    for (const v of ['simd', 'relaxed', 'threads']) {
+    for (const v of ['simd', 'relaxed', 'threads', 'relaxed-threads']) {
       // { types: the WebAssembly.Module declaration, default: the file }
       const entry = pkg.exports[`./wasm/${v}.wasm`] as Record<string, string>;
       expect(Object.keys(entry)).toEqual(['types', 'default']);
@@ -99,7 +99,7 @@ describe('the packed tarball', () => {
     }
     // The loader's literal new URL('../../build/….wasm', import.meta.url), resolved from dist/wasm/load.js.
     const urls = [...read('dist/wasm/load.js').matchAll(/new URL\('([^']+\.wasm)', import\.meta\.url\)/g)].map((m) => posix.join('dist/wasm', m[1]!));
-    expect(urls.sort()).toEqual(['build/wasmformer-relaxed.wasm', 'build/wasmformer-simd.wasm', 'build/wasmformer-threads.wasm']);
+    expect(urls.sort()).toEqual(['build/wasmformer-relaxed-threads.wasm', 'build/wasmformer-relaxed.wasm', 'build/wasmformer-simd.wasm', 'build/wasmformer-threads.wasm']);
     // …and from the bundle the exports map points at, which sits at the same depth.
     const bundled = [...read('dist/bundle/wasmformer.js').matchAll(/new URL\("([^"]+\.wasm)", import\.meta\.url\)/g)].map((m) => posix.join('dist/bundle', m[1]!));
     expect(bundled.sort()).toEqual(urls.sort());

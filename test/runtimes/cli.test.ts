@@ -64,6 +64,7 @@ describe('runtime suite', () => {
     expect(got.wasm).toBe('undefined');
     expect(got.backend).toBe('js');
     expect(got.notes).toEqual([
+      'threads: this runtime cannot create a shared WebAssembly.Memory: running on one thread',
       'relaxed: this runtime has no WebAssembly',
       'simd: this runtime has no WebAssembly',
       'js: no wasm variant can run here, using the plain-JS kernels (much slower than wasm SIMD)',

@@ -20,8 +20,9 @@ describe('createRuntime', () => {
   });
 
   it('auto picks relaxed where it validates, simd where it does not, and says why', async () => {
-    expect((await createRuntime()).backend).toBe('relaxed');
-    const rt = await createRuntime({ features: { relaxedSimd: false } });
+    expect((await createRuntime({ threads: 1 })).backend).toBe('relaxed');
+    expect((await createRuntime({ threads: 2 })).backend).toBe('relaxed-threads');
+    const rt = await createRuntime({ threads: 1, features: { relaxedSimd: false } });
     expect(rt.backend).toBe('simd');
     expect(rt.notes.join()).toMatch(/relaxed: .*relaxed SIMD/);
   });
@@ -55,14 +56,16 @@ describe('createRuntime', () => {
     const threads = await createRuntime({ variant: 'threads' });
     expect(threads.backend).toBe('threads');
     expect(threads.fallback).toBeNull();
+    threads.dispose();
     expect((await createRuntime()).fallback).toBeNull();
   });
 
   it('loads every variant explicitly, each computing the same product', async () => {
-    for (const variant of ['simd', 'relaxed', 'threads', 'js'] as const) {
+    for (const variant of ['simd', 'relaxed', 'threads', 'relaxed-threads', 'js'] as const) {
       const rt = await createRuntime({ variant });
       expect(rt.backend).toBe(variant);
       expect(await product(rt)).toEqual([19, 22, 43, 50]);
+      rt.dispose();
     }
     const threaded = await createRuntime({ variant: 'threads' });
     expect(threaded.heap.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
@@ -100,6 +103,6 @@ describe('createRuntime', () => {
 
   it('rejects a module that is not wasmformer (missing exports) with a load error', async () => {
     const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
-    await expect(createRuntime({ variant: 'simd', wasm: { simd: empty } })).rejects.toThrow(/lacks the exports heap_base, gemm_workspace_bytes, gemm_f32/);
+    await expect(createRuntime({ variant: 'simd', wasm: { simd: empty } })).rejects.toThrow(/lacks the exports heap_base, gemm_workspace_bytes, gemm_small_path, gemm_f32/);
   });
 });

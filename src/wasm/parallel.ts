@@ -1,0 +1,219 @@
+// How each kernel call is split across the worker pool, and the kernels object that does it.
+// Every split keeps results bit-identical to one thread: GEMM is cut on its tile grid
+// (gemm_block_f32), row-wise kernels by whole rows (by whole causal blocks or mask groups where
+// the rows depend on their index), flat elementwise kernels at multiples of 64 elements (so the
+// vector loops see the same lanes). Sums over rows (colsum, embedding_backward's scatter, the
+// parameter gradients of layernorm_backward) are split by bands of columns, each column summed
+// over the rows in order as in one call. Not split: sumsq (one f64 sum) and the index-hashed dropout.
+// Calls too small to pay for waking the workers run on the caller; the limits are measured.
+import type { Kernels, KernelName, ModuleExports } from './abi.js';
+import type { WorkerPool } from './pool.js';
+
+/** Smallest GEMM (2·M·N·K flops) worth splitting, and the least work per task. Measured (bench/threads.bench.ts, Zen 5, Node 20): two threads pay from ≈ 1 MFLOP (≈ 25 µs on one core). */
+export const GEMM_MIN_FLOPS = 1e6;
+const GEMM_TASK_FLOPS = 5e5;
+/** Smallest row-wise or elementwise call worth splitting, in bytes read + written, and the least per task. Measured as above: from ≈ 256 KiB. */
+export const ROWWISE_MIN_BYTES = 256 << 10;
+const ROWWISE_TASK_BYTES = 64 << 10;
+/** Tasks per thread: more than one, so a thread whose core is busy elsewhere takes fewer. */
+const TASKS_PER_THREAD = 4;
+/** Flat kernels split at multiples of this many elements (a multiple of every vector loop's step). */
+const GRAIN = 64;
+
+/** One stage of a split call: the export to run and one full argument list per task. */
+export interface Plan {
+  fn: KernelName;
+  tasks: number[][];
+}
+
+const ceilTo = (x: number, grid: number) => Math.ceil(x / grid) * grid;
+
+/** `units` units of work, `grain` at a time, into at most `want` contiguous ranges. */
+function ranges(units: number, grain: number, want: number): [number, number][] {
+  const step = ceilTo(Math.ceil(units / Math.max(1, want)), grain);
+  const out: [number, number][] = [];
+  for (let u = 0; u < units; u += step) out.push([u, Math.min(units, u + step)]);
+  return out;
+}
+
+/** How many tasks `work` units of cost deserve on `threads` threads, given the least per task. */
+const taskCount = (threads: number, work: number, perTask: number) => Math.max(1, Math.min(threads * TASKS_PER_THREAD, Math.floor(work / perTask)));
+
+/** A row-wise or flat kernel: which argument counts the units, their grain, bytes per unit, and the arguments of units [u0, u1). */
+interface Sliced {
+  units(a: number[]): number;
+  grain(a: number[]): number;
+  bytes(a: number[]): number;
+  slice(a: number[], u0: number, u1: number): number[];
+}
+
+/** Pointer arguments `ptrs` advance by `width(a)` floats per unit; argument `count` holds the units. */
+function rowsOf(count: number, ptrs: number[], width: (a: number[]) => number, perRowPtrs: number[] = [], grain: (a: number[]) => number = () => 1): Sliced {
+  return {
+    units: (a) => a[count]!,
+    grain,
+    bytes: (a) => 4 * (ptrs.length * width(a) + perRowPtrs.length),
+    slice(a, u0, u1) {
+      const s = a.slice();
+      for (const p of ptrs) if (a[p]) s[p] = a[p]! + 4 * u0 * width(a);
+      for (const p of perRowPtrs) if (a[p]) s[p] = a[p]! + 4 * u0;
+      s[count] = u1 - u0;
+      return s;
+    },
+  };
+}
+const flat = (count: number, ptrs: number[]) => rowsOf(count, ptrs, () => 1, [], () => GRAIN);
+
+/** Bands of columns: argument `count` holds the columns, pointers `ptrs` start one column later per column. */
+function columnsOf(count: number, ptrs: number[], bytesPerColumn: (a: number[]) => number, grain: number): Sliced {
+  return {
+    units: (a) => a[count]!,
+    grain: () => grain,
+    bytes: bytesPerColumn,
+    slice(a, u0, u1) {
+      const s = a.slice();
+      for (const p of ptrs) s[p] = a[p]! + 4 * u0;
+      s[count] = u1 - u0;
+      return s;
+    },
+  };
+}
+
+const SLICED: Partial<Record<KernelName, Sliced>> = {
+  // rows: softmax's causal mask depends on r % block, so causal calls split at whole blocks
+  softmax_forward: rowsOf(2, [0, 1], (a) => a[3]!, [], (a) => (a[6] ? a[4]! : 1)),
+  softmax_backward: rowsOf(3, [0, 1, 2], (a) => a[4]!),
+  layernorm_forward: rowsOf(6, [0, 3], (a) => a[7]!, [1, 2]),
+  embedding_forward: rowsOf(3, [0], (a) => a[4]!, [1]),
+  crossentropy_forward: rowsOf(4, [2], (a) => a[5]!, [0, 1, 3]),
+  crossentropy_backward: rowsOf(4, [0, 1], (a) => a[5]!, [2, 3]),
+  attention_mask_f32: {     // row r reads mask row ⌊r / group⌋: split at whole groups
+    units: (a) => a[2]!,
+    grain: (a) => a[4]!,
+    bytes: (a) => 8 * a[3]!,
+    slice(a, u0, u1) {
+      const s = a.slice();
+      s[0] = a[0]! + 4 * u0 * a[3]!;
+      s[1] = a[1]! + 4 * (u0 / a[4]!) * a[5]!;
+      s[2] = u1 - u0;
+      return s;
+    },
+  },
+  // flat
+  gelu_forward: flat(2, [0, 1]),
+  gelu_backward: flat(3, [0, 1, 2]),
+  relu_forward: flat(2, [0, 1]),
+  relu_backward: flat(3, [0, 1, 2]),
+  tanh_forward: flat(2, [0, 1]),
+  tanh_backward: flat(3, [0, 1, 2]),
+  add_f32: flat(3, [0, 1, 2]),
+  mul_f32: flat(3, [0, 1, 2]),
+  scale_f32: flat(3, [0, 1]),
+  axpy_f32: flat(3, [0, 1]),
+  fill_f32: flat(2, [0]),
+  // sums over rows, by bands of columns (argument `ld` keeps the row stride)
+  colsum_f32: columnsOf(3, [0, 1], (a) => 4 * (a[2]! + 1), 16),
+  embedding_backward: columnsOf(4, [0, 1], (a) => 8 * a[3]!, 16),
+  adamw_f32: flat(4, [0, 1, 2, 3]),
+  sgd_f32: flat(3, [0, 1, 2]),
+};
+
+/** GEMM tile grid and path, read from the module once. */
+interface GemmShape {
+  mr: number;
+  nr: number;
+  smallPath(m: number, k: number, flags: number): boolean;
+}
+
+/** gemm_f32 as blocks of C on the tile grid: columns only on the small-M path, else a grid of row and column blocks over the larger side first. */
+function gemmBlocks(g: GemmShape, a: number[], threads: number, out: number[][], offsets: [number, number, number] = [0, 0, 0]): void {
+  const [c, A, B] = offsets;
+  const m = a[4]!, n = a[5]!, k = a[6]!, flags = a[10]!;
+  const want = taskCount(threads, 2 * m * n * k, GEMM_TASK_FLOPS);
+  const base = [a[0]! + c, a[1]! + A, a[2]! + B, ...a.slice(3, 14)];
+  if (g.smallPath(m, k, flags)) {
+    for (const [j0, j1] of ranges(n, g.nr, want)) out.push([...base, 0, m, j0, j1]);
+    return;
+  }
+  const rowsFirst = m >= n;
+  const along = rowsFirst ? Math.min(want, Math.ceil(m / g.mr)) : Math.min(want, Math.ceil(n / g.nr));
+  const across = Math.max(1, Math.floor(want / along));
+  const rows = ranges(m, g.mr, rowsFirst ? along : across);
+  const cols = ranges(n, g.nr, rowsFirst ? across : along);
+  for (const [i0, i1] of rows) for (const [j0, j1] of cols) out.push([...base, i0, i1, j0, j1]);
+}
+
+/** The stages of one call (run one after the other), or null when it is too small to split. */
+export function plan(g: GemmShape, name: KernelName, a: number[], threads: number): Plan[] | null {
+  if (name === 'layernorm_backward') {
+    // dinp by rows (no parameter gradients), then dweight and dbias by bands of columns
+    const n = a[8]!, c = a[9]!, bytes = 16 * n * c;
+    if (bytes < ROWWISE_MIN_BYTES) return null;
+    const want = taskCount(threads, bytes, ROWWISE_TASK_BYTES);
+    const rows = ranges(n, 1, want).map(([r0, r1]) => [a[0]! + 4 * r0 * c, 0, 0, a[3]! + 4 * r0 * c, a[4]! + 4 * r0 * c, a[5]!, a[6]! + 4 * r0, a[7]! + 4 * r0, r1 - r0, c]);
+    const cols = ranges(c, 4, want).map(([j0, j1]) => [a[1]! + 4 * j0, a[2]! + 4 * j0, a[3]! + 4 * j0, a[4]! + 4 * j0, a[6]!, a[7]!, n, j1 - j0, c]);
+    return [{ fn: 'layernorm_backward', tasks: rows }, { fn: 'layernorm_backward_params', tasks: cols }];
+  }
+  const one = plan1(g, name, a, threads);
+  return one ? [one] : null;
+}
+
+function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Plan | null {
+  if (name === 'gemm_f32') {
+    if (2 * a[4]! * a[5]! * a[6]! < GEMM_MIN_FLOPS) return null;
+    const tasks: number[][] = [];
+    gemmBlocks(g, a, threads, tasks);
+    return tasks.length > 1 ? { fn: 'gemm_block_f32', tasks } : null;
+  }
+  if (name === 'gemm_batched_f32') {
+    const batch = a[14]!, flops = 2 * a[4]! * a[5]! * a[6]!;
+    if (batch * flops < GEMM_MIN_FLOPS) return null;
+    const [sa, sb, sc] = [a[15]!, a[16]!, a[17]!];
+    const want = taskCount(threads, batch * flops, GEMM_TASK_FLOPS);
+    if (batch >= want) {     // whole matrices per task
+      const tasks = ranges(batch, 1, want).map(([t0, t1]) => {
+        const s = a.slice();
+        s[0] = a[0]! + 4 * t0 * sc; s[1] = a[1]! + 4 * t0 * sa; s[2] = a[2]! + 4 * t0 * sb;
+        s[14] = t1 - t0;
+        return s;
+      });
+      return { fn: 'gemm_batched_f32', tasks };
+    }
+    const tasks: number[][] = [];   // few large matrices: blocks of each
+    for (let t = 0; t < batch; t++) gemmBlocks(g, a, Math.ceil(threads / batch), tasks, [4 * t * sc, 4 * t * sa, 4 * t * sb]);
+    return { fn: 'gemm_block_f32', tasks };
+  }
+  const s = SLICED[name];
+  if (!s) return null;
+  const units = s.units(a), bytes = units * s.bytes(a);
+  if (bytes < ROWWISE_MIN_BYTES) return null;
+  const parts = ranges(units, s.grain(a), taskCount(threads, bytes, ROWWISE_TASK_BYTES));
+  return parts.length > 1 ? { fn: name, tasks: parts.map(([u0, u1]) => s.slice(a, u0, u1)) } : null;
+}
+
+/**
+ * The kernels of a threaded runtime: the module's exports, where each call big enough is split
+ * (`plan`) and run across the pool; everything else (and every call while the pool runs only
+ * the caller) goes straight to the export. `names` fixes the pool's export indices (as given to
+ * its workers). A broken pool refuses every call: a late worker could still write the memory.
+ */
+export function threadedKernels(exports: ModuleExports, pool: WorkerPool, names: readonly KernelName[]): Kernels {
+  const g: GemmShape = {
+    mr: Number((exports as unknown as Record<string, WebAssembly.Global>).GEMM_MR!.value),
+    nr: Number((exports as unknown as Record<string, WebAssembly.Global>).GEMM_NR!.value),
+    smallPath: (m, k, flags) => exports.gemm_small_path(m, k, flags) === 1,
+  };
+  const index = new Map(names.map((n, i) => [n, i]));
+  const out = { ...exports } as unknown as Record<KernelName, (...args: number[]) => void>;   // constants and helpers as they are
+  for (const name of names) {
+    const direct = exports[name] as (...args: number[]) => void;
+    out[name] = (...args: number[]) => {
+      if (pool.broken) pool.assertUsable();
+      const threads = pool.size;
+      const stages = threads > 1 ? plan(g, name, args, threads) : null;
+      if (!stages) return direct(...args);
+      for (const p of stages) pool.run(index.get(p.fn)!, p.tasks);
+    };
+  }
+  return out as unknown as Kernels;
+}
