@@ -1,7 +1,8 @@
 // Builds the demo into one folder of static files that any web server can host:
 //   index.html, style.css       copied
 //   main.js, worker.js (+ maps) bundled by esbuild from main.ts and worker.ts
-//   wasm/relaxed.wasm, wasm/simd.wasm   the library's kernels (build/wasmformer-*.wasm)
+//   wasm/*.wasm                       the library's kernels (build/wasmformer-*.wasm): relaxed,
+//                                     simd, and both on a shared memory for the worker pool
 // The worker asks for `./wasm/….wasm` relative to its own URL, so the folder can be served
 // from any path. Run alone: `npx tsx examples/browser/build.ts [outdir]`.
 import { build } from 'esbuild';
@@ -17,7 +18,10 @@ export const REPO_DIR = resolve(EXAMPLE_DIR, '../..');
 export const DEFAULT_OUTDIR = join(EXAMPLE_DIR, 'dist');
 
 /** The wasm builds the worker may load, as `wasm/<name>.wasm` in the output. */
-const WASM_FILES = { relaxed: 'wasmformer-relaxed.wasm', simd: 'wasmformer-simd.wasm' } as const;
+const WASM_FILES = {
+  'relaxed-threads': 'wasmformer-relaxed-threads.wasm', threads: 'wasmformer-threads.wasm',
+  relaxed: 'wasmformer-relaxed.wasm', simd: 'wasmformer-simd.wasm',
+} as const;
 
 export interface BuildOptions {
   /** Output folder (created if missing). Default examples/browser/dist. */

@@ -2,8 +2,8 @@
 // serves the output folder on 127.0.0.1 with the headers the page needs:
 // - Cross-Origin-Opener-Policy: same-origin + Cross-Origin-Embedder-Policy: require-corp make
 //   the page cross-origin isolated (SharedArrayBuffer and wasm threads need that);
-// - a Content-Security-Policy that allows WebAssembly compilation ('wasm-unsafe-eval') and
-//   nothing from other origins. Sent with every response, so the worker gets it too;
+// - a Content-Security-Policy that allows WebAssembly compilation ('wasm-unsafe-eval'), workers
+//   from blob: URLs (the kernels' thread pool) and nothing from other origins. Sent with every response, so the worker gets it too;
 // - `application/wasm` for .wasm files, so the worker compiles them while they stream in.
 //
 // Run: `npx tsx examples/browser/serve.ts [--port 8080]` (or PORT=8080), then open the URL it prints.
@@ -25,7 +25,7 @@ export const HEADERS: Readonly<Record<string, string>> = {
     "style-src 'self'",
     "img-src 'self' data:", // data: for the empty favicon
     "connect-src 'self'",
-    "worker-src 'self'",
+    "worker-src 'self' blob:", // the kernels' worker pool starts its threads from a blob: URL
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",

@@ -16,9 +16,13 @@ import { PROBE_CHARS, type GenerateRequest, type LossPoint, type PageMessage, ty
 
 /**
  * The wasm builds, relative to this worker's script (build.ts copies them to `wasm/`). The
- * runtime takes the best one the browser validates: relaxed SIMD (fused multiply-add), else SIMD.
+ * runtime takes the best one the browser validates: relaxed SIMD (fused multiply-add), else SIMD,
+ * on a shared memory with one thread per core where the page is cross-origin isolated (this
+ * Worker may block in Atomics.wait; the page's main thread may not).
  */
 const WASM = {
+  'relaxed-threads': new URL('./wasm/relaxed-threads.wasm', import.meta.url),
+  threads: new URL('./wasm/threads.wasm', import.meta.url),
   relaxed: new URL('./wasm/relaxed.wasm', import.meta.url),
   simd: new URL('./wasm/simd.wasm', import.meta.url),
 };
@@ -88,7 +92,7 @@ queue = queue.then(startUp).catch((err) => fail('startup', err));
 async function startUp(): Promise<void> {
   const rt = (spareRuntime = await createRuntime({ wasm: WASM }));
   post({
-    type: 'ready', backend: rt.backend, notes: [...rt.notes],
+    type: 'ready', backend: rt.threads > 1 ? `${rt.backend} × ${rt.threads} threads` : rt.backend, notes: [...rt.notes],
     crossOriginIsolated: scope.crossOriginIsolated === true, sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
   });
 }

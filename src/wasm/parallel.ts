@@ -9,12 +9,19 @@
 import type { Kernels, KernelName, ModuleExports } from './abi.js';
 import type { WorkerPool } from './pool.js';
 
-/** Smallest GEMM (2·M·N·K flops) worth splitting, and the least work per task. Measured (bench/threads.bench.ts, Zen 5, Node 20): two threads pay from ≈ 1 MFLOP (≈ 25 µs on one core). */
-export const GEMM_MIN_FLOPS = 1e6;
-const GEMM_TASK_FLOPS = 5e5;
-/** Smallest row-wise or elementwise call worth splitting, in bytes read + written, and the least per task. Measured as above: from ≈ 256 KiB. */
-export const ROWWISE_MIN_BYTES = 256 << 10;
-const ROWWISE_TASK_BYTES = 64 << 10;
+/**
+ * Smallest calls worth splitting, and the least work per task: GEMM in flops (2·M·N·K), row-wise
+ * and flat kernels in bytes read + written. Below them the caller runs the call alone. Measured
+ * with bench/thresholds.ts (see its header for the run); `setSplitLimits` changes them (benches).
+ */
+export const SPLIT_LIMITS = { gemmMinFlops: 1e6, gemmTaskFlops: 5e5, rowwiseMinBytes: 256 << 10, rowwiseTaskBytes: 64 << 10 };
+
+/** @internal Overrides SPLIT_LIMITS (bench/thresholds.ts measures below them); returns the old values. */
+export function setSplitLimits(limits: Partial<typeof SPLIT_LIMITS>): typeof SPLIT_LIMITS {
+  const old = { ...SPLIT_LIMITS };
+  Object.assign(SPLIT_LIMITS, limits);
+  return old;
+}
 /** Tasks per thread: more than one, so a thread whose core is busy elsewhere takes fewer. */
 const TASKS_PER_THREAD = 4;
 /** Flat kernels split at multiples of this many elements (a multiple of every vector loop's step). */
@@ -129,7 +136,7 @@ interface GemmShape {
 function gemmBlocks(g: GemmShape, a: number[], threads: number, out: number[][], offsets: [number, number, number] = [0, 0, 0]): void {
   const [c, A, B] = offsets;
   const m = a[4]!, n = a[5]!, k = a[6]!, flags = a[10]!;
-  const want = taskCount(threads, 2 * m * n * k, GEMM_TASK_FLOPS);
+  const want = taskCount(threads, 2 * m * n * k, SPLIT_LIMITS.gemmTaskFlops);
   const base = [a[0]! + c, a[1]! + A, a[2]! + B, ...a.slice(3, 14)];
   if (g.smallPath(m, k, flags)) {
     for (const [j0, j1] of ranges(n, g.nr, want)) out.push([...base, 0, m, j0, j1]);
@@ -148,8 +155,8 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
   if (name === 'layernorm_backward') {
     // dinp by rows (no parameter gradients), then dweight and dbias by bands of columns
     const n = a[8]!, c = a[9]!, bytes = 16 * n * c;
-    if (bytes < ROWWISE_MIN_BYTES) return null;
-    const want = taskCount(threads, bytes, ROWWISE_TASK_BYTES);
+    if (bytes < SPLIT_LIMITS.rowwiseMinBytes) return null;
+    const want = taskCount(threads, bytes, SPLIT_LIMITS.rowwiseTaskBytes);
     const rows = ranges(n, 1, want).map(([r0, r1]) => [a[0]! + 4 * r0 * c, 0, 0, a[3]! + 4 * r0 * c, a[4]! + 4 * r0 * c, a[5]!, a[6]! + 4 * r0, a[7]! + 4 * r0, r1 - r0, c]);
     const cols = ranges(c, 4, want).map(([j0, j1]) => [a[1]! + 4 * j0, a[2]! + 4 * j0, a[3]! + 4 * j0, a[4]! + 4 * j0, a[6]!, a[7]!, n, j1 - j0, c]);
     return [{ fn: 'layernorm_backward', tasks: rows }, { fn: 'layernorm_backward_params', tasks: cols }];
@@ -160,16 +167,16 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
 
 function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Plan | null {
   if (name === 'gemm_f32') {
-    if (2 * a[4]! * a[5]! * a[6]! < GEMM_MIN_FLOPS) return null;
+    if (2 * a[4]! * a[5]! * a[6]! < SPLIT_LIMITS.gemmMinFlops) return null;
     const tasks: number[][] = [];
     gemmBlocks(g, a, threads, tasks);
     return tasks.length > 1 ? { fn: 'gemm_block_f32', tasks } : null;
   }
   if (name === 'gemm_batched_f32') {
     const batch = a[14]!, flops = 2 * a[4]! * a[5]! * a[6]!;
-    if (batch * flops < GEMM_MIN_FLOPS) return null;
+    if (batch * flops < SPLIT_LIMITS.gemmMinFlops) return null;
     const [sa, sb, sc] = [a[15]!, a[16]!, a[17]!];
-    const want = taskCount(threads, batch * flops, GEMM_TASK_FLOPS);
+    const want = taskCount(threads, batch * flops, SPLIT_LIMITS.gemmTaskFlops);
     if (batch >= want) {     // whole matrices per task
       const tasks = ranges(batch, 1, want).map(([t0, t1]) => {
         const s = a.slice();
@@ -186,8 +193,8 @@ function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Pl
   const s = SLICED[name];
   if (!s) return null;
   const units = s.units(a), bytes = units * s.bytes(a);
-  if (bytes < ROWWISE_MIN_BYTES) return null;
-  const parts = ranges(units, s.grain(a), taskCount(threads, bytes, ROWWISE_TASK_BYTES));
+  if (bytes < SPLIT_LIMITS.rowwiseMinBytes) return null;
+  const parts = ranges(units, s.grain(a), taskCount(threads, bytes, SPLIT_LIMITS.rowwiseTaskBytes));
   return parts.length > 1 ? { fn: name, tasks: parts.map(([u0, u1]) => s.slice(a, u0, u1)) } : null;
 }
 
