@@ -11,7 +11,8 @@ import { KERNELS, jsKernels, type KernelName, type Kernels, type ModuleExports }
 import { detectFeatures, hardwareThreads, type Features } from './wasm/features.js';
 import { loadModule, type WasmSource, type WasmVariant } from './wasm/load.js';
 import { threadedKernels } from './wasm/parallel.js';
-import { POOL_BYTES, WorkerPool } from './wasm/pool.js';
+import { WorkerPool } from './wasm/pool.js';
+import { LAYOUT, POOL_BYTES } from './wasm/worker-main.js';
 import { startWorkers } from './wasm/workers.js';
 
 /** The most threads a runtime may be asked for. */
@@ -417,7 +418,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     let workers;
     try {
       workers = await startWorkers(threads - 1, (index) => ({
-        module, memory, base, index, names, workSlots, work: works[index - 1]!, spinMs: 0.2,
+        module, memory, base, layout: LAYOUT, index, names, workSlots, work: works[index - 1]!, spinMs: threads <= hardwareThreads() ? 2 : 0.05,
       }), timeoutMs);
     } catch (err) {
       if (options.threads !== undefined || options.onThreadsUnavailable === 'error') throw err;

@@ -1,107 +1,15 @@
 // The worker pool: threads that run kernel calls on the same wasm module over the one shared
 // memory. A call split into tasks (src/wasm/parallel.ts) is published in a job table inside that
-// memory; the workers and the caller take tasks one at a time from a shared ticket (so a busy
-// core takes fewer) and the caller returns when all are done. Each task writes its own part of
-// the output with the same instructions whichever thread runs it, so results do not depend on
-// the number of threads. Synchronisation is Atomics on the control block; no messages per call.
+// memory (layout: worker-main.ts); the workers and the caller take tasks one at a time from a
+// shared ticket (so a busy core takes fewer) and the caller returns when all are done. Each task
+// writes its own part of the output with the same instructions whichever thread runs it, so
+// results do not depend on the number of threads. Synchronisation is Atomics on the control
+// block; no messages per call.
 import { WorkerError } from '../errors.js';
+import { CTL, CTL_INTS, ERR_CHARS, ERR_OFFSET, MAX_ARGS, MAX_TASKS, TABLE_OFFSET } from './worker-main.js';
 import type { WorkerHandle } from './workers.js';
 
-/** Int32 words of the control block. */
-const CTL_INTS = 64;
-const GEN = 0;      // job generation (15 bits, wraps): workers wait on it
-const FN = 1;       // index of the job's export in `names`
-const TASKS = 2;    // tasks in the job
-const TICKET = 3;   // generation << 16 | next task: taken by compare-and-swap
-const DONE = 4;     // tasks finished: the caller waits on it
-const STOP = 5;     // 1: workers leave their loop
-const FAILED = 6;   // 0, or 1 + index of the first worker whose task threw
-const FAILED_TASK = 7;
-const JOBS = 8;     // jobs run so far
-const TAKEN = 16;   // + thread index: tasks each thread has run so far (so at most 48 threads count)
-/** Most arguments of one task, and most tasks of one job. */
-export const MAX_ARGS = 20;
-/** The control block's words, for tests that play a worker. */
-export const CTL = { GEN, FN, TASKS, TICKET, DONE, STOP, FAILED, FAILED_TASK, JOBS, TAKEN } as const;
-export const MAX_TASKS = 256;
-const ERR_CHARS = 256;
-/** Bytes the pool needs in the shared memory: control block, job table, error text. */
-export const POOL_BYTES = CTL_INTS * 4 + MAX_TASKS * MAX_ARGS * 8 + ERR_CHARS * 2;
-
-/** What a worker is told when it starts (structured-cloned: module and memory are shared). */
-export interface WorkerInit {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  /** Byte address of the control block. */
-  base: number;
-  /** 1-based thread index (0 is the caller). */
-  index: number;
-  /** The exports a job may name, in FN order. */
-  names: string[];
-  /** Per export: the argument that is a GEMM workspace (replaced by this worker's own), or -1. */
-  workSlots: number[];
-  /** This worker's workspace. */
-  work: number;
-  /** How long an idle worker spins before it sleeps, in ms. */
-  spinMs: number;
-}
-
-/**
- * The loop every worker runs, as self-contained source (it is turned into the worker's code by
- * workers.ts, so it may use nothing from outside its body). `port` abstracts worker_threads and
- * Web Workers: `listen` takes the one init message, `post` answers.
- */
-export function workerMain(port: { listen(f: (init: WorkerInit) => void): void; post(m: unknown): void }): void {
-  port.listen((init) => {
-    let exports: Record<string, unknown>;
-    try {
-      exports = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
-    } catch (err) {
-      port.post({ type: 'error', message: `instantiating the wasm module failed: ${(err as Error)?.message ?? String(err)}` });
-      return;
-    }
-    const ctl = new Int32Array(init.memory.buffer, init.base, 64);
-    const table = new Float64Array(init.memory.buffer, init.base + 256, 256 * 20);
-    const errText = new Uint16Array(init.memory.buffer, init.base + 256 + 256 * 20 * 8, 256);
-    const fns = init.names.map((n) => exports[n] as (...a: number[]) => void);
-    const argv = fns.map((f) => new Array<number>(f.length).fill(0));
-    port.post({ type: 'ready' });
-    let gen = Atomics.load(ctl, 0);
-    for (;;) {
-      // wait for the next job: spin a little (calls come back to back in a step), then sleep
-      let g = Atomics.load(ctl, 0);
-      const t0 = performance.now();
-      for (let i = 1; g === gen; i++) {
-        if ((i & 1023) === 0 && performance.now() - t0 > init.spinMs) Atomics.wait(ctl, 0, gen);
-        g = Atomics.load(ctl, 0);
-      }
-      gen = g;
-      if (Atomics.load(ctl, 5) !== 0) break;
-      const f = Atomics.load(ctl, 1), tasks = Atomics.load(ctl, 2), fn = fns[f]!, args = argv[f]!, slot = init.workSlots[f]!;
-      for (;;) {
-        const ticket = Atomics.load(ctl, 3);
-        if (ticket >>> 16 !== gen || (ticket & 0xffff) >= tasks) break;
-        if (Atomics.compareExchange(ctl, 3, ticket, ticket + 1) !== ticket) continue;
-        const t = ticket & 0xffff;
-        for (let a = 0; a < args.length; a++) args[a] = table[t * 20 + a]!;
-        if (slot >= 0) args[slot] = init.work;
-        try {
-          fn(...args);
-        } catch (err) {
-          if (Atomics.compareExchange(ctl, 6, 0, init.index + 1) === 0) {
-            const text = String((err as Error)?.message ?? err).slice(0, 255);
-            for (let c = 0; c < text.length; c++) errText[c] = text.charCodeAt(c);
-            errText[text.length] = 0;
-            Atomics.store(ctl, 7, t);
-          }
-        }
-        if (init.index < 48) Atomics.add(ctl, 16 + init.index, 1);
-        if (Atomics.add(ctl, 4, 1) + 1 === tasks) Atomics.notify(ctl, 4);
-      }
-    }
-    port.post({ type: 'stopped' });
-  });
-}
+const { GEN, FN, TASKS, TICKET, DONE, STOP, FAILED, FAILED_TASK, JOBS, SLEEPERS, CALLER_ASLEEP, TAKEN } = CTL;
 
 /** The caller's side of the pool. */
 export class WorkerPool {
@@ -124,8 +32,8 @@ export class WorkerPool {
    */
   constructor(memory: WebAssembly.Memory, base: number, exports: Record<string, unknown>, names: string[], workers: WorkerHandle[], timeoutMs: number) {
     this.#ctl = new Int32Array(memory.buffer, base, CTL_INTS);
-    this.#table = new Float64Array(memory.buffer, base + CTL_INTS * 4, MAX_TASKS * MAX_ARGS);
-    this.#err = new Uint16Array(memory.buffer, base + CTL_INTS * 4 + MAX_TASKS * MAX_ARGS * 8, ERR_CHARS);
+    this.#table = new Float64Array(memory.buffer, base + TABLE_OFFSET, MAX_TASKS * MAX_ARGS);
+    this.#err = new Uint16Array(memory.buffer, base + ERR_OFFSET, ERR_CHARS);
     this.#names = names;
     this.#fns = names.map((n) => exports[n] as (...a: number[]) => void);
     this.#workers = workers;
@@ -166,7 +74,7 @@ export class WorkerPool {
     Atomics.store(ctl, TICKET, gen << 16);
     ctl[JOBS]!++;
     Atomics.store(ctl, GEN, gen);
-    Atomics.notify(ctl, GEN);
+    if (Atomics.load(ctl, SLEEPERS) !== 0) Atomics.notify(ctl, GEN);
     const f = this.#fns[fn]!;
     let mine: unknown = null, longest = 0;
     for (;;) {
@@ -211,10 +119,17 @@ export class WorkerPool {
     let done = Atomics.load(ctl, DONE);
     if (done >= n) return;
     const t0 = performance.now();
-    for (let i = 0; done < n && i < 2000; i++) done = Atomics.load(ctl, DONE);
+    // spin while the other tasks are likely short (a task this thread ran took longestMs), then sleep
+    const spinMs = Math.max(1, 2 * longestMs);
+    for (let i = 1; done < n; i++) {
+      if ((i & 1023) === 0 && performance.now() - t0 > spinMs) break;
+      done = Atomics.load(ctl, DONE);
+    }
     const limit = Math.max(this.#timeoutMs, 100 * longestMs);
     while (done < n) {
+      Atomics.store(ctl, CALLER_ASLEEP, 1);   // before the value check inside wait: the last task's notify is not missed
       Atomics.wait(ctl, DONE, done, 20);
+      Atomics.store(ctl, CALLER_ASLEEP, 0);
       done = Atomics.load(ctl, DONE);
       const waited = performance.now() - t0;
       if (done < n && waited > limit) {

@@ -3,7 +3,7 @@
 // inside a Worker). The worker's code is workerMain's source, so no file has to be found
 // next to the bundle: Node evaluates it, the others load it from a Blob URL as a module worker.
 import { WorkerError } from '../errors.js';
-import { workerMain, type WorkerInit } from './pool.js';
+import { workerMain, type WorkerInit } from './worker-main.js';
 
 /** One started worker. */
 export interface WorkerHandle {

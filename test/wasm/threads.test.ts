@@ -9,7 +9,8 @@ import {
   AdamW, GPT, ValueError, trainStep, WorkerError, createRuntime, crossEntropy, generate, hardwareThreads, layernorm, layernormBackward, colsum, matmul, softmax, gelu,
   DEFAULT_MAX_THREADS, type Runtime, type Tensor,
 } from '../../src/index.js';
-import { CTL, MAX_ARGS, POOL_BYTES, WorkerPool } from '../../src/wasm/pool.js';
+import { WorkerPool } from '../../src/wasm/pool.js';
+import { CTL, LAYOUT, MAX_ARGS, POOL_BYTES } from '../../src/wasm/worker-main.js';
 import { startWorkers } from '../../src/wasm/workers.js';
 
 const bits = (t: Tensor) => Array.from(new Int32Array(t.f32().slice().buffer));
@@ -186,7 +187,7 @@ function tinyPool() {
 describe('the pool protocol', () => {
   it('a worker that ends while idle: the others carry on, and the pool says who ended and why', async () => {
     const { memory, module, exports, base } = tinyPool();
-    const init = (index: number) => ({ module, memory, base, index, names: ['noop'], workSlots: [-1], work: 0, spinMs: 0.1 });
+    const init = (index: number) => ({ module, memory, base, layout: LAYOUT, index, names: ['noop'], workSlots: [-1], work: 0, spinMs: 0.1 });
     const workers = await startWorkers(2, init, 5000);
     const pool = new WorkerPool(memory, base, exports, ['noop'], workers, 2000);
     pool.run(0, [[1], [2], [3], [4], [5], [6]]);
@@ -208,7 +209,7 @@ describe('the pool protocol', () => {
     const { memory, base } = tinyPool();
     // a module importing a function the workers do not give
     const needsImport = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 2, 11, 1, 3, 101, 110, 118, 3, 102, 111, 111, 0, 0]));
-    await expect(startWorkers(2, (index) => ({ module: needsImport, memory, base, index, names: [], workSlots: [], work: 0, spinMs: 0.1 }), 5000))
+    await expect(startWorkers(2, (index) => ({ module: needsImport, memory, base, layout: LAYOUT, index, names: [], workSlots: [], work: 0, spinMs: 0.1 }), 5000))
       .rejects.toThrow(/^thread [12] failed to start: instantiating the wasm module failed: .*foo/);
   });
 
@@ -219,7 +220,8 @@ describe('the pool protocol', () => {
     const fake = new Worker(`
       const { workerData: { memory, base, CTL } } = require('node:worker_threads');
       const ctl = new Int32Array(memory.buffer, base, 64);
-      Atomics.wait(ctl, CTL.GEN, Atomics.load(ctl, CTL.GEN));
+      const g0 = Atomics.load(ctl, CTL.GEN);
+      while (Atomics.load(ctl, CTL.GEN) === g0);            // spins, as a worker between calls does
       for (;;) { const t = Atomics.load(ctl, CTL.TICKET); if (Atomics.compareExchange(ctl, CTL.TICKET, t, t + 1) === t) break; }
       Atomics.wait(ctl, CTL.STOP, 0);`, { eval: true, workerData: { memory, base, CTL } });
     await new Promise((r) => setTimeout(r, 200));
