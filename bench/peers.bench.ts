@@ -1,6 +1,6 @@
 // The peer users would otherwise pick for training in JavaScript: TensorFlow.js with its
-// wasm (XNNPACK) backend, one thread. Its GEMM is timed by the gemm suite right after ours
-// on each case (the machine's speed drifts, so only interleaved numbers compare).
+// wasm (XNNPACK) backend, one thread, in this process: softmax. Its GEMM (1 and 2 threads, in
+// child processes: bench/peers) is timed by the gemm suite right after ours on each case.
 // tfjs fetches its .wasm by path, which Node's fetch cannot do, so file paths are served here.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -21,20 +21,6 @@ async function setUp(): Promise<void> {
   setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/', true);
   await tf.setBackend('wasm');
   await tf.ready();
-}
-
-/** Seconds per tf.matMul of op(A) (M,K) · op(B) (K,N), one thread, median. */
-export async function tfjsMatmulSeconds(m: number, k: number, n: number, transA: boolean, transB: boolean, timeMs: number): Promise<number> {
-  ready ??= setUp();
-  await ready;
-  const a = tf.randomNormal(transA ? [k, m] : [m, k]);
-  const b = tf.randomNormal(transB ? [n, k] : [k, n]);
-  try {
-    return await secondsPerCall(() => tf.matMul(a, b, transA, transB).dispose(), timeMs);
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
 }
 
 /** The TensorFlow.js version the rows name. */

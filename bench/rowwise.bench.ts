@@ -1,17 +1,46 @@
 // Benchmarks of the row-wise and elementwise kernels (softmax, layernorm, activations, flat
-// elementwise ops), forward and backward, on each wasm build (one thread) and the plain-JS twin.
-// Reports GB/s (bytes read + written per call / seconds per call) and the speedup over the twin.
+// elementwise ops), forward and backward, on each wasm build (one thread; relaxed also on 2,
+// where calls big enough are split) and the plain-JS twin. Reports GB/s (bytes read + written
+// per call / seconds per call) and the speedup over the twin.
 // Run: node --experimental-wasm-relaxed-simd --import tsx bench/rowwise.bench.ts [case filter]
-// (the flag is required on Node 20: the harness creates the relaxed runtime when imported).
+// (the flag is required on Node 20 for the relaxed build).
 import { pathToFileURL } from 'node:url';
-import { secondsPerCall, type BenchRow } from './lib';
-import { harness, type Harness, type Variant } from '../test/helpers/harness';
+import { budget, secondsPerCall, threadsImpl, type BenchRow } from './lib';
+import { createRuntime, type Runtime } from '../src/index';
 import { softmaxForward, softmaxBackward } from '../src/ref/softmax';
 import { layernormForward, layernormBackward } from '../src/ref/layernorm';
 import { geluForward, geluBackward, reluForward, reluBackward } from '../src/ref/activation';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../src/ref/elementwise';
 
-type K = Harness['k'];
+type K = Record<string, (...args: number[]) => number>;
+
+/** A runtime's kernels called on raw pointers from its step arena, as src/ops calls them. */
+interface Harness { impl: string; rt: Runtime; k: K; alloc(n: number, init?: ArrayLike<number>): number; reset(): void }
+
+/** Builds and thread counts measured (threads > 1 loads the shared-memory build and splits big calls). */
+const WASM = [['simd', 1], ['relaxed', 1], ['relaxed', 2]] as const;
+
+async function harnesses(): Promise<Harness[]> {
+  const out: Harness[] = [];
+  for (const [variant, threads] of WASM) {
+    let rt: Runtime;
+    try {
+      rt = await createRuntime({ variant, threads, onThreadsUnavailable: 'error' });
+    } catch {
+      continue; // not available in this JavaScript runtime: no rows
+    }
+    out.push({
+      impl: threadsImpl(variant, threads), rt, k: rt.kernels as unknown as K,
+      alloc(n, init) {
+        const ptr = rt.step.alloc(n * 4);
+        if (init) rt.heap.f32.set(init, ptr >>> 2);
+        return ptr;
+      },
+      reset: () => rt.step.reset(),
+    });
+  }
+  return out;
+}
 /** One benchmark case: buffer lengths, bytes moved per call, and the same call for wasm and JS. */
 interface Case {
   name: string;
@@ -80,34 +109,38 @@ function data(n: number, seed: number): Float32Array {
   return a;
 }
 
-const WASM: Variant[] = ['simd', 'relaxed', 'threads'];
-const IMPL: Record<Variant, string> = { simd: 'simd', relaxed: 'relaxed', threads: 'threads' };
-
 /** Measures every case whose name contains `filter` (all by default), about 4·timeMs each. */
-export async function run(timeMs = 250, filter = ''): Promise<BenchRow[]> {
+export async function run(timeMs = budget(250), filter = ''): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const hs = WASM.map((v) => harness(v));
+  const hs = await harnesses();
+  try {
+    await measure(hs, rows, timeMs, filter);
+  } finally {
+    for (const h of hs) h.rt.dispose();
+  }
+  return rows;
+}
+
+async function measure(hs: Harness[], rows: BenchRow[], timeMs: number, filter: string): Promise<void> {
   for (const c of cases().filter((c) => c.name.includes(filter))) {
     const row = (impl: string, metric: string, value: number, unit: string) =>
       rows.push({ suite: 'rowwise', case: c.name, impl, metric, value, unit });
     const arrays = c.sizes.map((n, i) => data(n, i + 1));
     const tJs = await secondsPerCall(() => c.js(arrays), timeMs);
     row('js', 'gbps', c.bytes / tJs / 1e9, 'GB/s');
-    for (let v = 0; v < WASM.length; v++) {
-      const h = hs[v]!;
+    for (const h of hs) {
       h.reset();
       const ptrs = c.sizes.map((n, i) => h.alloc(n, arrays[i]));
       const t = await secondsPerCall(() => c.wasm(h.k, ptrs), timeMs);
-      row(IMPL[WASM[v]!], 'gbps', c.bytes / t / 1e9, 'GB/s');
-      row(IMPL[WASM[v]!], 'speedup', tJs / t, 'x');
+      row(h.impl, 'gbps', c.bytes / t / 1e9, 'GB/s');
+      row(h.impl, 'speedup', tJs / t, 'x');
     }
   }
-  return rows;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await run(250, process.argv[2] ?? '');   // optional argument: a case-name filter
-  const impls = ['js', ...WASM.map((v) => IMPL[v])];
+  const rows = await run(budget(250), process.argv[2] ?? '');   // optional argument: a case-name filter
+  const impls = [...new Set(rows.map((r) => r.impl))];
   const byCase = new Map<string, Map<string, number>>();
   for (const r of rows) {
     const m = byCase.get(r.case) ?? new Map<string, number>();

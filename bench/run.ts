@@ -1,15 +1,17 @@
 // `npm run bench`: runs every suite, prints one table, and writes the rows to
 // bench/results/latest.json as [{ suite, case, impl, metric, value, unit }], and what
 // machine it ran on to bench/results/machine.json; a full run also rewrites bench/RESULTS.md.
-// Run with node --experimental-wasm-relaxed-simd (npm run bench does) so the relaxed build loads.
+// Run with node --experimental-wasm-relaxed-simd (npm run bench does) so the relaxed build loads;
+// BENCH_QUICK=1 shortens every budget (development runs; never for the committed results).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import type { BenchRow } from './lib.js';
+import { QUICK, type BenchRow } from './lib.js';
 import { markdown } from './report.js';
 import * as gemm from './gemm.bench.js';
 import * as rowwise from './rowwise.bench.js';
 import * as peers from './peers.bench.js';
 import * as gpt from './gpt.bench.js';
+import * as gpt2 from './gpt2.bench.js';
 import * as families from './families.bench.js';
 import * as calibrate from './calibrate.js';
 
@@ -19,6 +21,8 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
   rowwise,
   peers,
   gpt,
+  // GPT-2-small-shaped inference: 4 models of 124M parameters one after the other, then ORT's (3–4 minutes).
+  gpt2,
   families,
   // Start-up time per runtime and .wasm sizes (bench/startup.ts): spawns Deno, Bun, Chromium and
   // workerd, so it runs only when named (`npm run bench -- startup`), not in the full run.
@@ -35,7 +39,8 @@ const machine = {
   loadBefore: loadavg()[0] ?? 0,
   date: new Date().toISOString(),
 };
-console.log(`wasmformer benchmarks — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadBefore.toFixed(2)}`);
+const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
+console.log(`wasmformer benchmarks — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${load()}${QUICK ? ' — QUICK run (short budgets)' : ''}`);
 
 const rows: BenchRow[] = [];
 for (const [name, suite] of Object.entries(suites)) {
@@ -43,13 +48,19 @@ for (const [name, suite] of Object.entries(suites)) {
   const t0 = performance.now();
   const got = await suite.run();
   rows.push(...got);
-  console.log(`\n## ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`\n## ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s, load after ${load()})`);
   console.table(got.map((r) => ({ case: r.case, impl: r.impl, metric: r.metric, value: Number(r.value.toPrecision(4)), unit: r.unit })));
 }
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const done = { ...machine, loadAfter: loadavg()[0] ?? 0 };
-if (only.length) {
+if (QUICK) {
+  // A quick run is for development: its rows go to scratch/ (git-ignored), never next to real results.
+  const name = only.length ? only.join('+') : 'all';
+  mkdirSync(new URL('../scratch/', import.meta.url), { recursive: true });
+  writeFileSync(new URL(`../scratch/bench-${name}-quick.json`, import.meta.url), JSON.stringify({ machine: done, rows }, null, 1) + '\n');
+  console.log(`\nwrote ${rows.length} rows to scratch/bench-${name}-quick.json (tables: node --import tsx bench/report.ts scratch/bench-${name}-quick.json)`);
+} else if (only.length) {
   // A partial run (`npm run bench -- families`) goes to its own file; the full run's files stay as they are.
   const name = only.join('+');
   writeFileSync(new URL(`./results/partial-${name}.json`, import.meta.url), JSON.stringify({ machine: done, rows }, null, 1) + '\n');

@@ -5,7 +5,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export interface Shape { m: number; k: number; n: number }
+/** op(A) (M, K) · op(B) (K, N); with transA A is stored (K, M), with transB B is stored (N, K). */
+export interface Shape { m: number; k: number; n: number; transA?: boolean; transB?: boolean }
 
 /** One timed call site: the median seconds per call and CPU seconds / wall seconds over the timed calls. */
 export interface Timing { seconds: number; calls: number; cpuPerWall: number }

@@ -20,11 +20,11 @@ export interface OrtGpt2Result {
 
 async function matmul(shapes: Shape[], budgetMs: number): Promise<OrtMatmulRow[]> {
   const rows: OrtMatmulRow[] = [];
-  for (const { m, k, n } of shapes) {
-    const session = await matmulSession(k, n);
-    const A = new ort.Tensor('float32', randomNormal(m * k, 3), [m, k]);
+  for (const { m, k, n, transA = false, transB = false } of shapes) {
+    const session = await matmulSession(k, n, { transA, transB });
+    const A = new ort.Tensor('float32', randomNormal(m * k, 3), transA ? [k, m] : [m, k]);
     const t = await timeCalls(() => session.run({ A }), budgetMs, 2, 3);
-    rows.push({ m, k, n, gflops: (2 * m * k * n) / t.seconds / 1e9, calls: t.calls, cpuPerWall: t.cpuPerWall });
+    rows.push({ m, k, n, transA, transB, gflops: (2 * m * k * n) / t.seconds / 1e9, calls: t.calls, cpuPerWall: t.cpuPerWall });
     await session.release();
   }
   return rows;

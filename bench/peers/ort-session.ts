@@ -22,15 +22,21 @@ export function configureOrt(threads: number): void {
 const options: ort.InferenceSession.SessionOptions = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
 
 /**
- * A session computing Y (M, N) = A (M, K) · B (K, N), with B a weight (an initializer, so ORT may
- * pre-pack it at session creation) and A the input fed on every run.
+ * A session computing Y (M, N) = op(A) (M, K) · op(B) (K, N), with B a weight (an initializer, so
+ * ORT may pre-pack it at session creation) and A the input fed on every run. Plain A·B is one
+ * MatMul node; a transposed form is one Gemm node (transA / transB; B stored (N, K) with transB,
+ * as the tied GPT-2 head is, A stored (K, M) with transA).
  */
-export async function matmulSession(k: number, n: number): Promise<ort.InferenceSession> {
+export async function matmulSession(k: number, n: number, trans: { transA?: boolean; transB?: boolean } = {}): Promise<ort.InferenceSession> {
+  const { transA = false, transB = false } = trans;
+  const node = transA || transB
+    ? { op: 'Gemm', inputs: ['A', 'B'], outputs: ['Y'], attrs: { transA: { i: transA ? 1 : 0 }, transB: { i: transB ? 1 : 0 } } }
+    : { op: 'MatMul', inputs: ['A', 'B'], outputs: ['Y'] };
   const bytes = join(encodeModel({
     name: 'matmul',
-    nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['Y'] }],
-    initializers: [{ name: 'B', dims: [k, n], data: randomNormal(k * n, 2) }],
-    inputs: [{ name: 'A', type: FLOAT, dims: ['M', k] }],
+    nodes: [node],
+    initializers: [{ name: 'B', dims: transB ? [n, k] : [k, n], data: randomNormal(k * n, 2) }],
+    inputs: [{ name: 'A', type: FLOAT, dims: transA ? [k, 'M'] : ['M', k] }],
     outputs: [{ name: 'Y', type: FLOAT, dims: ['M', n] }],
   }, { '': 20 }));
   return ort.InferenceSession.create(bytes, options);

@@ -79,11 +79,11 @@ function checkMatmul(): void {
 
 async function matmul(shapes: TfjsShape[], budgetMs: number, build: string): Promise<TfjsMatmulRow[]> {
   const rows: TfjsMatmulRow[] = [];
-  for (const { m, k, n, transB = false } of shapes) {
-    const a = tf.randomNormal([m, k]);
+  for (const { m, k, n, transA = false, transB = false } of shapes) {
+    const a = tf.randomNormal(transA ? [k, m] : [m, k]);
     const b = tf.randomNormal(transB ? [n, k] : [k, n]);
-    const t = await timeCalls(() => tf.matMul(a, b, false, transB).dispose(), budgetMs, 2, 3);
-    rows.push({ m, k, n, transB, gflops: (2 * m * k * n) / t.seconds / 1e9, calls: t.calls, cpuPerWall: t.cpuPerWall, threadsCount: getThreadsCount(), build });
+    const t = await timeCalls(() => tf.matMul(a, b, transA, transB).dispose(), budgetMs, 2, 3);
+    rows.push({ m, k, n, transA, transB, gflops: (2 * m * k * n) / t.seconds / 1e9, calls: t.calls, cpuPerWall: t.cpuPerWall, threadsCount: getThreadsCount(), build });
     a.dispose();
     b.dispose();
   }
