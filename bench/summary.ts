@@ -36,7 +36,7 @@ export function limitsLine(rows: BenchRow[]): string {
   const ends = (what: string) => rows.filter((r) => r.suite === 'machine' && r.case.startsWith(what)).map((r) => fmt(r.value)).join(' → ');
   const parts = [
     [PEAK_MUL_ADD, 'one core f32x4 peak, mul+add', 'GFLOP/s'], [PEAK_FMA, 'relaxed fma', 'GFLOP/s'],
-    [BANDWIDTH_1, 'memory read bandwidth, 1 thread', 'GB/s'], [BANDWIDTH_2, '2 threads', 'GB/s'],
+    [BANDWIDTH_1, `memory read bandwidth (${BUFFER_MIB} MiB), 1 thread`, 'GB/s'], [BANDWIDTH_2, '2 threads', 'GB/s'],
   ].filter(([w]) => ends(w!)).map(([w, label, unit]) => `${label} ${ends(w!)} ${unit}`);
   return parts.length ? `Measured in this run (start → end): ${parts.join('; ')}.` : '';
 }
