@@ -132,22 +132,31 @@ interface GemmShape {
   smallPath(m: number, k: number, flags: number): boolean;
 }
 
-/** gemm_f32 as blocks of C on the tile grid: columns only on the small-M path, else a grid of row and column blocks over the larger side first. */
+/** Tasks per thread for GEMM: every row block packs its own copy of B and every column block its own copy of A, so fewer, larger blocks than for row-wise kernels. */
+const GEMM_TASKS_PER_THREAD = 2;
+
+/**
+ * gemm_f32 as blocks of C on the tile grid: columns only on the small-M path; else a grid of R row
+ * blocks × S column blocks, R·S ≈ the tasks wanted, chosen to copy the least in packing (each row
+ * block packs all of B's columns it meets: R·N·K; each column block all of A's rows: S·M·K).
+ */
 function gemmBlocks(g: GemmShape, a: number[], threads: number, out: number[][], offsets: [number, number, number] = [0, 0, 0]): void {
   const [c, A, B] = offsets;
   const m = a[4]!, n = a[5]!, k = a[6]!, flags = a[10]!;
-  const want = taskCount(threads, 2 * m * n * k, SPLIT_LIMITS.gemmTaskFlops);
+  const want = Math.max(1, Math.min(threads * GEMM_TASKS_PER_THREAD, Math.floor(2 * m * n * k / SPLIT_LIMITS.gemmTaskFlops)));
   const base = [a[0]! + c, a[1]! + A, a[2]! + B, ...a.slice(3, 14)];
   if (g.smallPath(m, k, flags)) {
     for (const [j0, j1] of ranges(n, g.nr, want)) out.push([...base, 0, m, j0, j1]);
     return;
   }
-  const rowsFirst = m >= n;
-  const along = rowsFirst ? Math.min(want, Math.ceil(m / g.mr)) : Math.min(want, Math.ceil(n / g.nr));
-  const across = Math.max(1, Math.floor(want / along));
-  const rows = ranges(m, g.mr, rowsFirst ? along : across);
-  const cols = ranges(n, g.nr, rowsFirst ? across : along);
-  for (const [i0, i1] of rows) for (const [j0, j1] of cols) out.push([...base, i0, i1, j0, j1]);
+  const maxR = Math.ceil(m / g.mr), maxS = Math.ceil(n / g.nr);
+  let best = { r: 1, s: 1, cost: Infinity };
+  for (let r = 1; r <= Math.min(want, maxR); r++) {
+    const s = Math.min(maxS, Math.ceil(want / r));
+    const cost = r * n + s * m;
+    if (cost < best.cost || (cost === best.cost && r * s > best.r * best.s)) best = { r, s, cost };
+  }
+  for (const [i0, i1] of ranges(m, g.mr, best.r)) for (const [j0, j1] of ranges(n, g.nr, best.s)) out.push([...base, i0, i1, j0, j1]);
 }
 
 /** The stages of one call (run one after the other), or null when it is too small to split. */
