@@ -123,6 +123,24 @@ describe.each(['simd', 'relaxed'] as const)('same bits for 1, 2 and 3 threads (%
   });
 });
 
+describe('memory growth', () => {
+  it('memory grown by the caller after the workers started is seen by them (split calls into the new pages)', async () => {
+    const results: number[][] = [];
+    for (const threads of [1, 2]) {
+      const rt = await createRuntime({ variant: 'simd', threads, memory: { initialBytes: 16 << 20 } });
+      const before = rt.heap.memoryBytes;
+      const a = rt.randn([1500, 1000], { seed: 1 }), b = rt.randn([1000, 1500], { seed: 2 });   // 12 MB: grows the memory
+      const c = matmul(rt, a, b);
+      expect(rt.heap.memoryBytes).toBeGreaterThan(before);
+      expect(c.ptr + 4 * c.size).toBeGreaterThan(before);    // the output lies in pages added after the workers started
+      results.push(bits(c));
+      if (threads === 2) expect(rt.threadStats.tasks[1]).toBeGreaterThan(0);
+      rt.dispose();
+    }
+    expect(results[1]).toEqual(results[0]);
+  });
+});
+
 describe('lifetime', () => {
   const script = (dispose: boolean) => `
     import { createRuntime, matmul } from ${JSON.stringify(new URL('../../dist/bundle/wasmformer.js', import.meta.url).href)};
