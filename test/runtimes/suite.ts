@@ -5,7 +5,7 @@
 // http URLs, or imported WebAssembly.Modules) and sends the report back to the Node test,
 // which compares it with the report of the same suite run in Node (compare.ts).
 import {
-  AdamW, BatchSampler, CharTokenizer, createRuntime, detectFeatures, generate, GPT, KERNELS, matmul, Rng, trainStep,
+  AdamW, BatchSampler, CharTokenizer, createRuntime, detectFeatures, generate, GPT, KERNELS, layernorm, matmul, Rng, softmax, trainStep,
   WasmLoadError, type Features, type KernelName, type Runtime, type WasmSource, type WasmVariant,
 } from '../../src/index.js';
 import { callSample, sampleMismatch, SAMPLE_RTOL } from '../helpers/kernel-samples.js';
@@ -125,6 +125,30 @@ function gemmCheck(wasm: Runtime, js: Runtime, checks: Check[]): void {
   });
 }
 
+/**
+ * A threaded runtime splits big calls across its workers: a GEMM, a causal softmax and a layernorm
+ * large enough to be split give the same bits as on one thread (`single`), and the workers ran tasks.
+ */
+function splitCheck(rt: Runtime, single: Runtime, checks: Check[]): void {
+  const run = (r: Runtime) => {
+    r.step.reset();
+    const a = r.randn([300, 200], { seed: 1, arena: 'step' }), b = r.randn([200, 300], { seed: 2, arena: 'step' });
+    const c = matmul(r, a, b, { transB: false });
+    const p = softmax(r, r.randn([8, 128, 128], { seed: 3, arena: 'step' }), { causal: true, scale: 0.3 });
+    const x = r.randn([1024, 128], { seed: 4, arena: 'step' });
+    const ln = layernorm(r, x, r.randn([128], { seed: 5, arena: 'step' }), r.randn([128], { seed: 6, arena: 'step' }));
+    return digest([c.f32(), p.f32(), ln.out.f32()]);
+  };
+  const before = rt.threadStats.tasks[1] ?? 0;
+  const [mine, theirs] = [run(rt), run(single)];
+  const taken = (rt.threadStats.tasks[1] ?? 0) - before;
+  checks.push({
+    name: `${rt.backend}: calls split across ${rt.threads} threads give the bits of one thread`,
+    ok: mine === theirs && rt.threads > 1 && taken > 0,
+    detail: `${rt.threads} threads, worker 1 ran ${taken} tasks; digests ${mine} vs ${theirs}`,
+  });
+}
+
 /** Text the tiny GPT learns (embedded: every runtime has it). */
 export const SUITE_TEXT =
   'It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. ' +
@@ -205,6 +229,10 @@ export async function runSuite(input: SuiteInput): Promise<SuiteReport> {
       gemmCheck(rt, js, checks);
       return d;
     });
+    if (variant === 'threads' && input.wasm.simd !== undefined) {
+      const single = await createRuntime({ variant: 'simd', wasm: { simd: input.wasm.simd } });
+      await attempt('threads: split calls', checks, () => splitCheck(rt, single, checks));
+    }
     const model = await attempt(`${variant}: tiny GPT`, checks, () => tinyGpt(rt));
     if (digests && model) variants[variant] = { backend: rt.backend, kernelDigests: digests, ...model };
   }
