@@ -158,10 +158,14 @@ export class GPT extends Model {
     });
   }
 
-  /** A KV cache for `batch` sequences of up to blockSize tokens (persistent arena; reuse it). */
+  /**
+   * A KV cache for `batch` sequences of up to blockSize tokens (persistent arena; reuse it). Zeroed
+   * when made, so its pages are touched here once rather than one first-write fault at a time while
+   * decoding (measured on GPT-2 small: ≈ 25 µs per appended row, 0.6 ms per token).
+   */
   createCache(batch = 1): LayerCache[] {
     const shape = [batch, this.config.blockSize, this.config.dModel];
-    return this.h.map(() => ({ k: this.rt.empty(shape), v: this.rt.empty(shape) }));
+    return this.h.map(() => ({ k: this.rt.zeros(shape), v: this.rt.zeros(shape) }));
   }
 
   /** The blocks' attentions, each keeping (B, NH, T, T). */

@@ -145,8 +145,8 @@ function gemmBlocks(g: GemmShape, a: number[], threads: number, out: number[][],
   const m = a[4]!, n = a[5]!, k = a[6]!, flags = a[10]!;
   const want = Math.max(1, Math.min(threads * GEMM_TASKS_PER_THREAD, Math.floor(2 * m * n * k / SPLIT_LIMITS.gemmTaskFlops)));
   const base = [a[0]! + c, a[1]! + A, a[2]! + B, ...a.slice(3, 14)];
-  if (g.smallPath(m, k, flags)) {
-    for (const [j0, j1] of ranges(n, g.nr, want)) out.push([...base, 0, m, j0, j1]);
+  if (g.smallPath(m, k, flags)) {   // B streamed from memory: one wide band per thread keeps each stream long
+    for (const [j0, j1] of ranges(n, g.nr, Math.min(want, threads))) out.push([...base, 0, m, j0, j1]);
     return;
   }
   const maxR = Math.ceil(m / g.mr), maxS = Math.ceil(n / g.nr);
