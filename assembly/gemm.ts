@@ -11,7 +11,7 @@
 //   Pointers are byte addresses, sizes i32, strides in elements. `work` is a scratch area of
 //   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
 //   arguments: no checks, no allocation, no throwing.
-import { MR, NR, GEMV_NB, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t,
+import { MR, NR, GEMV_NB, GEMV_KC, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row,
   ukernel_small_4x8_n, ukernel_small_2x4_t } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
 
@@ -35,14 +35,16 @@ export const GEMM_SMALL_M: i32 = 16;
 export const GEMM_SMALL_KC: i32 = 64;
 /** Rows of A per pass of the small-M A·B kernel (A·Bᵀ takes rows in pairs). */
 export const GEMM_SMALL_R: i32 = SR;
-/** Columns per pass of gemv_n, the one-row A·B kernel (its accumulator row lives in `work`). */
+/** Rows of B per chunk of gemv_n (chunk sums added in order: see gemm_ukernel.ts). */
+export const GEMM_GEMV_KC: i32 = GEMV_KC;
+/** Columns per pass of gemv_n, the one-row A·B kernel (its accumulator rows live in `work`). */
 export const GEMM_GEMV_NB: i32 = GEMV_NB;
 
 const TRANS_A = 1;
 const TRANS_B = 2;
 
 // Layout of `work`: packed B panel | packed A block | one accumulator tile. The small-M path
-// uses its start instead as gemv_n's accumulator row (GEMV_NB floats) or as the gathered rows
+// uses its start instead as gemv_n's accumulator rows (2·GEMV_NB floats) or as the gathered rows
 // of A (M,K), and the tile as is.
 const WORK_B_BYTES: usize = <usize>GEMM_KC * GEMM_NC * 4;
 const WORK_A_BYTES: usize = <usize>GEMM_KC * GEMM_MC * 4;
@@ -230,3 +232,28 @@ function gemm_small_t(c: usize /* (m,n) */, a: usize /* (m,k), row stride ai byt
       alpha, beta, bias ? bias + (<usize>n4 << 2) : 0);
   }
 }
+
+/**
+ * One-row A·B by chunks of rows, for a worker pool: row q of parts (chunks, ldp) = Σ over the rows
+ * [q·GEMV_KC, min(k, (q+1)·GEMV_KC)) of a[p]·B[p,:], n columns, for the chunks q ∈ [q0, q1). a's
+ * elements are `as` elements apart (1, or lda for A stored transposed).
+ */
+export function gemv_chunks_f32(parts: usize /* (chunks, ldp) */, a: usize /* (k) */, b: usize /* (k,n) */,
+  n: i32, k: i32, as: i32, ldb: i32, ldp: i32, q0: i32, q1: i32): void {
+  for (let q = q0; q < q1; q++) {
+    const p0 = q * GEMV_KC;
+    gemv_rows(parts + (<usize>q * ldp << 2), a, <usize>as << 2, b, <usize>ldb << 2, n, p0, min(k, p0 + GEMV_KC));
+  }
+}
+
+/**
+ * The end of gemv_chunks_f32's product on n columns (any band of them): total = row 0 of parts
+ * plus rows 1 … chunks−1 in order, then c = alpha·total + beta·c + bias, as gemv_n computes it, so
+ * gemv_chunks_f32 + gemv_sum_f32 give gemm_f32's bits for one row of A·B. Row 0 becomes the total.
+ */
+export function gemv_sum_f32(c: usize /* (n) */, parts: usize /* (chunks, ldp) */, bias: usize /* (n) or 0 */,
+  n: i32, chunks: i32, ldp: i32, alpha: f32, beta: f32): void {
+  for (let q = 1; q < chunks; q++) add_row(parts, parts + (<usize>q * ldp << 2), n);
+  gemv_store(c, parts, n, alpha, beta, bias);
+}
+

@@ -135,27 +135,56 @@ export function store_tile_edge(c: usize /* (mr,nr), row stride ldc */, ldc: i32
   store<f32>(c, v);
 }
 
-/** Columns of C per pass of gemv_n: its accumulator row (16 KB) stays in L1 while B streams by. */
+/** Columns per pass of gemv_n: its accumulator rows (2 × 16 KB) stay in L1 while B streams by. */
 export const GEMV_NB: i32 = 4096;
+/**
+ * Rows of B per chunk of gemv_n. Each chunk's sum is formed on its own, from zero, and the chunk
+ * sums are added in order: a worker pool can then give whole chunks — long contiguous runs of B —
+ * to different threads (gemv_chunks_f32, gemv_sum_f32) and still compute the same bits as one thread.
+ */
+export const GEMV_KC: i32 = 128;
 
-/** c (n) = alpha · a (k) · B (k,n) + beta·c + bias; a's elements are `as` bytes apart.
- *  B is read once in storage order, four rows at a time, into an accumulator row in `acc`. */
+/** part (nb) = Σ_{p ∈ [p0, p1)} a[p]·B[p,:]: eight rows at a time, then four, then one. */
+export function gemv_rows(part: usize /* (nb) */, a: usize /* (k), stride as bytes */, as: usize,
+  b: usize /* (k,nb), row stride ld bytes */, ld: usize, nb: i32, p0: i32, p1: i32): void {
+  for (let o: usize = 0; o < <usize>nb << 2; o += 4) store<f32>(part + o, 0);
+  let p = p0;
+  for (; p + 8 <= p1; p += 8) axpy_rows8(part, b + <usize>p * ld, ld, a + <usize>p * as, as, nb);
+  for (; p + 4 <= p1; p += 4) axpy_rows4(part, b + <usize>p * ld, ld, a + <usize>p * as, as, nb);
+  for (; p < p1; p++) axpy_row(part, b + <usize>p * ld, load<f32>(a + <usize>p * as), nb);
+}
+
+/** c (nb) = alpha·total + beta·c + bias: four lanes at a time while four remain, then one. */
+export function gemv_store(c: usize /* (nb) */, total: usize /* (nb) */, nb: i32, alpha: f32, beta: f32, bias: usize /* (nb) or 0 */): void {
+  let o: usize = 0;
+  for (; o + 16 <= <usize>nb << 2; o += 16) store_4(c + o, v128.load(total + o), alpha, beta, bias ? bias + o : 0);
+  for (; o < <usize>nb << 2; o += 4) store_1(c + o, load<f32>(total + o), alpha, beta, bias ? bias + o : 0);
+}
+
+/** total (nb) += part (nb). */
+export function add_row(total: usize /* (nb) */, part: usize /* (nb) */, nb: i32): void {
+  let o: usize = 0;
+  for (; o + 16 <= <usize>nb << 2; o += 16) v128.store(total + o, f32x4.add(v128.load(total + o), v128.load(part + o)));
+  for (; o < <usize>nb << 2; o += 4) store<f32>(total + o, load<f32>(total + o) + load<f32>(part + o));
+}
+
+/** c (n) = alpha · a (k) · B (k,n) + beta·c + bias; a's elements are `as` bytes apart. B is read
+ *  once in storage order, by chunks of GEMV_KC rows, each summed from zero into the second half of
+ *  `acc` and added to the total in the first half (the first chunk straight into it). */
 export function gemv_n(c: usize /* (n) */, a: usize /* (k), stride as bytes */, as: usize,
   b: usize /* (k,n), row stride ldb */, ldb: i32, n: i32, k: i32,
-  alpha: f32, beta: f32, bias: usize /* (n) or 0 */, acc: usize /* (GEMV_NB) */): void {
+  alpha: f32, beta: f32, bias: usize /* (n) or 0 */, acc: usize /* (2·GEMV_NB) */): void {
   const ld = <usize>ldb << 2;
+  const part = acc + (<usize>GEMV_NB << 2);
   for (let j0 = 0; j0 < n; j0 += GEMV_NB) {
     const nb = min(GEMV_NB, n - j0);
     const bj = b + (<usize>j0 << 2);
-    for (let o: usize = 0; o < <usize>nb << 2; o += 4) store<f32>(acc + o, 0);
-    let p = 0;
-    for (; p + 8 <= k; p += 8) axpy_rows8(acc, bj + <usize>p * ld, ld, a + <usize>p * as, as, nb);
-    for (; p + 4 <= k; p += 4) axpy_rows4(acc, bj + <usize>p * ld, ld, a + <usize>p * as, as, nb);
-    for (; p < k; p++) axpy_row(acc, bj + <usize>p * ld, load<f32>(a + <usize>p * as), nb);
-    const cj = c + (<usize>j0 << 2);
-    let o: usize = 0;
-    for (; o + 16 <= <usize>nb << 2; o += 16) store_4(cj + o, v128.load(acc + o), alpha, beta, bias ? bias + (<usize>j0 << 2) + o : 0);
-    for (; o < <usize>nb << 2; o += 4) store_1(cj + o, load<f32>(acc + o), alpha, beta, bias ? bias + (<usize>j0 << 2) + o : 0);
+    gemv_rows(acc, a, as, bj, ld, nb, 0, min(k, GEMV_KC));
+    for (let p0 = GEMV_KC; p0 < k; p0 += GEMV_KC) {
+      gemv_rows(part, a, as, bj, ld, nb, p0, min(k, p0 + GEMV_KC));
+      add_row(acc, part, nb);
+    }
+    gemv_store(c + (<usize>j0 << 2), acc, nb, alpha, beta, bias ? bias + (<usize>j0 << 2) : 0);
   }
 }
 

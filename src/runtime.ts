@@ -19,6 +19,8 @@ import { startWorkers } from './wasm/workers.js';
 export const MAX_THREADS = 256;
 /** The default thread count is the number of logical processors, at most this (more rarely pays at these sizes). */
 export const DEFAULT_MAX_THREADS = 8;
+/** Scratch of a threaded runtime for the chunk sums of one-row products (chunks × N floats: 1M floats, e.g. 20 chunks of 50257). */
+const GEMV_SCRATCH_BYTES = 4 << 20;
 
 /** A wasm variant, or `js`: the plain-JS twins over the same memory (no SIMD needed). */
 export type Backend = WasmVariant | 'js';
@@ -413,6 +415,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     // the pool's control block and one GEMM workspace per worker, carved before any user mark
     const base = persistent.alloc(POOL_BYTES);
     const works = Array.from({ length: threads - 1 }, () => persistent.alloc(workBytes));
+    const scratch = { ptr: persistent.alloc(GEMV_SCRATCH_BYTES), bytes: GEMV_SCRATCH_BYTES };
     const names = Object.keys(KERNELS) as KernelName[];
     const workSlots = names.map((n) => KERNELS[n].args.indexOf('w'));
     let workers;
@@ -426,7 +429,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       return new Runtime(backend, features, exports, heap, persistent, gemmWork, notes, stepChunkBytes, fallback(backend));
     }
     const pool = new WorkerPool(memory, base, exports as unknown as Record<string, unknown>, names, workers, timeoutMs);
-    return new Runtime(backend, features, threadedKernels(exports, pool, names), heap, persistent, gemmWork, notes, stepChunkBytes, fallback(backend), pool);
+    return new Runtime(backend, features, threadedKernels(exports, pool, names, scratch), heap, persistent, gemmWork, notes, stepChunkBytes, fallback(backend), pool);
   }
   throw new WasmLoadError(`no backend could be loaded: ${notes.join('; ')}`);
 }

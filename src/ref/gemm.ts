@@ -53,6 +53,38 @@ export function gemmBlockF32(c: Float32Array, a: Float32Array, b: Float32Array, 
     bias ? bias.subarray(j0) : null, Math.min(i1, m) - i0, Math.min(j1, n) - j0, k, lda, ldb, ldc, flags, alpha, beta);
 }
 
+/** Rows of B per chunk of the one-row A·B (assembly/gemm_ukernel.ts GEMV_KC; checked equal by the kernel test). */
+export const GEMV_KC = 128;
+
+/**
+ * Row q of parts (chunks, ldp) = Σ over rows [q·GEMV_KC, min(k, (q+1)·GEMV_KC)) of a[p·as]·B[p,:],
+ * n columns, for q ∈ [q0, q1): the pool's chunks of a one-row A·B.
+ */
+export function gemvChunksF32(parts: Float32Array, a: Float32Array, b: Float32Array,
+  n: number, k: number, as: number, ldb: number, ldp: number, q0: number, q1: number): void {
+  for (let q = q0; q < q1; q++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = q * GEMV_KC; p < Math.min(k, (q + 1) * GEMV_KC); p++) sum += a[p * as]! * b[p * ldb + j]!;
+      parts[q * ldp + j] = sum;
+    }
+  }
+}
+
+/** c (n) = alpha·Σ_q parts[q,:] + beta·c + bias; row 0 of parts becomes the sum. */
+export function gemvSumF32(c: Float32Array, parts: Float32Array, bias: Float32Array | null,
+  n: number, chunks: number, ldp: number, alpha: number, beta: number): void {
+  for (let j = 0; j < n; j++) {
+    let total = 0;
+    for (let q = 0; q < chunks; q++) total += parts[q * ldp + j]!;
+    parts[j] = total;
+    let v = alpha * total;
+    if (beta !== 0) v += beta * c[j]!;
+    if (bias) v += bias[j]!;
+    c[j] = v;
+  }
+}
+
 /**
  * `batch` independent products; A, B and C advance by strideA, strideB, strideC elements
  * (0 shares the operand across the batch); bias is shared.

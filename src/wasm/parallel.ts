@@ -125,11 +125,33 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   sgd_f32: flat(3, [0, 1, 2]),
 };
 
-/** GEMM tile grid and path, read from the module once. */
+/** GEMM tile grid and path, read from the module once, and the scratch rows of one-row products. */
 interface GemmShape {
   mr: number;
   nr: number;
+  /** Rows of B per chunk of the one-row A·B (gemv_chunks_f32). */
+  kc: number;
   smallPath(m: number, k: number, flags: number): boolean;
+  /** Scratch for chunk sums: byte address and size (owned by the runtime, used by one call at a time). */
+  scratch: number;
+  scratchBytes: number;
+}
+
+/**
+ * One row of A·B (decode): B (K,N) streamed by chunks of whole rows — long contiguous runs — the
+ * chunks spread over the threads, then their sums added by bands of columns (gemv_sum_f32). Same
+ * bits as one thread, which sums the same chunks in the same order. Null when it does not apply.
+ */
+function gemvPlan(g: GemmShape, a: number[], threads: number): Plan[] | null {
+  const n = a[5]!, k = a[6]!, flags = a[10]!;
+  const chunks = Math.ceil(k / g.kc);
+  if (a[4] !== 1 || (flags & 2) !== 0 || !g.smallPath(1, k, flags) || chunks < threads || 4 * chunks * n > g.scratchBytes) return null;
+  const as = flags & 1 ? a[7]! : 1;
+  const sums = ranges(chunks, 1, Math.min(chunks, threads * GEMM_TASKS_PER_THREAD)).map(([q0, q1]) =>
+    [g.scratch, a[1]!, a[2]!, n, k, as, a[8]!, n, q0, q1]);
+  const bands = ranges(n, GRAIN, n >= 1024 ? threads : 1).map(([j0, j1]) =>
+    [a[0]! + 4 * j0, g.scratch + 4 * j0, a[3] ? a[3] + 4 * j0 : 0, j1 - j0, chunks, n, a[11]!, a[12]!]);
+  return [{ fn: 'gemv_chunks_f32', tasks: sums }, { fn: 'gemv_sum_f32', tasks: bands }];
 }
 
 /** Tasks per thread for GEMM: every row block packs its own copy of B and every column block its own copy of A, so fewer, larger blocks than for row-wise kernels. */
@@ -169,6 +191,10 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
     const rows = ranges(n, 1, want).map(([r0, r1]) => [a[0]! + 4 * r0 * c, 0, 0, a[3]! + 4 * r0 * c, a[4]! + 4 * r0 * c, a[5]!, a[6]! + 4 * r0, a[7]! + 4 * r0, r1 - r0, c]);
     const cols = ranges(c, 4, want).map(([j0, j1]) => [a[1]! + 4 * j0, a[2]! + 4 * j0, a[3]! + 4 * j0, a[4]! + 4 * j0, a[6]!, a[7]!, n, j1 - j0, c]);
     return [{ fn: 'layernorm_backward', tasks: rows }, { fn: 'layernorm_backward_params', tasks: cols }];
+  }
+  if (name === 'gemm_f32' && a[4] === 1 && 2 * a[5]! * a[6]! >= SPLIT_LIMITS.gemmMinFlops) {
+    const chunked = gemvPlan(g, a, threads);
+    if (chunked) return chunked;
   }
   const one = plan1(g, name, a, threads);
   return one ? [one] : null;
@@ -211,13 +237,15 @@ function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Pl
  * The kernels of a threaded runtime: the module's exports, where each call big enough is split
  * (`plan`) and run across the pool; everything else (and every call while the pool runs only
  * the caller) goes straight to the export. `names` fixes the pool's export indices (as given to
- * its workers). A broken pool refuses every call: a late worker could still write the memory.
+ * its workers); `scratch` holds the chunk sums of one-row products. A broken pool refuses every
+ * call: a late worker could still write the memory.
  */
-export function threadedKernels(exports: ModuleExports, pool: WorkerPool, names: readonly KernelName[]): Kernels {
+export function threadedKernels(exports: ModuleExports, pool: WorkerPool, names: readonly KernelName[], scratch: { ptr: number; bytes: number }): Kernels {
+  const constant = (name: string) => Number((exports as unknown as Record<string, WebAssembly.Global>)[name]!.value);
   const g: GemmShape = {
-    mr: Number((exports as unknown as Record<string, WebAssembly.Global>).GEMM_MR!.value),
-    nr: Number((exports as unknown as Record<string, WebAssembly.Global>).GEMM_NR!.value),
+    mr: constant('GEMM_MR'), nr: constant('GEMM_NR'), kc: constant('GEMM_GEMV_KC'),
     smallPath: (m, k, flags) => exports.gemm_small_path(m, k, flags) === 1,
+    scratch: scratch.ptr, scratchBytes: scratch.bytes,
   };
   const index = new Map(names.map((n, i) => [n, i]));
   const out = { ...exports } as unknown as Record<KernelName, (...args: number[]) => void>;   // constants and helpers as they are

@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { harness, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
-import { gemmF32, gemmBatchedF32, GEMM_TRANS_A, GEMM_TRANS_B } from '../../src/ref/gemm';
+import { gemmF32, gemmBatchedF32, GEMM_TRANS_A, GEMM_TRANS_B, GEMV_KC } from '../../src/ref/gemm';
 
 // Tolerance. Each element is a dot product of K f32 terms, then alpha·s + beta·c + bias.
 // Worst-case rounding (Higham, recursive summation): mul+add rounds each product and each
@@ -152,7 +152,7 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
     expect(T.MC % T.MR).toBe(0);
     expect(T.NC % T.NR).toBe(0);
     expect(T.WORK).toBeGreaterThanOrEqual(4 * (T.KC * T.NC + T.KC * T.MC + T.MR * T.NR));
-    expect(T.WORK).toBeGreaterThanOrEqual(4 * T.GEMV_NB);
+    expect(T.WORK).toBeGreaterThanOrEqual(8 * T.GEMV_NB);   // gemv_n's total and chunk rows
   });
 
   describe.each(FORMS)('$name', ({ flags }) => {
@@ -248,6 +248,41 @@ describe.each(VARIANTS)('gemm_block_f32 %s', (variant) => {
         const a = h.f32(whole, x.c0.length), b = h.f32(parts, x.c0.length);
         for (let i = 0; i < a.length; i++) {
           if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} (row ${Math.floor(i / x.ldc)}, col ${i % x.ldc}) whole ${a[i]} vs blocks ${b[i]}`);
+        }
+      }
+    }
+  });
+});
+
+// gemv_chunks_f32 + gemv_sum_f32 are how a worker pool runs a one-row A·B: chunks of GEMV_KC rows
+// of B in any order and by any thread, then their sum by bands of columns. They must give
+// gemm_f32's bits for that row (gemv_n sums the same chunks in the same order).
+describe.each(VARIANTS)('gemv chunks %s', (variant) => {
+  it('chunks of rows + their sum by bands of columns = the one-row product, bit for bit', () => {
+    const h = harness(variant);
+    const KC = constant(h, 'GEMM_GEMV_KC');
+    expect(KC).toBe(GEMV_KC);
+    for (const [n, k] of [[5, 1], [37, KC - 1], [64, KC], [67, KC + 1], [300, 3 * KC + 5], [768, 768]] as const) {
+      for (const cfg of CONFIGS) for (const transA of [false, true]) {
+        const flags = transA ? GEMM_TRANS_A : 0;
+        const p: Problem = { m: 1, n, k, flags, ...cfg };
+        const key = `gemv m1 n${n} k${k} ${JSON.stringify(cfg)} ${transA}`;
+        const x = inputs(p, key);
+        h.reset();
+        const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
+        const whole = h.alloc(x.c0.length, x.c0), split = h.alloc(x.c0.length, x.c0);
+        const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
+        const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
+        h.k.gemm_f32!(whole, pa, pb, pbias, 1, n, k, x.lda, x.ldb, x.ldc, flags, p.alpha, p.beta, work);
+        const chunks = Math.max(1, Math.ceil(k / KC)), ldp = n + 3;
+        const parts = h.alloc(chunks * ldp);
+        for (let q = chunks - 1; q >= 0; q--) h.k.gemv_chunks_f32!(parts, pa, pb, n, k, transA ? x.lda : 1, x.ldb, ldp, q, q + 1);
+        for (let j0 = 0; j0 < n; j0 += 64) {
+          h.k.gemv_sum_f32!(split + 4 * j0, parts + 4 * j0, pbias ? pbias + 4 * j0 : 0, Math.min(64, n - j0), chunks, ldp, p.alpha, p.beta);
+        }
+        const a = h.f32(whole, x.c0.length), b = h.f32(split, x.c0.length);
+        for (let i = 0; i < a.length; i++) {
+          if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} whole ${a[i]} vs chunks ${b[i]}`);
         }
       }
     }

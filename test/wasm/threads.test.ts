@@ -74,6 +74,9 @@ describe.each(['simd', 'relaxed'] as const)('same bits for 1, 2 and 3 threads (%
       out.atb = bits(matmul(rt, x, rt.randn([384, 200], { seed: 5 }), { transA: true }));
       out.small = bits(matmul(rt, rt.randn([5, 320], { seed: 6 }), w, { transB: true }));   // small-M path, by columns
       out.gemv = bits(matmul(rt, rt.randn([1, 320], { seed: 7 }), v));
+      // one row of A·B with K = 2000: by chunks of rows over the threads, then their sum by bands
+      out.gemvChunks = bits(matmul(rt, rt.randn([1, 2000], { seed: 23 }), rt.randn([2000, 1100], { seed: 24 }), { bias: rt.randn([1100], { seed: 25 }) }));
+      out.gemvChunksT = bits(matmul(rt, rt.randn([2000, 1], { seed: 26 }), rt.randn([2000, 700], { seed: 27 }), { transA: true }));
       const q = rt.randn([24, 64, 32], { seed: 8 }), k = rt.randn([24, 64, 32], { seed: 9 });
       out.batched = bits(matmul(rt, q, k, { transB: true, alpha: 0.25 }));
       out.bigBatch = bits(matmul(rt, rt.randn([2, 200, 300], { seed: 10 }), rt.randn([2, 300, 100], { seed: 11 })));
