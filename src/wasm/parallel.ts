@@ -12,9 +12,13 @@ import type { WorkerPool } from './pool.js';
 /**
  * Smallest calls worth splitting, and the least work per task: GEMM in flops (2·M·N·K), row-wise
  * and flat kernels in bytes read + written. Below them the caller runs the call alone. Measured
- * with bench/thresholds.ts (see its header for the run); `setSplitLimits` changes them (benches).
+ * with bench/thresholds.ts (relaxed, 2 threads vs 1, every call split; Zen 5 VM, load 0.4): GEMM
+ * 48³ (0.22 MFLOP) 0.88×, 64³ (0.52 MFLOP) 1.26×, 96³ 1.61×, 128³ 1.88×; GELU over 131 KB 1.31×,
+ * 262 KB 1.43×; layernorm (less work per byte) 262 KB 0.98×, 524 KB 1.26×, 1 MB 1.57×. Hence GEMM
+ * from 0.4 MFLOP in tasks of at least 0.2, row-wise from 256 KiB in tasks of at least 64 KiB.
+ * `setSplitLimits` changes them (benches).
  */
-export const SPLIT_LIMITS = { gemmMinFlops: 1e6, gemmTaskFlops: 5e5, rowwiseMinBytes: 256 << 10, rowwiseTaskBytes: 64 << 10 };
+export const SPLIT_LIMITS = { gemmMinFlops: 4e5, gemmTaskFlops: 2e5, rowwiseMinBytes: 256 << 10, rowwiseTaskBytes: 64 << 10 };
 
 /** @internal Overrides SPLIT_LIMITS (bench/thresholds.ts measures below them); returns the old values. */
 export function setSplitLimits(limits: Partial<typeof SPLIT_LIMITS>): typeof SPLIT_LIMITS {
