@@ -28,6 +28,8 @@ export function setSplitLimits(limits: Partial<typeof SPLIT_LIMITS>): typeof SPL
 }
 /** Tasks per thread: more than one, so a thread whose core is busy elsewhere takes fewer. */
 const TASKS_PER_THREAD = 4;
+/** Tasks per thread for GEMM: every row block packs its own copy of B and every column block its own copy of A, so fewer, larger blocks than for row-wise kernels. */
+const GEMM_TASKS_PER_THREAD = 2;
 /** Flat kernels split at multiples of this many elements (a multiple of every vector loop's step). */
 const GRAIN = 64;
 
@@ -157,9 +159,6 @@ function gemvPlan(g: GemmShape, a: number[], threads: number): Plan[] | null {
     [a[0]! + 4 * j0, g.scratch + 4 * j0, a[3] ? a[3] + 4 * j0 : 0, j1 - j0, chunks, n, a[11]!, a[12]!]);
   return [{ fn: 'gemv_chunks_f32', tasks: sums }, { fn: 'gemv_sum_f32', tasks: bands }];
 }
-
-/** Tasks per thread for GEMM: every row block packs its own copy of B and every column block its own copy of A, so fewer, larger blocks than for row-wise kernels. */
-const GEMM_TASKS_PER_THREAD = 2;
 
 /**
  * gemm_f32 as blocks of C on the tile grid: columns only on the small-M path; else a grid of R row
