@@ -211,6 +211,27 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
   });
 });
 
+/**
+ * The whole product of problem p by gemm_f32, and a second C (same start) for a split run to
+ * fill: the pool's kernels must reproduce the first bit for bit (`sameBits`).
+ */
+function splitSetup(h: Harness, p: Problem, key: string) {
+  const x = inputs(p, key);
+  h.reset();
+  const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
+  const whole = h.alloc(x.c0.length, x.c0), split = h.alloc(x.c0.length, x.c0);
+  const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
+  const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
+  h.k.gemm_f32!(whole, pa, pb, pbias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, work);
+  const sameBits = () => {
+    const a = h.f32(whole, x.c0.length), b = h.f32(split, x.c0.length);
+    for (let i = 0; i < a.length; i++) {
+      if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} (row ${Math.floor(i / x.ldc)}, col ${i % x.ldc}) whole ${a[i]} vs split ${b[i]}`);
+    }
+  };
+  return { x, pa, pb, pbias, split, work, sameBits };
+}
+
 // gemm_block_f32 is what a worker pool runs: any split of C on the tile grid (rows at multiples
 // of MR, columns at multiples of NR; whole rows on the small-M path) must reproduce gemm_f32's
 // product bit for bit, so results do not depend on the number of threads.
@@ -224,13 +245,7 @@ describe.each(VARIANTS)('gemm_block_f32 %s', (variant) => {
       for (const cfg of CONFIGS) {
         const p: Problem = { m, n, k, flags, ...cfg };
         const key = `block m${m} n${n} k${k} f${flags} ${JSON.stringify(cfg)}`;
-        const x = inputs(p, key);
-        h.reset();
-        const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
-        const whole = h.alloc(x.c0.length, x.c0), parts = h.alloc(x.c0.length, x.c0);
-        const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
-        const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
-        h.k.gemm_f32!(whole, pa, pb, pbias, m, n, k, x.lda, x.ldb, x.ldc, flags, p.alpha, p.beta, work);
+        const { x, pa, pb, pbias, split: parts, work, sameBits } = splitSetup(h, p, key);
         const small = h.k.gemm_small_path!(m, k, flags) === 1;
         const rnd = random(key + ' cuts');
         const cuts = (size: number, grid: number) => {
@@ -245,10 +260,7 @@ describe.each(VARIANTS)('gemm_block_f32 %s', (variant) => {
               rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!);
           }
         }
-        const a = h.f32(whole, x.c0.length), b = h.f32(parts, x.c0.length);
-        for (let i = 0; i < a.length; i++) {
-          if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} (row ${Math.floor(i / x.ldc)}, col ${i % x.ldc}) whole ${a[i]} vs blocks ${b[i]}`);
-        }
+        sameBits();
       }
     }
   });
@@ -267,23 +279,14 @@ describe.each(VARIANTS)('gemv chunks %s', (variant) => {
         const flags = transA ? GEMM_TRANS_A : 0;
         const p: Problem = { m: 1, n, k, flags, ...cfg };
         const key = `gemv m1 n${n} k${k} ${JSON.stringify(cfg)} ${transA}`;
-        const x = inputs(p, key);
-        h.reset();
-        const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
-        const whole = h.alloc(x.c0.length, x.c0), split = h.alloc(x.c0.length, x.c0);
-        const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
-        const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
-        h.k.gemm_f32!(whole, pa, pb, pbias, 1, n, k, x.lda, x.ldb, x.ldc, flags, p.alpha, p.beta, work);
+        const { x, pa, pb, pbias, split, sameBits } = splitSetup(h, p, key);
         const chunks = Math.max(1, Math.ceil(k / KC)), ldp = n + 3;
         const parts = h.alloc(chunks * ldp);
         for (let q = chunks - 1; q >= 0; q--) h.k.gemv_chunks_f32!(parts, pa, pb, n, k, transA ? x.lda : 1, x.ldb, ldp, q, q + 1);
         for (let j0 = 0; j0 < n; j0 += 64) {
           h.k.gemv_sum_f32!(split + 4 * j0, parts + 4 * j0, pbias ? pbias + 4 * j0 : 0, Math.min(64, n - j0), chunks, ldp, p.alpha, p.beta);
         }
-        const a = h.f32(whole, x.c0.length), b = h.f32(split, x.c0.length);
-        for (let i = 0; i < a.length; i++) {
-          if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} whole ${a[i]} vs chunks ${b[i]}`);
-        }
+        sameBits();
       }
     }
   });
