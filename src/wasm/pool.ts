@@ -104,7 +104,7 @@ export class WorkerPool {
   /** Jobs run across the pool so far, and the tasks each thread (0 = the caller) ran. */
   stats(): { jobs: number; tasks: number[] } {
     const tasks: number[] = [];
-    for (let t = 0; t <= this.#workers.length && t < 48; t++) tasks.push(Atomics.load(this.#ctl, TAKEN + t));
+    for (let t = 0; t <= this.#workers.length && TAKEN + t < CTL_INTS; t++) tasks.push(Atomics.load(this.#ctl, TAKEN + t));
     return { jobs: Atomics.load(this.#ctl, JOBS), tasks };
   }
 

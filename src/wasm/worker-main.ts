@@ -16,7 +16,7 @@ export const CTL = {
   JOBS: 8,         // jobs run so far
   SLEEPERS: 9,     // workers asleep in Atomics.wait on GEN: only then does a new job notify
   CALLER_ASLEEP: 10, // 1 while the caller sleeps on DONE: only then does the last task notify
-  TAKEN: 16,       // + thread index: tasks each thread has run so far (threads 0 … 47 counted)
+  TAKEN: 16,       // + thread index: tasks each thread has run so far (threads 0 … CTL_INTS − TAKEN − 1 counted)
 } as const;
 export const CTL_INTS = 64;
 /** Most arguments of one task, most tasks of one job, characters of an error message. */
@@ -109,7 +109,7 @@ export function workerMain(port: { listen(f: (init: WorkerInit) => void): void; 
             Atomics.store(ctl, C.FAILED_TASK, t);
           }
         }
-        if (init.index < 48) Atomics.add(ctl, C.TAKEN + init.index, 1);
+        if (C.TAKEN + init.index < L.CTL_INTS) Atomics.add(ctl, C.TAKEN + init.index, 1);
         if (Atomics.add(ctl, C.DONE, 1) + 1 === tasks && Atomics.load(ctl, C.CALLER_ASLEEP) !== 0) Atomics.notify(ctl, C.DONE);
       }
     }
