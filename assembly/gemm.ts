@@ -11,7 +11,7 @@
 //   Pointers are byte addresses, sizes i32, strides in elements. `work` is a scratch area of
 //   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
 //   arguments: no checks, no allocation, no throwing.
-import { MR, NR, GEMV_NB, GEMV_KC, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row,
+import { MR, NR, GEMV_NB, GEMV_KC, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row, gemv_slivers,
   ukernel_small_4x8_n, ukernel_small_2x4_t } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
 
@@ -85,8 +85,102 @@ export function gemm_block_f32(c: usize, a: usize, b: usize, bias: usize, m: i32
     gemm_small_m(c + (<usize>j0 << 2), a, b + (b_off << 2), bias ? bias + (<usize>j0 << 2) : 0, m, j1 - j0, k,
       lda, ldb, ldc, flags, alpha, beta, work);
   } else if (i1 > i0) {
-    gemm_range(c, a, b, bias, k, lda, ldb, ldc, flags, alpha, beta, work, i0, i1, j0, j1);
+    gemm_range(c, a, b, false, bias, k, lda, ldb, ldc, flags, alpha, beta, work, i0, i1, j0, j1);
   }
+}
+
+// PACKED WEIGHTS: op(B) (K,N) copied once into the layout the micro-kernels read — ceil(N/NR)
+// slivers of NR columns over the whole height, each (K,NR) k-major: element (p,j) at
+// (j/NR)·K·NR + p·NR + j mod NR, columns past N zero. It is gemm_f32's packed B panel without the
+// K and N blocking, so a product on it runs the same kernels on the same numbers: for B stored
+// (K,N) gemm_packed_f32 gives gemm_f32's bits exactly (every path, any split). For B stored
+// transposed the large-M path is the same too; the small-M path (M <= GEMM_SMALL_M) reads the
+// slivers row by row where gemm_f32 takes dot products along B's rows, so its sums run in another
+// order (each within the GEMM error bound of the exact product). Each sliver is one contiguous
+// stream, and no call packs anything: small-M products read B once, in order.
+
+/** Packs the slivers [s0, s1) of op(B) (K,N) into `dst`, which holds the whole packed weight
+ *  (ceil(n/NR)·NR·k floats); flags bit 1: B stored transposed (N,K), row stride ldb. Sliver
+ *  ranges are independent: a worker pool packs disjoint ones at once. */
+export function pack_weight_f32(dst: usize /* packed (ceil(n/NR), k, NR) */, b: usize /* (k,n) or (n,k) */,
+  n: i32, k: i32, ldb: i32, flags: i32, s0: i32, s1: i32): void {
+  const j0 = s0 * NR, j1 = min(n, s1 * NR);
+  if (j1 <= j0 || k <= 0) return;
+  const trans = (flags & TRANS_B) != 0;
+  const off: usize = trans ? <usize>j0 * ldb : <usize>j0;
+  pack_b(dst + (<usize>j0 * k << 2), b + (off << 2), ldb, trans, k, j1 - j0);
+}
+
+/**
+ * The block C[i0:i1, j0:j1] of C = alpha·op(A)·B + beta·C + bias with B a packed weight
+ * (pack_weight_f32; N, K its shape): the same convention and block rules as gemm_block_f32
+ * (flags bit 0: A stored transposed; bit 1 is ignored, the packing already applied it). Up to
+ * GEMM_SMALL_M rows the block must span every row (i0 = 0, i1 = m).
+ */
+export function gemm_packed_f32(c: usize, a: usize, bp: usize /* packed (ceil(n/NR), k, NR) */, bias: usize,
+  m: i32, n: i32, k: i32, lda: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize,
+  i0: i32, i1: i32, j0: i32, j1: i32): void {
+  if (m <= 0 || j1 <= j0) return;
+  if (m <= GEMM_SMALL_M) gemm_small_packed(c, a, bp, bias, m, n, k, lda, ldc, flags, alpha, beta, work, j0, j1);
+  else if (i1 > i0) gemm_range(c, a, bp, true, bias, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1);
+}
+
+/** Small M on packed slivers, columns [j0, j1): gemm_small_n's order of work and arithmetic (groups
+ *  of SR rows by ukernel_small_4x8_n per K block, then row by row by gemv_n's chunked sums), each
+ *  sliver's rows NR floats apart instead of ldb. */
+function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n: i32, k: i32,
+  lda: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize, j0: i32, j1: i32): void {
+  const trans_a = (flags & TRANS_A) != 0;
+  const as: usize = trans_a ? <usize>lda << 2 : 4;             // bytes between A(i,p) and A(i,p+1)
+  const ai: usize = trans_a ? 4 : <usize>lda << 2;             // bytes between A(i,p) and A(i+1,p)
+  const sliver: usize = <usize>k * NR << 2, row: usize = <usize>NR << 2;
+  const tile = work + WORK_B_BYTES + WORK_A_BYTES;
+  const jf = min(j1, n & ~(NR - 1));                           // end of the band's full slivers
+  const m4 = m & ~(SR - 1);
+  if (m4 > 0 && jf > j0) {
+    let pc = 0;
+    do { // at least once, so that k == 0 still writes beta·C + bias
+      const kc = min(GEMM_SMALL_KC, k - pc);
+      const beta_p: f32 = pc == 0 ? beta : 1;
+      for (let j = j0; j < jf; j += NR) {
+        const bj = bp + <usize>(j / NR) * sliver + <usize>pc * row, bias_j = pc == 0 && bias ? bias + (<usize>j << 2) : 0;
+        for (let i = 0; i < m4; i += SR) {
+          const a0 = a + <usize>i * ai + <usize>pc * as;
+          ukernel_small_4x8_n(kc, a0, a0 + ai, a0 + 2 * ai, a0 + 3 * ai, as, bj, row, tile);
+          store_tile(c + ((<usize>i * ldc + j) << 2), ldc, tile, SR, alpha, beta_p, bias_j);
+        }
+      }
+      pc += kc;
+    } while (pc < k);
+  }
+  // one row at a time: full slivers of the last m mod SR rows in pairs (gemv_slivers), then the
+  // edge sliver of every row (gemv_packed: its last n mod 4 columns scalar, as in gemv_n)
+  for (let i = m4; i < m; i++) {
+    const ci = c + (<usize>i * ldc << 2), a_i = a + <usize>i * ai;
+    for (let j = j0; j < jf; j += 2 * NR) {
+      const j2 = j + NR < jf ? j + NR : j;
+      gemv_slivers(ci + (<usize>j << 2), ci + (<usize>j2 << 2), a_i, as, bp + <usize>(j / NR) * sliver, bp + <usize>(j2 / NR) * sliver,
+        k, alpha, beta, bias ? bias + (<usize>j << 2) : 0, bias ? bias + (<usize>j2 << 2) : 0);
+    }
+  }
+  if (jf >= j1) return;
+  for (let i = 0; i < m; i++) {
+    gemv_packed(c + ((<usize>i * ldc + jf) << 2), a + <usize>i * ai, as, bp + <usize>(jf / NR) * sliver, j1 - jf, k,
+      alpha, beta, bias ? bias + (<usize>jf << 2) : 0, work);
+  }
+}
+
+/** c (nb <= NR) = alpha · a (k) · one sliver (k,NR) + beta·c + bias, by gemv_n's chunks: each
+ *  chunk of GEMV_KC rows summed from zero, the sums added in order. `acc` holds 2·NR floats. */
+function gemv_packed(c: usize /* (nb) */, a: usize /* (k), stride as bytes */, as: usize, bs: usize /* (k,NR) */,
+  nb: i32, k: i32, alpha: f32, beta: f32, bias: usize /* (nb) or 0 */, acc: usize): void {
+  const part = acc + (<usize>NR << 2), row: usize = <usize>NR << 2;
+  gemv_rows(acc, a, as, bs, row, nb, 0, min(k, GEMV_KC));
+  for (let p0 = GEMV_KC; p0 < k; p0 += GEMV_KC) {
+    gemv_rows(part, a, as, bs, row, nb, p0, min(k, p0 + GEMV_KC));
+    add_row(acc, part, nb);
+  }
+  gemv_store(c, acc, nb, alpha, beta, bias);
 }
 
 /** `batch` independent products; A, B, C advance by strideA/B/C elements (0 = shared), bias is shared. */
@@ -100,8 +194,9 @@ export function gemm_batched_f32(c: usize, a: usize, b: usize, bias: usize, m: i
 }
 
 /** The block C[i_begin:i_end, j_begin:j_end] of the product on packed panels. Loops
- *  NC ⊃ KC ⊃ MC ⊃ NR ⊃ MR (BLIS order). */
-function gemm_range(c: usize, a: usize, b: usize, bias: usize, k: i32, lda: i32, ldb: i32, ldc: i32,
+ *  NC ⊃ KC ⊃ MC ⊃ NR ⊃ MR (BLIS order). `packed`: b is a packed weight (pack_weight_f32), whose
+ *  slivers are read in place; else each (KC,NC) panel of B is packed into `work` first. */
+function gemm_range(c: usize, a: usize, b: usize, packed: bool, bias: usize, k: i32, lda: i32, ldb: i32, ldc: i32,
   flags: i32, alpha: f32, beta: f32, work: usize, i_begin: i32, i_end: i32, j_begin: i32, j_end: i32): void {
   const trans_a = (flags & TRANS_A) != 0, trans_b = (flags & TRANS_B) != 0;
   const bp = work, ap = work + WORK_B_BYTES, tile = ap + WORK_A_BYTES;
@@ -115,14 +210,20 @@ function gemm_range(c: usize, a: usize, b: usize, bias: usize, k: i32, lda: i32,
       const kc = min(kc_max, k - pc);
       const beta_p: f32 = pc == 0 ? beta : 1;                 // later K blocks accumulate
       const bias_p = pc == 0 && bias ? bias + (<usize>jc << 2) : 0;
-      const b_off = trans_b ? <usize>jc * ldb + pc : <usize>pc * ldb + jc;
-      pack_b(bp, b + (b_off << 2), ldb, trans_b, kc, nc);
+      let panel = bp, sliver: usize = <usize>kc * NR << 2;       // bytes between the panel's slivers
+      if (packed) {
+        panel = b + ((<usize>jc * k + <usize>pc * NR) << 2);
+        sliver = <usize>k * NR << 2;
+      } else {
+        const b_off = trans_b ? <usize>jc * ldb + pc : <usize>pc * ldb + jc;
+        pack_b(bp, b + (b_off << 2), ldb, trans_b, kc, nc);
+      }
       for (let ic = i_begin; ic < i_end; ic += GEMM_MC) {
         const mc = min(GEMM_MC, i_end - ic);
         const a_off = trans_a ? <usize>pc * lda + ic : <usize>ic * lda + pc;
         pack_a(ap, a + (a_off << 2), lda, trans_a, mc, kc);
         const cb = c + ((<usize>ic * ldc + jc) << 2);
-        gemm_macro(cb, ap, bp, mc, nc, kc, ldc, alpha, beta_p, bias_p, tile);
+        gemm_macro(cb, ap, panel, sliver, mc, nc, kc, ldc, alpha, beta_p, bias_p, tile);
       }
       pc += kc;
     } while (pc < k);
@@ -132,11 +233,11 @@ function gemm_range(c: usize, a: usize, b: usize, bias: usize, k: i32, lda: i32,
 /** C block (mc,nc) from a packed A block and a packed B panel: per MR×NR tile, the
  *  micro-kernel into `tile`, then the store epilogue into C (partial at the edges). */
 function gemm_macro(c: usize /* (mc,nc), row stride ldc */, ap: usize /* packed (mc,kc) */,
-  bp: usize /* packed (kc,nc) */, mc: i32, nc: i32, kc: i32, ldc: i32, alpha: f32, beta: f32,
+  bp: usize /* packed slivers (kc,NR), `sliver` bytes apart */, sliver: usize, mc: i32, nc: i32, kc: i32, ldc: i32, alpha: f32, beta: f32,
   bias: usize /* (nc) or 0 */, tile: usize /* (MR,NR) */): void {
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    const bs = bp + (<usize>jr * kc << 2);
+    const bs = bp + <usize>(jr / NR) * sliver;
     const bias_j = bias ? bias + (<usize>jr << 2) : 0;
     for (let ir = 0; ir < mc; ir += MR) {
       const as = ap + (<usize>ir * kc << 2), ct = c + ((<usize>ir * ldc + jr) << 2);

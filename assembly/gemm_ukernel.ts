@@ -384,3 +384,81 @@ export function ukernel_small_2x4_t(c0: usize /* (4) */, c1: usize /* (4) */, a0
   store_4(c0, sx, alpha, beta, bias);
   if (c1 != c0) store_4(c1, sy, alpha, beta, bias);
 }
+
+// One row of A times packed weights (gemm.ts, pack_weight_f32): slivers of NR = 8 columns over
+// the whole height, each (k,8) k-major and contiguous, so a sliver is one forward stream.
+
+/**
+ * c0 (8) = alpha · a (k) · sliver b0 (k,8) + beta·c0 + bias0, and the same for c1 from b1 (two
+ * slivers at once: twice the independent sums in flight). The arithmetic of gemv_n exactly —
+ * chunks of GEMV_KC rows summed from zero by groups of 8, then 4, then single rows (axpy_rows8,
+ * axpy_rows4, axpy_row), chunk sums added in order — so its bits equal gemv_n's on the same
+ * columns. One sliver alone: pass b1 == b0 and c1 == c0 (computed twice, stored once).
+ */
+export function gemv_slivers(c0: usize /* (8) */, c1: usize /* (8) */, a: usize /* (k), stride as bytes */, as: usize,
+  b0: usize /* (k,8) */, b1: usize /* (k,8) */, k: i32, alpha: f32, beta: f32,
+  bias0: usize /* (8) or 0 */, bias1: usize /* (8) or 0 */): void {
+  const zero = f32x4.splat(0);
+  let t0 = zero, t1 = zero, t2 = zero, t3 = zero;        // totals: b0 columns 0-3, 4-7; b1 columns 0-3, 4-7
+  for (let p0 = 0; p0 < k; p0 += GEMV_KC) {
+    const p1 = min(k, p0 + GEMV_KC);
+    let x0 = zero, x1 = zero, x2 = zero, x3 = zero;      // this chunk's sums
+    let p = p0;
+    for (; p + 8 <= p1; p += 8) {
+      const q = b0 + (<usize>p << 5), r = b1 + (<usize>p << 5), ap = a + <usize>p * as;
+      let s = v128.load32_splat(ap);
+      let u0 = madd(s, v128.load(q), x0), u1 = madd(s, v128.load(q, 16), x1);
+      let u2 = madd(s, v128.load(r), x2), u3 = madd(s, v128.load(r, 16), x3);
+      s = v128.load32_splat(ap + as);
+      let v0 = f32x4.mul(s, v128.load(q, 32)), v1 = f32x4.mul(s, v128.load(q, 48));
+      let v2 = f32x4.mul(s, v128.load(r, 32)), v3 = f32x4.mul(s, v128.load(r, 48));
+      s = v128.load32_splat(ap + 2 * as);
+      u0 = madd(s, v128.load(q, 64), u0); u1 = madd(s, v128.load(q, 80), u1);
+      u2 = madd(s, v128.load(r, 64), u2); u3 = madd(s, v128.load(r, 80), u3);
+      s = v128.load32_splat(ap + 3 * as);
+      v0 = madd(s, v128.load(q, 96), v0); v1 = madd(s, v128.load(q, 112), v1);
+      v2 = madd(s, v128.load(r, 96), v2); v3 = madd(s, v128.load(r, 112), v3);
+      s = v128.load32_splat(ap + 4 * as);
+      u0 = madd(s, v128.load(q, 128), u0); u1 = madd(s, v128.load(q, 144), u1);
+      u2 = madd(s, v128.load(r, 128), u2); u3 = madd(s, v128.load(r, 144), u3);
+      s = v128.load32_splat(ap + 5 * as);
+      v0 = madd(s, v128.load(q, 160), v0); v1 = madd(s, v128.load(q, 176), v1);
+      v2 = madd(s, v128.load(r, 160), v2); v3 = madd(s, v128.load(r, 176), v3);
+      s = v128.load32_splat(ap + 6 * as);
+      u0 = madd(s, v128.load(q, 192), u0); u1 = madd(s, v128.load(q, 208), u1);
+      u2 = madd(s, v128.load(r, 192), u2); u3 = madd(s, v128.load(r, 208), u3);
+      s = v128.load32_splat(ap + 7 * as);
+      v0 = madd(s, v128.load(q, 224), v0); v1 = madd(s, v128.load(q, 240), v1);
+      v2 = madd(s, v128.load(r, 224), v2); v3 = madd(s, v128.load(r, 240), v3);
+      x0 = f32x4.add(u0, v0); x1 = f32x4.add(u1, v1); x2 = f32x4.add(u2, v2); x3 = f32x4.add(u3, v3);
+    }
+    for (; p + 4 <= p1; p += 4) {
+      const q = b0 + (<usize>p << 5), r = b1 + (<usize>p << 5), ap = a + <usize>p * as;
+      const s0 = v128.load32_splat(ap), s1 = v128.load32_splat(ap + as);
+      const s2 = v128.load32_splat(ap + 2 * as), s3 = v128.load32_splat(ap + 3 * as);
+      x0 = rows4(s0, s1, s2, s3, q, x0); x1 = rows4(s0, s1, s2, s3, q + 16, x1);
+      x2 = rows4(s0, s1, s2, s3, r, x2); x3 = rows4(s0, s1, s2, s3, r + 16, x3);
+    }
+    for (; p < p1; p++) {
+      const q = b0 + (<usize>p << 5), r = b1 + (<usize>p << 5);
+      const s = v128.load32_splat(a + <usize>p * as);
+      x0 = madd(s, v128.load(q), x0); x1 = madd(s, v128.load(q, 16), x1);
+      x2 = madd(s, v128.load(r), x2); x3 = madd(s, v128.load(r, 16), x3);
+    }
+    if (p0 == 0) { t0 = x0; t1 = x1; t2 = x2; t3 = x3; }
+    else { t0 = f32x4.add(t0, x0); t1 = f32x4.add(t1, x1); t2 = f32x4.add(t2, x2); t3 = f32x4.add(t3, x3); }
+  }
+  store_4(c0, t0, alpha, beta, bias0);
+  store_4(c0 + 16, t1, alpha, beta, bias0 ? bias0 + 16 : 0);
+  if (c1 == c0) return;
+  store_4(c1, t2, alpha, beta, bias1);
+  store_4(c1 + 16, t3, alpha, beta, bias1 ? bias1 + 16 : 0);
+}
+
+/** acc + Σ_{r<4} s_r·B[r, 0:4] in axpy_rows4's order, B rows 32 bytes apart (a sliver). */
+// @ts-ignore: decorator
+@inline function rows4(s0: v128, s1: v128, s2: v128, s3: v128, q: usize, acc: v128): v128 {
+  const x = madd(s0, v128.load(q), acc);
+  const y = madd(s2, v128.load(q, 64), f32x4.mul(s1, v128.load(q, 32)));
+  return f32x4.add(madd(s3, v128.load(q, 96), x), y);
+}

@@ -102,3 +102,57 @@ export function gemmBatchedF32(c: Float32Array, a: Float32Array, b: Float32Array
       m, n, k, lda, ldb, ldc, flags, alpha, beta);
   }
 }
+
+/** Columns per sliver of a packed weight (assembly GEMM_NR; checked equal by the kernel test). */
+export const PACK_NR = 8;
+
+/** Floats a packed weight of op(B) (K,N) takes: ceil(N/8) slivers of (K, 8). */
+export function packedWeightSize(n: number, k: number): number {
+  return Math.ceil(n / PACK_NR) * PACK_NR * k;
+}
+
+/**
+ * Packs the slivers [s0, s1) of op(B) (K,N) (flags bit 1: B stored transposed (N,K)) into `dst`,
+ * the whole packed weight: element (p, j) at ⌊j/8⌋·8K + 8p + j mod 8, columns past N zero.
+ * @example
+ * // B (2,3) → two slivers of (2, 8)
+ * const dst = new Float32Array(packedWeightSize(3, 2));
+ * packWeightF32(dst, new Float32Array([1, 2, 3, 4, 5, 6]), 3, 2, 3, 0, 0, 1); // dst[0..2] = [1, 2, 3], dst[8..10] = [4, 5, 6]
+ */
+export function packWeightF32(dst: Float32Array, b: Float32Array, n: number, k: number, ldb: number, flags: number, s0: number, s1: number): void {
+  const transB = (flags & GEMM_TRANS_B) !== 0;
+  for (let s = s0; s < Math.min(s1, Math.ceil(n / PACK_NR)); s++) {
+    for (let p = 0; p < k; p++) {
+      for (let r = 0; r < PACK_NR; r++) {
+        const j = s * PACK_NR + r;
+        dst[s * PACK_NR * k + p * PACK_NR + r] = j < n ? b[transB ? j * ldb + p : p * ldb + j]! : 0;
+      }
+    }
+  }
+}
+
+/**
+ * The block C[i0:i1, j0:j1] of C = alpha·op(A)·B + beta·C + bias with B a packed weight (packWeightF32).
+ * @example
+ * // (1,2)·(2,3) with B packed
+ * const bp = new Float32Array(packedWeightSize(3, 2));
+ * packWeightF32(bp, new Float32Array([1, 2, 3, 4, 5, 6]), 3, 2, 3, 0, 0, 1);
+ * const c = new Float32Array(3);
+ * gemmPackedF32(c, new Float32Array([1, 1]), bp, null, 1, 3, 2, 2, 3, 0, 1, 0, 0, 1, 0, 3); // c = [5, 7, 9]
+ */
+export function gemmPackedF32(c: Float32Array, a: Float32Array, bp: Float32Array, bias: Float32Array | null,
+  m: number, n: number, k: number, lda: number, ldc: number, flags: number, alpha: number, beta: number,
+  i0: number, i1: number, j0: number, j1: number): void {
+  const transA = (flags & GEMM_TRANS_A) !== 0;
+  for (let i = i0; i < Math.min(i1, m); i++) {
+    for (let j = j0; j < Math.min(j1, n); j++) {
+      let sum = 0;
+      const col = Math.floor(j / PACK_NR) * PACK_NR * k + (j % PACK_NR);
+      for (let p = 0; p < k; p++) sum += a[transA ? p * lda + i : i * lda + p]! * bp[col + p * PACK_NR]!;
+      let v = alpha * sum;
+      if (beta !== 0) v += beta * c[i * ldc + j]!;
+      if (bias) v += bias[j]!;
+      c[i * ldc + j] = v;
+    }
+  }
+}

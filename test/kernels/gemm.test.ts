@@ -5,106 +5,8 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { harness, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
-import { gemmF32, gemmBatchedF32, GEMM_TRANS_A, GEMM_TRANS_B, GEMV_KC } from '../../src/ref/gemm';
-
-// Tolerance. Each element is a dot product of K f32 terms, then alpha·s + beta·c + bias.
-// Worst-case rounding (Higham, recursive summation): mul+add rounds each product and each
-// partial sum, so |fl(s) − s| ≤ γ_{K+1}·Σ|a||b| with γ_n ≈ n·u, u = 2^-24; blocking over K or
-// fusing (relaxed fma) only removes roundings. The epilogue adds at most 4 more roundings and
-// storing the f64 reference as f32 one more: so, per element,
-//   |Δ| ≤ (K + 6)·u·(|alpha|·Σ_p |a_ip||b_pj| + |beta·c_ij| + |bias_j|)
-// (second-order terms (K·u)² are negligible for the K used here). The bound is rigorous, not
-// tuned: a wrong index or a lost term gives O(1) errors and fails it by orders of magnitude.
-const U = 2 ** -24;
-const SENTINEL = 7777;      // C elements outside the logical (M,N) block: must be left untouched
-const GUARD = 19;           // sentinel elements after the last row of C
-
-const FORMS = [
-  { name: 'A·B', flags: 0 },
-  { name: 'A·Bᵀ', flags: GEMM_TRANS_B },
-  { name: 'Aᵀ·B', flags: GEMM_TRANS_A },
-  { name: 'Aᵀ·Bᵀ', flags: GEMM_TRANS_A | GEMM_TRANS_B },
-];
-// beta ∈ {0, 1} with and without bias, non-trivial alpha, one general beta; leading dimensions
-// larger than the logical width (pad > 0) in most of them.
-const CONFIGS = [
-  { alpha: 1, beta: 0, bias: false, pad: 0 },
-  { alpha: 1.5, beta: 0, bias: true, pad: 3 },
-  { alpha: 1, beta: 1, bias: false, pad: 5 },
-  { alpha: -0.75, beta: 1, bias: true, pad: 0 },
-  { alpha: 0.5, beta: -2, bias: true, pad: 2 },
-];
-
-interface Problem { m: number; n: number; k: number; flags: number; alpha: number; beta: number; bias: boolean; pad: number }
-
-/** Deterministic uniform [-1, 1) from a string key (mulberry32 over a string hash). */
-function random(key: string): () => number {
-  let s = 2166136261;
-  for (let i = 0; i < key.length; i++) s = Math.imul(s ^ key.charCodeAt(i), 16777619);
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
-}
-
-/** A stored matrix (rows, cols) with row stride ld: random inside, NaN in the padding. */
-function matrix(rnd: () => number, rows: number, cols: number, ld: number, fill = NaN): Float32Array {
-  const x = new Float32Array(rows * ld).fill(fill);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) x[i * ld + j] = rnd();
-  return x;
-}
-
-/** C (count blocks of (m,n), row stride ld, `stride` apart): `inside` values in the blocks, sentinels elsewhere. */
-function cMatrix(rnd: () => number, m: number, n: number, ld: number, beta: number, count = 1, stride = 0): Float32Array {
-  const c = new Float32Array((count - 1) * stride + m * ld + GUARD).fill(SENTINEL);
-  for (let t = 0; t < count; t++) {
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[t * stride + i * ld + j] = beta === 0 ? NaN : rnd();
-  }
-  return c;
-}
-
-interface Inputs { a: Float32Array; b: Float32Array; c0: Float32Array; bias: Float32Array | null; lda: number; ldb: number; ldc: number }
-
-function inputs(p: Problem, key: string, batch = 1, strides = [0, 0, 0]): Inputs {
-  const rnd = random(key);
-  const tA = (p.flags & GEMM_TRANS_A) !== 0, tB = (p.flags & GEMM_TRANS_B) !== 0;
-  const [aRows, aCols] = tA ? [p.k, p.m] : [p.m, p.k];
-  const [bRows, bCols] = tB ? [p.n, p.k] : [p.k, p.n];
-  const lda = aCols + p.pad, ldb = bCols + p.pad, ldc = p.n + p.pad;
-  const [sA, sB, sC] = strides;
-  const stack = (rows: number, cols: number, ld: number, s: number) => {
-    const one = rows * ld, x = new Float32Array((batch - 1) * s + one).fill(NaN);
-    for (let t = 0; t < batch; t++) if (t === 0 || s !== 0) x.set(matrix(rnd, rows, cols, ld), t * s);
-    return x;
-  };
-  return {
-    a: stack(aRows, aCols, lda, sA!), b: stack(bRows, bCols, ldb, sB!),
-    c0: cMatrix(rnd, p.m, p.n, ldc, p.beta, batch, sC!),
-    bias: p.bias ? Float32Array.from({ length: p.n }, rnd) : null, lda, ldb, ldc,
-  };
-}
-
-/** Expected C and the per-element bound above (0 outside the blocks: sentinels compare exactly). */
-function expected(p: Problem, x: Inputs, batch = 1, strides = [0, 0, 0]): { c: Float32Array; tol: Float64Array } {
-  const c = x.c0.slice(), s = new Float32Array(x.c0.length);
-  const absA = x.a.map(Math.abs), absB = x.b.map(Math.abs);
-  const [sA, sB, sC] = strides as [number, number, number];
-  gemmBatchedF32(c, x.a, x.b, x.bias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, batch, sA, sB, sC);
-  gemmBatchedF32(s, absA, absB, null, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, Math.abs(p.alpha), 0, batch, sA, sB, sC);
-  const tol = new Float64Array(c.length);
-  for (let t = 0; t < batch; t++) {
-    for (let i = 0; i < p.m; i++) {
-      for (let j = 0; j < p.n; j++) {
-        const e = t * sC + i * x.ldc + j;
-        const cTerm = p.beta === 0 ? 0 : Math.abs(p.beta * x.c0[e]!);
-        tol[e] = (p.k + 6) * U * (s[e]! + cTerm + (x.bias ? Math.abs(x.bias[j]!) : 0));
-      }
-    }
-  }
-  return { c, tol };
-}
+import { gemmBatchedF32, GEMM_TRANS_A, GEMM_TRANS_B, GEMV_KC } from '../../src/ref/gemm';
+import { CONFIGS, FORMS, inputs, expected, constant, uniq, splitSetup, random, type Problem } from '../helpers/gemm-cases';
 
 const refCache = new Map<string, { c: Float32Array; tol: Float64Array }>();   // shared by the variants
 
@@ -126,14 +28,7 @@ function check(h: Harness, p: Problem, label: string, batch = 0, strides = [0, 0
   expectClose(h.f32(pc, x.c0.length), want.c, want.tol, key, { cols: x.ldc });
 }
 
-/** Reads an exported i32 constant (a WebAssembly.Global). */
-function constant(h: Harness, name: string): number {
-  const g = (h.k as unknown as Record<string, WebAssembly.Global | undefined>)[name];
-  if (!g) throw new Error(`missing export ${name}`);
-  return Number(g.value);
-}
 
-const uniq = (xs: number[]) => [...new Set(xs)].filter((x) => x > 0).sort((a, b) => a - b);
 
 describe.each(VARIANTS)('gemm %s', (variant) => {
   let h: Harness;
@@ -211,26 +106,6 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
   });
 });
 
-/**
- * The whole product of problem p by gemm_f32, and a second C (same start) for a split run to
- * fill: the pool's kernels must reproduce the first bit for bit (`sameBits`).
- */
-function splitSetup(h: Harness, p: Problem, key: string) {
-  const x = inputs(p, key);
-  h.reset();
-  const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
-  const whole = h.alloc(x.c0.length, x.c0), split = h.alloc(x.c0.length, x.c0);
-  const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
-  const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
-  h.k.gemm_f32!(whole, pa, pb, pbias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, work);
-  const sameBits = () => {
-    const a = h.f32(whole, x.c0.length), b = h.f32(split, x.c0.length);
-    for (let i = 0; i < a.length; i++) {
-      if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} (row ${Math.floor(i / x.ldc)}, col ${i % x.ldc}) whole ${a[i]} vs split ${b[i]}`);
-    }
-  };
-  return { x, pa, pb, pbias, split, work, sameBits };
-}
 
 // gemm_block_f32 is what a worker pool runs: any split of C on the tile grid (rows at multiples
 // of MR, columns at multiples of NR; whole rows on the small-M path) must reproduce gemm_f32's

@@ -1,0 +1,119 @@
+// Packed weights (pack_weight_f32, gemm_packed_f32) on every wasm variant: the packing against
+// its JS twin element for element; products on packed weights against the f64 reference within
+// gemm's derived bound (test/helpers/gemm-cases.ts), every storage form and tail; bit for bit
+// equal to gemm_f32 wherever they run the same arithmetic (B stored (K,N): every path; B stored
+// transposed: the large-M path); and any tile-aligned split of C equal to the whole product.
+import { describe, it, expect } from 'vitest';
+import { harness, VARIANTS, type Harness } from '../helpers/harness';
+import { expectClose } from '../helpers/compare';
+import { GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packWeightF32, packedWeightSize } from '../../src/ref/gemm';
+import { CONFIGS, FORMS, inputs, expected, constant, random, splitSetup, type Problem } from '../helpers/gemm-cases';
+
+/** Packs op(B) of problem p (stored at pb, row stride ldb) in `pieces` sliver ranges, last first; returns the packed pointer. */
+function pack(h: Harness, p: Problem, pb: number, ldb: number, pieces = 1): number {
+  const size = packedWeightSize(p.n, p.k), slivers = Math.ceil(p.n / PACK_NR);
+  const bp = h.alloc(size, new Float32Array(size).fill(NaN));
+  const step = Math.max(1, Math.ceil(slivers / pieces));
+  for (let s = Math.floor((slivers - 1) / step) * step; s >= 0; s -= step) {
+    h.k.pack_weight_f32!(bp, pb, p.n, p.k, ldb, p.flags & GEMM_TRANS_B, s, Math.min(slivers, s + step));
+  }
+  return bp;
+}
+
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [1, 9, 5], [1, 37, 130], [1, 67, 300], [1, 768, 257],      // one row: chunks of GEMV_KC, edge slivers
+  [2, 13, 9], [3, 8, 70], [4, 17, 65], [5, 33, 129], [7, 5, 3], [16, 45, 70], [16, 3, 0],   // small M
+  [17, 29, 9], [25, 41, 400], [97, 101, 103], [130, 520, 390], [20, 16, 0],                 // large M, K and N blocks
+];
+
+describe.each(VARIANTS)('packed weights %s', (variant) => {
+  it('pack_weight_f32 = its twin, element for element, in any sliver ranges', () => {
+    const h = harness(variant);
+    expect(constant(h, 'GEMM_NR')).toBe(PACK_NR);
+    for (const flags of [0, GEMM_TRANS_B]) {
+      for (const [n, k] of [[1, 1], [7, 3], [8, 5], [9, 17], [37, 130], [67, 9]] as const) {
+        const p: Problem = { m: 1, n, k, flags, alpha: 1, beta: 0, bias: false, pad: 3 };
+        const x = inputs(p, `pack n${n} k${k} f${flags}`);
+        h.reset();
+        const pb = h.alloc(x.b.length, x.b);
+        const want = new Float32Array(packedWeightSize(n, k));
+        packWeightF32(want, x.b, n, k, x.ldb, flags, 0, Math.ceil(n / PACK_NR));
+        for (const pieces of [1, 2, 3]) {
+          const got = h.f32(pack(h, p, pb, x.ldb, pieces), want.length);
+          for (let i = 0; i < want.length; i++) {
+            if (!Object.is(got[i], want[i])) throw new Error(`n${n} k${k} flags ${flags} pieces ${pieces}: packed[${i}] ${got[i]} vs ${want[i]}`);
+          }
+        }
+      }
+    }
+  });
+
+  describe.each(FORMS)('$name', ({ flags }) => {
+    it.each(CONFIGS)('within the bound, and gemm_f32\'s bits where the arithmetic is the same: alpha $alpha beta $beta bias $bias pad $pad', (cfg) => {
+      const h = harness(variant);
+      const SMALL_M = constant(h, 'GEMM_SMALL_M');
+      for (const [m, n, k] of SHAPES) {
+        const p: Problem = { m, n, k, flags, ...cfg };
+        const key = `packed m${m} n${n} k${k} f${flags} ${JSON.stringify(cfg)}`;
+        const { x, pa, pb, pbias, split, work, sameBits } = splitSetup(h, p, key);
+        const bp = pack(h, p, pb, x.ldb, 2);
+        h.k.gemm_packed_f32!(split, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags, p.alpha, p.beta, work, 0, m, 0, n);
+        const want = expected(p, x);
+        expectClose(h.f32(split, x.c0.length), want.c, want.tol, key, { cols: x.ldc });
+        if ((flags & GEMM_TRANS_B) === 0 || m > SMALL_M) sameBits();
+      }
+    });
+  });
+
+  it.each(FORMS)('tile-aligned blocks = the whole packed product, bit for bit ($name)', ({ flags }) => {
+    const h = harness(variant);
+    const MR = constant(h, 'GEMM_MR'), NR = constant(h, 'GEMM_NR'), SMALL_M = constant(h, 'GEMM_SMALL_M');
+    for (const [m, n, k] of SHAPES) {
+      for (const cfg of [CONFIGS[1]!, CONFIGS[4]!]) {
+        const p: Problem = { m, n, k, flags, ...cfg };
+        const key = `packed blocks m${m} n${n} k${k} f${flags} ${JSON.stringify(cfg)}`;
+        const x = inputs(p, key);
+        h.reset();
+        const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
+        const whole = h.alloc(x.c0.length, x.c0), parts = h.alloc(x.c0.length, x.c0);
+        const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
+        const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
+        const bp = pack(h, p, pb, x.ldb);
+        h.k.gemm_packed_f32!(whole, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags, p.alpha, p.beta, work, 0, m, 0, n);
+        const rnd = random(key + ' cuts');
+        const cuts = (size: number, grid: number) => {
+          const at = [0];
+          while (at.at(-1)! < size) at.push(Math.min(size, at.at(-1)! + grid * (1 + Math.floor((rnd() + 1) * 1.5))));
+          return at;
+        };
+        const rows = m <= SMALL_M ? [0, m] : cuts(m, MR), cols = cuts(n, NR);
+        for (let r = 1; r < rows.length; r++) {
+          for (let c = 1; c < cols.length; c++) {
+            h.k.gemm_packed_f32!(parts, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags, p.alpha, p.beta, work,
+              rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!);
+          }
+        }
+        const a = h.f32(whole, x.c0.length), b = h.f32(parts, x.c0.length);
+        for (let i = 0; i < a.length; i++) {
+          if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} whole ${a[i]} vs blocks ${b[i]}`);
+        }
+      }
+    }
+  });
+});
+
+describe('packed weights, JS twin', () => {
+  it('gemmPackedF32 on packWeightF32 = gemmF32 within the bound', async () => {
+    const { gemmPackedF32 } = await import('../../src/ref/gemm');
+    for (const flags of [0, GEMM_TRANS_A, GEMM_TRANS_B, GEMM_TRANS_A | GEMM_TRANS_B]) {
+      const p: Problem = { m: 5, n: 19, k: 11, flags, ...CONFIGS[4]! };
+      const x = inputs(p, `twin f${flags}`);
+      const bp = new Float32Array(packedWeightSize(p.n, p.k));
+      packWeightF32(bp, x.b, p.n, p.k, x.ldb, flags, 0, 3);
+      const c = x.c0.slice();
+      gemmPackedF32(c, x.a, bp, x.bias, p.m, p.n, p.k, x.lda, x.ldc, flags, p.alpha, p.beta, 0, p.m, 0, p.n);
+      const want = expected(p, x);
+      expectClose(c, want.c, want.tol, `twin f${flags}`, { cols: x.ldc });
+    }
+  });
+});
