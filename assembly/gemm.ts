@@ -11,7 +11,7 @@
 //   Pointers are byte addresses, sizes i32, strides in elements. `work` is a scratch area of
 //   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
 //   arguments: no checks, no allocation, no throwing.
-import { MR, NR, GEMV_NB, GEMV_KC, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row, gemv_slivers,
+import { MR, NR, GEMV_NB, GEMV_KC, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row, gemv_sliver,
   ukernel_small_4x8_n, ukernel_small_2x4_t } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
 
@@ -92,12 +92,13 @@ export function gemm_block_f32(c: usize, a: usize, b: usize, bias: usize, m: i32
 // PACKED WEIGHTS: op(B) (K,N) copied once into the layout the micro-kernels read — ceil(N/NR)
 // slivers of NR columns over the whole height, each (K,NR) k-major: element (p,j) at
 // (j/NR)·K·NR + p·NR + j mod NR, columns past N zero. It is gemm_f32's packed B panel without the
-// K and N blocking, so a product on it runs the same kernels on the same numbers: for B stored
-// (K,N) gemm_packed_f32 gives gemm_f32's bits exactly (every path, any split). For B stored
-// transposed the large-M path is the same too; the small-M path (M <= GEMM_SMALL_M) reads the
-// slivers row by row where gemm_f32 takes dot products along B's rows, so its sums run in another
-// order (each within the GEMM error bound of the exact product). Each sliver is one contiguous
-// stream, and no call packs anything: small-M products read B once, in order.
+// K and N blocking, so from GEMM_SMALL_M + 1 rows on a product on it runs the same kernels on the
+// same numbers: gemm_packed_f32 gives gemm_f32's bits exactly (either storage of B, any split).
+// Up to GEMM_SMALL_M rows (decode) no call packs anything, each sliver is read as one forward
+// stream, and every row is computed alike (gemv_sliver) whatever M is, so a row's result does not
+// depend on the other rows (batched decode = one sequence at a time, bit for bit); its sums run
+// in another order than gemm_f32's small-M kernels (within the GEMM error bound of the exact
+// product; the same bits for any split of the columns).
 
 /** Packs the slivers [s0, s1) of op(B) (K,N) into `dst`, which holds the whole packed weight
  *  (ceil(n/NR)·NR·k floats); flags bit 1: B stored transposed (N,K), row stride ldb. Sliver
@@ -125,62 +126,23 @@ export function gemm_packed_f32(c: usize, a: usize, bp: usize /* packed (ceil(n/
   else if (i1 > i0) gemm_range(c, a, bp, true, bias, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1);
 }
 
-/** Small M on packed slivers, columns [j0, j1): gemm_small_n's order of work and arithmetic (groups
- *  of SR rows by ukernel_small_4x8_n per K block, then row by row by gemv_n's chunked sums), each
- *  sliver's rows NR floats apart instead of ldb. */
+/** Small M on packed slivers, columns [j0, j1): per sliver, every pair of rows (gemv_sliver; an odd
+ *  last row alone), so each sliver comes from memory once and serves the other pairs from cache,
+ *  and every row gets the same arithmetic whatever M is. */
 function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n: i32, k: i32,
   lda: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize, j0: i32, j1: i32): void {
   const trans_a = (flags & TRANS_A) != 0;
   const as: usize = trans_a ? <usize>lda << 2 : 4;             // bytes between A(i,p) and A(i,p+1)
   const ai: usize = trans_a ? 4 : <usize>lda << 2;             // bytes between A(i,p) and A(i+1,p)
-  const sliver: usize = <usize>k * NR << 2, row: usize = <usize>NR << 2;
-  const tile = work + WORK_B_BYTES + WORK_A_BYTES;
-  const jf = min(j1, n & ~(NR - 1));                           // end of the band's full slivers
-  const m4 = m & ~(SR - 1);
-  if (m4 > 0 && jf > j0) {
-    let pc = 0;
-    do { // at least once, so that k == 0 still writes beta·C + bias
-      const kc = min(GEMM_SMALL_KC, k - pc);
-      const beta_p: f32 = pc == 0 ? beta : 1;
-      for (let j = j0; j < jf; j += NR) {
-        const bj = bp + <usize>(j / NR) * sliver + <usize>pc * row, bias_j = pc == 0 && bias ? bias + (<usize>j << 2) : 0;
-        for (let i = 0; i < m4; i += SR) {
-          const a0 = a + <usize>i * ai + <usize>pc * as;
-          ukernel_small_4x8_n(kc, a0, a0 + ai, a0 + 2 * ai, a0 + 3 * ai, as, bj, row, tile);
-          store_tile(c + ((<usize>i * ldc + j) << 2), ldc, tile, SR, alpha, beta_p, bias_j);
-        }
-      }
-      pc += kc;
-    } while (pc < k);
-  }
-  // one row at a time: full slivers of the last m mod SR rows in pairs (gemv_slivers), then the
-  // edge sliver of every row (gemv_packed: its last n mod 4 columns scalar, as in gemv_n)
-  for (let i = m4; i < m; i++) {
-    const ci = c + (<usize>i * ldc << 2), a_i = a + <usize>i * ai;
-    for (let j = j0; j < jf; j += 2 * NR) {
-      const j2 = j + NR < jf ? j + NR : j;
-      gemv_slivers(ci + (<usize>j << 2), ci + (<usize>j2 << 2), a_i, as, bp + <usize>(j / NR) * sliver, bp + <usize>(j2 / NR) * sliver,
-        k, alpha, beta, bias ? bias + (<usize>j << 2) : 0, bias ? bias + (<usize>j2 << 2) : 0);
+  const sliver: usize = <usize>k * NR << 2, rc: usize = <usize>ldc << 2;
+  for (let j = j0; j < j1; j += NR) {
+    const bs = bp + <usize>(j / NR) * sliver, nb = min(NR, j1 - j), bias_j = bias ? bias + (<usize>j << 2) : 0;
+    for (let i = 0; i < m; i += 2) {
+      const ci = c + <usize>i * rc + (<usize>j << 2), a_i = a + <usize>i * ai;
+      const alone = i + 1 == m;
+      gemv_sliver(ci, alone ? ci : ci + rc, a_i, alone ? a_i : a_i + ai, as, bs, k, nb, alpha, beta, bias_j, work);
     }
   }
-  if (jf >= j1) return;
-  for (let i = 0; i < m; i++) {
-    gemv_packed(c + ((<usize>i * ldc + jf) << 2), a + <usize>i * ai, as, bp + <usize>(jf / NR) * sliver, j1 - jf, k,
-      alpha, beta, bias ? bias + (<usize>jf << 2) : 0, work);
-  }
-}
-
-/** c (nb <= NR) = alpha · a (k) · one sliver (k,NR) + beta·c + bias, by gemv_n's chunks: each
- *  chunk of GEMV_KC rows summed from zero, the sums added in order. `acc` holds 2·NR floats. */
-function gemv_packed(c: usize /* (nb) */, a: usize /* (k), stride as bytes */, as: usize, bs: usize /* (k,NR) */,
-  nb: i32, k: i32, alpha: f32, beta: f32, bias: usize /* (nb) or 0 */, acc: usize): void {
-  const part = acc + (<usize>NR << 2), row: usize = <usize>NR << 2;
-  gemv_rows(acc, a, as, bs, row, nb, 0, min(k, GEMV_KC));
-  for (let p0 = GEMV_KC; p0 < k; p0 += GEMV_KC) {
-    gemv_rows(part, a, as, bs, row, nb, p0, min(k, p0 + GEMV_KC));
-    add_row(acc, part, nb);
-  }
-  gemv_store(c, acc, nb, alpha, beta, bias);
 }
 
 /** `batch` independent products; A, B, C advance by strideA/B/C elements (0 = shared), bias is shared. */

@@ -21,6 +21,17 @@ export function shapeSize(shape: readonly number[], what = 'tensor'): number {
   return size;
 }
 
+/**
+ * @internal Memory whose changes caches must notice (a model's parameters): every JS-side access
+ * to a tensor over it (`data`, `f32`, `set`, …) counts as a change and bumps `version`, as do
+ * optimizer steps and loads (`ParameterSet.changed`). Caches derived from the memory (packed
+ * weights) keep the version they were built at in `derived` and rebuild when it moved.
+ */
+export class Tracked {
+  version = 0;
+  readonly derived = new Map<string, { version: number; tensor: Tensor }>();
+}
+
 /** A typed, shaped block of wasm memory. */
 export class Tensor {
   /** Dimensions, outermost first. */
@@ -31,6 +42,7 @@ export class Tensor {
   readonly #ptr: number;
   readonly #heap: Heap;
   readonly #lease: Lease;
+  #tracked: Tracked | null = null;
   /**
    * Gradient of the loss with respect to this tensor, filled by `Tape.backward` (parameters:
    * a view into the model's flat gradient buffer; activations: a step-arena tensor).
@@ -79,7 +91,20 @@ export class Tensor {
     if (!Number.isInteger(offset) || offset < 0 || offset + size > this.size) {
       throw new ShapeError(`view: [${shape.join(', ')}] at offset ${offset} does not fit inside ${this.describe()} (${this.size} elements)`);
     }
-    return new Tensor(this.#heap, this.#lease, this.ptr + offset * 4, shape, this.dtype);
+    const v = new Tensor(this.#heap, this.#lease, this.ptr + offset * 4, shape, this.dtype);
+    v.#tracked = this.#tracked;
+    return v;
+  }
+
+  /** @internal The change tracking of the memory under this tensor (parameters), or null. */
+  get tracked(): Tracked | null {
+    return this.#tracked;
+  }
+
+  /** @internal Marks this tensor's memory as tracked (its views made afterwards share the tracking). */
+  track(tracked: Tracked): this {
+    this.#tracked = tracked;
+    return this;
   }
 
   /** The value of a one-element tensor (e.g. a loss). */
@@ -96,6 +121,7 @@ export class Tensor {
   /** A live view of the data: valid until the memory grows; take it again after kernel calls. */
   data(): Float32Array | Int32Array {
     const start = this.ptr >>> 2;
+    if (this.#tracked) this.#tracked.version++;      // the caller may write through the view
     const heap = this.dtype === 'f32' ? this.#heap.f32 : this.#heap.i32;
     return heap.subarray(start, start + this.size);
   }

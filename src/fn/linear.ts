@@ -1,12 +1,16 @@
 // linear: y = x·W + b over the last dimension, with its backward, one GEMM per product.
 // Two weight layouts: 'in,out' (Hugging Face GPT-2's Conv1D, (C_in, C_out): y = x·W) and
 // 'out,in' (PyTorch nn.Linear and tied output embeddings, (C_out, C_in): y = x·Wᵀ).
+// Without gradients (inference, evaluation) a model's weights are read from their packed copies
+// (ops/packed.ts): same bits for 'in,out' weights; 'out,in' ones within GEMM rounding up to
+// GEMM_SMALL_M rows (decode), the same bits beyond.
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { GEMM_TRANS_A, GEMM_TRANS_B } from '../ref/gemm.js';
 import { expectF32, expectShape, rowsCols } from '../ops/check.js';
 import { gradOf, gradSlot } from '../autograd/tape.js';
+import { packedWeight, matmulPacked } from '../ops/packed.js';
 
 /** How a weight matrix is stored: (C_in, C_out) or (C_out, C_in). */
 export type WeightLayout = 'in,out' | 'out,in';
@@ -34,11 +38,15 @@ export function linear(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | nu
     expectF32(op, 'bias', bias);
     expectShape(op, 'bias', bias, [cout]);
   }
+  const training = rt.tape.needsGrad(x, weight, bias);
+  // inference: the weight's packed copy, kept until the parameters change
+  const packed = training ? null : packedWeight(rt, weight, layout === 'out,in');
+  if (packed) return matmulPacked(rt, x, packed, bias);
   const y = rt.empty([...x.shape.slice(0, -1), cout], { arena: 'step' });
   const trans = layout === 'in,out' ? 0 : GEMM_TRANS_B;
   // y (rows, cout) = x (rows, cin) · op(W) + b
   rt.kernels.gemm_f32(y.ptr, x.ptr, weight.ptr, bias ? bias.ptr : 0, rows, cout, cin, cin, weight.shape[1]!, cout, trans, 1, 0, rt.gemmWork);
-  if (rt.tape.needsGrad(x, weight, bias)) {
+  if (training) {
     rt.tape.record(op, y, () => {
       const dy = y.grad;
       if (!dy) return;

@@ -95,6 +95,7 @@ export function loadBertWeights(model: BERT, source: Uint8Array | SafetensorsFil
     report.ignored.push(name);
   }
   for (const [dst, src] of copies) dst.set(src);
+  model.params.changed();
   return report;
 }
 

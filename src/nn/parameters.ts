@@ -5,7 +5,7 @@
 import { ShapeError, WasmformerError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
-import { shapeSize, type Tensor } from '../tensor.js';
+import { shapeSize, Tracked, type Tensor } from '../tensor.js';
 
 /** How a parameter starts: N(0, std²), zeros, ones. */
 export type Init = { normal: number } | 'zeros' | 'ones';
@@ -68,6 +68,7 @@ export class ParameterSet {
   #grads: Tensor | null = null;
   #decayEnd = 0;
   #rt: Runtime | null = null;
+  readonly #tracked = new Tracked();
 
   /** Adds a row to the shape table. Names must be unique. */
   declare(name: string, shape: number[], init: Init, decay: boolean): Parameter {
@@ -94,7 +95,7 @@ export class ParameterSet {
       if (decay) this.#decayEnd = offset;
     }
     const total = Math.max(offset, PAD);
-    this.#flat = rt.zeros([total]);
+    this.#flat = rt.zeros([total]).track(this.#tracked);
     this.#grads = rt.zeros([total]);
     this.#rt = rt;
     for (const p of this.#list) {
@@ -169,6 +170,29 @@ export class ParameterSet {
     t.grad = this.grads.view(shape, parts[0]!.offset);
     t.requiresGrad = true;
     return t;
+  }
+
+  /**
+   * Counts up whenever the parameters may have changed: optimizer steps, loads, and any JS-side
+   * access to their data (`p.value.f32()`, `set`, …). Packed copies of the weights used for
+   * inference are rebuilt when it moved.
+   */
+  get version(): number {
+    return this.#tracked.version;
+  }
+
+  /**
+   * Declares that the parameters changed. Optimizers and loaders call it; call it yourself after
+   * writing parameter memory by other means (a kernel call, or a Float32Array over the wasm memory
+   * kept from before), so that inference does not run on stale packed weights.
+   * @example
+   * ```ts
+   * rt.kernels.scale_f32(ps.flat.ptr, ps.flat.ptr, 0.5, ps.flat.size);
+   * ps.changed();
+   * ```
+   */
+  changed(): void {
+    this.#tracked.version++;
   }
 
   /** Number of scalars in all parameters (no padding). */

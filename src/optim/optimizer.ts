@@ -56,6 +56,7 @@ export abstract class FlatOptimizer implements Optimizer {
     const total = this.params.flat.size;
     if (split > 0) this.update(0, split, this.weightDecay, lr, gradScale, this.#t);
     if (total > split) this.update(split, total, 0, lr, gradScale, this.#t);
+    this.params.changed();
   }
 
   /** Updates elements [start, end) of the flat buffers with weight decay `wd`; `t` is the 1-based step. */

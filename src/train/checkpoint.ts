@@ -152,4 +152,5 @@ export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer)
     }
   }
   for (const [dst, src] of copies) dst.set(src);
+  model.params.changed();
 }

@@ -128,6 +128,17 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   colsum_f32: columnsOf(3, [0, 1], (a) => 4 * (a[2]! + 1), 16),
   embedding_backward: columnsOf(4, [0, 1], (a) => 8 * a[3]!, 16),
   adamw_f32: flat(4, [0, 1, 2, 3]),
+  pack_weight_f32: {        // slivers [s0, s1) of the packed weight: each read and written once
+    units: (a) => a[7]! - a[6]!,
+    grain: () => 1,
+    bytes: (a) => 64 * a[3]!,
+    slice(a, u0, u1) {
+      const s = a.slice();
+      s[6] = a[6]! + u0;
+      s[7] = a[6]! + u1;
+      return s;
+    },
+  },
   sgd_f32: flat(3, [0, 1, 2]),
 };
 
@@ -135,6 +146,8 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
 interface GemmShape {
   mr: number;
   nr: number;
+  /** Up to this many rows a product on a packed weight is split by columns only. */
+  smallM: number;
   /** Rows of B per chunk of the one-row A·B (gemv_chunks_f32). */
   kc: number;
   smallPath(m: number, k: number, flags: number): boolean;
@@ -203,7 +216,26 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
   return one ? [one] : null;
 }
 
+/**
+ * gemm_packed_f32's block C[i0:i1, j0:j1]: up to GEMM_SMALL_M rows, one band of its columns per
+ * thread (each streams its part of the packed weight once); beyond, blocks of its rows, which
+ * share the packed weight as it is (nothing of B is copied per block).
+ */
+function packedBlocks(g: GemmShape, a: number[], threads: number): number[][] | null {
+  const m = a[4]!, [i0, i1, j0, j1] = a.slice(13, 17) as [number, number, number, number];
+  const rows = m <= g.smallM ? m : Math.max(0, i1 - i0), cols = j1 - j0, flops = 2 * rows * cols * a[6]!;
+  if (flops < SPLIT_LIMITS.gemmMinFlops) return null;
+  const want = Math.max(1, Math.min(threads * GEMM_TASKS_PER_THREAD, Math.floor(flops / SPLIT_LIMITS.gemmTaskFlops)));
+  const base = a.slice(0, 13);
+  if (m <= g.smallM) return ranges(cols, g.nr, Math.min(want, threads)).map(([u0, u1]) => [...base, 0, m, j0 + u0, j0 + u1]);
+  return ranges(rows, g.mr, want).map(([u0, u1]) => [...base, i0 + u0, i0 + u1, j0, j1]);
+}
+
 function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Plan | null {
+  if (name === 'gemm_packed_f32') {
+    const tasks = packedBlocks(g, a, threads);
+    return tasks && tasks.length > 1 ? { fn: name, tasks } : null;
+  }
   if (name === 'gemm_f32') {
     if (2 * a[4]! * a[5]! * a[6]! < SPLIT_LIMITS.gemmMinFlops) return null;
     const tasks: number[][] = [];
@@ -246,7 +278,7 @@ function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Pl
 export function threadedKernels(exports: ModuleExports, pool: WorkerPool, names: readonly KernelName[], scratch: { ptr: number; bytes: number }): Kernels {
   const constant = (name: string) => Number((exports as unknown as Record<string, WebAssembly.Global>)[name]!.value);
   const g: GemmShape = {
-    mr: constant('GEMM_MR'), nr: constant('GEMM_NR'), kc: constant('GEMM_GEMV_KC'),
+    mr: constant('GEMM_MR'), nr: constant('GEMM_NR'), kc: constant('GEMM_GEMV_KC'), smallM: constant('GEMM_SMALL_M'),
     smallPath: (m, k, flags) => exports.gemm_small_path(m, k, flags) === 1,
     scratch: scratch.ptr, scratchBytes: scratch.bytes,
   };

@@ -1,8 +1,9 @@
 // Packed weights (pack_weight_f32, gemm_packed_f32) on every wasm variant: the packing against
 // its JS twin element for element; products on packed weights against the f64 reference within
 // gemm's derived bound (test/helpers/gemm-cases.ts), every storage form and tail; bit for bit
-// equal to gemm_f32 wherever they run the same arithmetic (B stored (K,N): every path; B stored
-// transposed: the large-M path); and any tile-aligned split of C equal to the whole product.
+// equal to gemm_f32 where they run the same arithmetic (more than GEMM_SMALL_M rows, either
+// storage of B); up to GEMM_SMALL_M rows, each row's result independent of the other rows (a
+// batch of decodes = each alone); and any tile-aligned split of C equal to the whole product.
 import { describe, it, expect } from 'vitest';
 import { harness, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
@@ -21,7 +22,7 @@ function pack(h: Harness, p: Problem, pb: number, ldb: number, pieces = 1): numb
 }
 
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [1, 9, 5], [1, 37, 130], [1, 67, 300], [1, 768, 257],      // one row: chunks of GEMV_KC, edge slivers
+  [1, 1, 1], [1, 9, 5], [1, 37, 130], [1, 67, 300], [1, 768, 257], [1, 3, 6], // one row: K tails, edge slivers
   [2, 13, 9], [3, 8, 70], [4, 17, 65], [5, 33, 129], [7, 5, 3], [16, 45, 70], [16, 3, 0],   // small M
   [17, 29, 9], [25, 41, 400], [97, 101, 103], [130, 520, 390], [20, 16, 0],                 // large M, K and N blocks
 ];
@@ -60,7 +61,7 @@ describe.each(VARIANTS)('packed weights %s', (variant) => {
         h.k.gemm_packed_f32!(split, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags, p.alpha, p.beta, work, 0, m, 0, n);
         const want = expected(p, x);
         expectClose(h.f32(split, x.c0.length), want.c, want.tol, key, { cols: x.ldc });
-        if ((flags & GEMM_TRANS_B) === 0 || m > SMALL_M) sameBits();
+        if (m > SMALL_M) sameBits();
       }
     });
   });
@@ -96,6 +97,36 @@ describe.each(VARIANTS)('packed weights %s', (variant) => {
         const a = h.f32(whole, x.c0.length), b = h.f32(parts, x.c0.length);
         for (let i = 0; i < a.length; i++) {
           if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} whole ${a[i]} vs blocks ${b[i]}`);
+        }
+      }
+    }
+  });
+});
+
+describe.each(VARIANTS)('packed weights, small M %s', (variant) => {
+  it.each(FORMS)('each row the same bits as that row alone, up to GEMM_SMALL_M rows ($name)', ({ flags }) => {
+    const h = harness(variant);
+    const SMALL_M = constant(h, 'GEMM_SMALL_M');
+    for (const [n, k] of [[37, 130], [16, 7], [70, 1]] as const) {
+      const p: Problem = { m: SMALL_M, n, k, flags, ...CONFIGS[3]! };
+      const key = `rows alone n${n} k${k} f${flags}`;
+      const x = inputs(p, key);
+      h.reset();
+      const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
+      const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
+      const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
+      const bp = pack(h, p, pb, x.ldb);
+      const alone = h.alloc(x.c0.length, x.c0), together = h.alloc(x.c0.length, x.c0);
+      const trans = (flags & GEMM_TRANS_A) !== 0;
+      for (let i = 0; i < SMALL_M; i++) {   // row i alone: A's row i, C's row i
+        h.k.gemm_packed_f32!(alone + 4 * i * x.ldc, pa + 4 * (trans ? i : i * x.lda), bp, pbias, 1, n, k, x.lda, x.ldc, flags, p.alpha, p.beta, work, 0, 1, 0, n);
+      }
+      for (const m of [2, 3, 5, SMALL_M]) {
+        h.f32(together, x.c0.length).set(x.c0);
+        h.k.gemm_packed_f32!(together, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags, p.alpha, p.beta, work, 0, m, 0, n);
+        const a = h.f32(alone, m * x.ldc), b = h.f32(together, m * x.ldc);
+        for (let e = 0; e < m * x.ldc; e++) {
+          if (e % x.ldc < n && !Object.is(a[e], b[e])) throw new Error(`${key} m${m}: row ${Math.floor(e / x.ldc)} col ${e % x.ldc} alone ${a[e]} vs in the batch ${b[e]}`);
         }
       }
     }

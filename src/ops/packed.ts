@@ -1,0 +1,71 @@
+// Packed weights: a weight matrix copied once into the layout the GEMM kernels read (slivers of
+// 8 columns over the whole height, assembly/gemm.ts pack_weight_f32), kept with the parameters
+// it came from and rebuilt only when they change (their Tracked version moved). Inference reads
+// it instead of the weight: no call packs B again, and a one-row product streams it at memory
+// speed. For a weight stored (K,N) the results are gemm_f32's bits exactly; for one stored
+// (N,K) (nn.Linear, tied heads) exactly the same from GEMM_SMALL_M + 1 rows on, and within the
+// GEMM bound below (the sums run in another order).
+import { ShapeError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
+import { GEMM_TRANS_B, PACK_NR } from '../ref/gemm.js';
+import { expectF32, expectShape } from './check.js';
+
+/** A weight in the kernels' packed layout: op(W) is (k, n). */
+export interface PackedWeight {
+  readonly tensor: Tensor;
+  readonly n: number;
+  readonly k: number;
+}
+
+/**
+ * The packed copy of the 2-D weight `w` (`transB`: stored (N,K), used as its transpose), built on
+ * first use and kept until the parameters it belongs to change; null when `w` is not model
+ * parameters (only they track their changes). The copy lives in the persistent arena, one per
+ * weight and layout, and is refilled in place when stale.
+ * @example
+ * ```ts
+ * const pw = packedWeight(rt, model.params.get('lm_head.weight')!.value, true);  // (V, C) → k = C, n = V
+ * ```
+ */
+export function packedWeight(rt: Runtime, w: Tensor, transB: boolean): PackedWeight | null {
+  const tracked = w.tracked;
+  if (!tracked || w.dtype !== 'f32' || w.shape.length !== 2) return null;
+  const [rows, cols] = w.shape as [number, number];
+  const [k, n] = transB ? [cols, rows] : [rows, cols];
+  const key = `${w.ptr}:${rows}x${cols}:${transB ? 'N,K' : 'K,N'}`;
+  const entry = tracked.derived.get(key);
+  if (entry && entry.version === tracked.version) return { tensor: entry.tensor, n, k };
+  const slivers = Math.ceil(n / PACK_NR);
+  const tensor = entry?.tensor ?? rt.empty([Math.max(1, slivers * PACK_NR * k)]);
+  rt.kernels.pack_weight_f32(tensor.ptr, w.ptr, n, k, cols, transB ? GEMM_TRANS_B : 0, 0, slivers);
+  tracked.derived.set(key, { version: tracked.version, tensor });
+  return { tensor, n, k };
+}
+
+/**
+ * out (rows, n) = x (rows, k) · op(W) + bias, with W packed (`packedWeight`).
+ * @example
+ * ```ts
+ * const pw = packedWeight(rt, cFc.weight, false)!;                // (C, 4C)
+ * const h = matmulPacked(rt, x, pw, cFc.bias);                    // x (B·T, C) → (B·T, 4C)
+ * ```
+ */
+export function matmulPacked(rt: Runtime, x: Tensor, w: PackedWeight, bias: Tensor | null, out?: Tensor): Tensor {
+  const op = 'matmulPacked';
+  expectF32(op, 'x', x);
+  const k = x.shape[x.shape.length - 1]!, rows = x.size / Math.max(1, k);
+  if (k !== w.k) throw new ShapeError(`${op}: x has ${k} features (shape [${x.shape.join(', ')}]) but the packed weight takes ${w.k}`);
+  if (bias) {
+    expectF32(op, 'bias', bias);
+    expectShape(op, 'bias', bias, [w.n]);
+  }
+  const shape = [...x.shape.slice(0, -1), w.n];
+  if (out) {
+    expectF32(op, 'out', out);
+    expectShape(op, 'out', out, shape);
+  }
+  const y = out ?? rt.empty(shape, { arena: 'step' });
+  rt.kernels.gemm_packed_f32(y.ptr, x.ptr, w.tensor.ptr, bias ? bias.ptr : 0, rows, w.n, k, k, w.n, 0, 1, 0, rt.gemmWork, 0, rows, 0, w.n);
+  return y;
+}
