@@ -73,6 +73,28 @@ export function gelu_backward(dinp: usize /* (n) */, dout: usize /* (n) */, inp:
   }
 }
 
+/** g (n) = gelu'(inp) · g, in place: gelu_backward into a zeroed dinp (the same lanes and
+ *  operations, so the same bits), for the GEMM store that fuses it (gemm_gelu_f32). */
+export function gelu_grad_scale(g: usize /* (n) */, inp: usize /* (n) */, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    const g0 = geluGrad4(v128.load(inp + o)), g1 = geluGrad4(v128.load(inp + o, 16));
+    v128.store(g + o, madd(g0, v128.load(g + o), z));
+    v128.store(g + o, madd(g1, v128.load(g + o, 16), z), 16);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(g + o, madd(geluGrad4(v128.load(inp + o)), v128.load(g + o), z));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const d = f32x4.extract_lane(geluGrad4(f32x4.splat(load<f32>(inp + o))), 0);
+    store<f32>(g + o, <f32>0 + d * load<f32>(g + o));
+  }
+}
+
 /** out (n) = max(inp, 0); NaN and −0 give +0. In-place allowed. */
 export function relu_forward(out: usize /* (n) */, inp: usize /* (n) */, n: i32): void {
   const z = f32x4.splat(0);

@@ -14,6 +14,7 @@
 import { MR, NR, GEMV_NB, GEMV_KC, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row, gemv_sliver,
   ukernel_small_4x8_n, ukernel_small_2x4_t } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
+import { gelu_forward, gelu_grad_scale } from "./activation";
 
 /** Micro-kernel tile: rows and columns. */
 export const GEMM_MR: i32 = MR;
@@ -42,6 +43,10 @@ export const GEMM_GEMV_NB: i32 = GEMV_NB;
 
 const TRANS_A = 1;
 const TRANS_B = 2;
+/** gemm_gelu_f32's flags bit 2: the backward epilogue (C = product ⊙ gelu'(pre)). */
+const GELU_GRAD = 4;
+/** Epilogues of gemm_range: none, GELU (C = gelu(product), pre = product), GELU's gradient. */
+const ACT_NONE = 0, ACT_GELU = 1, ACT_GELU_GRAD = 2;
 
 // Layout of `work`: packed B panel | packed A block | one accumulator tile. The small-M path
 // uses its start instead as gemv_n's accumulator rows (2·GEMV_NB floats) or as the gathered rows
@@ -85,7 +90,42 @@ export function gemm_block_f32(c: usize, a: usize, b: usize, bias: usize, m: i32
     gemm_small_m(c + (<usize>j0 << 2), a, b + (b_off << 2), bias ? bias + (<usize>j0 << 2) : 0, m, j1 - j0, k,
       lda, ldb, ldc, flags, alpha, beta, work);
   } else if (i1 > i0) {
-    gemm_range(c, a, b, false, bias, k, lda, ldb, ldc, flags, alpha, beta, work, i0, i1, j0, j1);
+    gemm_range(c, a, b, false, bias, k, lda, ldb, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
+  }
+}
+
+/**
+ * GELU fused into the GEMM store, the block C[i0:i1, j0:j1] (gemm_block_f32's block rules) of
+ *   forward (flags bit 2 clear): pre = op(A)·op(B) + bias, C = gelu(pre);
+ *   backward (flags bit 2 set):  C = (op(A)·op(B) + bias) ⊙ gelu'(pre)   (pre read);
+ * pre has C's row stride. Each block of C gets its activation while it is still in cache (per
+ * MC×NC block on the packed path), with gelu_forward's / gelu_backward's own arithmetic, so the
+ * bits are those of gemm_f32 followed by the separate activation kernel.
+ */
+export function gemm_gelu_f32(c: usize, pre: usize, a: usize, b: usize, bias: usize, m: i32, n: i32, k: i32,
+  lda: i32, ldb: i32, ldc: i32, flags: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
+  if (m <= 0 || j1 <= j0) return;
+  const act = (flags & GELU_GRAD) != 0 ? ACT_GELU_GRAD : ACT_GELU;
+  flags &= TRANS_A | TRANS_B;
+  if (gemm_small_path(m, k, flags)) {
+    gemm_block_f32(c, a, b, bias, m, n, k, lda, ldb, ldc, flags, 1, 0, work, 0, m, j0, j1);
+    epilogue(c, pre, ldc, 0, m, j0, j1, act);
+  } else if (i1 > i0) {
+    gemm_range(c, a, b, false, bias, k, lda, ldb, ldc, flags, 1, 0, work, i0, i1, j0, j1, act, pre);
+  }
+}
+
+/** The activation epilogue over C[r0:r1, j0:j1] (row stride ldc; pre the same). */
+function epilogue(c: usize, pre: usize, ldc: i32, r0: i32, r1: i32, j0: i32, j1: i32, act: i32): void {
+  const nb = j1 - j0;
+  for (let r = r0; r < r1; r++) {
+    const o: usize = (<usize>r * ldc + j0) << 2;
+    if (act == ACT_GELU) {
+      memory.copy(pre + o, c + o, <usize>nb << 2);
+      gelu_forward(c + o, pre + o, nb);
+    } else {
+      gelu_grad_scale(c + o, pre + o, nb);
+    }
   }
 }
 
@@ -123,7 +163,7 @@ export function gemm_packed_f32(c: usize, a: usize, bp: usize /* packed (ceil(n/
   i0: i32, i1: i32, j0: i32, j1: i32): void {
   if (m <= 0 || j1 <= j0) return;
   if (m <= GEMM_SMALL_M) gemm_small_packed(c, a, bp, bias, m, n, k, lda, ldc, flags, alpha, beta, work, j0, j1);
-  else if (i1 > i0) gemm_range(c, a, bp, true, bias, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1);
+  else if (i1 > i0) gemm_range(c, a, bp, true, bias, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
 }
 
 /** Small M on packed slivers, columns [j0, j1): per sliver, every pair of rows (gemv_sliver; an odd
@@ -159,7 +199,7 @@ export function gemm_batched_f32(c: usize, a: usize, b: usize, bias: usize, m: i
  *  NC ⊃ KC ⊃ MC ⊃ NR ⊃ MR (BLIS order). `packed`: b is a packed weight (pack_weight_f32), whose
  *  slivers are read in place; else each (KC,NC) panel of B is packed into `work` first. */
 function gemm_range(c: usize, a: usize, b: usize, packed: bool, bias: usize, k: i32, lda: i32, ldb: i32, ldc: i32,
-  flags: i32, alpha: f32, beta: f32, work: usize, i_begin: i32, i_end: i32, j_begin: i32, j_end: i32): void {
+  flags: i32, alpha: f32, beta: f32, work: usize, i_begin: i32, i_end: i32, j_begin: i32, j_end: i32, act: i32, pre: usize): void {
   const trans_a = (flags & TRANS_A) != 0, trans_b = (flags & TRANS_B) != 0;
   const bp = work, ap = work + WORK_B_BYTES, tile = ap + WORK_A_BYTES;
   // K in equal blocks of at most KC (rounded up to 4), so no thin last block costs a pass over C
@@ -186,6 +226,7 @@ function gemm_range(c: usize, a: usize, b: usize, packed: bool, bias: usize, k: 
         pack_a(ap, a + (a_off << 2), lda, trans_a, mc, kc);
         const cb = c + ((<usize>ic * ldc + jc) << 2);
         gemm_macro(cb, ap, panel, sliver, mc, nc, kc, ldc, alpha, beta_p, bias_p, tile);
+        if (act != ACT_NONE && pc + kc >= k) epilogue(c, pre, ldc, ic, ic + mc, jc, jc + nc, act);   // the block is final and in cache
       }
       pc += kc;
     } while (pc < k);

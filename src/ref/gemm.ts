@@ -4,6 +4,8 @@
 // begins where the kernel's pointer would point:
 //   C (M,N; row stride ldc) = alpha · op(A) (M,K) · op(B) (K,N) + beta · C + bias (N, broadcast over rows)
 
+import { geluBackward, geluForward } from './activation.js';
+
 /** flags bit 0: A is stored transposed, (K,M) with row stride lda. */
 export const GEMM_TRANS_A = 1;
 /** flags bit 1: B is stored transposed, (N,K) with row stride ldb (the nn.Linear weight layout). */
@@ -153,6 +155,38 @@ export function gemmPackedF32(c: Float32Array, a: Float32Array, bp: Float32Array
       if (beta !== 0) v += beta * c[i * ldc + j]!;
       if (bias) v += bias[j]!;
       c[i * ldc + j] = v;
+    }
+  }
+}
+
+/** flags bit 2 of gemm_gelu_f32: the backward epilogue. */
+export const GEMM_GELU_GRAD = 4;
+
+/**
+ * GELU fused into the GEMM store, block C[i0:i1, j0:j1]: forward (flags bit 2 clear) pre =
+ * op(A)·op(B) + bias and C = gelu(pre); backward (bit 2 set) C = (op(A)·op(B) + bias)·gelu'(pre).
+ * pre has C's row stride.
+ * @example
+ * // (1,2)·(2,1) = 1, then gelu: pre = [1], c = [0.8412]
+ * const c = new Float32Array(1), pre = new Float32Array(1);
+ * gemmGeluF32(c, pre, new Float32Array([1, 0]), new Float32Array([1, 1]), null, 1, 1, 2, 2, 1, 1, 0, 0, 1, 0, 1);
+ */
+export function gemmGeluF32(c: Float32Array, pre: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
+  m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number,
+  i0: number, i1: number, j0: number, j1: number): void {
+  gemmBlockF32(c, a, b, bias, m, n, k, lda, ldb, ldc, flags & 3, 1, 0, i0, i1, j0, j1);
+  const one = new Float32Array(1);
+  for (let i = i0; i < Math.min(i1, m); i++) {
+    for (let j = j0; j < Math.min(j1, n); j++) {
+      const e = i * ldc + j;
+      if (flags & GEMM_GELU_GRAD) {
+        one[0] = 0;
+        geluBackward(one, c.subarray(e, e + 1), pre.subarray(e, e + 1), 1);
+        c[e] = one[0]!;
+      } else {
+        pre[e] = c[e]!;
+        geluForward(c.subarray(e, e + 1), pre.subarray(e, e + 1), 1);
+      }
     }
   }
 }

@@ -1,7 +1,7 @@
 // The kernel ABI as the host sees it: one typed line per wasm export, and one manifest
 // row per kernel naming its plain-JS twin (src/ref) and how its arguments map onto it.
 // The manifest drives the JS fallback backend, the ABI test and the benchmarks.
-import { gemmF32, gemmBlockF32, gemmBatchedF32, gemvChunksF32, gemvSumF32, packWeightF32, gemmPackedF32 } from '../ref/gemm.js';
+import { gemmF32, gemmBlockF32, gemmBatchedF32, gemvChunksF32, gemvSumF32, packWeightF32, gemmPackedF32, gemmGeluF32 } from '../ref/gemm.js';
 import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.js';
 import { layernormForward, layernormBackward, layernormBackwardParams } from '../ref/layernorm.js';
 import { geluForward, geluBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
@@ -22,6 +22,7 @@ export interface Kernels {
   gemv_sum_f32(c: Ptr, parts: Ptr, bias: Ptr, n: number, chunks: number, ldp: number, alpha: number, beta: number): void;
   pack_weight_f32(dst: Ptr, b: Ptr, n: number, k: number, ldb: number, flags: number, s0: number, s1: number): void;
   gemm_packed_f32(c: Ptr, a: Ptr, bp: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
+  gemm_gelu_f32(c: Ptr, pre: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
   gemm_batched_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, batch: number, strideA: number, strideB: number, strideC: number): void;
   softmax_forward(out: Ptr, inp: Ptr, rows: number, cols: number, block: number, scale: number, causal: number): void;
   softmax_backward(dinp: Ptr, dout: Ptr, out: Ptr, rows: number, cols: number, scale: number): void;
@@ -81,6 +82,7 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   gemm_block_f32:        { family: 'gemm',         args: 'fffoiiiiiiixxwiiii', ref: gemmBlockF32 },
   pack_weight_f32:       { family: 'gemm',         args: 'ffiiiiii',           ref: packWeightF32 },
   gemm_packed_f32:       { family: 'gemm',         args: 'fffoiiiiiixxwiiii',  ref: gemmPackedF32 },
+  gemm_gelu_f32:         { family: 'gemm',         args: 'ffffoiiiiiiiwiiii',  ref: gemmGeluF32 },
   gemm_batched_f32:      { family: 'gemm',         args: 'fffoiiiiiiixxwiiii', ref: gemmBatchedF32 },
   gemv_chunks_f32:       { family: 'gemm',         args: 'fffiiiiiii',         ref: gemvChunksF32 },
   gemv_sum_f32:          { family: 'gemm',         args: 'ffoiiixx',           ref: gemvSumF32 },

@@ -237,7 +237,20 @@ function packedBlocks(g: GemmShape, a: number[], threads: number): number[][] | 
   return ranges(rows, g.mr, want).map(([u0, u1]) => [...base, i0 + u0, i0 + u1, j0, j1]);
 }
 
+/** gemm_gelu_f32 over all of C (its activation is elementwise): gemm_f32's blocks, each with its epilogue. */
+function geluBlocks(g: GemmShape, a: number[], threads: number): number[][] | null {
+  const [c, pre, A, B, bias, m, n, k, lda, ldb, ldc, flags, work, i0, i1, j0, j1] = a as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  if (i0 !== 0 || i1 !== m || j0 !== 0 || j1 !== n || 2 * m * n * k < SPLIT_LIMITS.gemmMinFlops) return null;
+  const blocks: number[][] = [];
+  gemmBlocks(g, [c, A, B, bias, m, n, k, lda, ldb, ldc, flags & 3, 1, 0, work], threads, blocks);
+  return blocks.map((t) => [c, pre, A, B, bias, m, n, k, lda, ldb, ldc, flags, work, ...t.slice(14)]);
+}
+
 function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Plan | null {
+  if (name === 'gemm_gelu_f32') {
+    const tasks = geluBlocks(g, a, threads);
+    return tasks && tasks.length > 1 ? { fn: name, tasks } : null;
+  }
   if (name === 'gemm_packed_f32') {
     const tasks = packedBlocks(g, a, threads);
     return tasks && tasks.length > 1 ? { fn: name, tasks } : null;
