@@ -24,54 +24,70 @@ export type WeightLayout = 'in,out' | 'out,in';
  * ```
  */
 export function linear(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout = 'in,out'): Tensor {
-  const op = 'linear';
-  expectF32(op, 'x', x);
-  expectF32(op, 'weight', weight);
-  if (weight.shape.length !== 2) throw new ShapeError(`${op}: weight has shape [${weight.shape.join(', ')}], expected 2 dimensions`);
-  const [rows, cin] = rowsCols(x);
-  const [wIn, wOut] = layout === 'in,out' ? weight.shape as [number, number] : [weight.shape[1]!, weight.shape[0]!];
-  if (wIn !== cin) {
-    throw new ShapeError(`${op}: x has ${cin} features (shape [${x.shape.join(', ')}]) but weight [${weight.shape.join(', ')}] (${layout}) takes ${wIn}`);
-  }
-  const cout = wOut;
-  if (bias) {
-    expectF32(op, 'bias', bias);
-    expectShape(op, 'bias', bias, [cout]);
-  }
+  const { cout } = linearShapes('linear', x, weight, bias, layout);
   const training = rt.tape.needsGrad(x, weight, bias);
   // inference: the weight's packed copy, kept until the parameters change
   const packed = training ? null : packedWeight(rt, weight, layout === 'out,in');
   if (packed) return matmulPacked(rt, x, packed, bias);
   const y = rt.empty([...x.shape.slice(0, -1), cout], { arena: 'step' });
-  const trans = layout === 'in,out' ? 0 : GEMM_TRANS_B;
-  // y (rows, cout) = x (rows, cin) · op(W) + b
-  rt.kernels.gemm_f32(y.ptr, x.ptr, weight.ptr, bias ? bias.ptr : 0, rows, cout, cin, cin, weight.shape[1]!, cout, trans, 1, 0, rt.gemmWork);
+  linearInto(rt, y, x, weight, bias, layout);
   if (training) {
-    rt.tape.record(op, y, () => {
-      const dy = y.grad;
-      if (!dy) return;
-      const work = rt.gemmWork;
-      if (x.requiresGrad) {
-        // dx (rows, cin) += dy (rows, cout) · op(W)ᵀ
-        const [dx, beta] = gradSlot(rt, x);
-        const flags = layout === 'in,out' ? GEMM_TRANS_B : 0;
-        rt.kernels.gemm_f32(dx.ptr, dy.ptr, weight.ptr, 0, rows, cin, cout, cout, weight.shape[1]!, cin, flags, 1, beta, work);
-      }
-      if (weight.requiresGrad) {
-        const [dw, beta] = gradSlot(rt, weight);
-        if (layout === 'in,out') {
-          // dW (cin, cout) += xᵀ (cin, rows) · dy (rows, cout)
-          rt.kernels.gemm_f32(dw.ptr, x.ptr, dy.ptr, 0, cin, cout, rows, cin, cout, cout, GEMM_TRANS_A, 1, beta, work);
-        } else {
-          // dW (cout, cin) += dyᵀ (cout, rows) · x (rows, cin)
-          rt.kernels.gemm_f32(dw.ptr, dy.ptr, x.ptr, 0, cout, cin, rows, cout, cin, cin, GEMM_TRANS_A, 1, beta, work);
-        }
-      }
-      if (bias && bias.requiresGrad) {
-        // db (cout) += Σ_rows dy
-        rt.kernels.colsum_f32(gradOf(rt, bias).ptr, dy.ptr, rows, cout, cout);
-      }
+    rt.tape.record('linear', y, () => {
+      if (y.grad) linearBackward(rt, x, weight, bias, layout, y.grad, true);
     });
   }
   return y;
+}
+
+/** Checks x (…, C_in), weight and bias against each other; returns (rows, C_in, C_out). */
+export function linearShapes(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout): { rows: number; cin: number; cout: number } {
+  expectF32(op, 'x', x);
+  expectF32(op, 'weight', weight);
+  if (weight.shape.length !== 2) throw new ShapeError(`${op}: weight has shape [${weight.shape.join(', ')}], expected 2 dimensions`);
+  const [rows, cin] = rowsCols(x);
+  const [wIn, cout] = layout === 'in,out' ? weight.shape as [number, number] : [weight.shape[1]!, weight.shape[0]!];
+  if (wIn !== cin) {
+    throw new ShapeError(`${op}: x has ${cin} features (shape [${x.shape.join(', ')}]) but weight [${weight.shape.join(', ')}] (${layout}) takes ${wIn}`);
+  }
+  if (bias) {
+    expectF32(op, 'bias', bias);
+    expectShape(op, 'bias', bias, [cout]);
+  }
+  return { rows, cin, cout };
+}
+
+/** y (rows, C_out) = x (rows, C_in) · op(W) + b, shapes already checked (linearShapes). */
+export function linearInto(rt: Runtime, y: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout): void {
+  const [rows, cin] = rowsCols(x), cout = y.shape[y.shape.length - 1]!;
+  const trans = layout === 'in,out' ? 0 : GEMM_TRANS_B;
+  rt.kernels.gemm_f32(y.ptr, x.ptr, weight.ptr, bias ? bias.ptr : 0, rows, cout, cin, cin, weight.shape[1]!, cout, trans, 1, 0, rt.gemmWork);
+}
+
+/**
+ * The backward of y = x·op(W) + b given dy: dx (when `input` and x needs it), dW and db, each
+ * added into its gradient (or written, if it has none yet).
+ */
+export function linearBackward(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout, dy: Tensor, input: boolean): void {
+  const [rows, cin] = rowsCols(x), cout = dy.shape[dy.shape.length - 1]!;
+  const work = rt.gemmWork;
+  if (input && x.requiresGrad) {
+    // dx (rows, cin) += dy (rows, cout) · op(W)ᵀ
+    const [dx, beta] = gradSlot(rt, x);
+    const flags = layout === 'in,out' ? GEMM_TRANS_B : 0;
+    rt.kernels.gemm_f32(dx.ptr, dy.ptr, weight.ptr, 0, rows, cin, cout, cout, weight.shape[1]!, cin, flags, 1, beta, work);
+  }
+  if (weight.requiresGrad) {
+    const [dw, beta] = gradSlot(rt, weight);
+    if (layout === 'in,out') {
+      // dW (cin, cout) += xᵀ (cin, rows) · dy (rows, cout)
+      rt.kernels.gemm_f32(dw.ptr, x.ptr, dy.ptr, 0, cin, cout, rows, cin, cout, cout, GEMM_TRANS_A, 1, beta, work);
+    } else {
+      // dW (cout, cin) += dyᵀ (cout, rows) · x (rows, cin)
+      rt.kernels.gemm_f32(dw.ptr, dy.ptr, x.ptr, 0, cout, cin, rows, cout, cin, cin, GEMM_TRANS_A, 1, beta, work);
+    }
+  }
+  if (bias && bias.requiresGrad) {
+    // db (cout) += Σ_rows dy
+    rt.kernels.colsum_f32(gradOf(rt, bias).ptr, dy.ptr, rows, cout, cout);
+  }
 }

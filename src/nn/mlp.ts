@@ -4,6 +4,7 @@
 import type { Tensor } from '../tensor.js';
 import { activation, type Activation } from '../fn/activation.js';
 import { dropout } from '../fn/dropout.js';
+import { geluFeedForward, type LinearWeights } from '../fn/feedforward.js';
 import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
 import type { WeightLayout } from '../fn/linear.js';
@@ -34,9 +35,14 @@ export class MLP {
     this.c_proj = new Linear(ctx, ps, `${prefix}.${names.proj}`, cfg.dFF, cfg.dModel, { bias: cfg.bias, std: cfg.projStd ?? cfg.std, layout });
   }
 
-  /** x (…, C) → (…, C) */
+  /** x (…, C) → (…, C). GELU runs fused into the two GEMMs' stores (fn/feedforward.ts). */
   forward(x: Tensor): Tensor {
-    const h = activation(this.ctx.rt, this.activation, this.c_fc.forward(x)); // (…, d_ff)
-    return dropout(this.ctx.rt, this.c_proj.forward(h), this.dropoutP, this.ctx.rng, this.ctx.training);
+    const rt = this.ctx.rt;
+    const y = this.activation === 'gelu'
+      ? geluFeedForward(rt, x, weights(this.c_fc), weights(this.c_proj))
+      : this.c_proj.forward(activation(rt, this.activation, this.c_fc.forward(x)));   // (…, d_ff) in between
+    return dropout(rt, y, this.dropoutP, this.ctx.rng, this.ctx.training);
   }
 }
+
+const weights = (l: Linear): LinearWeights => ({ weight: l.weight.value, bias: l.bias ? l.bias.value : null, layout: l.layout });

@@ -1,10 +1,10 @@
-// matmul: checks shapes, allocates the output, calls gemm_f32 / gemm_batched_f32.
+// matmul: checks shapes, allocates the output, calls gemm_f32 / gemm_batched_f32; gemmGelu: the same with GELU in the store.
 // Covers the three products training needs (A·B, A·Bᵀ, Aᵀ·B), a bias epilogue,
 // accumulation (beta) and batches of matrices (attention heads), with B shared or not.
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { GEMM_TRANS_A, GEMM_TRANS_B } from '../ref/gemm.js';
+import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B } from '../ref/gemm.js';
 import { expectF32, expectFinite, expectShape, outputLike } from './check.js';
 
 export interface MatmulOptions {
@@ -75,4 +75,34 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     rt.kernels.gemm_batched_f32(out.ptr, a.ptr, b.ptr, bias, m, n, k, ac, bc, n, flags, alpha, beta, work, batch, ar * ac, strideB, m * n);
   }
   return out;
+}
+
+/**
+ * GELU fused into the GEMM store. Forward: pre = a · op(b) + bias and out = gelu(pre), both
+ * written. Backward (`grad`): out = (a · op(b) + bias) ⊙ gelu'(pre), pre read. a is (M, K), b
+ * (K, N) or with `transB` (N, K); out and pre are (…, N) with M rows. The same bits as matmul
+ * followed by the activation kernel (gelu; geluBackward into zeros).
+ * @example
+ * ```ts
+ * gemmGelu(rt, { out: h, pre, a: x, b: cFc.weight, bias: cFc.bias });            // h = gelu(pre), pre = x·W + b
+ * gemmGelu(rt, { out: dpre, pre, a: dy, b: cProj.weight, transB: true, grad: true }); // dpre = (dy·Wᵀ) ⊙ gelu'(pre)
+ * ```
+ */
+export function gemmGelu(rt: Runtime, args: { out: Tensor; pre: Tensor; a: Tensor; b: Tensor; bias?: Tensor | null; transB?: boolean; grad?: boolean }): void {
+  const op = 'gemmGelu';
+  const { out, pre, a, b, bias } = args;
+  for (const [name, t] of [['out', out], ['pre', pre], ['a', a], ['b', b]] as const) expectF32(op, name, t);
+  if (b.shape.length !== 2) throw new ShapeError(`${op}: b has shape [${b.shape.join(', ')}], expected 2 dimensions`);
+  const k = a.shape[a.shape.length - 1]!, m = a.size / Math.max(1, k);
+  const [kb, n] = args.transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
+  if (k !== kb) throw new ShapeError(`${op}: a has ${k} columns (shape [${a.shape.join(', ')}]) but op(b) has ${kb} rows (b [${b.shape.join(', ')}]${args.transB ? ', transposed' : ''})`);
+  const shape = [...a.shape.slice(0, -1), n];
+  expectShape(op, 'out', out, shape);
+  expectShape(op, 'pre', pre, shape);
+  if (bias) {
+    expectF32(op, 'bias', bias);
+    expectShape(op, 'bias', bias, [n]);
+  }
+  const flags = (args.transB ? GEMM_TRANS_B : 0) | (args.grad ? GEMM_GELU_GRAD : 0);
+  rt.kernels.gemm_gelu_f32(out.ptr, pre.ptr, a.ptr, b.ptr, bias ? bias.ptr : 0, m, n, k, k, b.shape[1]!, n, flags, rt.gemmWork, 0, m, 0, n);
 }
