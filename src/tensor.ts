@@ -29,7 +29,7 @@ export function shapeSize(shape: readonly number[], what = 'tensor'): number {
  */
 export class Tracked {
   version = 0;
-  readonly derived = new Map<string, { version: number; tensor: Tensor }>();
+  readonly derived = new Map<string, { version: number; tensor: Tensor; packed?: { tensor: Tensor; n: number; k: number } }>();
 }
 
 /** A typed, shaped block of wasm memory. */
@@ -73,7 +73,8 @@ export class Tensor {
 
   /** Byte address of the first element in wasm memory (for kernel calls). Throws if stale. */
   get ptr(): number {
-    this.#lease.arena.checkLive(this.#lease, this.describe());
+    const arena = this.#lease.arena;
+    if (!arena.isLive(this.#lease)) arena.checkLive(this.#lease, this.describe());   // the message only when it throws
     return this.#ptr;
   }
 

@@ -33,15 +33,22 @@ export function packedWeight(rt: Runtime, w: Tensor, transB: boolean): PackedWei
   if (!tracked || w.dtype !== 'f32' || w.shape.length !== 2) return null;
   const [rows, cols] = w.shape as [number, number];
   const [k, n] = transB ? [cols, rows] : [rows, cols];
-  const key = `${w.ptr}:${rows}x${cols}:${transB ? 'N,K' : 'K,N'}`;
+  // one copy per memory range and layout, whatever tensor object views it; the key is built once per object
+  let keys = KEYS.get(w);
+  if (!keys) KEYS.set(w, (keys = [null, null]));
+  const key = (keys[transB ? 1 : 0] ??= `${w.ptr}:${rows}x${cols}:${transB ? 'N,K' : 'K,N'}`);
   const entry = tracked.derived.get(key);
-  if (entry && entry.version === tracked.version) return { tensor: entry.tensor, n, k };
+  if (entry && entry.version === tracked.version) return entry.packed ??= { tensor: entry.tensor, n, k };
   const slivers = Math.ceil(n / PACK_NR);
   const tensor = entry?.tensor ?? rt.empty([Math.max(1, slivers * PACK_NR * k)]);
   rt.kernels.pack_weight_f32(tensor.ptr, w.ptr, n, k, cols, transB ? GEMM_TRANS_B : 0, 0, slivers);
-  tracked.derived.set(key, { version: tracked.version, tensor });
-  return { tensor, n, k };
+  const packed = { tensor, n, k };
+  tracked.derived.set(key, { version: tracked.version, tensor, packed });
+  return packed;
 }
+
+/** The cache keys of a weight tensor object, per layout ((K,N), (N,K)). */
+const KEYS = new WeakMap<Tensor, [string | null, string | null]>();
 
 /**
  * out (rows, n) = x (rows, k) · op(W) + bias, with W packed (`packedWeight`).
