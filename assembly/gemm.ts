@@ -185,13 +185,18 @@ function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n
   }
 }
 
-/** `batch` independent products; A, B, C advance by strideA/B/C elements (0 = shared), bias is shared. */
+/** `outer` × `batch` independent products: product (o, i) reads A at o·outerA + i·strideA elements
+ *  (B, C alike; a stride 0 shares the operand), bias is shared. Two levels, so attention's
+ *  (sequence, head) products are one call: heads `stride` apart inside a row, sequences `outer` apart. */
 export function gemm_batched_f32(c: usize, a: usize, b: usize, bias: usize, m: i32, n: i32, k: i32,
   lda: i32, ldb: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize,
-  batch: i32, strideA: i32, strideB: i32, strideC: i32): void {
-  for (let i = 0; i < batch; i++) {
-    gemm_f32(c + (<usize>i * strideC << 2), a + (<usize>i * strideA << 2), b + (<usize>i * strideB << 2),
-      bias, m, n, k, lda, ldb, ldc, flags, alpha, beta, work);
+  batch: i32, strideA: i32, strideB: i32, strideC: i32, outer: i32, outerA: i32, outerB: i32, outerC: i32): void {
+  for (let o = 0; o < outer; o++) {
+    const co = c + (<usize>o * outerC << 2), ao = a + (<usize>o * outerA << 2), bo = b + (<usize>o * outerB << 2);
+    for (let i = 0; i < batch; i++) {
+      gemm_f32(co + (<usize>i * strideC << 2), ao + (<usize>i * strideA << 2), bo + (<usize>i * strideB << 2),
+        bias, m, n, k, lda, ldb, ldc, flags, alpha, beta, work);
+    }
   }
 }
 

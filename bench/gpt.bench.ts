@@ -111,9 +111,13 @@ class KernelProfile {
     for (const name of Object.keys(KERNELS) as KernelName[]) {
       const fn = kernels[name] as (...args: number[]) => void;
       const family = KERNELS[name].family;
-      // gemm_f32(c, a, b, bias, m, n, k, …); gemm_batched_f32(…, m, n, k, lda, ldb, ldc, flags, alpha, beta, work, batch, …)
+      // gemm_f32(c, a, b, bias, m, n, k, …); gemm_batched_f32(…, m, n, k, lda, ldb, ldc, flags, alpha, beta, work, batch, …);
+      // gemm_gelu_f32(c, pre, a, b, bias, m, n, k, …, i0, i1, j0, j1) and gemm_packed_f32(c, a, bp, bias, m, n, k, …, i0, i1, j0, j1)
+      // (the ops call both on all of C)
       const flops = name === 'gemm_f32' ? (a: number[]) => 2 * a[4]! * a[5]! * a[6]!
-        : name === 'gemm_batched_f32' ? (a: number[]) => 2 * a[4]! * a[5]! * a[6]! * a[14]!
+        : name === 'gemm_batched_f32' ? (a: number[]) => 2 * a[4]! * a[5]! * a[6]! * a[14]! * a[18]!
+        : name === 'gemm_gelu_f32' ? (a: number[]) => 2 * a[5]! * a[6]! * a[7]!
+        : name === 'gemm_packed_f32' ? (a: number[]) => 2 * a[4]! * a[5]! * a[6]!
         : null;
       out[name] = (...args: number[]) => {
         const t0 = performance.now();

@@ -38,10 +38,10 @@ function attention(rt: Runtime, qkv: Tensor): Tensor {
   const y = rt.empty([T, C], { arena: 'step' });
   const q = qkv.ptr, k = qkv.ptr + 4 * C, v = qkv.ptr + 8 * C;
   // scores[h] (T,T) = q_h (T,hs) · k_hᵀ; head h starts hs floats into each 3C-wide row.
-  rt.kernels.gemm_batched_f32(scores.ptr, q, k, 0, T, T, HS, 3 * C, 3 * C, T, 2, 1, 0, rt.gemmWork, NH, HS, HS, T * T);
+  rt.kernels.gemm_batched_f32(scores.ptr, q, k, 0, T, T, HS, 3 * C, 3 * C, T, 2, 1, 0, rt.gemmWork, NH, HS, HS, T * T, 1, 0, 0, 0);
   const att = softmax(rt, scores, { scale: 1 / Math.sqrt(HS), causal: true });
   // y[:, h] (T,hs) = att[h] (T,T) · v_h (T,hs), written straight into the (T, C) layout.
-  rt.kernels.gemm_batched_f32(y.ptr, att.ptr, v, 0, T, HS, T, T, 3 * C, C, 0, 1, 0, rt.gemmWork, NH, T * T, HS, HS);
+  rt.kernels.gemm_batched_f32(y.ptr, att.ptr, v, 0, T, HS, T, T, 3 * C, C, 0, 1, 0, rt.gemmWork, NH, T * T, HS, HS, 1, 0, 0, 0);
   return y;
 }
 

@@ -46,21 +46,16 @@ export function attendForward(rt: Runtime, y: HeadView, att: number, q: HeadView
   const K = rt.kernels;
   const work = rt.gemmWork;
   const attStride = nHead * Tq * Tk;
-  for (let b = 0; b < B; b++) {
-    const attB = att + 4 * b * attStride;
-    // S (NH, Tq, Tk) = Q_h (Tq, hs) · K_hᵀ (hs, Tk), every head in one batched call
-    K.gemm_batched_f32(attB, q.ptr + 4 * b * q.batchStride, k.ptr + 4 * b * k.batchStride, 0, Tq, Tk, hs, q.ld, k.ld, Tk,
-      GEMM_TRANS_B, 1, 0, work, nHead, hs, hs, Tq * Tk);
-  }
+  // S (B, NH, Tq, Tk) = Q_h (Tq, hs) · K_hᵀ (hs, Tk), every sequence and head in one call
+  K.gemm_batched_f32(att, q.ptr, k.ptr, 0, Tq, Tk, hs, q.ld, k.ld, Tk, GEMM_TRANS_B, 1, 0, work,
+    nHead, hs, hs, Tq * Tk, B, q.batchStride, k.batchStride, attStride);
   // padded keys: S = −∞ (probability 0)
   if (mask) K.attention_mask_f32(att, mask.ptr, B * nHead * Tq, Tk, mask.shared ? B * nHead * Tq : nHead * Tq, mask.ld);
   // att = softmax(S / √hs) with the causal mask, in place
   K.softmax_forward(att, att, B * nHead * Tq, Tk, Tq, 1 / Math.sqrt(hs), d.causal ? 1 : 0);
-  for (let b = 0; b < B; b++) {
-    // y_h (Tq, hs) = att_h (Tq, Tk) · V_h (Tk, hs)
-    K.gemm_batched_f32(y.ptr + 4 * b * y.batchStride, att + 4 * b * attStride, v.ptr + 4 * b * v.batchStride, 0, Tq, hs, Tk, Tk, v.ld, y.ld,
-      0, 1, 0, work, nHead, Tq * Tk, hs, hs);
-  }
+  // y_h (Tq, hs) = att_h (Tq, Tk) · V_h (Tk, hs)
+  K.gemm_batched_f32(y.ptr, att, v.ptr, 0, Tq, hs, Tk, Tk, v.ld, y.ld, 0, 1, 0, work,
+    nHead, Tq * Tk, hs, hs, B, attStride, v.batchStride, y.batchStride);
 }
 
 /** What `attention` returns. */
@@ -216,22 +211,25 @@ export function attendBackward(rt: Runtime, dy: HeadView, dq: GradView | null, d
   const dAtt = rt.empty([n], { arena: 'step' }).ptr;
   const dS = rt.empty([n], { arena: 'step' }).ptr;
   K.fill_f32(dS, 0, n); // softmax_backward adds into it
-  for (let b = 0; b < B; b++) {
-    const attB = att + 4 * b * attStride;
-    const dAttB = dAtt + 4 * b * attStride;
-    const dyB = dy.ptr + 4 * b * dy.batchStride;
-    // y = att·V  ⇒  dAtt_h (Tq, Tk) = dy_h (Tq, hs) · V_hᵀ
-    K.gemm_batched_f32(dAttB, dyB, v.ptr + 4 * b * v.batchStride, 0, Tq, Tk, hs, dy.ld, v.ld, Tk, GEMM_TRANS_B, 1, 0, work, nHead, hs, hs, Tq * Tk);
-    //                 dV_h (Tk, hs) += att_hᵀ (Tk, Tq) · dy_h (Tq, hs)
-    if (dv) K.gemm_batched_f32(dv.ptr + 4 * b * dv.batchStride, attB, dyB, 0, Tk, hs, Tq, Tk, dy.ld, dv.ld, GEMM_TRANS_A, 1, dv.beta, work, nHead, Tq * Tk, hs, hs);
+  // every sequence and head in one call each:
+  // y = att·V  ⇒  dAtt_h (Tq, Tk) = dy_h (Tq, hs) · V_hᵀ
+  K.gemm_batched_f32(dAtt, dy.ptr, v.ptr, 0, Tq, Tk, hs, dy.ld, v.ld, Tk, GEMM_TRANS_B, 1, 0, work,
+    nHead, hs, hs, Tq * Tk, B, dy.batchStride, v.batchStride, attStride);
+  //                 dV_h (Tk, hs) += att_hᵀ (Tk, Tq) · dy_h (Tq, hs)
+  if (dv) {
+    K.gemm_batched_f32(dv.ptr, att, dy.ptr, 0, Tk, hs, Tq, Tk, dy.ld, dv.ld, GEMM_TRANS_A, 1, dv.beta, work,
+      nHead, Tq * Tk, hs, hs, B, attStride, dy.batchStride, dv.batchStride);
   }
   // att = softmax(scale·S)  ⇒  dS = scale · att ⊙ (dAtt − Σ dAtt ⊙ att)   (masked entries: att = 0 ⇒ 0)
   K.softmax_backward(dS, dAtt, att, B * nHead * Tq, Tk, 1 / Math.sqrt(hs));
-  for (let b = 0; b < B; b++) {
-    const dSB = dS + 4 * b * attStride;
-    // S = Q·Kᵀ  ⇒  dQ_h (Tq, hs) += dS_h (Tq, Tk) · K_h (Tk, hs)
-    if (dq) K.gemm_batched_f32(dq.ptr + 4 * b * dq.batchStride, dSB, k.ptr + 4 * b * k.batchStride, 0, Tq, hs, Tk, Tk, k.ld, dq.ld, 0, 1, dq.beta, work, nHead, Tq * Tk, hs, hs);
-    //              dK_h (Tk, hs) += dS_hᵀ (Tk, Tq) · Q_h (Tq, hs)
-    if (dk) K.gemm_batched_f32(dk.ptr + 4 * b * dk.batchStride, dSB, q.ptr + 4 * b * q.batchStride, 0, Tk, hs, Tq, Tk, q.ld, dk.ld, GEMM_TRANS_A, 1, dk.beta, work, nHead, Tq * Tk, hs, hs);
+  // S = Q·Kᵀ  ⇒  dQ_h (Tq, hs) += dS_h (Tq, Tk) · K_h (Tk, hs)
+  if (dq) {
+    K.gemm_batched_f32(dq.ptr, dS, k.ptr, 0, Tq, hs, Tk, Tk, k.ld, dq.ld, 0, 1, dq.beta, work,
+      nHead, Tq * Tk, hs, hs, B, attStride, k.batchStride, dq.batchStride);
+  }
+  //              dK_h (Tk, hs) += dS_hᵀ (Tk, Tq) · Q_h (Tq, hs)
+  if (dk) {
+    K.gemm_batched_f32(dk.ptr, dS, q.ptr, 0, Tk, hs, Tq, Tk, q.ld, dk.ld, GEMM_TRANS_A, 1, dk.beta, work,
+      nHead, Tq * Tk, hs, hs, B, attStride, q.batchStride, dk.batchStride);
   }
 }

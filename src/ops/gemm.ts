@@ -72,7 +72,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     rt.kernels.gemm_f32(out.ptr, a.ptr, b.ptr, bias, m, n, k, ac, bc, n, flags, alpha, beta, work);
   } else {
     const strideB = b.shape.length === 3 ? br * bc : 0;
-    rt.kernels.gemm_batched_f32(out.ptr, a.ptr, b.ptr, bias, m, n, k, ac, bc, n, flags, alpha, beta, work, batch, ar * ac, strideB, m * n);
+    rt.kernels.gemm_batched_f32(out.ptr, a.ptr, b.ptr, bias, m, n, k, ac, bc, n, flags, alpha, beta, work, batch, ar * ac, strideB, m * n, 1, 0, 0, 0);
   }
   return out;
 }

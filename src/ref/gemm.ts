@@ -89,7 +89,8 @@ export function gemvSumF32(c: Float32Array, parts: Float32Array, bias: Float32Ar
 
 /**
  * `batch` independent products; A, B and C advance by strideA, strideB, strideC elements
- * (0 shares the operand across the batch); bias is shared.
+ * (0 shares the operand across the batch), `outer` times, the groups outerA, outerB, outerC
+ * apart (product (o, t) reads A at o·outerA + t·strideA); bias is shared.
  * @example
  * // two (1,2)·(2,1) products sharing B
  * const c = new Float32Array(2);
@@ -98,10 +99,13 @@ export function gemvSumF32(c: Float32Array, parts: Float32Array, bias: Float32Ar
  */
 export function gemmBatchedF32(c: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
   m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number,
-  alpha: number, beta: number, batch: number, strideA: number, strideB: number, strideC: number): void {
-  for (let t = 0; t < batch; t++) {
-    gemmF32(c.subarray(t * strideC), a.subarray(t * strideA), b.subarray(t * strideB), bias,
-      m, n, k, lda, ldb, ldc, flags, alpha, beta);
+  alpha: number, beta: number, batch: number, strideA: number, strideB: number, strideC: number,
+  outer = 1, outerA = 0, outerB = 0, outerC = 0): void {
+  for (let o = 0; o < outer; o++) {
+    for (let t = 0; t < batch; t++) {
+      gemmF32(c.subarray(o * outerC + t * strideC), a.subarray(o * outerA + t * strideA), b.subarray(o * outerB + t * strideB), bias,
+        m, n, k, lda, ldb, ldc, flags, alpha, beta);
+    }
   }
 }
 

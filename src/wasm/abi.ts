@@ -23,7 +23,7 @@ export interface Kernels {
   pack_weight_f32(dst: Ptr, b: Ptr, n: number, k: number, ldb: number, flags: number, s0: number, s1: number): void;
   gemm_packed_f32(c: Ptr, a: Ptr, bp: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
   gemm_gelu_f32(c: Ptr, pre: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
-  gemm_batched_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, batch: number, strideA: number, strideB: number, strideC: number): void;
+  gemm_batched_f32(c: Ptr, a: Ptr, b: Ptr, bias: Ptr, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, flags: number, alpha: number, beta: number, work: Ptr, batch: number, strideA: number, strideB: number, strideC: number, outer: number, outerA: number, outerB: number, outerC: number): void;
   softmax_forward(out: Ptr, inp: Ptr, rows: number, cols: number, block: number, scale: number, causal: number): void;
   softmax_backward(dinp: Ptr, dout: Ptr, out: Ptr, rows: number, cols: number, scale: number): void;
   attention_mask_f32(scores: Ptr, mask: Ptr, rows: number, cols: number, group: number, maskLd: number): void;
@@ -83,7 +83,7 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   pack_weight_f32:       { family: 'gemm',         args: 'ffiiiiii',           ref: packWeightF32 },
   gemm_packed_f32:       { family: 'gemm',         args: 'fffoiiiiiixxwiiii',  ref: gemmPackedF32 },
   gemm_gelu_f32:         { family: 'gemm',         args: 'ffffoiiiiiiiwiiii',  ref: gemmGeluF32 },
-  gemm_batched_f32:      { family: 'gemm',         args: 'fffoiiiiiiixxwiiii', ref: gemmBatchedF32 },
+  gemm_batched_f32:      { family: 'gemm',         args: 'fffoiiiiiiixxwiiiiiiii', ref: gemmBatchedF32 },
   gemv_chunks_f32:       { family: 'gemm',         args: 'fffiiiiiii',         ref: gemvChunksF32 },
   gemv_sum_f32:          { family: 'gemm',         args: 'ffoiiixx',           ref: gemvSumF32 },
   softmax_forward:       { family: 'softmax',      args: 'ffiiixi',            ref: softmaxForward },

@@ -213,6 +213,18 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
     const cols = ranges(c, 4, want).map(([j0, j1]) => [a[1]! + 4 * j0, a[2]! + 4 * j0, a[3]! + 4 * j0, a[4]! + 4 * j0, a[6]!, a[7]!, n, j1 - j0, c]);
     return [{ fn: 'layernorm_backward', tasks: rows }, { fn: 'layernorm_backward_params', tasks: cols }];
   }
+  if (name === 'gemm_batched_f32' && a[18]! > 1) {
+    // outer groups whose C may overlap (a shared output accumulated over the groups) run one after another
+    const [m, n, ldc, batch, sc, oc] = [a[4]!, a[5]!, a[9]!, a[14]!, a[17]!, a[21]!];
+    if (Math.abs(oc) < (batch - 1) * Math.abs(sc) + (m - 1) * ldc + n) {
+      return Array.from({ length: a[18]! }, (_, o) => {
+        const s = a.slice();
+        s[0] = a[0]! + 4 * o * oc; s[1] = a[1]! + 4 * o * a[19]!; s[2] = a[2]! + 4 * o * a[20]!;
+        s[18] = 1;
+        return plan1(g, name, s, threads) ?? { fn: name, tasks: [s] };
+      });
+    }
+  }
   if (name === 'gemm_f32' && a[4] === 1 && 2 * a[5]! * a[6]! >= SPLIT_LIMITS.gemmMinFlops) {
     const chunked = gemvPlan(g, a, threads);
     if (chunked) return chunked;
@@ -262,21 +274,26 @@ function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Pl
     return tasks.length > 1 ? { fn: 'gemm_block_f32', tasks } : null;
   }
   if (name === 'gemm_batched_f32') {
-    const batch = a[14]!, flops = 2 * a[4]! * a[5]! * a[6]!;
-    if (batch * flops < SPLIT_LIMITS.gemmMinFlops) return null;
-    const [sa, sb, sc] = [a[15]!, a[16]!, a[17]!];
-    const want = taskCount(threads, batch * flops, SPLIT_LIMITS.gemmTaskFlops);
-    if (batch >= want) {     // whole matrices per task
-      const tasks = ranges(batch, 1, want).map(([t0, t1]) => {
-        const s = a.slice();
-        s[0] = a[0]! + 4 * t0 * sc; s[1] = a[1]! + 4 * t0 * sa; s[2] = a[2]! + 4 * t0 * sb;
-        s[14] = t1 - t0;
-        return s;
-      });
+    const batch = a[14]!, outer = a[18]!, flops = 2 * a[4]! * a[5]! * a[6]!, total = batch * outer;
+    if (total * flops < SPLIT_LIMITS.gemmMinFlops) return null;
+    const [sa, sb, sc, oa, ob, oc] = [a[15]!, a[16]!, a[17]!, a[19]!, a[20]!, a[21]!];
+    const want = taskCount(threads, total * flops, SPLIT_LIMITS.gemmTaskFlops);
+    // the matrices [i0, i1) of outer groups [o0, o1), as one call
+    const part = (o0: number, o1: number, i0: number, i1: number) => {
+      const s = a.slice();
+      s[0] = a[0]! + 4 * (o0 * oc + i0 * sc); s[1] = a[1]! + 4 * (o0 * oa + i0 * sa); s[2] = a[2]! + 4 * (o0 * ob + i0 * sb);
+      s[14] = i1 - i0; s[18] = o1 - o0;
+      return s;
+    };
+    if (outer >= want) return { fn: 'gemm_batched_f32', tasks: ranges(outer, 1, want).map(([o0, o1]) => part(o0, o1, 0, batch)) };
+    if (total >= want) {    // whole matrices per task, each task inside one outer group
+      const tasks: number[][] = [];
+      for (let o = 0; o < outer; o++) for (const [i0, i1] of ranges(batch, 1, Math.ceil(want / outer))) tasks.push(part(o, o + 1, i0, i1));
       return { fn: 'gemm_batched_f32', tasks };
     }
     const tasks: number[][] = [];   // few large matrices: blocks of each
-    for (let t = 0; t < batch; t++) gemmBlocks(g, a, Math.ceil(threads / batch), tasks, [4 * t * sc, 4 * t * sa, 4 * t * sb]);
+    const per = Math.ceil(threads / total);
+    for (let o = 0; o < outer; o++) for (let t = 0; t < batch; t++) gemmBlocks(g, a, per, tasks, [4 * (o * oc + t * sc), 4 * (o * oa + t * sa), 4 * (o * ob + t * sb)]);
     return { fn: 'gemm_block_f32', tasks };
   }
   const s = SLICED[name];

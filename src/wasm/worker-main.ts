@@ -19,8 +19,8 @@ export const CTL = {
   TAKEN: 16,       // + thread index: tasks each thread has run so far (threads 0 … CTL_INTS − TAKEN − 1 counted)
 } as const;
 export const CTL_INTS = 64;
-/** Most arguments of one task, most tasks of one job, characters of an error message. */
-export const MAX_ARGS = 20;
+/** Most arguments of one task (≥ every kernel's: test/wasm/abi.test.ts), most tasks of one job, characters of an error message. */
+export const MAX_ARGS = 24;
 export const MAX_TASKS = 256;
 export const ERR_CHARS = 256;
 /** Byte offsets from the base: job table (f64 arguments, MAX_ARGS per task), error text (UTF-16). */

@@ -53,48 +53,61 @@ export function matrix(rnd: () => number, rows: number, cols: number, ld: number
   return x;
 }
 
-/** C (count blocks of (m,n), row stride ld, `stride` apart): `inside` values in the blocks, sentinels elsewhere. */
-export function cMatrix(rnd: () => number, m: number, n: number, ld: number, beta: number, count = 1, stride = 0): Float32Array {
-  const c = new Float32Array((count - 1) * stride + m * ld + GUARD).fill(SENTINEL);
-  for (let t = 0; t < count; t++) {
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[t * stride + i * ld + j] = beta === 0 ? NaN : rnd();
+/** Where each matrix of a batch starts: `count` of them `stride` apart, in `outer` groups `outerStride` apart. */
+export function starts(count: number, stride: number, outer = 1, outerStride = 0): number[] {
+  const at: number[] = [];
+  for (let o = 0; o < outer; o++) for (let t = 0; t < count; t++) at.push(o * outerStride + t * stride);
+  return at;
+}
+
+/** C (count blocks of (m,n), row stride ld, at `at`): `inside` values in the blocks, sentinels elsewhere. */
+export function cMatrix(rnd: () => number, m: number, n: number, ld: number, beta: number, at: number[] = [0]): Float32Array {
+  const c = new Float32Array(Math.max(...at) + m * ld + GUARD).fill(SENTINEL);
+  for (const s of at) {
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[s + i * ld + j] = beta === 0 ? NaN : rnd();
   }
   return c;
 }
 
 export interface Inputs { a: Float32Array; b: Float32Array; c0: Float32Array; bias: Float32Array | null; lda: number; ldb: number; ldc: number }
 
-export function inputs(p: Problem, key: string, batch = 1, strides = [0, 0, 0]): Inputs {
+/** A second batch level: `count` groups, their A, B, C `a`, `b`, `c` elements apart. */
+export interface Outer { count: number; a: number; b: number; c: number }
+const ONE: Outer = { count: 1, a: 0, b: 0, c: 0 };
+
+export function inputs(p: Problem, key: string, batch = 1, strides = [0, 0, 0], outer: Outer = ONE): Inputs {
   const rnd = random(key);
   const tA = (p.flags & GEMM_TRANS_A) !== 0, tB = (p.flags & GEMM_TRANS_B) !== 0;
   const [aRows, aCols] = tA ? [p.k, p.m] : [p.m, p.k];
   const [bRows, bCols] = tB ? [p.n, p.k] : [p.k, p.n];
   const lda = aCols + p.pad, ldb = bCols + p.pad, ldc = p.n + p.pad;
   const [sA, sB, sC] = strides;
-  const stack = (rows: number, cols: number, ld: number, s: number) => {
-    const one = rows * ld, x = new Float32Array((batch - 1) * s + one).fill(NaN);
-    for (let t = 0; t < batch; t++) if (t === 0 || s !== 0) x.set(matrix(rnd, rows, cols, ld), t * s);
+  const stack = (rows: number, cols: number, ld: number, s: number, os: number) => {
+    const at = [...new Set(starts(batch, s, outer.count, os))];      // a shared operand (stride 0) once
+    const x = new Float32Array(Math.max(...at) + rows * ld).fill(NaN);
+    for (const o of at) x.set(matrix(rnd, rows, cols, ld), o);
     return x;
   };
   return {
-    a: stack(aRows, aCols, lda, sA!), b: stack(bRows, bCols, ldb, sB!),
-    c0: cMatrix(rnd, p.m, p.n, ldc, p.beta, batch, sC!),
+    a: stack(aRows, aCols, lda, sA!, outer.a), b: stack(bRows, bCols, ldb, sB!, outer.b),
+    c0: cMatrix(rnd, p.m, p.n, ldc, p.beta, starts(batch, sC!, outer.count, outer.c)),
     bias: p.bias ? Float32Array.from({ length: p.n }, rnd) : null, lda, ldb, ldc,
   };
 }
 
 /** Expected C and the per-element bound above (0 outside the blocks: sentinels compare exactly). */
-export function expected(p: Problem, x: Inputs, batch = 1, strides = [0, 0, 0]): { c: Float32Array; tol: Float64Array } {
+export function expected(p: Problem, x: Inputs, batch = 1, strides = [0, 0, 0], outer: Outer = ONE): { c: Float32Array; tol: Float64Array } {
   const c = x.c0.slice(), s = new Float32Array(x.c0.length);
   const absA = x.a.map(Math.abs), absB = x.b.map(Math.abs);
   const [sA, sB, sC] = strides as [number, number, number];
-  gemmBatchedF32(c, x.a, x.b, x.bias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, batch, sA, sB, sC);
-  gemmBatchedF32(s, absA, absB, null, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, Math.abs(p.alpha), 0, batch, sA, sB, sC);
+  const o = [outer.count, outer.a, outer.b, outer.c] as const;
+  gemmBatchedF32(c, x.a, x.b, x.bias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, batch, sA, sB, sC, ...o);
+  gemmBatchedF32(s, absA, absB, null, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, Math.abs(p.alpha), 0, batch, sA, sB, sC, ...o);
   const tol = new Float64Array(c.length);
-  for (let t = 0; t < batch; t++) {
+  for (const at of starts(batch, sC, outer.count, outer.c)) {
     for (let i = 0; i < p.m; i++) {
       for (let j = 0; j < p.n; j++) {
-        const e = t * sC + i * x.ldc + j;
+        const e = at + i * x.ldc + j;
         const cTerm = p.beta === 0 ? 0 : Math.abs(p.beta * x.c0[e]!);
         tol[e] = (p.k + 6) * U * (s[e]! + cTerm + (x.bias ? Math.abs(x.bias[j]!) : 0));
       }

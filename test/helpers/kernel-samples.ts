@@ -15,7 +15,7 @@ export const SAMPLES: Record<KernelName, number[]> = {
   pack_weight_f32:    [9, 7, 9, 0, 0, 2],                        // n k ldb flags s0 s1 (both slivers, the second an edge)
   gemm_packed_f32:    [20, 9, 7, 7, 9, 0, 1.5, 0.5, 12, 20, 8, 9], // m n k lda ldc flags alpha beta i0 i1 j0 j1 (a corner block)
   gemm_gelu_f32:      [20, 9, 7, 7, 9, 9, 0, 0, 20, 0, 9],            // m n k lda ldb ldc flags(forward) i0 i1 j0 j1
-  gemm_batched_f32:   [3, 4, 5, 6, 5, 7, 3, 1, 1, 2, 40, 0, 40], // … flags=3 alpha beta batch sA sB sC
+  gemm_batched_f32:   [3, 4, 5, 6, 5, 7, 3, 1, 1, 2, 40, 0, 40, 2, 10, 50, 100], // … flags=3 alpha beta batch sA sB sC outer oA oB oC
   softmax_forward:    [6, 10, 3, 0.5, 1],                        // rows cols block scale causal
   attention_mask_f32: [12, 5, 4, 7],                              // rows cols group mask_ld (ids 0 are masked)
   softmax_backward:   [6, 10, 0.5],

@@ -6,15 +6,15 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { harness, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
 import { gemmBatchedF32, GEMM_TRANS_A, GEMM_TRANS_B, GEMV_KC } from '../../src/ref/gemm';
-import { CONFIGS, FORMS, inputs, expected, constant, uniq, splitSetup, random, type Problem } from '../helpers/gemm-cases';
+import { CONFIGS, FORMS, inputs, expected, constant, uniq, splitSetup, random, type Problem, type Outer } from '../helpers/gemm-cases';
 
 const refCache = new Map<string, { c: Float32Array; tol: Float64Array }>();   // shared by the variants
 
-function check(h: Harness, p: Problem, label: string, batch = 0, strides = [0, 0, 0]): void {
-  const key = `${label} m${p.m} n${p.n} k${p.k} f${p.flags} a${p.alpha} b${p.beta} bias${p.bias} pad${p.pad} batch${batch} s${strides}`;
-  const x = inputs(p, key, Math.max(batch, 1), strides);
+function check(h: Harness, p: Problem, label: string, batch = 0, strides = [0, 0, 0], outer: Outer = { count: 1, a: 0, b: 0, c: 0 }): void {
+  const key = `${label} m${p.m} n${p.n} k${p.k} f${p.flags} a${p.alpha} b${p.beta} bias${p.bias} pad${p.pad} batch${batch} s${strides} o${JSON.stringify(outer)}`;
+  const x = inputs(p, key, Math.max(batch, 1), strides, outer);
   let want = refCache.get(key);
-  if (!want) refCache.set(key, (want = expected(p, x, Math.max(batch, 1), strides)));
+  if (!want) refCache.set(key, (want = expected(p, x, Math.max(batch, 1), strides, outer)));
   h.reset();
   const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b), pc = h.alloc(x.c0.length, x.c0);
   const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
@@ -23,7 +23,7 @@ function check(h: Harness, p: Problem, label: string, batch = 0, strides = [0, 0
     h.k.gemm_f32!(pc, pa, pb, pbias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, work);
   } else {
     h.k.gemm_batched_f32!(pc, pa, pb, pbias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, work,
-      batch, strides[0]!, strides[1]!, strides[2]!);
+      batch, strides[0]!, strides[1]!, strides[2]!, outer.count, outer.a, outer.b, outer.c);
   }
   expectClose(h.f32(pc, x.c0.length), want.c, want.tol, key, { cols: x.ldc });
 }
@@ -101,6 +101,8 @@ describe.each(VARIANTS)('gemm %s', (variant) => {
         const strideB = shareB ? 0 : (tB ? n * (k + cfg.pad) : k * (n + cfg.pad)) + 3;
         const strideC = m * (n + cfg.pad) + 7;
         check(h, p, 'batched', 3, [strideA, strideB, strideC]);
+        // two levels (attention's sequences × heads): 2 groups of 3, the groups past each other with a gap
+        check(h, p, 'batched', 3, [strideA, strideB, strideC], { count: 2, a: 3 * strideA + 11, b: shareB ? 0 : 3 * strideB + 13, c: 3 * strideC + 17 });
       }
     });
   });

@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, KERNELS, type KernelName } from '../../src/index.js';
 import { SAMPLES, callSample, sampleMismatch } from '../helpers/kernel-samples.js';
+import { MAX_ARGS } from '../../src/wasm/worker-main.js';
 
 describe('ABI manifest', () => {
   it('lists exactly the kernels the wasm module exports', () => {
@@ -12,6 +13,10 @@ describe('ABI manifest', () => {
     const exported = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
     const meta = ['heap_base', 'gemm_workspace_bytes', 'gemm_small_path'];
     expect(exported.filter((n) => !meta.includes(n)).sort()).toEqual(Object.keys(KERNELS).sort());
+  });
+
+  it('every kernel\'s arguments fit a worker pool task', () => {
+    for (const [name, row] of Object.entries(KERNELS)) expect(row.args.length, name).toBeLessThanOrEqual(MAX_ARGS);
   });
 
   it('every kernel has a row in its family test files', () => {
