@@ -166,9 +166,9 @@ export function gemm_packed_f32(c: usize, a: usize, bp: usize /* packed (ceil(n/
   else if (i1 > i0) gemm_range(c, a, bp, true, bias, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
 }
 
-/** Small M on packed slivers, columns [j0, j1): per sliver, every pair of rows (gemv_sliver; an odd
- *  last row alone), so each sliver comes from memory once and serves the other pairs from cache,
- *  and every row gets the same arithmetic whatever M is. */
+/** Small M on packed slivers, columns [j0, j1): per sliver, every group of three rows (gemv_sliver;
+ *  the last group of one or two), so each sliver comes from memory once and serves the other
+ *  groups from cache, and every row gets the same arithmetic whatever M is. */
 function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n: i32, k: i32,
   lda: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize, j0: i32, j1: i32): void {
   const trans_a = (flags & TRANS_A) != 0;
@@ -177,10 +177,9 @@ function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n
   const sliver: usize = <usize>k * NR << 2, rc: usize = <usize>ldc << 2;
   for (let j = j0; j < j1; j += NR) {
     const bs = bp + <usize>(j / NR) * sliver, nb = min(NR, j1 - j), bias_j = bias ? bias + (<usize>j << 2) : 0;
-    for (let i = 0; i < m; i += 2) {
+    for (let i = 0; i < m; i += 3) {
       const ci = c + <usize>i * rc + (<usize>j << 2), a_i = a + <usize>i * ai;
-      const alone = i + 1 == m;
-      gemv_sliver(ci, alone ? ci : ci + rc, a_i, alone ? a_i : a_i + ai, as, bs, k, nb, alpha, beta, bias_j, work);
+      gemv_sliver(min(3, m - i), ci, ci + rc, ci + 2 * rc, a_i, a_i + ai, a_i + 2 * ai, as, bs, k, nb, alpha, beta, bias_j, work);
     }
   }
 }

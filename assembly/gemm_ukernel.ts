@@ -389,21 +389,23 @@ export function ukernel_small_2x4_t(c0: usize /* (4) */, c1: usize /* (4) */, a0
 // whole height, each (k,8) k-major and contiguous.
 
 /**
- * Rows 0 and 1: c_r (nb <= 8) = alpha · a_r (k) · one sliver b (k,8) + beta·c_r + bias. Each row's
- * sum runs in two interleaved halves (even rows p of B, odd rows; an odd last row into the even
- * half), added at the end: with two rows that keeps eight independent chains in flight while the
- * sliver streams by once. Every row gets the same arithmetic whether it comes alone or paired, so
- * a row's result depends on nothing else in the call. One row: pass c1 == c0 (a1 is then unused).
- * Lanes past nb are computed on the sliver's zero padding and not stored; a partial sliver goes
- * through `tmp` (16 floats) so every lane gets store_4's arithmetic. Measured on 768×50256, one
- * Zen 5 thread, one row: a sliver as one stream 30–36 GB/s, two slivers at once (two streams
+ * Up to three rows r: c_r (nb <= 8) = alpha · a_r (k) · one sliver b (k,8) + beta·c_r + bias. Each
+ * row's sum runs in two interleaved halves (even rows p of B, odd rows; an odd last row into the
+ * even half), added at the end: every row gets the same arithmetic whether it comes alone or in a
+ * group, so a row's result depends on nothing else in the call. Rows: `rows` (1, 2 or 3); a group
+ * of two is computed as three with the second row repeated (stored once). Three rows keep 12
+ * accumulators, two B vectors and a broadcast in V8's 15 registers while the sliver streams by
+ * once. Lanes past nb are computed on the sliver's zero padding and not stored; a partial sliver
+ * goes through `tmp` (16 floats) so every lane gets store_4's arithmetic. Measured on 768×50256,
+ * one Zen 5 thread, one row: a sliver as one stream 30–36 GB/s, two slivers at once (two streams
  * 24 KB apart) 16.9; the plain read 35–43.
  */
-export function gemv_sliver(c0: usize /* (nb) */, c1: usize /* (nb) */, a0: usize /* (k), stride as bytes */, a1: usize /* (k) */,
-  as: usize, b: usize /* (k,8) */, k: i32, nb: i32, alpha: f32, beta: f32, bias: usize /* (nb) or 0 */, tmp: usize /* (16) */): void {
+export function gemv_sliver(rows: i32, c0: usize /* (nb) */, c1: usize, c2: usize, a0: usize /* (k), stride as bytes */,
+  a1: usize, a2: usize, as: usize, b: usize /* (k,8) */, k: i32, nb: i32, alpha: f32, beta: f32,
+  bias: usize /* (nb) or 0 */, tmp: usize /* (16) */): void {
   const k2 = k & ~1;
   let e0 = f32x4.splat(0), e1 = e0, o0 = e0, o1 = e0;      // row 0: even and odd halves, columns 0-3 and 4-7
-  if (c1 == c0) {
+  if (rows == 1) {
     for (let p = 0; p < k2; p += 2) {
       const q = b + (<usize>p << 5), ap = a0 + <usize>p * as;
       let s = v128.load32_splat(ap);
@@ -418,19 +420,25 @@ export function gemv_sliver(c0: usize /* (nb) */, c1: usize /* (nb) */, a0: usiz
     store_8(c0, f32x4.add(e0, o0), f32x4.add(e1, o1), nb, alpha, beta, bias, tmp);
     return;
   }
+  if (rows == 2) { a2 = a1; c2 = c1; }
   let f0 = e0, f1 = e0, g0 = e0, g1 = e0;                   // row 1: even and odd halves
+  let h0 = e0, h1 = e0, i0 = e0, i1 = e0;                   // row 2
   for (let p = 0; p < k2; p += 2) {
     const q = b + (<usize>p << 5), off = <usize>p * as;
-    const b0 = v128.load(q), b1 = v128.load(q, 16);
+    let b0 = v128.load(q), b1 = v128.load(q, 16);
     let s = v128.load32_splat(a0 + off);
     e0 = madd(s, b0, e0); e1 = madd(s, b1, e1);
     s = v128.load32_splat(a1 + off);
     f0 = madd(s, b0, f0); f1 = madd(s, b1, f1);
-    const b2 = v128.load(q, 32), b3 = v128.load(q, 48);
+    s = v128.load32_splat(a2 + off);
+    h0 = madd(s, b0, h0); h1 = madd(s, b1, h1);
+    b0 = v128.load(q, 32); b1 = v128.load(q, 48);
     s = v128.load32_splat(a0 + off + as);
-    o0 = madd(s, b2, o0); o1 = madd(s, b3, o1);
+    o0 = madd(s, b0, o0); o1 = madd(s, b1, o1);
     s = v128.load32_splat(a1 + off + as);
-    g0 = madd(s, b2, g0); g1 = madd(s, b3, g1);
+    g0 = madd(s, b0, g0); g1 = madd(s, b1, g1);
+    s = v128.load32_splat(a2 + off + as);
+    i0 = madd(s, b0, i0); i1 = madd(s, b1, i1);
   }
   if (k2 < k) {
     const q = b + (<usize>k2 << 5), off = <usize>k2 * as;
@@ -439,9 +447,12 @@ export function gemv_sliver(c0: usize /* (nb) */, c1: usize /* (nb) */, a0: usiz
     e0 = madd(s, b0, e0); e1 = madd(s, b1, e1);
     s = v128.load32_splat(a1 + off);
     f0 = madd(s, b0, f0); f1 = madd(s, b1, f1);
+    s = v128.load32_splat(a2 + off);
+    h0 = madd(s, b0, h0); h1 = madd(s, b1, h1);
   }
   store_8(c0, f32x4.add(e0, o0), f32x4.add(e1, o1), nb, alpha, beta, bias, tmp);
   store_8(c1, f32x4.add(f0, g0), f32x4.add(f1, g1), nb, alpha, beta, bias, tmp);
+  if (rows == 3) store_8(c2, f32x4.add(h0, i0), f32x4.add(h1, i1), nb, alpha, beta, bias, tmp);
 }
 
 /** c (nb <= 8) = alpha·[lo, hi] + beta·c + bias by store_4; nb < 8 through tmp (16 floats). */

@@ -10,6 +10,8 @@ import { timeCalls } from './peers/lib.js';
 import { ortMatmulGflops } from './peers/ort.js';
 import { tfjsMatmulGflops } from './peers/tfjs.js';
 import { createRuntime, matmul, type Runtime, type Tensor } from '../src/index.js';
+import { Tracked } from '../src/tensor.js';
+import { packedWeight, matmulPacked } from '../src/ops/packed.js';
 import { gemmF32, GEMM_TRANS_A, GEMM_TRANS_B } from '../src/ref/gemm.js';
 
 const SUITE = 'gemm';
@@ -18,7 +20,8 @@ const SUITE = 'gemm';
 export const ISAS = ['simd', 'relaxed'] as const;
 export const THREADS = [1, 2] as const;
 
-export interface Case { m: number; k: number; n: number; flags: number; headline?: boolean }
+/** packed: B is a packed weight (src/ops/packed.ts), as inference reads model weights; ours only. */
+export interface Case { m: number; k: number; n: number; flags: number; headline?: boolean; packed?: boolean }
 export const FORM_NAME: Record<number, string> = { 0: 'A·B', [GEMM_TRANS_B]: 'A·Bᵀ', [GEMM_TRANS_A]: 'Aᵀ·B' };
 const H = true;
 
@@ -33,9 +36,14 @@ export const CASES: Case[] = [
   ...[64, 128, 256, 1024].map((s) => ({ m: s, k: s, n: s, flags: 0 })),
   { m: 512, k: 128, n: 512, flags: 0 },
   ...[4, 8, 16].flatMap((m) => [{ m, k: 768, n: 3072, flags: 0 }, { m, k: 768, n: 3072, flags: GEMM_TRANS_B }]),
+  // the decode shapes on packed weights (what a model without gradients reads)
+  { m: 1, k: 768, n: 3072, flags: 0, packed: true },
+  { m: 1, k: 768, n: 3072, flags: GEMM_TRANS_B, packed: true },
+  { m: 1, k: 768, n: 50257, flags: GEMM_TRANS_B, packed: true },
+  { m: 16, k: 768, n: 3072, flags: 0, packed: true },
 ];
 
-export const caseName = (c: Case) => `${c.m}x${c.k}x${c.n} ${FORM_NAME[c.flags]}`;
+export const caseName = (c: Case) => `${c.m}x${c.k}x${c.n} ${FORM_NAME[c.flags]}${c.packed ? ' packed' : ''}`;
 const flops = (c: Case) => 2 * c.m * c.n * c.k;
 /** Timing budget per implementation and case (a quarter of it is warm-up, as in bench/peers). */
 const budgetMs = (c: Case) => budget(flops(c) > 1e9 ? 800 : 400, 80);
@@ -68,6 +76,10 @@ async function timeOurs(o: Ours, c: Case, a: Float32Array, b: Float32Array) {
   const out = rt.empty([c.m, c.n], { arena: 'step' });
   const opts = { transA: (c.flags & GEMM_TRANS_A) !== 0, transB: (c.flags & GEMM_TRANS_B) !== 0, out };
   try {
+    if (c.packed) {   // B as model weights: tracked memory, packed once (not timed), then read by every call
+      const pw = packedWeight(rt, tb.track(new Tracked()), opts.transB)!;
+      return await timeCalls(() => { matmulPacked(rt, ta, pw, null, out); }, budgetMs(c), 3, 5);
+    }
     return await timeCalls(() => { matmul(rt, ta, tb, opts); }, budgetMs(c), 3, 5);
   } finally {
     rt.step.reset();

@@ -72,7 +72,7 @@ export function gemmSummary(rows: BenchRow[]): string {
     'Peers: each case in a child process at its thread count, timed right after ours (bench/peers/README.md). ' +
     'Ours through `matmul` (src/ops) with the output preallocated; ORT through `session.run` (copies A in and Y out); tfjs on tensors in its memory.');
 
-  const decode = headline.filter((n) => n.startsWith('1x'));
+  const decode = CASES.filter((c) => c.m === 1 && (c.headline || c.packed)).map(caseName);
   if (decode.some((n) => g(n, 'simd', STREAM) !== undefined)) {
     out.push('', ...head('M = 1 (decode): GB/s of B streamed (share of this run\'s read bandwidth)'));
     for (const name of decode) {
@@ -85,7 +85,8 @@ export function gemmSummary(rows: BenchRow[]): string {
     }
     out.push('', `Read bandwidth of this run: ${L.bw1 ? fmt(L.bw1) : '?'} GB/s (1 thread), ${L.bw2 ? fmt(L.bw2) : '?'} GB/s (2 threads), ` +
       `summing ${BUFFER_MIB} MiB, where no cache helps. Timed calls read the same B again and again, so caches can serve part of ` +
-      'it: all of 1×768×3072\'s 9.4 MB (shares above 100%), less of the tied head\'s 154 MB.');
+      'it: all of 1×768×3072\'s 9.4 MB (shares above 100%), less of the tied head\'s 154 MB. `packed`: B as model weights ' +
+      'are read in inference, packed once into slivers (src/ops/packed.ts); the other rows pack nothing and read B where it lies.');
   }
   return out.join('\n');
 }
