@@ -67,11 +67,15 @@ export class WorkerPool {
     if (n > MAX_TASKS) throw new WorkerError(`${this.#names[fn]}: ${n} tasks, at most ${MAX_TASKS}`);
     for (let t = 0; t < n; t++) this.#table.set(tasks[t]!, t * MAX_ARGS);
     const gen = (this.#gen = (this.#gen + 1) & 0x7fff);
-    ctl[FN] = fn;
-    ctl[TASKS] = n;
-    ctl[FAILED] = 0;
-    Atomics.store(ctl, DONE, 0);
+    // The new generation goes into TICKET before FN and TASKS change: a worker still holding the
+    // last job's generation may read the new FN and TASKS, but then finds no ticket of its
+    // generation to take. (With TICKET last, such a worker could take the old job's spent ticket
+    // n_old against the new job's TASKS and run the new job's task n_old a second time.)
     Atomics.store(ctl, TICKET, gen << 16);
+    Atomics.store(ctl, FN, fn);
+    Atomics.store(ctl, TASKS, n);
+    Atomics.store(ctl, FAILED, 0);
+    Atomics.store(ctl, DONE, 0);
     ctl[JOBS]!++;
     Atomics.store(ctl, GEN, gen);
     if (Atomics.load(ctl, SLEEPERS) !== 0) Atomics.notify(ctl, GEN);

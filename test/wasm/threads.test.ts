@@ -10,6 +10,7 @@ import {
   DEFAULT_MAX_THREADS, type Runtime, type Tensor,
 } from '../../src/index.js';
 import { WorkerPool } from '../../src/wasm/pool.js';
+import { setSplitLimits } from '../../src/wasm/parallel.js';
 import { CTL, LAYOUT, MAX_ARGS, POOL_BYTES } from '../../src/wasm/worker-main.js';
 import { startWorkers } from '../../src/wasm/workers.js';
 
@@ -206,6 +207,26 @@ function tinyPool() {
 }
 
 describe('the pool protocol', () => {
+  it('every task of every job runs exactly once: 200,000 jobs of 2 and 12 tasks, 3 threads on the cores there are', async () => {
+    // A worker late by one job once took the old job's spent ticket against the new job's task
+    // count and ran one task twice (seen under load in the full suite; this loop reproduced it in
+    // 2 of 3 runs with the cores busy). axpy of ones counts the runs of each element exactly.
+    const rt = await createRuntime({ variant: 'simd', threads: 3 });
+    const old = setSplitLimits({ rowwiseMinBytes: 0, rowwiseTaskBytes: 64 });
+    try {
+      const big = 64 * 12, jobs = 200_000;
+      const y = rt.zeros([big]), x = rt.tensor(new Array(big).fill(1));
+      for (let j = 0; j < jobs; j++) rt.kernels.axpy_f32(y.ptr, x.ptr, 1, j % 2 ? big : 128);   // 12 tasks, then 2
+      const d = y.f32(), want = (i: number) => (i < 128 ? jobs : jobs / 2);
+      const bad = d.findIndex((v, i) => v !== want(i));
+      expect(bad, bad >= 0 ? `element ${bad}: ${d[bad]} runs, expected ${want(bad)}` : '').toBe(-1);
+      expect(rt.threadStats.jobs).toBeGreaterThanOrEqual(jobs);
+    } finally {
+      setSplitLimits(old);
+      rt.dispose();
+    }
+  }, 60_000);
+
   it('a worker that ends while idle: the others carry on, and the pool says who ended and why', async () => {
     const { memory, module, exports, base } = tinyPool();
     const init = (index: number) => ({ module, memory, base, layout: LAYOUT, index, names: ['noop'], workSlots: [-1], work: 0, spinMs: 0.1 });
