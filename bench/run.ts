@@ -45,6 +45,10 @@ console.log(`wasmformer benchmarks — ${machine.cpu}, ${machine.cores} cores, N
 const rows: BenchRow[] = [];
 for (const [name, suite] of Object.entries(suites)) {
   if (only.length ? !only.includes(name.trim()) : optIn.has(name)) continue;
+  // Free the wasm memories of the last suite's runtimes (gigabytes, in the gemm and gpt2 suites)
+  // before the next one starts: left to a later GC they slowed the next suite's steps by 5–20%.
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((r) => setTimeout(r, 500));
   const t0 = performance.now();
   const got = await suite.run();
   rows.push(...got);
