@@ -126,23 +126,37 @@ export function constant(h: Harness, name: string): number {
 
 export const uniq = (xs: number[]) => [...new Set(xs)].filter((x) => x > 0).sort((a, b) => a - b);
 
+/** Pointers of problem p's operands in wasm memory (the harness reset first), and a `work` area. */
+export interface Placed { x: Inputs; pa: number; pb: number; pbias: number; work: number }
+
 /**
- * The whole product of problem p by gemm_f32, and a second C (same start) for a split run to
- * fill: the pool's kernels must reproduce the first bit for bit (`sameBits`).
+ * The whole product of problem p — by gemm_f32, or by `whole` when given — and a second C (same
+ * start) for a split run to fill: the pool's kernels must reproduce the first bit for bit (`sameBits`).
  */
-export function splitSetup(h: Harness, p: Problem, key: string) {
+export function splitSetup(h: Harness, p: Problem, key: string, whole?: (c: number, at: Placed) => void) {
   const x = inputs(p, key);
   h.reset();
   const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
-  const whole = h.alloc(x.c0.length, x.c0), split = h.alloc(x.c0.length, x.c0);
+  const c = h.alloc(x.c0.length, x.c0), split = h.alloc(x.c0.length, x.c0);
   const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
   const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
-  h.k.gemm_f32!(whole, pa, pb, pbias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, work);
-  const sameBits = () => {
-    const a = h.f32(whole, x.c0.length), b = h.f32(split, x.c0.length);
-    for (let i = 0; i < a.length; i++) {
-      if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} (row ${Math.floor(i / x.ldc)}, col ${i % x.ldc}) whole ${a[i]} vs split ${b[i]}`);
-    }
-  };
+  if (whole) whole(c, { x, pa, pb, pbias, work });
+  else h.k.gemm_f32!(c, pa, pb, pbias, p.m, p.n, p.k, x.lda, x.ldb, x.ldc, p.flags, p.alpha, p.beta, work);
+  const sameBits = () => expectSameBits(h, c, split, x.c0.length, `${key}: whole vs split`, x.ldc);
   return { x, pa, pb, pbias, split, work, sameBits };
+}
+
+/** Throws unless the n floats at x and y have the same bits, naming the first that differs (row and column for a row stride). */
+export function expectSameBits(h: Harness, x: number, y: number, n: number, what: string, ld = n): void {
+  const a = h.f32(x, n), b = h.f32(y, n);
+  for (let i = 0; i < n; i++) {
+    if (!Object.is(a[i], b[i])) throw new Error(`${what}: element ${i} (row ${Math.floor(i / ld)}, col ${i % ld}) ${a[i]} vs ${b[i]}`);
+  }
+}
+
+/** Cut points from 0 to size on a grid, 1 to 3 grid steps apart, drawn from rnd: a split of C as a pool might make it. */
+export function cutsOn(rnd: () => number, size: number, grid: number): number[] {
+  const at = [0];
+  while (at.at(-1)! < size) at.push(Math.min(size, at.at(-1)! + grid * (1 + Math.floor((rnd() + 1) * 1.5))));
+  return at;
 }

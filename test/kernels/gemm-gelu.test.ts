@@ -4,17 +4,12 @@
 // zeros), on every path (small M, packed panels with the epilogue per MC×NC block, K blocks) and
 // for any tile-aligned split of C; and the JS twin must agree with the JS twins of the two steps.
 import { describe, it, expect } from 'vitest';
-import { harness, VARIANTS, type Harness } from '../helpers/harness';
+import { harness, VARIANTS } from '../helpers/harness';
 import { GEMM_GELU_GRAD, gemmBlockF32, gemmGeluF32 } from '../../src/ref/gemm';
 import { geluBackward, geluForward } from '../../src/ref/activation';
-import { CONFIGS, FORMS, inputs, constant, random, type Problem } from '../helpers/gemm-cases';
+import { CONFIGS, FORMS, inputs, constant, random, expectSameBits, type Problem } from '../helpers/gemm-cases';
 
 const SHAPES: [number, number, number][] = [[1, 9, 5], [3, 37, 130], [16, 45, 70], [17, 29, 9], [25, 41, 400], [130, 520, 390], [7, 5, 0]];
-
-function sameBits(h: Harness, x: number, y: number, n: number, key: string): void {
-  const a = h.f32(x, n), b = h.f32(y, n);
-  for (let i = 0; i < n; i++) if (!Object.is(a[i], b[i])) throw new Error(`${key}: element ${i} fused ${a[i]} vs separate ${b[i]}`);
-}
 
 describe.each(VARIANTS)('gemm_gelu_f32 %s', (variant) => {
   it.each(FORMS)('= gemm_f32 then the activation kernel, bit for bit, whole and split ($name)', ({ flags }) => {
@@ -51,8 +46,8 @@ describe.each(VARIANTS)('gemm_gelu_f32 %s', (variant) => {
           }
           // the logical (m, n) block of each row: both leave the padding as it was
           for (let i = 0; i < m; i++) {
-            sameBits(h, fused + 4 * i * x.ldc, sepOut + 4 * i * x.ldc, n, `${key} split ${split} row ${i} C`);
-            if (!grad) sameBits(h, pre + 4 * i * x.ldc, sep + 4 * i * x.ldc, n, `${key} split ${split} row ${i} pre`);
+            expectSameBits(h, fused + 4 * i * x.ldc, sepOut + 4 * i * x.ldc, n, `${key} split ${split} row ${i} C: fused vs separate`);
+            if (!grad) expectSameBits(h, pre + 4 * i * x.ldc, sep + 4 * i * x.ldc, n, `${key} split ${split} row ${i} pre: fused vs separate`);
           }
         }
       }

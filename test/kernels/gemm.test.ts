@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { harness, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
 import { gemmBatchedF32, GEMM_TRANS_A, GEMM_TRANS_B, GEMV_KC } from '../../src/ref/gemm';
-import { CONFIGS, FORMS, inputs, expected, constant, uniq, splitSetup, random, type Problem, type Outer } from '../helpers/gemm-cases';
+import { CONFIGS, FORMS, inputs, expected, constant, uniq, splitSetup, random, cutsOn, type Problem, type Outer } from '../helpers/gemm-cases';
 
 const refCache = new Map<string, { c: Float32Array; tol: Float64Array }>();   // shared by the variants
 
@@ -125,12 +125,7 @@ describe.each(VARIANTS)('gemm_block_f32 %s', (variant) => {
         const { x, pa, pb, pbias, split: parts, work, sameBits } = splitSetup(h, p, key);
         const small = h.k.gemm_small_path!(m, k, flags) === 1;
         const rnd = random(key + ' cuts');
-        const cuts = (size: number, grid: number) => {
-          const at = [0];
-          while (at.at(-1)! < size) at.push(Math.min(size, at.at(-1)! + grid * (1 + Math.floor((rnd() + 1) * 1.5))));
-          return at;
-        };
-        const rows = small ? [0, m] : cuts(m, MR), cols = cuts(n, NR);
+        const rows = small ? [0, m] : cutsOn(rnd, m, MR), cols = cutsOn(rnd, n, NR);
         for (let r = 1; r < rows.length; r++) {
           for (let c = 1; c < cols.length; c++) {
             h.k.gemm_block_f32!(parts, pa, pb, pbias, m, n, k, x.lda, x.ldb, x.ldc, flags, p.alpha, p.beta, work,
