@@ -187,7 +187,8 @@ export class ParameterSet {
    * kept from before), so that inference does not run on stale packed weights.
    * @example
    * ```ts
-   * rt.kernels.scale_f32(ps.flat.ptr, ps.flat.ptr, 0.5, ps.flat.size);
+   * const view = ps.flat.f32();      // taking the view counts as a change, now
+   * await nextChunk(view);           // … later writes through it are not seen:
    * ps.changed();
    * ```
    */
