@@ -3,7 +3,7 @@
 // and prints the ratio. SPLIT_LIMITS in src/wasm/parallel.ts are taken from such a run:
 //   node --experimental-wasm-relaxed-simd --import tsx bench/thresholds.ts
 // Run on a quiet machine (check `uptime`): the crossover moves with the second core's load.
-import { createRuntime, gelu, layernorm, matmul, type Runtime } from '../src/index.js';
+import { add, colsum, createRuntime, fill, gelu, layernorm, layernormBackward, matmul, type Runtime } from '../src/index.js';
 import { setSplitLimits } from '../src/wasm/parallel.js';
 import { secondsPerCall } from './lib.js';
 
@@ -24,7 +24,24 @@ const rows = (kind: 'gelu' | 'layernorm', n: number, c = 256): Case => ({
   },
 });
 
-const cases = [...[16, 24, 32, 48, 64, 96, 128].map(gemm), ...[16, 64, 128, 256, 512, 1024].flatMap((n) => [rows('gelu', n), rows('layernorm', n)])];
+// memory-bound kernels: little work per byte, so a second thread pays only on larger calls
+const memory = (kind: 'add' | 'fill' | 'colsum' | 'layernorm backward', n: number, c = 512): Case => ({
+  name: `${kind} ${n}×${c}`, work: (kind === 'fill' ? 4 : kind === 'add' ? 12 : kind === 'colsum' ? 4 : 20) * n * c, unit: 'B',
+  setup(rt) {
+    const x = rt.randn([n, c], { seed: 6 }), y = rt.randn([n, c], { seed: 7 }), out = rt.empty([n, c]), s = rt.zeros([c]);
+    if (kind === 'add') return () => void add(rt, x, y, { out });
+    if (kind === 'fill') return () => void fill(rt, out, 0);
+    if (kind === 'colsum') return () => void colsum(rt, s, x);
+    const w = rt.randn([c], { seed: 8 }), b = rt.zeros([c]), fwd = layernorm(rt, x, w, b);
+    const dx = rt.zeros([n, c]), dw = rt.zeros([c]), db = rt.zeros([c]);
+    return () => layernormBackward(rt, dx, dw, db, y, x, w, fwd.mean, fwd.rstd);
+  },
+});
+
+const only = process.argv[2];
+const cases = [...[16, 24, 32, 48, 64, 96, 128].map(gemm), ...[16, 64, 128, 256, 512, 1024].flatMap((n) => [rows('gelu', n), rows('layernorm', n)]),
+  ...[128, 256, 768, 2048, 8192].flatMap((n) => (['add', 'fill', 'colsum', 'layernorm backward'] as const).map((k) => memory(k, n)))]
+  .filter((c) => !only || c.name.startsWith(only));
 const rts = [await createRuntime({ variant: 'relaxed', threads: 1 }), await createRuntime({ variant: 'relaxed', threads: 2 })];
 setSplitLimits({ gemmMinFlops: 0, gemmTaskFlops: 0, rowwiseMinBytes: 0, rowwiseTaskBytes: 0 });
 console.log('case                 work          1 thread µs   2 threads µs   speedup');

@@ -16,9 +16,16 @@ import type { WorkerPool } from './pool.js';
  * 48³ (0.22 MFLOP) 0.88×, 64³ (0.52 MFLOP) 1.26×, 96³ 1.61×, 128³ 1.88×; GELU over 131 KB 1.31×,
  * 262 KB 1.43×; layernorm (less work per byte) 262 KB 0.98×, 524 KB 1.26×, 1 MB 1.57×. Hence GEMM
  * from 0.4 MFLOP in tasks of at least 0.2, row-wise from 256 KiB in tasks of at least 64 KiB.
- * `setSplitLimits` changes them (benches).
+ * Kernels with almost no work per byte pay later (load 0.5): fill 524 KB 0.90×, 1.6 MB 1.37×; add
+ * 786 KB 1.14×, 1.6 MB 1.84×: from 1 MiB (`memoryMinBytes`). Sums over rows split into bands of
+ * columns pay hardly ever: colsum 0.70–0.93× from 262 KB to 4.2 MB, 1.15× at 16.8 MB; layernorm's
+ * backward (rows, then its parameter sums by bands) 1.05–1.25× from 1.3 to 21 MB, 0.73× at 84 MB:
+ * from 16 MiB (`columnMinBytes`). `setSplitLimits` changes them (benches).
  */
-export const SPLIT_LIMITS = { gemmMinFlops: 4e5, gemmTaskFlops: 2e5, rowwiseMinBytes: 256 << 10, rowwiseTaskBytes: 64 << 10 };
+export const SPLIT_LIMITS = {
+  gemmMinFlops: 4e5, gemmTaskFlops: 2e5, rowwiseMinBytes: 256 << 10, rowwiseTaskBytes: 64 << 10,
+  memoryMinBytes: 1 << 20, columnMinBytes: 16 << 20,
+};
 
 /** @internal Overrides SPLIT_LIMITS (bench/thresholds.ts measures below them); returns the old values. */
 export function setSplitLimits(limits: Partial<typeof SPLIT_LIMITS>): typeof SPLIT_LIMITS {
@@ -59,6 +66,8 @@ const taskCount = (threads: number, work: number, perTask: number) => Math.max(1
 
 /** A row-wise or flat kernel: which argument counts the units, their grain, bytes per unit, and the arguments of units [u0, u1). */
 interface Sliced {
+  /** Which smallest call is worth splitting (SPLIT_LIMITS): compute-heavy rows, memory-bound, sums by columns. */
+  min?: 'memoryMinBytes' | 'columnMinBytes';
   units(a: number[]): number;
   grain(a: number[]): number;
   bytes(a: number[]): number;
@@ -81,10 +90,13 @@ function rowsOf(count: number, ptrs: number[], width: (a: number[]) => number, p
   };
 }
 const flat = (count: number, ptrs: number[]) => rowsOf(count, ptrs, () => 1, [], () => GRAIN);
+/** A flat kernel with almost no work per byte (SPLIT_LIMITS.memoryMinBytes). */
+const memoryBound = (count: number, ptrs: number[]): Sliced => ({ ...flat(count, ptrs), min: 'memoryMinBytes' });
 
 /** Bands of columns: argument `count` holds the columns, pointers `ptrs` start one column later per column. */
 function columnsOf(count: number, ptrs: number[], bytesPerColumn: (a: number[]) => number, grain: number): Sliced {
   return {
+    min: 'columnMinBytes',
     units: (a) => a[count]!,
     grain: () => grain,
     bytes: bytesPerColumn,
@@ -120,15 +132,15 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   // flat
   gelu_forward: flat(2, [0, 1]),
   gelu_backward: flat(3, [0, 1, 2]),
-  relu_forward: flat(2, [0, 1]),
-  relu_backward: flat(3, [0, 1, 2]),
+  relu_forward: memoryBound(2, [0, 1]),
+  relu_backward: memoryBound(3, [0, 1, 2]),
   tanh_forward: flat(2, [0, 1]),
   tanh_backward: flat(3, [0, 1, 2]),
-  add_f32: flat(3, [0, 1, 2]),
-  mul_f32: flat(3, [0, 1, 2]),
-  scale_f32: flat(3, [0, 1]),
-  axpy_f32: flat(3, [0, 1]),
-  fill_f32: flat(2, [0]),
+  add_f32: memoryBound(3, [0, 1, 2]),
+  mul_f32: memoryBound(3, [0, 1, 2]),
+  scale_f32: memoryBound(3, [0, 1]),
+  axpy_f32: memoryBound(3, [0, 1]),
+  fill_f32: memoryBound(2, [0]),
   // sums over rows, by bands of columns (argument `ld` keeps the row stride)
   colsum_f32: columnsOf(3, [0, 1], (a) => 4 * (a[2]! + 1), 16),
   embedding_backward: columnsOf(4, [0, 1], (a) => 8 * a[3]!, 16),
@@ -144,7 +156,7 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
       return s;
     },
   },
-  sgd_f32: flat(3, [0, 1, 2]),
+  sgd_f32: memoryBound(3, [0, 1, 2]),
 };
 
 /** GEMM tile grid and path, read from the module once, and the scratch rows of one-row products. */
@@ -207,7 +219,7 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
   if (name === 'layernorm_backward') {
     // dinp by rows (no parameter gradients), then dweight and dbias by bands of columns
     const n = a[8]!, c = a[9]!, bytes = 16 * n * c;
-    if (bytes < SPLIT_LIMITS.rowwiseMinBytes) return null;
+    if (bytes < SPLIT_LIMITS.columnMinBytes) return null;
     const want = taskCount(threads, bytes, SPLIT_LIMITS.rowwiseTaskBytes);
     const rows = ranges(n, 1, want).map(([r0, r1]) => [a[0]! + 4 * r0 * c, 0, 0, a[3]! + 4 * r0 * c, a[4]! + 4 * r0 * c, a[5]!, a[6]! + 4 * r0, a[7]! + 4 * r0, r1 - r0, c]);
     const cols = ranges(c, 4, want).map(([j0, j1]) => [a[1]! + 4 * j0, a[2]! + 4 * j0, a[3]! + 4 * j0, a[4]! + 4 * j0, a[6]!, a[7]!, n, j1 - j0, c]);
@@ -299,7 +311,7 @@ function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Pl
   const s = SLICED[name];
   if (!s) return null;
   const units = s.units(a), bytes = units * s.bytes(a);
-  if (bytes < SPLIT_LIMITS.rowwiseMinBytes) return null;
+  if (bytes < SPLIT_LIMITS[s.min ?? 'rowwiseMinBytes']) return null;
   const parts = ranges(units, s.grain(a), taskCount(threads, bytes, SPLIT_LIMITS.rowwiseTaskBytes));
   return parts.length > 1 ? { fn: name, tasks: parts.map(([u0, u1]) => s.slice(a, u0, u1)) } : null;
 }

@@ -67,6 +67,8 @@ async function onThreads<T>(variant: 'simd' | 'relaxed', f: (rt: Runtime) => T):
 
 describe.each(['simd', 'relaxed'] as const)('same bits for 1, 2 and 3 threads (%s)', (variant) => {
   it('every split kernel', async () => {
+    // the split rules are under test here, not the sizes where they start to pay: every kind of split runs
+    const limits = setSplitLimits({ memoryMinBytes: 64 << 10, columnMinBytes: 64 << 10 });
     const { results, spread } = await onThreads(variant, (rt) => {
       const out: Record<string, number[]> = {};
       const x = rt.randn([384, 320], { seed: 1 }), w = rt.randn([288, 320], { seed: 2 }), v = rt.randn([320, 288], { seed: 3 });
@@ -97,6 +99,7 @@ describe.each(['simd', 'relaxed'] as const)('same bits for 1, 2 and 3 threads (%
       out.crossentropy = bits(crossEntropy(rt, logits, targets));
       return out;
     });
+    setSplitLimits(limits);
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
     // the calls above really were split: every thread ran tasks
@@ -212,7 +215,7 @@ describe('the pool protocol', () => {
     // count and ran one task twice (seen under load in the full suite; this loop reproduced it in
     // 2 of 3 runs with the cores busy). axpy of ones counts the runs of each element exactly.
     const rt = await createRuntime({ variant: 'simd', threads: 3 });
-    const old = setSplitLimits({ rowwiseMinBytes: 0, rowwiseTaskBytes: 64 });
+    const old = setSplitLimits({ memoryMinBytes: 0, rowwiseTaskBytes: 64 });
     try {
       const big = 64 * 12, jobs = 200_000;
       const y = rt.zeros([big]), x = rt.tensor(new Array(big).fill(1));
