@@ -2,8 +2,8 @@
 // Two weight layouts: 'in,out' (Hugging Face GPT-2's Conv1D, (C_in, C_out): y = x·W) and
 // 'out,in' (PyTorch nn.Linear and tied output embeddings, (C_out, C_in): y = x·Wᵀ).
 // Without gradients (inference, evaluation) a model's weights are read from their packed copies
-// (ops/packed.ts): same bits for 'in,out' weights; 'out,in' ones within GEMM rounding up to
-// GEMM_SMALL_M rows (decode), the same bits beyond.
+// (ops/packed.ts): the training-time bits from GEMM_SMALL_M + 1 rows; up to that (decode) each
+// row alike whatever the number of rows, within the GEMM bound.
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';

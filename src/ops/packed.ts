@@ -2,9 +2,9 @@
 // 8 columns over the whole height, assembly/gemm.ts pack_weight_f32), kept with the parameters
 // it came from and rebuilt only when they change (their Tracked version moved). Inference reads
 // it instead of the weight: no call packs B again, and a one-row product streams it at memory
-// speed. For a weight stored (K,N) the results are gemm_f32's bits exactly; for one stored
-// (N,K) (nn.Linear, tied heads) exactly the same from GEMM_SMALL_M + 1 rows on, and within the
-// GEMM bound below (the sums run in another order).
+// speed. From GEMM_SMALL_M + 1 rows the results are gemm_f32's bits exactly, either storage;
+// up to GEMM_SMALL_M rows each row is computed alike whatever the number of rows, within the
+// GEMM bound of gemm_f32's product (the sums run in another order).
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
