@@ -4,7 +4,7 @@
 import type { BenchRow } from './lib.js';
 import { BANDWIDTH_1, BANDWIDTH_2, PEAK_FMA, PEAK_MUL_ADD } from './calibrate.js';
 import { BUFFER_MIB } from './bandwidth.js';
-import { BABY_GPT, FAMILIES, FORWARD_CASE, GEN_CACHE_CASE, GEN_NOCACHE_CASE, HOST, QUOTED, TRAIN_CASE, stepCase } from './gpt.bench.js';
+import { BABY_GPT, FAMILIES, FORWARD_CASE, GEN_CACHE_CASE, GEN_NOCACHE_CASE, HOST, PYTORCH, QUOTED, TRAIN_CASE, stepCase } from './gpt.bench.js';
 import { CREATE_CASE, DECODE_CASE, DECODE_TOKENS, PREFILL_CASE } from './gpt2.bench.js';
 import { CASES, STREAM, caseName } from './gemm.bench.js';
 import { ORT_NAME, TFJS_NAME, threadsImpl } from './lib.js';
@@ -102,14 +102,18 @@ export function gptSummary(rows: BenchRow[]): string {
   const g = (c: string, impl: string, metric: string) => pick(rows, 'gpt', c, impl, metric);
   const ms = (v: number) => (v >= 1000 ? int(v) : fmt(v));
   const cfg = BABY_GPT;
+  const torch1 = g(TRAIN_CASE, PYTORCH(1), 'tokens/s (median)');
   const out = [
     `nanoGPT's baby GPT (vocab ${cfg.vocabSize}, block ${cfg.blockSize}, ${cfg.nLayer} layers, ${cfg.nHead} heads, d=${cfg.dModel}, ` +
       `dFF ${cfg.dFF}, tied weights), batch 12 × 64 = 768 tokens per step: forward, backward, clip and AdamW, as \`train()\` ` +
-      'runs them (the JS backend: one timed step after one warm-up). Quoted in issue 11 for this machine type and config, ' +
-      `**not measured in this run**: PyTorch 1.13 + OpenBLAS ${int(QUOTED.pytorch1TokensPerSecond)} tokens/s on 1 thread and ` +
-      `${int(QUOTED.pytorch2TokensPerSecond)} on 2; TensorFlow.js wasm ≈ ${int(QUOTED.tfjsWasmTokensPerSecond)}.`,
+      'runs them (the JS backend: one timed step after one warm-up). ' +
+      (torch1 !== undefined
+        ? 'PyTorch (bench/peers/pytorch-step.py: the same model and step, CPU) timed in the same rounds, a fresh process per round. '
+        : `PyTorch **not measured in this run** (no Python with torch): quoted in issue 11, PyTorch 1.13 + OpenBLAS ${int(QUOTED.pytorch1TokensPerSecond)} tokens/s on 1 thread and ` +
+          `${int(QUOTED.pytorch2TokensPerSecond)} on 2. `) +
+      `TensorFlow.js wasm ≈ ${int(QUOTED.tfjsWasmTokensPerSecond)} (quoted).`,
     '',
-    '| training step | tokens/s (median) | tokens/s (best) | ms/step | 2 threads / 1 | × JS | / PyTorch 1 thr (quoted) |',
+    `| training step | tokens/s (median) | tokens/s (best) | ms/step | 2 threads / 1 | × JS | / PyTorch 1 thr${torch1 === undefined ? ' (quoted)' : ''} |`,
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const b of present(rows, 'gpt', TRAIN_CASE, 'tokens/s (median)')) {
@@ -117,7 +121,7 @@ export function gptSummary(rows: BenchRow[]): string {
     const one = b.endsWith(' 2t') ? g(TRAIN_CASE, b.slice(0, -3), 'tokens/s (median)') : undefined;
     const ratio = b === 'js' ? 1 : g(TRAIN_CASE, b, 'speedup over js');
     out.push(`| ${b} | ${int(med)} | ${int(g(TRAIN_CASE, b, 'tokens/s (best)')!)} | ${ms(g(TRAIN_CASE, b, 'ms/step')!)} | ` +
-      `${one ? (med / one).toFixed(2) + '×' : ''} | ${ratio !== undefined ? fmt(ratio) + '×' : ''} | ${(med / QUOTED.pytorch1TokensPerSecond).toFixed(2)} |`);
+      `${one ? (med / one).toFixed(2) + '×' : ''} | ${ratio !== undefined ? fmt(ratio) + '×' : ''} | ${(med / (torch1 ?? QUOTED.pytorch1TokensPerSecond)).toFixed(2)} |`);
   }
 
   const profiled = rows.find((r) => r.suite === 'gpt' && r.case === stepCase(HOST) && r.metric === 'ms/step')?.impl;
@@ -194,8 +198,10 @@ export function barsSummary(rows: BenchRow[]): string {
     }
   }
   const best2 = maxOf(...ISAS.map((i) => pick(rows, 'gpt', TRAIN_CASE, `${i} 2t`, 'tokens/s (median)')));
-  bar('training step, best build at 2 threads / PyTorch 1 thread (quoted)', div(best2, QUOTED.pytorch1TokensPerSecond), 1);
-  bar('training step, best build at 2 threads / PyTorch 2 threads (quoted; the goal beyond)', div(best2, QUOTED.pytorch2TokensPerSecond), 1);
+  const torch = (t: number) => pick(rows, 'gpt', TRAIN_CASE, PYTORCH(t), 'tokens/s (median)');
+  const torchLabel = torch(1) === undefined ? ' (quoted)' : ' (same run)';
+  bar(`training step, best build at 2 threads / PyTorch 1 thread${torchLabel}`, div(best2, torch(1) ?? QUOTED.pytorch1TokensPerSecond), 1);
+  bar(`training step, best build at 2 threads / PyTorch 2 threads${torchLabel}; the goal beyond`, div(best2, torch(2) ?? QUOTED.pytorch2TokensPerSecond), 1);
   const ort2 = threadsImpl(ORT_NAME, 2);
   for (const [c, label] of [[DECODE_CASE, 'decode'], [PREFILL_CASE, 'prefill']] as const) {
     const ours = maxOf(...ISAS.map((i) => pick(rows, 'gpt2', c, `${i} 2t`, 'tokens/s')));
