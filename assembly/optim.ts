@@ -10,13 +10,15 @@ import { madd } from "./simd_math";
  *   g = grad·grad_scale;  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
  *   param −= lr·(weight_decay·param + (m/bias_correction1) / (sqrt(v/bias_correction2) + eps))
  * with bias_correction_k = 1 − β_k^t. The divisions by the bias corrections are multiplications
- * by their f32 reciprocals.
+ * by their f32 reciprocals. 1 − β_k comes from the host (one_minus_beta_k, computed in f64 and
+ * rounded once, as PyTorch's scalar 1 − β): 1 − f32(β) would differ from it by up to 1.3e-5
+ * relatively for β = 0.999, and every step would be that much off PyTorch's.
  */
 export function adamw_f32(param: usize /* (n) */, grad: usize /* (n) */, m: usize /* (n) */, v: usize /* (n) */,
-  n: i32, lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32,
+  n: i32, lr: f32, beta1: f32, beta2: f32, one_minus_beta1: f32, one_minus_beta2: f32, eps: f32, weight_decay: f32,
   bias_correction1: f32, bias_correction2: f32, grad_scale: f32): void {
   const ib1: f32 = 1 / bias_correction1, ib2: f32 = 1 / bias_correction2;
-  const c1: f32 = 1 - beta1, c2: f32 = 1 - beta2;
+  const c1: f32 = one_minus_beta1, c2: f32 = one_minus_beta2;
   const gsv = f32x4.splat(grad_scale), b1v = f32x4.splat(beta1), b2v = f32x4.splat(beta2);
   const c1v = f32x4.splat(c1), c2v = f32x4.splat(c2), ib1v = f32x4.splat(ib1), ib2v = f32x4.splat(ib2);
   const epsv = f32x4.splat(eps), wdv = f32x4.splat(weight_decay), lrv = f32x4.splat(lr);

@@ -7,10 +7,8 @@
 import { pathToFileURL } from 'node:url';
 import { QUICK, median, settle, threadsImpl, type BenchRow } from './lib.js';
 import { torchPython, torchStep } from './peers/pytorch.js';
-import {
-  AdamW, GPT, KERNELS, createRuntime, generate, train,
-  type Backend, type GPTConfig, type KernelName, type Kernels, type Runtime,
-} from '../src/index.js';
+import { AdamW, GPT, createRuntime, generate, train, type Backend, type GPTConfig, type Runtime } from '../src/index.js';
+import { KERNELS, type KernelName, type Kernels } from '../src/wasm/abi.js';
 
 const SUITE = 'gpt';
 

@@ -1,7 +1,8 @@
 // The baby-GPT training step's kernel calls grouped by kernel and shape, timed on 1 and 2
 // threads: which calls the pool speeds up and which it does not. Run on a quiet machine:
 //   node --experimental-wasm-relaxed-simd --import tsx bench/step-calls.ts [simd|relaxed]
-import { AdamW, GPT, KERNELS, createRuntime, train, type KernelName, type Kernels, type Runtime } from '../src/index.js';
+import { AdamW, GPT, createRuntime, train, type Runtime } from '../src/index.js';
+import { KERNELS, type KernelName, type Kernels } from '../src/wasm/abi.js';
 import { BABY_GPT } from './gpt.bench.js';
 import { settle } from './lib.js';
 

@@ -4,7 +4,7 @@
 // Options: --tokens T (default 128), --variant simd|relaxed|threads (default: auto), --reps N.
 import { parseArgs } from 'node:util';
 import {
-  add, createRuntime, gelu, layernorm, matmul, softmax, type Runtime, type Tensor,
+  add, attendForward, createRuntime, gelu, layernorm, matmul, type HeadView, type Runtime, type Tensor,
 } from '../src/index.js';
 
 const { values } = parseArgs({
@@ -32,16 +32,15 @@ function weights(rt: Runtime): BlockWeights {
   };
 }
 
-/** Causal self-attention over qkv (T, 3C) → (T, C), heads batched through the strided GEMM. */
+/** Causal self-attention over qkv (T, 3C) → (T, C): heads are strided views into qkv (nothing copied), all of them in one batched GEMM per product. */
 function attention(rt: Runtime, qkv: Tensor): Tensor {
-  const scores = rt.empty([NH, T, T], { arena: 'step' });
+  const probs = rt.empty([1, NH, T, T], { arena: 'step' });
   const y = rt.empty([T, C], { arena: 'step' });
-  const q = qkv.ptr, k = qkv.ptr + 4 * C, v = qkv.ptr + 8 * C;
-  // scores[h] (T,T) = q_h (T,hs) · k_hᵀ; head h starts hs floats into each 3C-wide row.
-  rt.kernels.gemm_batched_f32(scores.ptr, q, k, 0, T, T, HS, 3 * C, 3 * C, T, 2, 1, 0, rt.gemmWork, NH, HS, HS, T * T, 1, 0, 0, 0);
-  const att = softmax(rt, scores, { scale: 1 / Math.sqrt(HS), causal: true });
-  // y[:, h] (T,hs) = att[h] (T,T) · v_h (T,hs), written straight into the (T, C) layout.
-  rt.kernels.gemm_batched_f32(y.ptr, att.ptr, v, 0, T, HS, T, T, 3 * C, C, 0, 1, 0, rt.gemmWork, NH, T * T, HS, HS, 1, 0, 0, 0);
+  // Q, K, V: columns 0, C and 2C of each 3C-wide row; head h starts hs floats further
+  const part = (col: number): HeadView => ({ t: qkv, at: col, ld: 3 * C, batchStride: T * 3 * C });
+  // probs[h] = softmax(q_h · k_hᵀ / √hs, causal); y[:, h] = probs[h] · v_h, written in the (T, C) layout
+  attendForward(rt, { t: y, at: 0, ld: C, batchStride: T * C }, probs, part(0), part(C), part(2 * C),
+    { B: 1, Tq: T, Tk: T, nHead: NH, hs: HS, causal: true });
   return y;
 }
 

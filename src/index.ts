@@ -13,8 +13,6 @@ export { detectFeatures, hardwareThreads } from './wasm/features.js';
 export type { Features } from './wasm/features.js';
 export { loadModule, defaultWasmUrl, WASM_VARIANTS } from './wasm/load.js';
 export type { WasmVariant, WasmSource } from './wasm/load.js';
-export { KERNELS, jsKernels } from './wasm/abi.js';
-export type { Kernels, KernelName, Ptr } from './wasm/abi.js';
 export {
   WasmformerError, ShapeError, DTypeError, ValueError, OutOfMemoryError, StaleTensorError, WasmLoadError, FeatureError,
   CheckpointError, TokenError, TrainingError, NotImplementedError, WorkerError,
@@ -26,7 +24,15 @@ export type { SoftmaxOptions } from './ops/softmax.js';
 export { layernorm, layernormBackward } from './ops/layernorm.js';
 export type { LayernormResult } from './ops/layernorm.js';
 export { gelu, geluBackward, relu, reluBackward, tanh, tanhBackward } from './ops/activation.js';
-export { add, mul, scale, axpy, fill, copy, colsum } from './ops/elementwise.js';
+export { add, mul, scale, axpy, fill, copy, colsum, copyBlock, addBlock } from './ops/elementwise.js';
+export type { Strided } from './ops/elementwise.js';
+export { gather, scatterAdd } from './ops/embedding.js';
+export { crossEntropyRows, crossEntropyRowsBackward } from './ops/crossentropy.js';
+export type { CrossEntropyRule, CrossEntropyRows } from './ops/crossentropy.js';
+export { dropoutMasked, dropoutMaskedBackward } from './ops/dropout.js';
+export type { DropoutMask } from './ops/dropout.js';
+export { adamwUpdate, sgdUpdate, sumOfSquares } from './ops/optim.js';
+export type { AdamWUpdate, SgdUpdate } from './ops/optim.js';
 
 // Training stack: autograd, differentiable ops, modules, models, optimizers, data, training,
 // generation, checkpoints.
@@ -39,8 +45,10 @@ export { activation } from './fn/activation.js';
 export type { Activation } from './fn/activation.js';
 export { residual } from './fn/residual.js';
 export { dropout } from './fn/dropout.js';
-export { attention, attend, attendForward, attendBackward, checkKeyMask } from './fn/attention.js';
-export type { AttentionResult, AttentionDims, AttentionOptions, HeadView, GradView, MaskView, ColumnSlice } from './fn/attention.js';
+export { attention, attend, checkKeyMask } from './fn/attention.js';
+export type { AttentionResult, AttentionOptions, ColumnSlice } from './fn/attention.js';
+export { attendForward, attendBackward } from './ops/attention.js';
+export type { AttentionDims, HeadView, GradView, MaskView } from './ops/attention.js';
 export { crossEntropy } from './fn/crossentropy.js';
 export type { CrossEntropyOptions } from './fn/crossentropy.js';
 export { ParameterSet, Parameter } from './nn/parameters.js';

@@ -101,7 +101,10 @@ export interface RandomOptions extends Omit<TensorOptions, 'dtype'> {
 export class Runtime {
   readonly backend: Backend;
   readonly features: Features;
-  /** The kernel exports (wasm) or their JS twins over the same memory. */
+  /**
+   * @internal The kernel exports (wasm) or their JS twins over the same memory. Only `src/ops`
+   * calls them (test/house.test.ts checks); everything else goes through the checked ops.
+   */
   readonly kernels: Kernels;
   readonly heap: Heap;
   /** Parameters, optimizer state, anything that lives across steps. */

@@ -6,6 +6,7 @@
 import { ShapeError, WasmformerError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
+import { add, copy, fill } from '../ops/elementwise.js';
 
 /** One recorded op: its name (for errors and profiles) and the closure that runs its backward. */
 interface Node {
@@ -93,8 +94,7 @@ export class Tape {
  */
 export function gradOf(rt: Runtime, t: Tensor): Tensor {
   if (!t.grad) {
-    t.grad = rt.empty(t.shape, { arena: 'step' });
-    rt.kernels.fill_f32(t.grad.ptr, 0, t.size);
+    t.grad = fill(rt, rt.empty(t.shape, { arena: 'step' }), 0);
   }
   return t.grad;
 }
@@ -120,9 +120,8 @@ export function passGrad(rt: Runtime, t: Tensor, g: Tensor, handOver: boolean): 
   if (!t.grad && handOver) {
     t.grad = g.size === t.size && g.shape.length === t.shape.length ? g : g.view(t.shape);
   } else if (!t.grad) {
-    t.grad = rt.empty(t.shape, { arena: 'step' });
-    rt.kernels.copy_f32(t.grad.ptr, g.ptr, t.size);
+    t.grad = copy(rt, g.view(t.shape));
   } else {
-    rt.kernels.add_f32(t.grad.ptr, t.grad.ptr, g.ptr, t.size);
+    add(rt, t.grad, g.view(t.shape), { out: t.grad });
   }
 }

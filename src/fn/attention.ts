@@ -6,57 +6,11 @@
 import { DTypeError, ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { GEMM_TRANS_A, GEMM_TRANS_B } from '../ref/gemm.js';
 import { expectF32 } from '../ops/check.js';
+import { fill } from '../ops/elementwise.js';
+import { attendBackward, attendForward, type AttentionDims, type GradView, type HeadView } from '../ops/attention.js';
 import { gradSlot } from '../autograd/tape.js';
 
-/** A strided matrix in wasm memory: element (b, t, j) of head h is at ptr + 4·(b·batchStride + t·ld + h·hs + j). */
-export interface HeadView {
-  ptr: number;
-  /** Floats between rows (tokens). */
-  ld: number;
-  /** Floats between sequences. */
-  batchStride: number;
-}
-
-/** Sizes of one attention call. Tq queries attend over Tk keys; causal: query r sees keys j ≤ r + Tk − Tq. */
-export interface AttentionDims {
-  B: number;
-  Tq: number;
-  Tk: number;
-  nHead: number;
-  hs: number;
-  causal: boolean;
-}
-
-/** A key padding mask in wasm memory: i32 rows ld apart, one per sequence (or one for all: shared). */
-export interface MaskView {
-  ptr: number;
-  ld: number;
-  shared?: boolean;
-}
-
-/**
- * The forward kernels: att (B, NH, Tq, Tk) ← softmax(scale·Q·Kᵀ) (masked), y (B, Tq, NH·hs) ← att·V.
- * Shared by training (Q, K, V inside qkv) and incremental decoding (K, V in a cache).
- */
-export function attendForward(rt: Runtime, y: HeadView, att: number, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims,
-  mask: MaskView | null = null): void {
-  const { B, Tq, Tk, nHead, hs } = d;
-  const K = rt.kernels;
-  const work = rt.gemmWork;
-  const attStride = nHead * Tq * Tk;
-  // S (B, NH, Tq, Tk) = Q_h (Tq, hs) · K_hᵀ (hs, Tk), every sequence and head in one call
-  K.gemm_batched_f32(att, q.ptr, k.ptr, 0, Tq, Tk, hs, q.ld, k.ld, Tk, GEMM_TRANS_B, 1, 0, work,
-    nHead, hs, hs, Tq * Tk, B, q.batchStride, k.batchStride, attStride);
-  // padded keys: S = −∞ (probability 0)
-  if (mask) K.attention_mask_f32(att, mask.ptr, B * nHead * Tq, Tk, mask.shared ? B * nHead * Tq : nHead * Tq, mask.ld);
-  // att = softmax(S / √hs) with the causal mask, in place
-  K.softmax_forward(att, att, B * nHead * Tq, Tk, Tq, 1 / Math.sqrt(hs), d.causal ? 1 : 0);
-  // y_h (Tq, hs) = att_h (Tq, Tk) · V_h (Tk, hs)
-  K.gemm_batched_f32(y.ptr, att, v.ptr, 0, Tq, hs, Tk, Tk, v.ld, y.ld, 0, 1, 0, work,
-    nHead, Tq * Tk, hs, hs, B, attStride, v.batchStride, y.batchStride);
-}
 
 /** What `attention` returns. */
 export interface AttentionResult {
@@ -132,15 +86,15 @@ export function attend(rt: Runtime, q: Tensor | ColumnSlice, k: Tensor | ColumnS
   const d: AttentionDims = { B, Tq, Tk, nHead, hs: C / nHead, causal: opts.causal ?? false };
   const y = rt.empty([B, Tq, C], { arena: 'step' });
   const probs = rt.empty([B, nHead, Tq, Tk], { arena: 'step' });
-  const yv: HeadView = { ptr: y.ptr, ld: C, batchStride: Tq * C };
-  attendForward(rt, yv, probs.ptr, view(qs, qs.t.ptr), view(ks, ks.t.ptr), view(vs, vs.t.ptr), d, mask ? { ptr: mask.ptr, ld: Tk } : null);
+  const yv: HeadView = { t: y, at: 0, ld: C, batchStride: Tq * C };
+  attendForward(rt, yv, probs, view(qs, qs.t), view(ks, ks.t), view(vs, vs.t), d, mask ? { t: mask, ld: Tk } : null);
   if (rt.tape.needsGrad(qs.t, ks.t, vs.t)) {
     rt.tape.record(op, y, () => {
       if (!y.grad) return;
       const betas = gradBetas(rt, [qs, ks, vs]);
-      const g = (s: ColumnSlice, i: number): GradView | null => (betas[i] === null ? null : { ...view(s, s.t.grad!.ptr), beta: betas[i]! });
-      attendBackward(rt, { ptr: y.grad.ptr, ld: C, batchStride: Tq * C }, g(qs, 0), g(ks, 1), g(vs, 2),
-        probs.ptr, view(qs, qs.t.ptr), view(ks, ks.t.ptr), view(vs, vs.t.ptr), d);
+      const g = (s: ColumnSlice, i: number): GradView | null => (betas[i] === null ? null : { ...view(s, s.t.grad!), beta: betas[i]! });
+      attendBackward(rt, { t: y.grad, at: 0, ld: C, batchStride: Tq * C }, g(qs, 0), g(ks, 1), g(vs, 2),
+        probs, view(qs, qs.t), view(ks, ks.t), view(vs, vs.t), d);
     });
   }
   return { y, probs };
@@ -165,9 +119,10 @@ export function checkKeyMask(op: string, mask: Tensor, B: number, Tk: number): T
   return mask;
 }
 
-function view(s: ColumnSlice, base: number): HeadView {
+/** The head view of slice `s`'s columns inside `t` (the slice's tensor or its gradient). */
+function view(s: ColumnSlice, t: Tensor): HeadView {
   const [, T, W] = s.t.shape as [number, number, number];
-  return { ptr: base + 4 * s.col, ld: W, batchStride: T * W };
+  return { t, at: s.col, ld: W, batchStride: T * W };
 }
 
 /**
@@ -184,52 +139,10 @@ function gradBetas(rt: Runtime, slices: ColumnSlice[]): (number | null)[] {
     for (const [s] of mine) end = s.col === end ? end + s.width : -Infinity;
     let [, beta] = gradSlot(rt, t);
     if (beta === 0 && end !== t.shape[2]) {
-      rt.kernels.fill_f32(t.grad!.ptr, 0, t.size);
+      fill(rt, t.grad!, 0);
       beta = 1;
     }
     for (const [, i] of mine) betas[i] = beta;
   }
   return betas;
-}
-
-/** Where a gradient GEMM writes: a head view and whether it adds (beta 1) or overwrites (0). */
-export interface GradView extends HeadView {
-  beta: number;
-}
-
-/**
- * Backward of `attendForward`: adds (beta 1) or writes (beta 0) dQ, dK, dV given dy and the saved
- * probabilities; a null gradient view is skipped. Masked keys have probability 0, so they get nothing.
- */
-export function attendBackward(rt: Runtime, dy: HeadView, dq: GradView | null, dk: GradView | null, dv: GradView | null,
-  att: number, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims): void {
-  const { B, Tq, Tk, nHead, hs } = d;
-  const K = rt.kernels;
-  const work = rt.gemmWork;
-  const attStride = nHead * Tq * Tk;
-  const n = B * attStride;
-  const dAtt = rt.empty([n], { arena: 'step' }).ptr;
-  const dS = rt.empty([n], { arena: 'step' }).ptr;
-  K.fill_f32(dS, 0, n); // softmax_backward adds into it
-  // every sequence and head in one call each:
-  // y = att·V  ⇒  dAtt_h (Tq, Tk) = dy_h (Tq, hs) · V_hᵀ
-  K.gemm_batched_f32(dAtt, dy.ptr, v.ptr, 0, Tq, Tk, hs, dy.ld, v.ld, Tk, GEMM_TRANS_B, 1, 0, work,
-    nHead, hs, hs, Tq * Tk, B, dy.batchStride, v.batchStride, attStride);
-  //                 dV_h (Tk, hs) += att_hᵀ (Tk, Tq) · dy_h (Tq, hs)
-  if (dv) {
-    K.gemm_batched_f32(dv.ptr, att, dy.ptr, 0, Tk, hs, Tq, Tk, dy.ld, dv.ld, GEMM_TRANS_A, 1, dv.beta, work,
-      nHead, Tq * Tk, hs, hs, B, attStride, dy.batchStride, dv.batchStride);
-  }
-  // att = softmax(scale·S)  ⇒  dS = scale · att ⊙ (dAtt − Σ dAtt ⊙ att)   (masked entries: att = 0 ⇒ 0)
-  K.softmax_backward(dS, dAtt, att, B * nHead * Tq, Tk, 1 / Math.sqrt(hs));
-  // S = Q·Kᵀ  ⇒  dQ_h (Tq, hs) += dS_h (Tq, Tk) · K_h (Tk, hs)
-  if (dq) {
-    K.gemm_batched_f32(dq.ptr, dS, k.ptr, 0, Tq, hs, Tk, Tk, k.ld, dq.ld, 0, 1, dq.beta, work,
-      nHead, Tq * Tk, hs, hs, B, attStride, k.batchStride, dq.batchStride);
-  }
-  //              dK_h (Tk, hs) += dS_hᵀ (Tk, Tq) · Q_h (Tq, hs)
-  if (dk) {
-    K.gemm_batched_f32(dk.ptr, dS, q.ptr, 0, Tk, hs, Tq, Tk, q.ld, dk.ld, GEMM_TRANS_A, 1, dk.beta, work,
-      nHead, Tq * Tk, hs, hs, B, attStride, q.batchStride, dk.batchStride);
-  }
 }

@@ -1,12 +1,13 @@
 // Joining sequences and reading one position, differentiable: `concatSeq` stacks (B, Ti, C)
 // tensors along the sequence dimension (a (1, Ti, C) part is shared by all B sequences, as
 // ViT's [CLS] token is), `selectSeq` takes position t of each sequence (ViT's classifier reads
-// position 0). concatSeq copies rows with `copy_f32` and adds the gradient rows back with
-// `add_f32` (a broadcast part's gradient sums over B); selectSeq is a `gatherRows`.
+// position 0). concatSeq copies runs of rows (`copyBlock`) and adds the gradient runs back
+// (`addBlock`; a broadcast part's gradient sums over B); selectSeq is a `gatherRows`.
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
+import { addBlock, copyBlock } from '../ops/elementwise.js';
 import { gradOf } from '../autograd/tape.js';
 import { gatherRows } from './gather.js';
 
@@ -40,14 +41,14 @@ export function concatSeq(rt: Runtime, parts: readonly Tensor[]): Tensor {
   const T = parts.reduce((t, p) => t + p.shape[1]!, 0);
   const out = rt.empty([B, T, C], { arena: 'step' });
   // out[b, t0 : t0 + Ti, :] = part[b or 0, :, :], one contiguous run of Ti·C floats per (b, part)
-  eachRun(parts, B, T, C, (p, src, dst, n) => rt.kernels.copy_f32(out.ptr + 4 * dst, p.ptr + 4 * src, n));
+  eachRun(parts, B, T, C, (p, src, dst, n) => copyBlock(rt, out, { at: dst, ld: n }, p, { at: src, ld: n }, 1, n));
   if (rt.tape.needsGrad(...parts)) {
     rt.tape.record(op, out, () => {
       const dout = out.grad;
       if (!dout) return;
       // dpart[b or 0] += dout[b, t0 : t0 + Ti, :]  (a broadcast part adds all B runs into one)
       eachRun(parts, B, T, C, (p, src, dst, n) => {
-        if (p.requiresGrad) rt.kernels.add_f32(gradOf(rt, p).ptr + 4 * src, gradOf(rt, p).ptr + 4 * src, dout.ptr + 4 * dst, n);
+        if (p.requiresGrad) addBlock(rt, gradOf(rt, p), { at: src, ld: n }, dout, { at: dst, ld: n }, 1, n);
       });
     });
   }

@@ -1,18 +1,13 @@
 // Fused softmax cross-entropy, differentiable: the forward saves one log-sum-exp per row,
 // not the (N, V) probabilities; the backward recomputes them while adding
 // (softmax − smoothed one-hot) · dloss / count into the logits' gradient.
-import { DTypeError, ShapeError, TokenError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { expectF32, rowsCols } from '../ops/check.js';
+import { crossEntropyRows, crossEntropyRowsBackward, type CrossEntropyRule } from '../ops/crossentropy.js';
 import { gradOf } from '../autograd/tape.js';
 
-export interface CrossEntropyOptions {
-  /** Targets equal to this id add nothing to the loss or its count (default −100, as PyTorch). */
-  ignoreIndex?: number;
-  /** Label smoothing ε in [0, 1): the target distribution is (1 − ε)·one-hot + ε/V (default 0). */
-  smoothing?: number;
-}
+/** Options of `crossEntropy`: label smoothing and the ignored target id. */
+export type CrossEntropyOptions = CrossEntropyRule;
 
 /**
  * loss (1) = mean over the non-ignored rows of −log softmax(logits)[target] (with label smoothing,
@@ -25,29 +20,8 @@ export interface CrossEntropyOptions {
  */
 export function crossEntropy(rt: Runtime, logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const op = 'crossEntropy';
-  expectF32(op, 'logits', logits);
-  if (targets.dtype !== 'i32') throw new DTypeError(`${op}: targets is ${targets.describe()}, expected dtype i32`);
-  const [n, v] = rowsCols(logits);
-  if (targets.size !== n) {
-    throw new ShapeError(`${op}: targets [${targets.shape.join(', ')}] has ${targets.size} entries, logits [${logits.shape.join(', ')}] has ${n} rows`);
-  }
-  const ignore = opts.ignoreIndex ?? -100;
-  const smoothing = opts.smoothing ?? 0;
-  if (!(smoothing >= 0 && smoothing < 1)) throw new ValueError(`${op}: smoothing is ${smoothing}, expected 0 ≤ ε < 1`);
-  if (!Number.isInteger(ignore)) throw new ValueError(`${op}: ignoreIndex is ${ignore}, expected an integer`);
-  const t = targets.i32();
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    const id = t[i]!;
-    if (id === ignore) continue;
-    if (id < 0 || id >= v) throw new TokenError(`${op}: target ${id} at position ${i} is outside [0, ${v}) and is not the ignore index ${ignore}`);
-    count++;
-  }
-  if (count === 0) throw new ValueError(`${op}: all ${n} targets equal the ignore index ${ignore}; the mean loss is undefined`);
-  const losses = rt.empty([n], { arena: 'step' });
-  const lse = rt.empty([n], { arena: 'step' });
-  rt.kernels.crossentropy_forward(losses.ptr, lse.ptr, logits.ptr, targets.ptr, n, v, smoothing, ignore);
-  const l = losses.f32();
+  const { losses, lse, count } = crossEntropyRows(rt, logits, targets, opts, op);
+  const l = losses.f32(), n = l.length;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += l[i]!;
   const loss = rt.tensor([sum / count], [1], { arena: 'step' });
@@ -56,7 +30,7 @@ export function crossEntropy(rt: Runtime, logits: Tensor, targets: Tensor, opts:
       if (!loss.grad) return;
       // dlogits += dloss / count · (softmax(logits) − target distribution)
       const scale = loss.grad.item() / count;
-      rt.kernels.crossentropy_backward(gradOf(rt, logits).ptr, logits.ptr, lse.ptr, targets.ptr, n, v, smoothing, ignore, scale);
+      crossEntropyRowsBackward(rt, gradOf(rt, logits), logits, lse, targets, opts, scale, op);
     });
   }
   return loss;

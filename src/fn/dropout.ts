@@ -6,6 +6,7 @@ import type { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
+import { dropoutMasked, dropoutMaskedBackward, type DropoutMask } from '../ops/dropout.js';
 import { gradOf } from '../autograd/tape.js';
 
 /**
@@ -19,14 +20,11 @@ export function dropout(rt: Runtime, x: Tensor, p: number, rng: Rng, training: b
   if (!(p >= 0 && p < 1)) throw new ValueError(`dropout: p is ${p}, expected 0 ≤ p < 1`);
   if (p === 0 || !training) return x;
   expectF32('dropout', 'x', x);
-  const seed = rng.nextU32();
-  const threshold = Math.floor(p * 4294967296);
-  const scale = Math.fround(1 / (1 - p)); // what the f32 kernel parameter holds, so the JS backend agrees
-  const out = rt.empty(x.shape, { arena: 'step' });
-  rt.kernels.dropout_forward(out.ptr, x.ptr, x.size, seed, threshold, scale);
+  const mask: DropoutMask = { seed: rng.nextU32(), p };
+  const out = dropoutMasked(rt, rt.empty(x.shape, { arena: 'step' }), x, mask);
   if (rt.tape.needsGrad(x)) {
     rt.tape.record('dropout', out, () => {
-      if (out.grad) rt.kernels.dropout_backward(gradOf(rt, x).ptr, out.grad.ptr, x.size, seed, threshold, scale);
+      if (out.grad) dropoutMaskedBackward(rt, gradOf(rt, x), out.grad, mask);
     });
   }
   return out;

@@ -6,6 +6,7 @@ import { ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, rowsCols } from '../ops/check.js';
+import { gather, scatterAdd } from '../ops/embedding.js';
 import { gradOf } from '../autograd/tape.js';
 
 /**
@@ -30,12 +31,12 @@ export function gatherRows(rt: Runtime, x: Tensor, rows: ArrayLike<number>): Ten
     if (!Number.isInteger(i) || i < 0 || i >= n) throw new ValueError(`${op}: row ${i} (entry ${r}) is outside [0, ${n}) for x [${x.shape.join(', ')}]`);
     d[r] = i;
   }
-  const out = rt.empty([R, c], { arena: 'step' });
-  rt.kernels.embedding_forward(out.ptr, idx.ptr, x.ptr, R, c);
+  const table = x.view([n, c]);
+  const out = gather(rt, rt.empty([R, c], { arena: 'step' }), idx, table);
   if (rt.tape.needsGrad(x)) {
     rt.tape.record(op, out, () => {
       // dx[rows[r], :] += dout[r, :]
-      if (out.grad) rt.kernels.embedding_backward(gradOf(rt, x).ptr, out.grad.ptr, idx.ptr, R, c, c);
+      if (out.grad) scatterAdd(rt, gradOf(rt, x).view([n, c]), out.grad, idx);
     });
   }
   return out;

@@ -2,8 +2,7 @@
 // row (step arena) for the backward, which adds into dx, dweight and dbias in one kernel.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { layernorm as layernormOp } from '../ops/layernorm.js';
-import { rowsCols } from '../ops/check.js';
+import { layernorm as layernormOp, layernormBackward } from '../ops/layernorm.js';
 import { gradOf } from '../autograd/tape.js';
 
 /**
@@ -18,12 +17,11 @@ export function layerNorm(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor, 
   if (rt.tape.needsGrad(x, weight, bias)) {
     rt.tape.record('layerNorm', out, () => {
       if (!out.grad) return;
-      const [rows, cols] = rowsCols(x);
       // The kernel always writes all three gradients; inputs that need none get scratch.
       const dx = x.requiresGrad ? gradOf(rt, x) : rt.zeros(x.shape, { arena: 'step' });
       const dw = weight.requiresGrad ? gradOf(rt, weight) : rt.zeros(weight.shape, { arena: 'step' });
       const db = bias.requiresGrad ? gradOf(rt, bias) : rt.zeros(bias.shape, { arena: 'step' });
-      rt.kernels.layernorm_backward(dx.ptr, dw.ptr, db.ptr, out.grad.ptr, x.ptr, weight.ptr, mean.ptr, rstd.ptr, rows, cols);
+      layernormBackward(rt, dx, dw, db, out.grad, x, weight, mean, rstd);
     });
   }
   return out;

@@ -7,10 +7,11 @@
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { GEMM_TRANS_A, GEMM_TRANS_B } from '../ref/gemm.js';
 import { expectF32, expectShape, rowsCols } from '../ops/check.js';
 import { gradOf, gradSlot } from '../autograd/tape.js';
 import { packedWeight, matmulPacked } from '../ops/packed.js';
+import { matmul } from '../ops/gemm.js';
+import { colsum } from '../ops/elementwise.js';
 
 /** How a weight matrix is stored: (C_in, C_out) or (C_out, C_in). */
 export type WeightLayout = 'in,out' | 'out,in';
@@ -56,38 +57,31 @@ export function linearShapes(op: string, x: Tensor, weight: Tensor, bias: Tensor
   return { rows, cin, cout };
 }
 
-/** y (rows, C_out) = x (rows, C_in) · op(W) + b, shapes already checked (linearShapes). */
+/** y (…, C_out) = x (…, C_in) · op(W) + b, shapes already checked (linearShapes): one matmul on the rows. */
 export function linearInto(rt: Runtime, y: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout): void {
-  const [rows, cin] = rowsCols(x), cout = y.shape[y.shape.length - 1]!;
-  const trans = layout === 'in,out' ? 0 : GEMM_TRANS_B;
-  rt.kernels.gemm_f32(y.ptr, x.ptr, weight.ptr, bias ? bias.ptr : 0, rows, cout, cin, cin, weight.shape[1]!, cout, trans, 1, 0, rt.gemmWork);
+  matmul(rt, rows2(x), weight, { transB: layout === 'out,in', bias: bias ?? undefined, out: rows2(y) });
 }
+
+/** A (…, C) tensor seen as (rows, C). */
+const rows2 = (t: Tensor): Tensor => (t.shape.length === 2 ? t : t.view(rowsCols(t)));
 
 /**
  * The backward of y = x·op(W) + b given dy: dx (when `input` and x needs it), dW and db, each
  * added into its gradient (or written, if it has none yet).
  */
 export function linearBackward(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout, dy: Tensor, input: boolean): void {
-  const [rows, cin] = rowsCols(x), cout = dy.shape[dy.shape.length - 1]!;
-  const work = rt.gemmWork;
+  const x2 = rows2(x), dy2 = rows2(dy);
   if (input && x.requiresGrad) {
     // dx (rows, cin) += dy (rows, cout) · op(W)ᵀ
     const [dx, beta] = gradSlot(rt, x);
-    const flags = layout === 'in,out' ? GEMM_TRANS_B : 0;
-    rt.kernels.gemm_f32(dx.ptr, dy.ptr, weight.ptr, 0, rows, cin, cout, cout, weight.shape[1]!, cin, flags, 1, beta, work);
+    matmul(rt, dy2, weight, { transB: layout === 'in,out', beta, out: rows2(dx) });
   }
   if (weight.requiresGrad) {
     const [dw, beta] = gradSlot(rt, weight);
-    if (layout === 'in,out') {
-      // dW (cin, cout) += xᵀ (cin, rows) · dy (rows, cout)
-      rt.kernels.gemm_f32(dw.ptr, x.ptr, dy.ptr, 0, cin, cout, rows, cin, cout, cout, GEMM_TRANS_A, 1, beta, work);
-    } else {
-      // dW (cout, cin) += dyᵀ (cout, rows) · x (rows, cin)
-      rt.kernels.gemm_f32(dw.ptr, dy.ptr, x.ptr, 0, cout, cin, rows, cout, cin, cin, GEMM_TRANS_A, 1, beta, work);
-    }
+    // 'in,out': dW (cin, cout) += xᵀ (cin, rows) · dy (rows, cout); 'out,in': dW (cout, cin) += dyᵀ · x
+    if (layout === 'in,out') matmul(rt, x2, dy2, { transA: true, beta, out: dw });
+    else matmul(rt, dy2, x2, { transA: true, beta, out: dw });
   }
-  if (bias && bias.requiresGrad) {
-    // db (cout) += Σ_rows dy
-    rt.kernels.colsum_f32(gradOf(rt, bias).ptr, dy.ptr, rows, cout, cout);
-  }
+  // db (cout) += Σ_rows dy
+  if (bias && bias.requiresGrad) colsum(rt, gradOf(rt, bias), dy2);
 }

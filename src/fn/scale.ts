@@ -2,7 +2,7 @@
 // backward dx += s·dy.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { expectF32 } from '../ops/check.js';
+import { axpy, scale } from '../ops/elementwise.js';
 import { gradOf } from '../autograd/tape.js';
 
 /**
@@ -13,12 +13,10 @@ import { gradOf } from '../autograd/tape.js';
  * ```
  */
 export function scaled(rt: Runtime, x: Tensor, s: number): Tensor {
-  expectF32('scaled', 'x', x);
-  const y = rt.empty(x.shape, { arena: 'step' });
-  rt.kernels.scale_f32(y.ptr, x.ptr, s, x.size);
+  const y = scale(rt, x, s);
   if (rt.tape.needsGrad(x)) {
     rt.tape.record('scaled', y, () => {
-      if (y.grad) rt.kernels.axpy_f32(gradOf(rt, x).ptr, y.grad.ptr, s, x.size);
+      if (y.grad) axpy(rt, gradOf(rt, x), y.grad, s);
     });
   }
   return y;

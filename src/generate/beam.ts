@@ -5,7 +5,9 @@
 // keeps a KV cache per beam, reordered when beams are pruned. Everything lives in a step-arena
 // scope that ends with the call.
 import { ShapeError, ValueError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
+import { copyBlock } from '../ops/elementwise.js';
 import type { LayerCache } from '../nn/attention.js';
 import type { Seq2Seq } from '../models/seq2seq.js';
 import { argmax } from './sample.js';
@@ -144,7 +146,7 @@ export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: Beam
         if (ended.length === k && beams.every((b) => b.logProb / lp(maxLength) <= ended[k - 1]!.score)) beams = [];
         if (beams.length === 0 || pos + 1 === maxLength) break;
         // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
-        for (let l = 0; l < caches.length; l++) reorder(rt.kernels.copy_f32, caches[l]!, spare[l]!, parents, (pos + 1) * C);
+        for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (pos + 1) * C);
         [caches, spare] = [spare, caches];
       }
       for (const b of beams) end({ tokens: b.tokens, logProb: b.logProb, score: b.logProb / lp(b.tokens.length), finished: false });
@@ -156,11 +158,11 @@ export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: Beam
 }
 
 /** Copies row parents[j] of `from` (its first n floats: the positions written so far) into row j of `to`, for k and v. */
-function reorder(copy: (dst: number, src: number, n: number) => void, from: LayerCache, to: LayerCache, parents: number[], n: number): void {
-  const row = 4 * from.k.shape[1]! * from.k.shape[2]!;
+function reorder(rt: Runtime, from: LayerCache, to: LayerCache, parents: number[], n: number): void {
+  const row = from.k.shape[1]! * from.k.shape[2]!;
   parents.forEach((p, j) => {
-    copy(to.k.ptr + j * row, from.k.ptr + p * row, n);
-    copy(to.v.ptr + j * row, from.v.ptr + p * row, n);
+    copyBlock(rt, to.k, { at: j * row, ld: n }, from.k, { at: p * row, ld: n }, 1, n);
+    copyBlock(rt, to.v, { at: j * row, ld: n }, from.v, { at: p * row, ld: n }, 1, n);
   });
 }
 

@@ -11,6 +11,7 @@ import type { Activation } from '../fn/activation.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
 import { checkIds, embedding } from '../fn/embedding.js';
+import { copy } from '../ops/elementwise.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import { scaled } from '../fn/scale.js';
@@ -217,7 +218,7 @@ export class Seq2Seq extends Model {
       const memory = this.#encode(src, mask);                           // (B, S, C), freed with this scope
       this.decoder.forEach((layer, i) => {
         const kv = layer.crossAttn!.memoryKV(memory);                   // (B, S, 2C)
-        rt.kernels.copy_f32(memoryKV[i]!.ptr, kv.ptr, kv.size);
+        copy(rt, kv, { out: memoryKV[i]! });
       });
     }));
     return { memoryKV, mask, lengths };

@@ -4,7 +4,9 @@
 // new queries attend over everything cached so far.
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { attention, attendForward, checkKeyMask, type AttentionDims, type HeadView } from '../fn/attention.js';
+import { attention, checkKeyMask } from '../fn/attention.js';
+import { attendForward, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
+import { copyBlock } from '../ops/elementwise.js';
 import type { Runtime } from '../runtime.js';
 import { dropout } from '../fn/dropout.js';
 import type { ModelContext } from './context.js';
@@ -75,8 +77,8 @@ export class MultiHeadAttention implements KeepsAttention {
     const [B, Tn, C] = x.shape as [number, number, number];
     const qkv = this.c_attn.forward(x);                                       // (B, Tn, 3C)
     const ld = 3 * C, bs = Tn * ld;
-    const y = attendCached(this.ctx.rt, { ptr: qkv.ptr, ld, batchStride: bs }, { ptr: qkv.ptr + 4 * C, ld, batchStride: bs },
-      { ptr: qkv.ptr + 8 * C, ld, batchStride: bs }, cache, pos, { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask);
+    const y = attendCached(this.ctx.rt, { t: qkv, at: 0, ld, batchStride: bs }, { t: qkv, at: C, ld, batchStride: bs },
+      { t: qkv, at: 2 * C, ld, batchStride: bs }, cache, pos, { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask);
     return this.c_proj.forward(y);
   }
 }
@@ -94,21 +96,20 @@ export function attendCached(rt: Runtime, q: HeadView, k: HeadView, v: HeadView,
   const cap = cache.k.shape[1]!;
   if (B > cache.k.shape[0]!) throw new ShapeError(`attention cache holds ${cache.k.shape[0]} sequences, the input has ${B}`);
   if (pos + Tn > cap) throw new ShapeError(`attention cache: positions ${pos}…${pos + Tn - 1} exceed its capacity ${cap}`);
+  // rows pos … pos+Tn−1 of each sequence's cache ← the new keys and values
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t < Tn; t++) {
-      const dst = 4 * ((b * cap + pos + t) * C);
-      rt.kernels.copy_f32(cache.k.ptr + dst, k.ptr + 4 * (b * k.batchStride + t * k.ld), C);
-      rt.kernels.copy_f32(cache.v.ptr + dst, v.ptr + 4 * (b * v.batchStride + t * v.ld), C);
-    }
+    const dst = { at: (b * cap + pos) * C, ld: C };
+    copyBlock(rt, cache.k, dst, k.t, { at: k.at + b * k.batchStride, ld: k.ld }, Tn, C);
+    copyBlock(rt, cache.v, dst, v.t, { at: v.at + b * v.batchStride, ld: v.ld }, Tn, C);
   }
-  let mask = null;
+  let mask: MaskView | null = null;
   if (keyMask) {
     if (keyMask.shape[1]! < Tk) throw new ShapeError(`attention cache: keyMask has ${keyMask.shape[1]} positions, ${Tk} are cached`);
-    mask = { ptr: checkKeyMask('attention cache', keyMask, B, keyMask.shape[1]!).ptr, ld: keyMask.shape[1]! };
+    mask = { t: checkKeyMask('attention cache', keyMask, B, keyMask.shape[1]!), ld: keyMask.shape[1]! };
   }
   const probs = rt.empty([B, d.nHead, Tn, Tk], { arena: 'step' });
   const y = rt.empty([B, Tn, C], { arena: 'step' });
-  const kv = (t: Tensor): HeadView => ({ ptr: t.ptr, ld: C, batchStride: cap * C });
-  attendForward(rt, { ptr: y.ptr, ld: C, batchStride: Tn * C }, probs.ptr, q, kv(cache.k), kv(cache.v), d, mask);
+  const kv = (t: Tensor): HeadView => ({ t, at: 0, ld: C, batchStride: cap * C });
+  attendForward(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, probs, q, kv(cache.k), kv(cache.v), d, mask);
   return y;
 }

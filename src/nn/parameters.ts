@@ -6,6 +6,7 @@ import { ShapeError, WasmformerError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import { shapeSize, Tracked, type Tensor } from '../tensor.js';
+import { fill } from '../ops/elementwise.js';
 
 /** How a parameter starts: N(0, std²), zeros, ones. */
 export type Init = { normal: number } | 'zeros' | 'ones';
@@ -205,8 +206,7 @@ export class ParameterSet {
 
   /** Sets every gradient to zero: one fill over the gradient buffer. */
   zeroGrad(): void {
-    const g = this.grads;
-    this.#rt!.kernels.fill_f32(g.ptr, 0, g.size);
+    fill(this.#rt!, this.grads, 0);
   }
 
   #need(t: Tensor | null): Tensor {

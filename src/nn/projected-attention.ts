@@ -5,7 +5,9 @@
 // as one GEMM over the joined (3C, C) weight; cross-attention joins key and value the same way.
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { attend, attendForward, checkKeyMask, type ColumnSlice, type HeadView } from '../fn/attention.js';
+import { attend, checkKeyMask, type ColumnSlice } from '../fn/attention.js';
+import { attendForward, type HeadView } from '../ops/attention.js';
+import { copyBlock } from '../ops/elementwise.js';
 import { dropout } from '../fn/dropout.js';
 import { linear } from '../fn/linear.js';
 import type { ModelContext } from './context.js';
@@ -111,10 +113,8 @@ export class ProjectedAttention implements KeepsAttention {
       const [B, S, C] = memory.shape as [number, number, number];
       const kv = rt.empty([B, S, 2 * C], { arena: 'step' });
       const k = this.k.forward(memory), v = this.v.forward(memory);
-      for (let r = 0; r < B * S; r++) {
-        rt.kernels.copy_f32(kv.ptr + 8 * r * C, k.ptr + 4 * r * C, C);
-        rt.kernels.copy_f32(kv.ptr + 4 * (2 * r + 1) * C, v.ptr + 4 * r * C, C);
-      }
+      copyBlock(rt, kv, { at: 0, ld: 2 * C }, k, { at: 0, ld: C }, B * S, C);   // kv[…, :C] = K
+      copyBlock(rt, kv, { at: C, ld: 2 * C }, v, { at: 0, ld: C }, B * S, C);   // kv[…, C:] = V
       return kv;
     });
   }
@@ -126,7 +126,7 @@ export class ProjectedAttention implements KeepsAttention {
   forwardCached(x: Tensor, cache: LayerCache, pos: number, keyMask: Tensor | null = null): Tensor {
     const [B, Tn, C] = x.shape as [number, number, number];
     const [q, k, v] = this.#projectQKV(x);
-    const hv = (s: ColumnSlice): HeadView => ({ ptr: s.t.ptr + 4 * s.col, ld: s.t.shape[2]!, batchStride: Tn * s.t.shape[2]! });
+    const hv = (s: ColumnSlice): HeadView => ({ t: s.t, at: s.col, ld: s.t.shape[2]!, batchStride: Tn * s.t.shape[2]! });
     const y = attendCached(this.ctx.rt, hv(q), hv(k), hv(v), cache, pos,
       { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask);
     return this.o.forward(y);
@@ -149,10 +149,10 @@ export class ProjectedAttention implements KeepsAttention {
     const y = rt.empty([B, Tn, C], { arena: 'step' });
     const probs = rt.empty([B, this.nHead, Tn, S], { arena: 'step' });
     const stride = Bs === 1 ? 0 : S * C2;
-    attendForward(rt, { ptr: y.ptr, ld: C, batchStride: Tn * C }, probs.ptr, { ptr: q.ptr, ld: C, batchStride: Tn * C },
-      { ptr: kv.ptr, ld: C2, batchStride: stride }, { ptr: kv.ptr + 4 * C, ld: C2, batchStride: stride },
+    attendForward(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, probs, { t: q, at: 0, ld: C, batchStride: Tn * C },
+      { t: kv, at: 0, ld: C2, batchStride: stride }, { t: kv, at: C, ld: C2, batchStride: stride },
       { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: C / this.nHead, causal: false },
-      mask ? { ptr: mask.ptr, ld: S, shared: Bs === 1 } : null);
+      mask ? { t: mask, ld: S, shared: Bs === 1 } : null);
     if (this.keepProbs) this.lastProbs = probs.f32().slice();
     return this.o.forward(y);
   }

@@ -1,5 +1,7 @@
 // Elementwise ops over whole tensors of one shape: add (residual), mul, scale, axpy,
-// fill, copy; and colsum, the row reduction that bias gradients need.
+// fill, copy; colsum, the row reduction that bias gradients need; and copyBlock / addBlock,
+// strided blocks of rows at offsets (KV caches, parts of fused projections, concatenation).
+import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, expectFinite, expectShape, outputLike, rowsCols } from './check.js';
@@ -67,4 +69,58 @@ export function colsum(rt: Runtime, out: Tensor, x: Tensor): Tensor {
   expectShape('colsum', 'out', out, [cols]);
   rt.kernels.colsum_f32(out.ptr, x.ptr, rows, cols, cols);
   return out;
+}
+
+/** A block of `rows` runs of `cols` floats, `ld` floats apart, starting `at` floats into a tensor. */
+export interface Strided {
+  at: number;
+  ld: number;
+}
+
+/** Checks that rows × cols floats at `b` lie inside `t`; returns the byte address of its first float. */
+function blockPtr(op: string, name: string, t: Tensor, b: Strided, rows: number, cols: number): number {
+  expectF32(op, name, t);
+  const last = b.at + (rows - 1) * b.ld + cols;
+  if (!Number.isInteger(b.at) || !Number.isInteger(b.ld) || b.at < 0 || b.ld < cols || last > t.size) {
+    throw new ShapeError(`${op}: ${name} block of ${rows} × ${cols} floats at ${b.at}, rows ${b.ld} apart, ends at ${last}, outside ${t.describe()} (${t.size} elements)`);
+  }
+  return t.ptr + 4 * b.at;
+}
+
+/** Runs `kernel` once per row of a rows × cols block (once in all when both sides are contiguous). */
+function eachRow(rows: number, cols: number, dst: number, dstLd: number, src: number, srcLd: number, run: (d: number, s: number, n: number) => void): void {
+  if (rows <= 0 || cols <= 0) return;
+  if (dstLd === cols && srcLd === cols) return run(dst, src, rows * cols);
+  for (let r = 0; r < rows; r++) run(dst + 4 * r * dstLd, src + 4 * r * srcLd, cols);
+}
+
+function checkCount(op: string, rows: number, cols: number): void {
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) throw new ShapeError(`${op}: block of ${rows} × ${cols} floats, expected integer counts ≥ 0`);
+}
+
+/**
+ * Copies a rows × cols block of floats from `src` to `dst`, each side at its own offset and row
+ * stride (in floats), bounds checked: a KV cache's rows, one part of a fused projection, a
+ * sequence inside a batch. The blocks must not overlap.
+ * @example
+ * ```ts
+ * // row t of k (B, T, 3C), columns C … 2C, into position pos + t of a (B, cap, C) cache
+ * copyBlock(rt, cache, { at: (b * cap + pos) * C, ld: C }, qkv, { at: b * T * 3 * C + C, ld: 3 * C }, Tn, C);
+ * ```
+ */
+export function copyBlock(rt: Runtime, dst: Tensor, d: Strided, src: Tensor, s: Strided, rows: number, cols: number): void {
+  const op = 'copyBlock';
+  checkCount(op, rows, cols);
+  if (rows === 0 || cols === 0) return;
+  const dp = blockPtr(op, 'dst', dst, d, rows, cols), sp = blockPtr(op, 'src', src, s, rows, cols);
+  eachRow(rows, cols, dp, d.ld, sp, s.ld, (x, y, n) => rt.kernels.copy_f32(x, y, n));
+}
+
+/** dst block += src block, as `copyBlock` lays them out (the backward of a copy). */
+export function addBlock(rt: Runtime, dst: Tensor, d: Strided, src: Tensor, s: Strided, rows: number, cols: number): void {
+  const op = 'addBlock';
+  checkCount(op, rows, cols);
+  if (rows === 0 || cols === 0) return;
+  const dp = blockPtr(op, 'dst', dst, d, rows, cols), sp = blockPtr(op, 'src', src, s, rows, cols);
+  eachRow(rows, cols, dp, d.ld, sp, s.ld, (x, y, n) => rt.kernels.add_f32(x, x, y, n));
 }

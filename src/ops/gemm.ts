@@ -4,7 +4,7 @@
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B } from '../ref/gemm.js';
+import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B } from '../wasm/gemm-layout.js';
 import { expectF32, expectFinite, expectShape, outputLike } from './check.js';
 
 export interface MatmulOptions {

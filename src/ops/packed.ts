@@ -8,7 +8,7 @@
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { GEMM_TRANS_B, PACK_NR } from '../ref/gemm.js';
+import { GEMM_TRANS_B, PACK_NR } from '../wasm/gemm-layout.js';
 import { expectF32, expectShape } from './check.js';
 
 /** A weight in the kernels' packed layout: op(W) is (k, n). */

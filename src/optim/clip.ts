@@ -4,14 +4,11 @@
 // gradients, so clipping costs no extra pass. A NaN or Inf anywhere shows as a non-finite norm.
 import { ValueError } from '../errors.js';
 import type { ParameterSet } from '../nn/parameters.js';
+import { sumOfSquares } from '../ops/optim.js';
 
 /** ‖g‖₂ over every parameter gradient. */
 export function gradNorm(params: ParameterSet): number {
-  const rt = params.rt;
-  const g = params.grads;
-  const out = rt.empty([1], { arena: 'step' });
-  rt.kernels.sumsq_f32(out.ptr, g.ptr, g.size);
-  return Math.sqrt(out.item());
+  return Math.sqrt(sumOfSquares(params.rt, params.grads));
 }
 
 /**

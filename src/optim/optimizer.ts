@@ -28,9 +28,6 @@ export interface Optimizer {
   loadStateMeta(meta: Record<string, unknown>): void;
 }
 
-/** A byte address `i` elements into `t`. */
-export const at = (t: Tensor, i: number): number => t.ptr + 4 * i;
-
 /** Shared by the fused optimizers: subclasses implement `update` over one contiguous range. */
 export abstract class FlatOptimizer implements Optimizer {
   abstract readonly name: string;

@@ -3,7 +3,8 @@
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
-import { at, FlatOptimizer } from './optimizer.js';
+import { FlatOptimizer } from './optimizer.js';
+import { sgdUpdate } from '../ops/optim.js';
 
 export interface SGDOptions {
   /** Default 0 (plain SGD). */
@@ -36,9 +37,9 @@ export class SGD extends FlatOptimizer {
   }
 
   protected update(start: number, end: number, wd: number, lr: number, gradScale: number): void {
-    const p = this.params;
-    p.rt.kernels.sgd_f32(at(p.flat, start), at(p.grads, start), at(this.#buf, start), end - start,
-      lr, this.momentum, wd, this.nesterov ? 1 : 0, gradScale);
+    const p = this.params, range = (b: Tensor) => b.view([end - start], start);
+    sgdUpdate(p.rt, { param: range(p.flat), grad: range(p.grads), buf: range(this.#buf) },
+      { lr, momentum: this.momentum, weightDecay: wd, nesterov: this.nesterov, gradScale });
   }
 
   stateTensors(): Record<string, Tensor> {

@@ -5,11 +5,9 @@
 //   C (M,N; row stride ldc) = alpha · op(A) (M,K) · op(B) (K,N) + beta · C + bias (N, broadcast over rows)
 
 import { geluBackward, geluForward } from './activation.js';
+import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR } from '../wasm/gemm-layout.js';
 
-/** flags bit 0: A is stored transposed, (K,M) with row stride lda. */
-export const GEMM_TRANS_A = 1;
-/** flags bit 1: B is stored transposed, (N,K) with row stride ldb (the nn.Linear weight layout). */
-export const GEMM_TRANS_B = 2;
+export { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedWeightSize } from '../wasm/gemm-layout.js';
 
 /**
  * C = alpha·op(A)·op(B) + beta·C + bias, row-major. beta = 0 never reads C.
@@ -109,13 +107,6 @@ export function gemmBatchedF32(c: Float32Array, a: Float32Array, b: Float32Array
   }
 }
 
-/** Columns per sliver of a packed weight (assembly GEMM_NR; checked equal by the kernel test). */
-export const PACK_NR = 8;
-
-/** Floats a packed weight of op(B) (K,N) takes: ceil(N/8) slivers of (K, 8). */
-export function packedWeightSize(n: number, k: number): number {
-  return Math.ceil(n / PACK_NR) * PACK_NR * k;
-}
 
 /**
  * Packs the slivers [s0, s1) of op(B) (K,N) (flags bit 1: B stored transposed (N,K)) into `dst`,
@@ -163,8 +154,6 @@ export function gemmPackedF32(c: Float32Array, a: Float32Array, bp: Float32Array
   }
 }
 
-/** flags bit 2 of gemm_gelu_f32: the backward epilogue. */
-export const GEMM_GELU_GRAD = 4;
 
 /**
  * GELU fused into the GEMM store, block C[i0:i1, j0:j1]: forward (flags bit 2 clear) pre =

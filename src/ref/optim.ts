@@ -6,16 +6,17 @@ import type { Floats } from './softmax.js';
 
 /**
  * One AdamW step over n elements: g = grad·gradScale; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
- * param −= lr·(weightDecay·param + (m/biasCorrection1) / (sqrt(v/biasCorrection2) + eps)).
- * @example adamwF32(p, g, m, v, p.length, 3e-4, 0.9, 0.95, 1e-8, 0.1, 1 - 0.9 ** t, 1 - 0.95 ** t, 1)
+ * param −= lr·(weightDecay·param + (m/biasCorrection1) / (sqrt(v/biasCorrection2) + eps)), with
+ * 1 − β_k given (oneMinusBeta_k), as the kernel takes it.
+ * @example adamwF32(p, g, m, v, p.length, 3e-4, 0.9, 0.95, 1 - 0.9, 1 - 0.95, 1e-8, 0.1, 1 - 0.9 ** t, 1 - 0.95 ** t, 1)
  */
 export function adamwF32(param: Floats, grad: Floats, m: Floats, v: Floats, n: number, lr: number,
-  beta1: number, beta2: number, eps: number, weightDecay: number, biasCorrection1: number,
-  biasCorrection2: number, gradScale: number): void {
+  beta1: number, beta2: number, oneMinusBeta1: number, oneMinusBeta2: number, eps: number, weightDecay: number,
+  biasCorrection1: number, biasCorrection2: number, gradScale: number): void {
   for (let i = 0; i < n; i++) {
     const g = grad[i]! * gradScale;
-    m[i] = beta1 * m[i]! + (1 - beta1) * g;
-    v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
+    m[i] = beta1 * m[i]! + oneMinusBeta1 * g;
+    v[i] = beta2 * v[i]! + oneMinusBeta2 * g * g;
     const step = (m[i]! / biasCorrection1) / (Math.sqrt(v[i]! / biasCorrection2) + eps);
     param[i] = param[i]! - lr * (weightDecay * param[i]! + step);
   }

@@ -47,7 +47,7 @@ export interface Kernels {
   embedding_backward(dweight: Ptr, dout: Ptr, ids: Ptr, n: number, c: number, ld: number): void;
   crossentropy_forward(losses: Ptr, lse: Ptr, logits: Ptr, targets: Ptr, n: number, v: number, smoothing: number, ignoreIndex: number): void;
   crossentropy_backward(dlogits: Ptr, logits: Ptr, lse: Ptr, targets: Ptr, n: number, v: number, smoothing: number, ignoreIndex: number, scale: number): void;
-  adamw_f32(param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, biasCorrection1: number, biasCorrection2: number, gradScale: number): void;
+  adamw_f32(param: Ptr, grad: Ptr, m: Ptr, v: Ptr, n: number, lr: number, beta1: number, beta2: number, oneMinusBeta1: number, oneMinusBeta2: number, eps: number, weightDecay: number, biasCorrection1: number, biasCorrection2: number, gradScale: number): void;
   sgd_f32(param: Ptr, grad: Ptr, momentumBuf: Ptr, n: number, lr: number, momentum: number, weightDecay: number, nesterov: number, gradScale: number): void;
   sumsq_f32(out: Ptr, x: Ptr, n: number): void;
   dropout_forward(out: Ptr, inp: Ptr, n: number, seed: number, threshold: number, scale: number): void;
@@ -109,7 +109,7 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   embedding_backward:    { family: 'embedding',    args: 'ffniii',             ref: embeddingBackward },
   crossentropy_forward:  { family: 'crossentropy', args: 'fffniixi',           ref: crossentropyForward },
   crossentropy_backward: { family: 'crossentropy', args: 'fffniixix',          ref: crossentropyBackward },
-  adamw_f32:             { family: 'optim',        args: 'ffffixxxxxxxx',      ref: adamwF32 },
+  adamw_f32:             { family: 'optim',        args: 'ffffixxxxxxxxxx',      ref: adamwF32 },
   sgd_f32:               { family: 'optim',        args: 'ffoixxxix',          ref: sgdF32 },
   sumsq_f32:             { family: 'optim',        args: 'ffi',                ref: sumsqF32 },
   dropout_forward:       { family: 'dropout',      args: 'ffiiix',             ref: dropoutForward },

@@ -1,7 +1,8 @@
 // Sample calls of every kernel in the ABI manifest: random inputs from a seed, the sample
 // integer/scalar arguments below, outputs read back. Runtime-neutral (no Node imports): used
 // by the ABI test in Node and by the runtime suite in Deno, Bun, Chromium and workerd.
-import { KERNELS, Rng, type KernelName, type Runtime } from '../../src/index.js';
+import { Rng, type Runtime } from '../../src/index.js';
+import { KERNELS, type KernelName } from '../../src/wasm/abi.js';
 
 export const BUF = 512; // floats per sample buffer: enough for every sample below
 const IDS = 8;   // i32 pointer arguments (`n`: token ids, targets) hold values in [0, IDS): valid rows/classes below
@@ -39,7 +40,7 @@ export const SAMPLES: Record<KernelName, number[]> = {
   embedding_backward: [6, 10, 12],                               // n c ld
   crossentropy_forward:  [6, 10, 0.1, 3],                        // n v smoothing ignore_index
   crossentropy_backward: [6, 10, 0.1, 3, 0.5],                   // … scale
-  adamw_f32:          [37, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.1, 0.001, 0.5], // n lr β1 β2 eps wd bc1 bc2 grad_scale
+  adamw_f32:          [37, 1e-3, 0.9, 0.999, 0.1, 0.001, 1e-8, 0.1, 0.1, 0.001, 0.5], // n lr β1 β2 1−β1 1−β2 eps wd bc1 bc2 grad_scale
   sgd_f32:            [37, 0.1, 0.9, 0.01, 1, 0.5],              // n lr momentum wd nesterov grad_scale
   sumsq_f32:          [37],
   dropout_forward:    [37, 0xdeadbeef, 2 ** 31, 2],              // n seed threshold (p = 0.5) scale

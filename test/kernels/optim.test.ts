@@ -21,26 +21,29 @@ function put(h: Harness, data: ArrayLike<number>, shift = 0): number {
   return p;
 }
 
+// β as users write them (not f32 values): the kernel takes β and 1 − β each rounded once from f64,
+// as PyTorch's scalars are; 1 − f32(β) instead would be 1.3e-5 relatively off for β = 0.999.
 const ADAM = [
-  { lr: f(1e-3), beta1: f(0.9), beta2: f(0.999), eps: f(1e-8), wd: f(0.1), gs: 1 },
-  { lr: f(3e-4), beta1: f(0.9), beta2: f(0.95), eps: f(1e-8), wd: 0, gs: f(0.37) },
-  { lr: f(1e-2), beta1: f(0.8), beta2: f(0.99), eps: f(1e-6), wd: f(0.01), gs: 4 },
+  { lr: f(1e-3), beta1: 0.9, beta2: 0.999, eps: f(1e-8), wd: f(0.1), gs: 1 },
+  { lr: f(3e-4), beta1: 0.9, beta2: 0.95, eps: f(1e-8), wd: 0, gs: f(0.37) },
+  { lr: f(1e-2), beta1: 0.8, beta2: 0.99, eps: f(1e-6), wd: f(0.01), gs: 4 },
 ];
 
 // AdamW error bounds, carried per element from step to step (ep, em absolute; rv relative, v > 0):
-//   g = grad·gs: u|g| (0 when gs = 1);  m = β1·m + (1−β1)·g: β1·em + (1−β1)·eg + 3u(β1|m| + (1−β1)|g|)
-//   v = β2·v + (1−β2)·g², all terms ≥ 0: rv ← max(rv, 3u) + 3u (g² ≤ 3u, then a product and a sum)
+//   β and 1−β reach the kernel rounded to f32 (relative u each), one more u on every term below.
+//   g = grad·gs: u|g| (0 when gs = 1);  m = β1·m + (1−β1)·g: β1·em + (1−β1)·eg + 4u(β1|m| + (1−β1)|g|)
+//   v = β2·v + (1−β2)·g², all terms ≥ 0: rv ← max(rv, 4u) + 4u (g² ≤ 3u, β's rounding, then a product and a sum)
 //   mh = m·fl(1/bc1): em/bc1 + 2u|mh|;  den = sqrt(v·fl(1/bc2)) + eps: relative (rv + 2u)/2 + 2u
 //   r = mh/den: e_mh/den + |r|·(rden + u);  param ← param − lr·(wd·param + r) with four roundings:
-//   ep·(1 + lr·wd) + lr·e_r + 3u·lr(wd|param| + |r|) + u|param'|. (1−β) is exact in f32 for β ≥ 1/2.
+//   ep·(1 + lr·wd) + lr·e_r + 3u·lr(wd|param| + |r|) + u|param'|.
 function adamReference(p: Float64Array, m: Float64Array, v: Float64Array, grads: Float32Array[], c: (typeof ADAM)[number]) {
   const n = p.length, ep = new Float64Array(n), em = new Float64Array(n), rv = new Float64Array(n);
   grads.forEach((G, s) => {
     const bc1 = f(1 - c.beta1 ** (s + 1)), bc2 = f(1 - c.beta2 ** (s + 1));
     for (let i = 0; i < n; i++) {
       const g = G[i]! * c.gs, eg = c.gs === 1 ? 0 : u * Math.abs(g);
-      em[i] = c.beta1 * em[i]! + (1 - c.beta1) * eg + 3 * u * (c.beta1 * Math.abs(m[i]!) + (1 - c.beta1) * Math.abs(g));
-      rv[i] = Math.max(rv[i]!, 3 * u) + 3 * u;
+      em[i] = c.beta1 * em[i]! + (1 - c.beta1) * eg + 4 * u * (c.beta1 * Math.abs(m[i]!) + (1 - c.beta1) * Math.abs(g));
+      rv[i] = Math.max(rv[i]!, 4 * u) + 4 * u;
       m[i] = c.beta1 * m[i]! + (1 - c.beta1) * g;
       v[i] = c.beta2 * v[i]! + (1 - c.beta2) * g * g;
       // PyTorch's AdamW: param ·= 1 − lr·wd; param −= (lr/bc1)·m / (sqrt(v)/sqrt(bc2) + eps)
@@ -101,8 +104,8 @@ describe.each(VARIANTS)('optim %s', (variant) => {
       grads.forEach((G, s) => {
         h.f32(pg, n).set(G);
         const bc1 = f(1 - c.beta1 ** (s + 1)), bc2 = f(1 - c.beta2 ** (s + 1));
-        h.k.adamw_f32!(pp, pg, pm, pv, n, c.lr, c.beta1, c.beta2, c.eps, c.wd, bc1, bc2, c.gs);
-        adamwF32(twin.p, G, twin.m, twin.v, n, c.lr, c.beta1, c.beta2, c.eps, c.wd, bc1, bc2, c.gs);
+        h.k.adamw_f32!(pp, pg, pm, pv, n, c.lr, c.beta1, c.beta2, 1 - c.beta1, 1 - c.beta2, c.eps, c.wd, bc1, bc2, c.gs);
+        adamwF32(twin.p, G, twin.m, twin.v, n, c.lr, c.beta1, c.beta2, 1 - c.beta1, 1 - c.beta2, c.eps, c.wd, bc1, bc2, c.gs);
         expectNear(h.f32(pg, n), G, { atol: 0, rtol: 0 }, `${variant} adamw grad untouched`);
       });
       const p = Float64Array.from(p0), m = new Float64Array(n), v = new Float64Array(n);

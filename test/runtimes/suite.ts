@@ -4,10 +4,8 @@
 // every runtime can load; each runtime's runner passes the wasm sources its way (file URLs,
 // http URLs, or imported WebAssembly.Modules) and sends the report back to the Node test,
 // which compares it with the report of the same suite run in Node (compare.ts).
-import {
-  AdamW, BatchSampler, CharTokenizer, createRuntime, detectFeatures, generate, GPT, KERNELS, layernorm, matmul, Rng, softmax, trainStep,
-  WasmLoadError, type Features, type KernelName, type Runtime, type WasmSource, type WasmVariant,
-} from '../../src/index.js';
+import { AdamW, BatchSampler, CharTokenizer, createRuntime, detectFeatures, generate, GPT, layernorm, matmul, Rng, softmax, trainStep, WasmLoadError, type Features, type Runtime, type WasmSource, type WasmVariant } from '../../src/index.js';
+import { KERNELS, type KernelName } from '../../src/wasm/abi.js';
 import { callSample, sampleMismatch, SAMPLE_RTOL } from '../helpers/kernel-samples.js';
 
 /** What a runner passes in. */

@@ -3,7 +3,8 @@
 // backend's argument mapping matches the wasm kernel on a sample call of each kernel.
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createRuntime, KERNELS, type KernelName } from '../../src/index.js';
+import { createRuntime } from '../../src/index.js';
+import { KERNELS, type KernelName } from '../../src/wasm/abi.js';
 import { SAMPLES, callSample, sampleMismatch } from '../helpers/kernel-samples.js';
 import { MAX_ARGS } from '../../src/wasm/worker-main.js';
 
