@@ -3,6 +3,7 @@
 // validates, or the one asked for, and returns only when everything is ready.
 import { FeatureError, ShapeError, ValueError, WasmLoadError, WasmformerError } from './errors.js';
 import { Arena, type ArenaReport } from './memory/arena.js';
+import { Store } from './memory/store.js';
 import { Heap, PAGE_BYTES, WASM32_MAX_BYTES, alignUp } from './memory/heap.js';
 import { Rng } from './random.js';
 import { Tape } from './autograd/tape.js';
@@ -107,8 +108,8 @@ export class Runtime {
    */
   readonly kernels: Kernels;
   readonly heap: Heap;
-  /** Parameters, optimizer state, anything that lives across steps. */
-  readonly persistent: Arena;
+  /** Parameters, optimizer state, anything that lives across steps: freed one allocation at a time (`free`, `dispose`). */
+  readonly persistent: Store;
   /** Activations and temporaries: `reset()` after each step or generation call. */
   readonly step: Arena;
   /** Why better backends were passed over, if they were (empty when the best one loaded). */
@@ -126,7 +127,7 @@ export class Runtime {
   readonly #pool: WorkerPool | null;
 
   /** @internal use createRuntime */
-  constructor(backend: Backend, features: Features, kernels: Kernels, heap: Heap, persistent: Arena, gemmWork: number,
+  constructor(backend: Backend, features: Features, kernels: Kernels, heap: Heap, persistent: Store, gemmWork: number,
     notes: string[], stepChunkBytes: number, fallback: string | null = null, pool: WorkerPool | null = null) {
     this.backend = backend;
     this.fallback = fallback;
@@ -173,10 +174,22 @@ export class Runtime {
   /** An uninitialised tensor (whatever bytes the arena held). */
   empty(shape: readonly number[], opts: TensorOptions = {}): Tensor {
     const size = shapeSize(shape);
-    const arena = opts.arena === 'step' ? this.step : this.persistent;
-    const lease = arena.lease();
-    const ptr = arena.alloc(size * 4);
+    const { ptr, lease } = (opts.arena === 'step' ? this.step : this.persistent).take(size * 4);
     return new Tensor(this.heap, lease, ptr, shape, opts.dtype ?? 'f32');
+  }
+
+  /**
+   * Frees a persistent tensor's memory for reuse now; it and every view of the same allocation
+   * become stale (using them throws StaleTensorError). Step tensors are freed by their scope.
+   * @example
+   * ```ts
+   * const t = rt.zeros([1 << 20]);
+   * rt.free(t);            // the 4 MiB are reused by the next persistent allocation
+   * ```
+   */
+  free(t: Tensor): void {
+    if (t.arena !== this.persistent) throw new ValueError(`free: ${t.describe()} is not in this runtime's persistent store (step tensors are freed by rt.step scopes)`);
+    this.persistent.free(t.lease);
   }
 
   /** A tensor of zeros. */
@@ -395,7 +408,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     const memory = makeMemory(initialBytes, limitBytes, shared);
     if (backend === 'js') {
       const heap = new Heap(memory, 64, limitBytes);
-      return new Runtime('js', features, jsKernels(() => heap.f32), heap, new Arena(heap, 'persistent', 1 << 20), 0, notes, stepChunkBytes, fallback('js'));
+      return new Runtime('js', features, jsKernels(() => heap.f32), heap, new Store(heap, 'persistent', 1 << 20), 0, notes, stepChunkBytes, fallback('js'));
     }
     let module: WebAssembly.Module, exports: ModuleExports;
     try {
@@ -411,7 +424,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       continue;
     }
     const heap = new Heap(memory, exports.heap_base() >>> 0, limitBytes);
-    const persistent = new Arena(heap, 'persistent', 1 << 20);
+    const persistent = new Store(heap, 'persistent', 1 << 20);
     const workBytes = exports.gemm_workspace_bytes() >>> 0;
     const gemmWork = persistent.alloc(workBytes);
     if (threads === 1) return new Runtime(backend, features, exports, heap, persistent, gemmWork, notes, stepChunkBytes, fallback(backend));

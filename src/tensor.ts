@@ -3,7 +3,7 @@
 // may grow memory), `toArray()` a copy. Using a tensor after its arena scope was released
 // throws StaleTensorError instead of reading someone else's bytes.
 import { DTypeError, ShapeError } from './errors.js';
-import type { Arena, Lease } from './memory/arena.js';
+import type { Allocator, Lease } from './memory/arena.js';
 import type { Heap } from './memory/heap.js';
 
 /** Element types. Both are 4 bytes. */
@@ -43,11 +43,26 @@ export class Tensor {
   readonly #heap: Heap;
   readonly #lease: Lease;
   #tracked: Tracked | null = null;
+  #grad: Tensor | null = null;
+  #gradHook: (() => void) | null = null;
   /**
    * Gradient of the loss with respect to this tensor, filled by `Tape.backward` (parameters:
-   * a view into the model's flat gradient buffer; activations: a step-arena tensor).
+   * a view into the model's flat gradient buffer, allocated the first time any parameter's
+   * gradient is asked for; activations: a step-arena tensor).
    */
-  grad: Tensor | null = null;
+  get grad(): Tensor | null {
+    if (!this.#grad && this.#gradHook) this.#gradHook();
+    return this.#grad;
+  }
+
+  set grad(g: Tensor | null) {
+    this.#grad = g;
+  }
+
+  /** @internal Runs once, the first time `grad` is read while it is null (parameters allocate their gradient buffer then). */
+  onGradNeeded(hook: (() => void) | null): void {
+    this.#gradHook = hook;
+  }
   /** Whether ops record a backward for this tensor (parameters, and anything computed from them). */
   requiresGrad = false;
 
@@ -61,9 +76,14 @@ export class Tensor {
     this.#lease = lease;
   }
 
-  /** The arena that holds the data. */
-  get arena(): Arena {
+  /** The arena (step) or store (persistent) that holds the data. */
+  get arena(): Allocator {
     return this.#lease.arena;
+  }
+
+  /** @internal Who owns the memory (freeing it through the store makes this tensor stale). */
+  get lease(): Lease {
+    return this.#lease;
   }
 
   /** Whether the data is still valid (its arena scope has not been released). */

@@ -15,11 +15,22 @@ export interface Mark {
   readonly used: number;
 }
 
-/** Who an allocation belongs to: it stays valid while its scope is live. */
+/** Who an allocation belongs to: it stays valid while its scope (or, in a Store, the allocation itself) is live. */
 export interface Lease {
-  readonly arena: Arena;
+  readonly arena: Allocator;
   readonly depth: number;
   readonly scope: number;
+}
+
+/** What tensors need of the memory they live in: the step Arena, or the persistent Store. */
+export interface Allocator {
+  readonly name: string;
+  /** Allocates `bytes` (rounded up to ALIGN): the pointer and the lease that says whether it is still valid. */
+  take(bytes: number): { ptr: number; lease: Lease };
+  isLive(lease: Lease): boolean;
+  /** Throws StaleTensorError naming `what` if `lease` is no longer live. */
+  checkLive(lease: Lease, what: string): void;
+  report(): ArenaReport;
 }
 
 interface Chunk {
@@ -41,7 +52,7 @@ export interface ArenaReport {
 let nextScope = 1;
 
 /** A bump allocator with scopes. Every pointer it returns is ALIGN-byte aligned. */
-export class Arena {
+export class Arena implements Allocator {
   readonly name: string;
   readonly #heap: Heap;
   readonly #chunkBytes: number;
@@ -97,6 +108,12 @@ export class Arena {
     this.#offset = size;
     this.#count(size);
     return ptr;
+  }
+
+  /** `alloc` with the lease of the innermost open scope. */
+  take(bytes: number): { ptr: number; lease: Lease } {
+    const lease = this.lease();
+    return { ptr: this.alloc(bytes), lease };
   }
 
   #count(size: number): void {

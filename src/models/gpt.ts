@@ -113,7 +113,7 @@ export class GPT extends Model {
     this.ln_f = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'transformer.ln_f', cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps }) : null;
     this.lm_head = cfg.tieWeights ? null : new Linear(this.ctx, ps, 'lm_head', cfg.dModel, cfg.vocabSize, { bias: false, layout: 'out,in' });
     ps.allocate(rt, seed);
-    this.#sinusoid = cfg.positions === 'sinusoidal' ? rt.tensor(sinusoidalTable(cfg.blockSize, cfg.dModel), [cfg.blockSize, cfg.dModel]) : null;
+    this.#sinusoid = cfg.positions === 'sinusoidal' ? this.own(rt.tensor(sinusoidalTable(cfg.blockSize, cfg.dModel), [cfg.blockSize, cfg.dModel])) : null;
   }
 
   /** Number of parameters; with `nonEmbedding`, without the position table (as nanoGPT reports). */

@@ -2,6 +2,7 @@
 // layers read (training flag, dropout Rng), and the train/eval/zero-grad switches.
 import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
 import type { ModelContext } from '../nn/context.js';
 import { ParameterSet } from '../nn/parameters.js';
 import type { KeepsAttention } from '../nn/attention.js';
@@ -27,6 +28,32 @@ export abstract class Model {
   constructor(rt: Runtime, seed: number) {
     this.rt = rt;
     this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
+  }
+
+  /** Persistent tensors the model made besides its parameters (fixed position tables), freed by `dispose`. */
+  protected readonly owned: Tensor[] = [];
+
+  /** Keeps `t` (persistent, made by this model) until `dispose`. */
+  protected own(t: Tensor): Tensor {
+    this.owned.push(t);
+    return t;
+  }
+
+  /**
+   * Frees everything the model holds in its runtime — parameters, gradients, packed weights,
+   * position tables — for reuse; the model cannot be used afterwards (its tensors are stale).
+   * Optimizers and KV caches made for it are separate: `opt.dispose()`, `rt.free(cache.k)`.
+   * Idempotent.
+   * @example
+   * ```ts
+   * const model = new GPT(rt, { vocabSize: 65, blockSize: 64, nLayer: 4, nHead: 4, dModel: 128 });
+   * // … train, generate …
+   * model.dispose();   // rt.memoryReport().persistent.usedBytes is back where it was
+   * ```
+   */
+  dispose(): void {
+    this.params.dispose();
+    for (const t of this.owned.splice(0)) if (t.isLive) this.rt.free(t);
   }
 
   /** Number of parameters (scalars in the parameter table). */

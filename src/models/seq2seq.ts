@@ -157,7 +157,7 @@ export class Seq2Seq extends Model {
     this.decoderNorm = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'model.decoder.layer_norm', cfg.dModel, ln) : null;
     this.lmHead = cfg.tieOutput ? null : ps.declare('lm_head.weight', [cfg.tgtVocabSize, cfg.dModel], { normal: 0.02 }, true);
     ps.allocate(rt, seed);
-    this.#positions = rt.tensor(sinusoidalTable(cfg.maxPositions, cfg.dModel), [cfg.maxPositions, cfg.dModel]);
+    this.#positions = this.own(rt.tensor(sinusoidalTable(cfg.maxPositions, cfg.dModel), [cfg.maxPositions, cfg.dModel]));
   }
 
   /**

@@ -67,7 +67,6 @@ export class Embedding {
 export class LayerNorm {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  #zeros: Tensor | null = null;
   constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly dim: number, opts: { bias?: boolean; eps?: number } = {}) {
     this.weight = ps.declare(`${prefix}.weight`, [dim], 'ones', false);
     this.bias = opts.bias === false ? null : ps.declare(`${prefix}.bias`, [dim], 'zeros', false);
@@ -78,8 +77,8 @@ export class LayerNorm {
   /** x (…, C) → (…, C) */
   forward(x: Tensor): Tensor {
     const rt = this.ctx.rt;
-    // Without a bias the kernel still adds one: a constant zero vector, not a parameter.
-    const bias = this.bias ? this.bias.value : (this.#zeros ??= rt.zeros([this.dim]));
+    // Without a bias the kernel still adds one: a zero vector for this call, not a parameter
+    const bias = this.bias ? this.bias.value : rt.zeros([this.dim], { arena: 'step' });
     return layerNorm(rt, x, this.weight.value, bias, this.eps);
   }
 }

@@ -1,7 +1,9 @@
 // Parameters carved from one block: modules declare (name, shape, init, decay) while the
 // model is built; `allocate` lays them out in one flat f32 buffer (weight-decayed group first,
-// then the rest), with gradients in a second buffer of the same layout. AdamW, zero-grad and
-// the global gradient norm are then one kernel call each over one or two contiguous ranges.
+// then the rest). Gradients live in a second buffer of the same layout, allocated the first time
+// any gradient is asked for (a model only run for inference never holds one). AdamW, zero-grad
+// and the global gradient norm are one kernel call each over one or two contiguous ranges.
+// `dispose` frees both buffers and every packed copy made from the weights.
 import { ShapeError, WasmformerError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
@@ -21,7 +23,7 @@ export interface ParameterSpec {
   decay: boolean;
 }
 
-/** A declared parameter; `value` (with `value.grad`) exists after `ParameterSet.allocate`. */
+/** A declared parameter; `value` exists after `ParameterSet.allocate` (`value.grad` once gradients are asked for). */
 export class Parameter {
   readonly spec: ParameterSpec;
   #value: Tensor | null = null;
@@ -36,7 +38,7 @@ export class Parameter {
     return this.spec.name;
   }
 
-  /** The parameter's tensor (a view of the flat parameter buffer; `.grad` views the gradient buffer). */
+  /** The parameter's tensor (a view of the flat parameter buffer; `.grad` views the gradient buffer, made on first read). */
   get value(): Tensor {
     if (!this.#value) throw new WasmformerError(`parameter ${this.spec.name} is used before its ParameterSet was allocated`);
     return this.#value;
@@ -69,6 +71,7 @@ export class ParameterSet {
   #grads: Tensor | null = null;
   #decayEnd = 0;
   #rt: Runtime | null = null;
+  #disposed = false;
   readonly #tracked = new Tracked();
 
   /** Adds a row to the shape table. Names must be unique. */
@@ -84,7 +87,7 @@ export class ParameterSet {
 
   /** Carves every declared parameter from one persistent block and initialises it from `seed`. */
   allocate(rt: Runtime, seed: number): void {
-    if (this.#flat) throw new WasmformerError('allocate: the ParameterSet is already allocated');
+    if (this.#flat || this.#disposed) throw new WasmformerError(`allocate: the ParameterSet is already ${this.#disposed ? 'disposed' : 'allocated'}`);
     // Layout: the weight-decayed group, then the rest, each parameter padded to PAD elements.
     let offset = 0;
     for (const decay of [true, false]) {
@@ -97,12 +100,10 @@ export class ParameterSet {
     }
     const total = Math.max(offset, PAD);
     this.#flat = rt.zeros([total]).track(this.#tracked);
-    this.#grads = rt.zeros([total]);
     this.#rt = rt;
     for (const p of this.#list) {
       const value = this.#flat.view(p.spec.shape, p.offset);
-      value.grad = this.#grads.view(p.spec.shape, p.offset);
-      value.requiresGrad = true;
+      this.#gradLater(value, p.offset);
       p.bind(value);
     }
     // Initialise in declaration order so a seed gives the same model whatever the layout.
@@ -126,9 +127,48 @@ export class ParameterSet {
     return this.#need(this.#flat);
   }
 
-  /** The flat gradient buffer, same layout as `flat`. */
+  /** The flat gradient buffer, same layout as `flat` (zeros when first asked for). */
   get grads(): Tensor {
-    return this.#need(this.#grads);
+    this.#need(this.#flat);
+    if (!this.#grads) this.#grads = this.#rt!.zeros(this.#flat!.shape);
+    return this.#grads;
+  }
+
+  /** Whether the gradient buffer exists (it is made the first time a gradient is read). */
+  get hasGrads(): boolean {
+    return this.#grads !== null;
+  }
+
+  /** Marks `t` (elements from `offset` of the flat buffer) as a parameter whose `.grad` is the same range of `grads`, made when first read. */
+  #gradLater(t: Tensor, offset: number): void {
+    t.requiresGrad = true;
+    t.onGradNeeded(() => {
+      t.grad = this.grads.view(t.shape, offset);
+      t.onGradNeeded(null);
+    });
+  }
+
+  /**
+   * Frees the parameters, their gradients and every packed copy of the weights for reuse by the
+   * runtime; every tensor over them becomes stale. Idempotent.
+   * @example
+   * ```ts
+   * model.params.dispose();
+   * model.params.get('wte.weight')!.value.ptr;   // throws StaleTensorError
+   * ```
+   */
+  dispose(): void {
+    if (this.#disposed || !this.#rt) {
+      this.#disposed = true;
+      return;
+    }
+    const rt = this.#rt;
+    for (const d of this.#tracked.derived.values()) rt.free(d.tensor);
+    this.#tracked.derived.clear();
+    if (this.#grads) rt.free(this.#grads);
+    rt.free(this.#flat!);
+    this.#grads = this.#flat = null;
+    this.#disposed = true;
   }
 
   /** Elements [0, decayEnd) of the flat buffers hold the weight-decayed parameters. */
@@ -168,8 +208,7 @@ export class ParameterSet {
     }
     const shape = [rows, ...rest];
     const t = this.flat.view(shape, parts[0]!.offset);
-    t.grad = this.grads.view(shape, parts[0]!.offset);
-    t.requiresGrad = true;
+    this.#gradLater(t, parts[0]!.offset);
     return t;
   }
 
@@ -210,7 +249,7 @@ export class ParameterSet {
   }
 
   #need(t: Tensor | null): Tensor {
-    if (!t) throw new ShapeError('the ParameterSet has not been allocated yet');
+    if (!t) throw new ShapeError(this.#disposed ? 'the ParameterSet has been disposed' : 'the ParameterSet has not been allocated yet');
     return t;
   }
 }

@@ -28,8 +28,8 @@ export class AdamW extends FlatOptimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
-  readonly #m: Tensor;
-  readonly #v: Tensor;
+  #m: Tensor | null = null;
+  #v: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: AdamWOptions = {}) {
     super(params, opts.weightDecay ?? 0.01);
@@ -39,18 +39,29 @@ export class AdamW extends FlatOptimizer {
       if (!(v >= 0 && v < 1)) throw new ValueError(`AdamW: ${name} is ${v}, expected 0 ≤ β < 1`);
     }
     if (!(this.eps > 0)) throw new ValueError(`AdamW: eps is ${this.eps}, expected > 0`);
-    this.#m = this.stateBuffer();
-    this.#v = this.stateBuffer();
+  }
+
+  /** The moments, zeros until the first step (made then, or when a checkpoint reads or restores them). */
+  #moments(): [Tensor, Tensor] {
+    this.#m ??= this.stateBuffer();
+    this.#v ??= this.stateBuffer();
+    return [this.#m, this.#v];
   }
 
   protected update(start: number, end: number, wd: number, lr: number, gradScale: number, t: number): void {
     const p = this.params, range = (b: Tensor) => b.view([end - start], start);
-    adamwUpdate(p.rt, { param: range(p.flat), grad: range(p.grads), m: range(this.#m), v: range(this.#v) },
+    const [m, v] = this.#moments();
+    adamwUpdate(p.rt, { param: range(p.flat), grad: range(p.grads), m: range(m), v: range(v) },
       { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: wd, step: t, gradScale });
   }
 
   stateTensors(): Record<string, Tensor> {
-    return { exp_avg: this.#m, exp_avg_sq: this.#v };
+    const [m, v] = this.#moments();
+    return { exp_avg: m, exp_avg_sq: v };
+  }
+
+  protected freeState(): void {
+    this.#m = this.#v = null;
   }
 
   protected hyper(): Record<string, number> {

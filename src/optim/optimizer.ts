@@ -26,6 +26,8 @@ export interface Optimizer {
   stateMeta(): Record<string, number | string | boolean>;
   /** Restores `stepCount` (buffers are restored by writing into `stateTensors()`). */
   loadStateMeta(meta: Record<string, unknown>): void;
+  /** Frees the state buffers (made again, as zeros, if the optimizer is used after). */
+  dispose(): void;
 }
 
 /** Shared by the fused optimizers: subclasses implement `update` over one contiguous range. */
@@ -77,6 +79,25 @@ export abstract class FlatOptimizer implements Optimizer {
 
   /** A zeroed persistent buffer with the layout of the flat parameters (moments, momentum). */
   protected stateBuffer(): Tensor {
-    return this.params.rt.zeros(this.params.flat.shape);
+    const t = this.params.rt.zeros(this.params.flat.shape);
+    this.#state.push(t);
+    return t;
+  }
+
+  readonly #state: Tensor[] = [];
+
+  /** Forgets the subclass's state buffers (they are freed by `dispose`). */
+  protected abstract freeState(): void;
+
+  /**
+   * Frees the optimizer state for reuse; a later `step` starts it again from zeros (step count kept).
+   * @example
+   * ```ts
+   * opt.dispose(); model.dispose();   // everything training held goes back to the runtime
+   * ```
+   */
+  dispose(): void {
+    for (const t of this.#state.splice(0)) if (t.isLive) this.params.rt.free(t);
+    this.freeState();
   }
 }

@@ -25,7 +25,7 @@ export class SGD extends FlatOptimizer {
   readonly name = 'sgd';
   readonly momentum: number;
   readonly nesterov: boolean;
-  readonly #buf: Tensor;
+  #buf: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: SGDOptions = {}) {
     super(params, opts.weightDecay ?? 0);
@@ -33,17 +33,25 @@ export class SGD extends FlatOptimizer {
     this.nesterov = opts.nesterov ?? false;
     if (!(this.momentum >= 0 && this.momentum < 1)) throw new ValueError(`SGD: momentum is ${this.momentum}, expected 0 ≤ μ < 1`);
     if (this.nesterov && this.momentum === 0) throw new ValueError('SGD: nesterov needs momentum > 0');
-    this.#buf = this.stateBuffer();
+  }
+
+  /** The momentum buffer, zeros until the first step. */
+  #momentum(): Tensor {
+    return (this.#buf ??= this.stateBuffer());
   }
 
   protected update(start: number, end: number, wd: number, lr: number, gradScale: number): void {
     const p = this.params, range = (b: Tensor) => b.view([end - start], start);
-    sgdUpdate(p.rt, { param: range(p.flat), grad: range(p.grads), buf: range(this.#buf) },
+    sgdUpdate(p.rt, { param: range(p.flat), grad: range(p.grads), buf: range(this.#momentum()) },
       { lr, momentum: this.momentum, weightDecay: wd, nesterov: this.nesterov, gradScale });
   }
 
   stateTensors(): Record<string, Tensor> {
-    return { momentum_buffer: this.#buf };
+    return { momentum_buffer: this.#momentum() };
+  }
+
+  protected freeState(): void {
+    this.#buf = null;
   }
 
   protected hyper(): Record<string, number | boolean> {

@@ -40,6 +40,7 @@ describe('packed weights follow the parameters', () => {
     expect(close(inference(rt, x, w, false), reference(rt, x, w, false))).toBe(true);
     expect(close(inference(rt, x, head, true), reference(rt, x, head, true))).toBe(true);
     expect(packs()).toBe(2);
+    void ps.grads, opt.stateTensors();                                 // gradients and moments are made on first use: now
     const persistent = rt.memoryReport().persistent.usedBytes;
     for (let i = 0; i < 5; i++) inference(rt, x, w, false);
     expect(packs()).toBe(2);                                           // nothing changed: no repack
