@@ -19,13 +19,15 @@ import { gelu_forward, gelu_grad_scale } from "./activation";
 /** Micro-kernel tile: rows and columns. */
 export const GEMM_MR: i32 = MR;
 export const GEMM_NR: i32 = NR;
-/** K block: a packed B sliver (KC,NR) and A sliver (KC,MR) stay in L1 (21 KB of 32) while the
- *  B sliver meets every A sliver of the M block. Measured: 384 and 512 beat 256 by 2–5% on the
- *  large cases (fewer passes over C); 384 keeps headroom in a 32 KB L1. */
-export const GEMM_KC: i32 = 384;
+/** K block: a packed B sliver (KC,NR) and A sliver (KC,MR) stay in L1 while the B sliver meets
+ *  every A sliver of the M block: at most 24 KB, headroom in a 32 KB L1 — 512 with 4-row tiles
+ *  (simd: 24 KB), 384 with 6-row tiles (relaxed: 21 KB). Measured: 384 and 512 beat 256 by 2–5%
+ *  on the large cases (fewer passes over C); simd 1 thread, paired, 512 against 384 at K = 512
+ *  (one K block instead of two): 512³ A·B +3.4%, A·Bᵀ +4.9%, Aᵀ·B +5.4%; K = 768 alike. */
+export const GEMM_KC: i32 = MR == 4 ? 512 : 384;
 /** M block (a multiple of MR): its packed A (MC,KC) stays in L2, each A sliver streams to L1. */
 export const GEMM_MC: i32 = 120;
-/** N block: the packed B panel (KC,NC), 768 KB, stays in L2 (MC = 60, NC = 1024 measured no better). */
+/** N block: the packed B panel (KC,NC), 768 KB (relaxed) or 1 MB (simd), stays in L2 (MC = 60, NC = 1024 measured no better). */
 export const GEMM_NC: i32 = 512;
 /** Up to this many rows of C, B is streamed unpacked (no packing), several rows of A sharing
  *  each load of B (gemm_small_n / gemm_small_t). Measured at K = 768, N = 3072: from M = 4 to 16
