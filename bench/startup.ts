@@ -26,8 +26,8 @@ import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium, serveStatic, type StaticServer } from '../test/helpers/browser.js';
-import { startWorkerd } from '../test/helpers/workerd.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium, serveStatic, type StaticServer } from '../tools/browser.js';
+import { startWorkerd } from '../tools/workerd.js';
 import { median, type BenchRow } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

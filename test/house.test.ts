@@ -1,6 +1,6 @@
 // The house rules that can be checked by reading the sources: only src/ops (and the runtime
 // that builds it, src/wasm and src/runtime.ts) calls kernels; the layers above never import
-// src/wasm; benches import nothing from test/.
+// src/wasm; benches and examples import nothing from test/ (shared drivers live in tools/).
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -37,6 +37,11 @@ describe('house rules', () => {
   it('layers above src/ops import nothing from src/wasm', () => {
     const above = SRC.filter((p) => /^src\/(fn|nn|models|optim|generate|train|autograd|viz|data|tokenizers|io)\//.test(relative(ROOT, p)));
     expect(hits(above, /from '\.\.\/wasm\//)).toEqual([]);
+  });
+
+  it('benches and examples import nothing from test/', () => {
+    const users = [...files(join(ROOT, 'bench')), ...files(join(ROOT, 'examples'))];
+    expect(hits(users, /from '(\.\.\/)+test\//)).toEqual([]);
   });
 
   it('the scan finds a kernel call where there is one', () => {

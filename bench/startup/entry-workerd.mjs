@@ -1,5 +1,5 @@
 // workerd: bundled by bench/startup.ts with esbuild (the library inlined, the .wasm files
-// external), served by workerd (test/helpers/workerd.ts writes its config). workerd forbids compiling wasm from bytes, so the two
+// external), served by workerd (tools/workerd.ts writes its config). workerd forbids compiling wasm from bytes, so the two
 // SIMD builds come in as WebAssembly.Module imports and are passed to createRuntime.
 // GET /kernel or /token runs one measure and answers with its JSON. Cloudflare's workers
 // runtime stops the clock during computation (it only advances on I/O, a Spectre mitigation),

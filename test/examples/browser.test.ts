@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { startServer, type DemoServer } from '../../examples/browser/serve.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium } from '../../tools/browser.js';
 
 const OUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
 /** The test builds into its own folder, apart from a developer's examples/browser/dist. */

@@ -1,5 +1,5 @@
 // The edge example (examples/edge/) on the real workerd binary: the worker is bundled by
-// examples/edge/build.ts and served by `workerd serve` on 127.0.0.1 (test/helpers/workerd.ts);
+// examples/edge/build.ts and served by `workerd serve` on 127.0.0.1 (tools/workerd.ts);
 // its generations are compared with the same checkpoint run in Node on the same backend.
 // Two servers: one with both wasm builds (createRuntime's `auto` picks relaxed where workerd
 // validates it) and one held to simd (bit-identical everywhere). Plus a tiny worker that
@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorker, type BuiltWorker } from '../../examples/edge/build.js';
 import { CharTokenizer, createRuntime, generate, modelFromCheckpoint, parseCheckpoint, type GPT } from '../../src/index.js';
-import { startWorkerd, type WorkerdServer } from '../helpers/workerd.js';
+import { startWorkerd, type WorkerdServer } from '../../tools/workerd.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CHECKPOINT = join(root, 'examples', 'edge', 'model.safetensors');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveStatic, type StaticServer } from '../helpers/browser.js';
+import { launchChromium, serveStatic, type StaticServer } from '../../tools/browser.js';
 import { createConsumer, describeRun, fixtureFiles, lastJson, pack, referenceSmoke, run, smokeProblems, type Consumer, type Packed, type SmokeResult } from './pack.js';
 
 interface Outcome {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { build, createLogger, createServer, type Rolldown } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveStatic, type StaticServer } from '../helpers/browser.js';
+import { launchChromium, serveStatic, type StaticServer } from '../../tools/browser.js';
 import { createConsumer, fixtureFiles, pack, referenceSmoke, smokeProblems, type Consumer, type Packed, type SmokeResult } from './pack.js';
 
 let packed: Packed;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkerd, type WorkerdServer } from '../helpers/workerd.js';
+import { startWorkerd, type WorkerdServer } from '../../tools/workerd.js';
 import { createConsumer, fixtureFiles, installedPackageJson, pack, referenceSmoke, smokeProblems, type Consumer, type Packed, type SmokeResult } from './pack.js';
 
 interface Outcome<T> {

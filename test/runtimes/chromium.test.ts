@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveStatic } from '../helpers/browser.js';
+import { launchChromium, serveStatic } from '../../tools/browser.js';
 import { runSuite, type SuiteReport } from './suite.js';
 import { bundleEntry } from './bundle.js';
 import { expectLikeNode } from './compare.js';

@@ -1,7 +1,7 @@
 // The runtime suite in Cloudflare's workerd (the npm package's binary, `workerd serve` on
 // 127.0.0.1) with the .wasm imported as modules, compared with Node's report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkerd, type WorkerdServer } from '../helpers/workerd.js';
+import { startWorkerd, type WorkerdServer } from '../../tools/workerd.js';
 import { runSuite, type SuiteReport } from './suite.js';
 import { bundleEntry } from './bundle.js';
 import { expectLikeNode } from './compare.js';

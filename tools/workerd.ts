@@ -1,5 +1,5 @@
 // Runs a worker on the real workerd binary (the npm package `workerd`, Cloudflare's runtime)
-// for tests: writes a config.capnp with the given modules, starts `workerd serve` on
+// for tests and the start-up bench: writes a config.capnp with the given modules, starts `workerd serve` on
 // 127.0.0.1 with a port the OS picks (read back over workerd's control fd), waits until it
 // answers HTTP, and returns its origin and a stop(). Everything workerd prints is captured
 // and put into the error when it fails to start.

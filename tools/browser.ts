@@ -1,4 +1,4 @@
-// Real Chromium for tests: Debian's /usr/bin/chromium driven by playwright-core (never a
+// Real Chromium for tests and the start-up bench: Debian's /usr/bin/chromium driven by playwright-core (never a
 // downloaded browser), and a static file server on 127.0.0.1 that sends the right MIME
 // types and, when asked, the two headers that make a page cross-origin isolated.
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
