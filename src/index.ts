@@ -90,7 +90,7 @@ export type { AdamWOptions } from './optim/adamw.js';
 export { SGD } from './optim/sgd.js';
 export type { SGDOptions } from './optim/sgd.js';
 export { FlatOptimizer } from './optim/optimizer.js';
-export type { Optimizer, StepOptions } from './optim/optimizer.js';
+export type { Optimizer, StepOptions, DecayRule } from './optim/optimizer.js';
 export { clipGradNorm, gradNorm } from './optim/clip.js';
 export { cosineWithWarmup, linearWarmup, noam, constant } from './optim/schedule.js';
 export type { LrSchedule, CosineWithWarmupOptions, LinearWarmupOptions, NoamOptions } from './optim/schedule.js';

@@ -19,7 +19,7 @@ export interface ParameterSpec {
   name: string;
   shape: number[];
   init: Init;
-  /** Whether AdamW applies weight decay (matmul weights yes; biases, norms, embeddings no). */
+  /** Whether it is a matmul weight: decayed by default (optimizers' `decay: 'matrices'`); embeddings and other ≥ 2-D tensors are decayed only with `decay: 'all-2d'`, biases and norms never. */
   decay: boolean;
 }
 
@@ -70,6 +70,7 @@ export class ParameterSet {
   #flat: Tensor | null = null;
   #grads: Tensor | null = null;
   #decayEnd = 0;
+  #matrixEnd = 0;
   #rt: Runtime | null = null;
   #disposed = false;
   readonly #tracked = new Tracked();
@@ -88,15 +89,19 @@ export class ParameterSet {
   /** Carves every declared parameter from one persistent block and initialises it from `seed`. */
   allocate(rt: Runtime, seed: number): void {
     if (this.#flat || this.#disposed) throw new WasmformerError(`allocate: the ParameterSet is already ${this.#disposed ? 'disposed' : 'allocated'}`);
-    // Layout: the weight-decayed group, then the rest, each parameter padded to PAD elements.
+    // Layout: the weight-decayed group (matmul weights), then the other tensors of ≥ 2
+    // dimensions (embeddings, position tables), then the rest (biases, norms), each parameter
+    // padded to PAD elements: either decay rule is then one contiguous range from 0.
+    const group = (s: ParameterSpec) => (s.decay ? 0 : s.shape.length >= 2 ? 1 : 2);
     let offset = 0;
-    for (const decay of [true, false]) {
+    for (const g of [0, 1, 2]) {
       for (const p of this.#list) {
-        if (p.spec.decay !== decay) continue;
+        if (group(p.spec) !== g) continue;
         p.offset = offset;
         offset += Math.ceil(shapeSize(p.spec.shape) / PAD) * PAD;
       }
-      if (decay) this.#decayEnd = offset;
+      if (g === 0) this.#decayEnd = offset;
+      if (g === 1) this.#matrixEnd = offset;
     }
     const total = Math.max(offset, PAD);
     this.#flat = rt.zeros([total]).track(this.#tracked);
@@ -171,10 +176,16 @@ export class ParameterSet {
     this.#disposed = true;
   }
 
-  /** Elements [0, decayEnd) of the flat buffers hold the weight-decayed parameters. */
+  /** Elements [0, decayEnd) of the flat buffers hold the weight-decayed parameters (matmul weights). */
   get decayEnd(): number {
     this.#need(this.#flat);
     return this.#decayEnd;
+  }
+
+  /** Elements [0, matrixEnd) hold every parameter of ≥ 2 dimensions: the matmul weights, then embeddings and position tables. */
+  get matrixEnd(): number {
+    this.#need(this.#flat);
+    return this.#matrixEnd;
   }
 
   /** Parameters in declaration order (the model's natural order). */

@@ -1,10 +1,10 @@
 // AdamW (Loshchilov & Hutter, decoupled weight decay) fused over the flat parameter buffer:
-// two kernel calls per step, one over the weight-decayed range and one over the rest (biases,
-// norms, embeddings), as nanoGPT groups them. Moments live in buffers of the same layout.
+// two kernel calls per step, one over the weight-decayed range and one over the rest (which
+// range decays: `DecayRule`). Moments live in buffers of the same layout.
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
-import { FlatOptimizer } from './optimizer.js';
+import { FlatOptimizer, type DecayRule } from './optimizer.js';
 import { adamwUpdate } from '../ops/optim.js';
 
 export interface AdamWOptions {
@@ -14,6 +14,8 @@ export interface AdamWOptions {
   eps?: number;
   /** Decoupled weight decay of the decayed group, default 0.01 (PyTorch's). */
   weightDecay?: number;
+  /** Which parameters are decayed: 'matrices' (default: matmul weights) or 'all-2d' (nanoGPT's: embeddings too). */
+  decay?: DecayRule;
 }
 
 /**
@@ -32,7 +34,7 @@ export class AdamW extends FlatOptimizer {
   #v: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: AdamWOptions = {}) {
-    super(params, opts.weightDecay ?? 0.01);
+    super(params, opts.weightDecay ?? 0.01, opts.decay);
     [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     for (const [name, v] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {

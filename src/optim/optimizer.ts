@@ -6,6 +6,15 @@ import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
 
+/**
+ * Which parameters weight decay applies to. 'matrices' (default): the matmul weights only —
+ * embeddings, position tables, biases and norms are not decayed (GPT-2's and Hugging Face's
+ * usual grouping, and nanoGPT's until 2023). 'all-2d': every parameter of ≥ 2 dimensions,
+ * embeddings included, biases and norms not — what nanoGPT's configure_optimizers does now
+ * (`p.dim() >= 2`).
+ */
+export type DecayRule = 'matrices' | 'all-2d';
+
 /** Arguments of one update. */
 export interface StepOptions {
   /** Learning rate of this update (schedules compute it per step). */
@@ -35,12 +44,16 @@ export abstract class FlatOptimizer implements Optimizer {
   abstract readonly name: string;
   readonly params: ParameterSet;
   readonly weightDecay: number;
+  /** Which parameters weight decay applies to (`DecayRule`). */
+  readonly decay: DecayRule;
   #t = 0;
 
-  constructor(params: ParameterSet, weightDecay: number) {
+  constructor(params: ParameterSet, weightDecay: number, decay: DecayRule = 'matrices') {
     if (!(weightDecay >= 0)) throw new ValueError(`${new.target.name}: weightDecay is ${weightDecay}, expected ≥ 0`);
+    if (decay !== 'matrices' && decay !== 'all-2d') throw new ValueError(`${new.target.name}: decay is ${String(decay)}, expected 'matrices' or 'all-2d'`);
     this.params = params;
     this.weightDecay = weightDecay;
+    this.decay = decay;
   }
 
   get stepCount(): number {
@@ -51,7 +64,7 @@ export abstract class FlatOptimizer implements Optimizer {
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValueError(`${this.name}.step: lr is ${lr}, expected a finite number ≥ 0`);
     if (!(gradScale >= 0) || !Number.isFinite(gradScale)) throw new ValueError(`${this.name}.step: gradScale is ${gradScale}, expected a finite number ≥ 0`);
     this.#t++;
-    const split = this.params.decayEnd;
+    const split = this.decay === 'all-2d' ? this.params.matrixEnd : this.params.decayEnd;
     const total = this.params.flat.size;
     if (split > 0) this.update(0, split, this.weightDecay, lr, gradScale, this.#t);
     if (total > split) this.update(split, total, 0, lr, gradScale, this.#t);
@@ -64,7 +77,7 @@ export abstract class FlatOptimizer implements Optimizer {
   abstract stateTensors(): Record<string, Tensor>;
 
   stateMeta(): Record<string, number | string | boolean> {
-    return { name: this.name, step: this.#t, weightDecay: this.weightDecay, ...this.hyper() };
+    return { name: this.name, step: this.#t, weightDecay: this.weightDecay, decay: this.decay, ...this.hyper() };
   }
 
   /** Hyper-parameters other than weight decay, for `stateMeta`. */

@@ -3,7 +3,7 @@
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
-import { FlatOptimizer } from './optimizer.js';
+import { FlatOptimizer, type DecayRule } from './optimizer.js';
 import { sgdUpdate } from '../ops/optim.js';
 
 export interface SGDOptions {
@@ -12,6 +12,8 @@ export interface SGDOptions {
   /** L2 penalty added to the gradient (decayed group only), default 0. */
   weightDecay?: number;
   nesterov?: boolean;
+  /** Which parameters are decayed: 'matrices' (default: matmul weights) or 'all-2d' (embeddings too). */
+  decay?: DecayRule;
 }
 
 /**
@@ -28,7 +30,7 @@ export class SGD extends FlatOptimizer {
   #buf: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: SGDOptions = {}) {
-    super(params, opts.weightDecay ?? 0);
+    super(params, opts.weightDecay ?? 0, opts.decay);
     this.momentum = opts.momentum ?? 0;
     this.nesterov = opts.nesterov ?? false;
     if (!(this.momentum >= 0 && this.momentum < 1)) throw new ValueError(`SGD: momentum is ${this.momentum}, expected 0 ≤ μ < 1`);
