@@ -7,7 +7,8 @@ export type { DType } from './tensor.js';
 export { Arena } from './memory/arena.js';
 export type { ArenaReport, Mark } from './memory/arena.js';
 export { Heap, ALIGN, PAGE_BYTES } from './memory/heap.js';
-export { Rng, portableLog } from './random.js';
+export { Rng } from './random.js';
+export { argmax, portableLog, portablePowInt } from './math.js';
 export type { RngState } from './random.js';
 export { detectFeatures, hardwareThreads } from './wasm/features.js';
 export type { Features } from './wasm/features.js';
@@ -104,7 +105,7 @@ export { checkpointBytes, saveCheckpoint, readCheckpoint, parseCheckpoint, loadW
 export type { Checkpoint, CheckpointContents, TrainPosition } from './train/checkpoint.js';
 export { generate, generateTokens, generateStream, lastLogits } from './generate/generate.js';
 export type { GenerateOptions } from './generate/generate.js';
-export { sampleToken, argmax } from './generate/sample.js';
+export { sampleToken } from './generate/sample.js';
 export { greedyDecode, beamSearch } from './generate/beam.js';
 export type { DecodeOptions, BeamOptions, Hypothesis } from './generate/beam.js';
 export type { SamplingOptions } from './generate/sample.js';

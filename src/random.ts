@@ -2,6 +2,7 @@
 // runtime: integer arithmetic (xoshiro128**, seeded through splitmix32), and for normals
 // the Marsaglia polar method with a logarithm written here from + − × ÷ only, so no
 // engine-specific Math.log/Math.cos rounding can creep in (Math.sqrt is correctly rounded).
+import { portableLog } from './math.js';
 
 /** A snapshot of an Rng (see `Rng.getState`). */
 export interface RngState {
@@ -106,40 +107,4 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
-}
-
-const LN2 = 0.6931471805599453;
-
-/**
- * Natural logarithm of x > 0 using only IEEE-exact operations: x = m·2^e with m in
- * [√½, √2), then ln m = 2·atanh(t), t = (m−1)/(m+1), |t| < 0.172, by its odd series.
- * Accurate to about 1 ulp of a double; identical in every engine.
- */
-export function portableLog(x: number): number {
-  let e = 0;
-  let m = x;
-  while (m >= 1.4142135623730951) { m *= 0.5; e++; }
-  while (m < 0.7071067811865476) { m *= 2; e--; }
-  const t = (m - 1) / (m + 1);
-  const t2 = t * t;
-  // atanh(t)/t = Σ t^(2k)/(2k+1); |t|^2 < 0.0295, so 14 terms reach below 2^-53.
-  let sum = 0;
-  for (let k = 14; k >= 1; k--) sum = sum * t2 + 1 / (2 * k + 1);
-  sum = sum * t2 + 1;
-  return 2 * t * sum + e * LN2;
-}
-
-/**
- * x^n for an integer n ≥ 0 by repeated squaring: only IEEE-exact multiplications, so the
- * same double in every engine (`Math.pow` is not required to be correctly rounded and
- * engines differ in the last bit). Used for Adam's bias corrections β^t.
- */
-export function portablePowInt(x: number, n: number): number {
-  let result = 1;
-  let base = x;
-  for (let k = n; k > 0; k = Math.floor(k / 2)) {
-    if (k % 2 === 1) result *= base;
-    base *= base;
-  }
-  return result;
 }

@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor.js';
 import { copyBlock } from '../ops/elementwise.js';
 import type { LayerCache } from '../nn/attention.js';
 import type { Seq2Seq } from '../models/seq2seq.js';
-import { argmax } from './sample.js';
+import { argmax } from '../math.js';
 
 export interface DecodeOptions {
   /** Most target tokens to produce, EOS included (default maxPositions). */

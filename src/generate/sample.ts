@@ -4,6 +4,7 @@
 // the options. Two scratch buffers are kept between calls, so sampling allocates almost nothing.
 import { ShapeError, ValueError } from '../errors.js';
 import type { Rng } from '../random.js';
+import { scanLogits } from '../math.js';
 
 export interface SamplingOptions {
   /** Divides the logits before the softmax. Default 1; 0 means greedy (argmax). */
@@ -29,18 +30,6 @@ let keys = new Float64Array(0); // (V,) sort keys, reused between calls
 let weights = new Float64Array(0); // (V,) exp((logit − max) / T), in key order
 const f32 = new Float32Array(1);
 const f32Bits = new Uint32Array(f32.buffer);
-
-/**
- * The id of the largest logit; ties go to the lowest id. A row of all −Infinity gives 0.
- * @throws ShapeError if `logits` is empty; ValueError if it holds a NaN (naming its index).
- * @example
- * ```ts
- * argmax(new Float32Array([0.5, 2, 2, -1])); // 1
- * ```
- */
-export function argmax(logits: Float32Array): number {
-  return scan('argmax', logits).best;
-}
 
 /**
  * Picks the next token id from `logits` (V,).
@@ -81,7 +70,7 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rn
   }
   const V = logits.length;
   if (V > MAX_VOCAB) throw new ShapeError(`${op}: logits has ${V} entries, at most ${MAX_VOCAB} are supported`);
-  const { best, max } = scan(op, logits);
+  const { best, max } = scanLogits(op, logits);
   if (max === -Infinity) throw new ValueError(`${op}: all ${V} logits are -Infinity, nothing can be sampled`);
   const u = rng.uniform(); // the one draw of this token, taken before any branch
   if (temperature === 0) return best;
@@ -141,21 +130,6 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rn
 }
 
 /** One pass over the row: NaN check, the max and its lowest index. */
-function scan(op: string, logits: Float32Array): { best: number; max: number } {
-  if (logits.length === 0) throw new ShapeError(`${op}: logits is empty (V = 0)`);
-  let best = 0;
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) {
-    const x = logits[i]!;
-    if (x > max) {
-      max = x;
-      best = i;
-    } else if (Number.isNaN(x)) {
-      throw new ValueError(`${op}: logit ${i} of ${logits.length} is NaN`);
-    }
-  }
-  return { best, max };
-}
 
 /** (logit descending, id ascending) as one double: see ID_BITS. */
 function sortKey(x: number, id: number): number {

@@ -18,7 +18,7 @@ import { LayerNorm, Linear } from '../nn/layers.js';
 import type { Parameter } from '../nn/parameters.js';
 import type { KeepsAttention } from '../nn/attention.js';
 import { positionIds } from '../nn/positions.js';
-import { argmax } from '../generate/sample.js';
+import { argmax } from '../math.js';
 import { Model } from './model.js';
 import { parameterView, PatchEmbedding } from '../nn/patch-embedding.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';

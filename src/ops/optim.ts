@@ -2,7 +2,7 @@
 // updates a whole group) and the sum of squares behind gradient clipping. The AdamW update is
 // PyTorch's: β and 1 − β each rounded once from f64, bias corrections 1 − β^t from the same β in f64.
 import { ValueError } from '../errors.js';
-import { portablePowInt } from '../random.js';
+import { portablePowInt } from '../math.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, expectShape } from './check.js';

@@ -1,7 +1,8 @@
 // sampleToken and argmax: greedy, top-k, top-p and plain sampling checked for their support
 // and their frequencies, against hand-computed distributions; one rng draw per token; errors.
 import { describe, expect, it } from 'vitest';
-import { argmax, sampleToken } from '../../src/generate/sample.js';
+import { sampleToken } from '../../src/generate/sample.js';
+import { argmax } from '../../src/math.js';
 import type { SamplingOptions } from '../../src/generate/sample.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 import { Rng } from '../../src/random.js';
