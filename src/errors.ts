@@ -60,3 +60,20 @@ export class NotImplementedError extends WasmformerError {}
 
 /** A worker thread failed to start, threw in a kernel, or stopped responding. The message names the thread and the call. */
 export class WorkerError extends WasmformerError {}
+
+/**
+ * A short, safe rendering of any JSON value for an error message: at most 3 levels deep and 80
+ * characters (a hostile header can nest arrays 100,000 deep, which JSON.stringify cannot print).
+ */
+export function preview(v: unknown, depth = 0): string {
+  let out: string;
+  if (Array.isArray(v)) {
+    out = depth >= 3 ? '[…]' : `[${v.slice(0, 8).map((x) => preview(x, depth + 1)).join(',')}${v.length > 8 ? ',…' : ''}]`;
+  } else if (v && typeof v === 'object') {
+    const keys = Object.keys(v);
+    out = depth >= 3 ? '{…}' : `{${keys.slice(0, 4).map((k) => `${JSON.stringify(k.slice(0, 20))}:${preview((v as Record<string, unknown>)[k], depth + 1)}`).join(',')}${keys.length > 4 ? ',…' : ''}}`;
+  } else {
+    out = typeof v === 'string' ? JSON.stringify(v.slice(0, 60)) : String(v);
+  }
+  return out.length > 80 ? `${out.slice(0, 77)}…` : out;
+}

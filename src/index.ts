@@ -67,6 +67,7 @@ export { Block } from './nn/block.js';
 export type { BlockConfig, NormPlacement } from './nn/block.js';
 export { sinusoidalTable } from './nn/positions.js';
 export { Model } from './models/model.js';
+export type { ModelOptions } from './models/model.js';
 export { GPT, gptConfig, GPT2_SMALL } from './models/gpt.js';
 export type { GPTConfig, GPTOutput } from './models/gpt.js';
 export { Seq2Seq, seq2seqConfig, TRANSFORMER_BASE } from './models/seq2seq.js';

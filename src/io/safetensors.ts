@@ -2,7 +2,7 @@
 // a JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian
 // data. Decoding validates every byte range (the data section must be covered exactly once)
 // and returns aligned copies; F16/BF16 widen to f32, I64 narrows to i32 when every value fits.
-import { CheckpointError, DTypeError, ShapeError, ValueError } from '../errors.js';
+import { CheckpointError, DTypeError, ShapeError, ValueError, preview } from '../errors.js';
 
 /** A tensor to write: f32 or i32 data, row-major, with `shape`'s product elements. */
 export interface SafetensorsInput {
@@ -275,6 +275,8 @@ function parseHeader(raw: Uint8Array): Record<string, unknown> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CheckpointError(`safetensors: header (bytes 8..${8 + raw.length}) is JSON ${describeValue(parsed)}, expected an object`);
   }
+  const dup = duplicateKey(text);
+  if (dup !== null) throw new CheckpointError(`safetensors: header key '${dup.slice(0, 200)}' appears twice (JSON would keep only the last); the file is ambiguous`);
   return parsed as Record<string, unknown>;
 }
 
@@ -301,13 +303,13 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
   }
   const dtypeBytes = typeof dtype === 'string' ? DTYPE_BYTES.get(dtype) : undefined;
   if (typeof dtype !== 'string' || dtypeBytes === undefined) {
-    throw new CheckpointError(`safetensors: tensor '${name}' has dtype ${JSON.stringify(dtype)}, which is not supported (F32, F16, BF16, I32, I64)`);
+    throw new CheckpointError(`safetensors: tensor '${name}' has dtype ${preview(dtype)}, which is not supported (F32, F16, BF16, I32, I64)`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new CheckpointError(`safetensors: tensor '${name}' has shape ${JSON.stringify(shape)}, expected an array of integers ≥ 0`);
+    throw new CheckpointError(`safetensors: tensor '${name}' has shape ${preview(shape)}, expected an array of integers ≥ 0`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    throw new CheckpointError(`safetensors: tensor '${name}' has data_offsets ${JSON.stringify(offsets)}, expected [begin, end] integers ≥ 0`);
+    throw new CheckpointError(`safetensors: tensor '${name}' has data_offsets ${preview(offsets)}, expected [begin, end] integers ≥ 0`);
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) throw new CheckpointError(`safetensors: tensor '${name}' has data_offsets [${begin}, ${end}] with begin > end`);
@@ -395,5 +397,42 @@ function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (ArrayBuffer.isView(v)) return v.constructor.name;
   if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  return `${typeof v} ${preview(v)}`;
+}
+
+/**
+ * The first key that appears twice in one object of the JSON `text` (JSON.parse keeps the last
+ * silently), with the path to that object, or null. `text` is valid JSON (parsed already).
+ */
+export function duplicateKey(text: string): string | null {
+  const stack: (Set<string> | null)[] = [];   // one entry per open container: its keys (objects) or null (arrays)
+  const path: string[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) return [...path, key].join('.');
+        top.add(key);
+        path[stack.length - 1] = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push(null);
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      path.length = Math.max(0, stack.length - 1);
+    } else if (c === ',') {
+      expectKey = stack[stack.length - 1] !== null && stack.length > 0;
+    }
+  }
+  return null;
 }

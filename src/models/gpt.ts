@@ -2,7 +2,7 @@
 // position embeddings, nLayer blocks of causal self-attention and MLP, a final LayerNorm and a
 // language-model head tied to the token embedding. Parameter names and layouts are Hugging
 // Face GPT-2's, so weights move to and from PyTorch unchanged.
-import { DTypeError, ShapeError, ValueError } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, preview } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import type { Activation } from '../fn/activation.js';
@@ -14,7 +14,7 @@ import { residual } from '../fn/residual.js';
 import { Block, type NormPlacement } from '../nn/block.js';
 import type { KeepsAttention, LayerCache } from '../nn/attention.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
-import { Model } from './model.js';
+import { Model, type ModelOptions } from './model.js';
 import { positionIds, sinusoidalTable } from '../nn/positions.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 
@@ -57,18 +57,26 @@ export const GPT2_SMALL: GPTConfig = {
  * ```
  */
 export function gptConfig(partial: Partial<GPTConfig> = {}): GPTConfig {
-  const dModel = partial.dModel ?? GPT2_SMALL.dModel;
-  const cfg: GPTConfig = { ...GPT2_SMALL, dFF: 4 * dModel, ...partial };
+  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) throw new ValueError(`GPT config: ${preview(partial)} is not an object of config fields`);
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<GPTConfig>;
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(GPT2_SMALL, key)) throw new ValueError(`GPT config: unknown field '${key.slice(0, 40)}' (fields: ${Object.keys(GPT2_SMALL).join(', ')})`);
+  }
+  const dModel = given.dModel ?? GPT2_SMALL.dModel;
+  const cfg: GPTConfig = { ...GPT2_SMALL, dFF: 4 * dModel, ...given };
   for (const key of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'dModel', 'dFF'] as const) {
     const v = cfg[key];
-    if (!Number.isInteger(v) || v < 1) throw new ValueError(`GPT config: ${key} is ${v}, expected an integer ≥ 1`);
+    if (!Number.isInteger(v) || v < 1) throw new ValueError(`GPT config: ${key} is ${preview(v)}, expected an integer ≥ 1`);
   }
   if (cfg.dModel % cfg.nHead !== 0) throw new ShapeError(`GPT config: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead}`);
-  if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new ValueError(`GPT config: dropout is ${cfg.dropout}, expected 0 ≤ p < 1`);
+  if (typeof cfg.dropout !== 'number' || !(cfg.dropout >= 0 && cfg.dropout < 1)) throw new ValueError(`GPT config: dropout is ${preview(cfg.dropout)}, expected 0 ≤ p < 1`);
+  for (const key of ['bias', 'tieWeights'] as const) {
+    if (typeof cfg[key] !== 'boolean') throw new ValueError(`GPT config: ${key} is ${preview(cfg[key])}, expected true or false`);
+  }
   if (cfg.norm !== 'pre' && cfg.norm !== 'post') throw new ValueError(`GPT config: norm is ${String(cfg.norm)}, expected 'pre' or 'post'`);
   if (cfg.positions !== 'learned' && cfg.positions !== 'sinusoidal') throw new ValueError(`GPT config: positions is ${String(cfg.positions)}, expected 'learned' or 'sinusoidal'`);
   if (cfg.activation !== 'gelu' && cfg.activation !== 'relu') throw new ValueError(`GPT config: activation is ${String(cfg.activation)}, expected 'gelu' or 'relu'`);
-  if (!(cfg.layerNormEps > 0)) throw new ValueError(`GPT config: layerNormEps is ${cfg.layerNormEps}, expected > 0`);
+  if (typeof cfg.layerNormEps !== 'number' || !(cfg.layerNormEps > 0 && cfg.layerNormEps < 1)) throw new ValueError(`GPT config: layerNormEps is ${preview(cfg.layerNormEps)}, expected a number in (0, 1)`);
   return cfg;
 }
 
@@ -99,7 +107,12 @@ export class GPT extends Model {
   readonly lm_head: Linear | null;
   readonly #sinusoid: Tensor | null;
 
-  constructor(rt: Runtime, config: Partial<GPTConfig>, opts: { seed?: number } = {}) {
+  /**
+   * @param opts.seed seeds the weights and the dropout masks (default 1337)
+   * @param opts.init false: no random initialisation (the weights are about to be copied in; they start as zeros)
+   * @param opts.validate runs on the declared parameters before any memory is allocated (loaders check a file here)
+   */
+  constructor(rt: Runtime, config: Partial<GPTConfig>, opts: ModelOptions = {}) {
     const seed = opts.seed ?? 1337;
     super(rt, seed);
     const cfg = (this.config = gptConfig(config));
@@ -112,7 +125,8 @@ export class GPT extends Model {
     // Post-norm blocks end in a LayerNorm already; pre-norm needs a final one.
     this.ln_f = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'transformer.ln_f', cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps }) : null;
     this.lm_head = cfg.tieWeights ? null : new Linear(this.ctx, ps, 'lm_head', cfg.dModel, cfg.vocabSize, { bias: false, layout: 'out,in' });
-    ps.allocate(rt, seed);
+    opts.validate?.(ps);
+    ps.allocate(rt, seed, { init: opts.init });
     this.#sinusoid = cfg.positions === 'sinusoidal' ? this.own(rt.tensor(sinusoidalTable(cfg.blockSize, cfg.dModel), [cfg.blockSize, cfg.dModel])) : null;
   }
 

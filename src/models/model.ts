@@ -8,6 +8,16 @@ import { ParameterSet } from '../nn/parameters.js';
 import type { KeepsAttention } from '../nn/attention.js';
 import { ValueError } from '../errors.js';
 
+/** What every model constructor takes besides its config. */
+export interface ModelOptions {
+  /** Seeds the weights and the dropout masks. */
+  seed?: number;
+  /** false: skip the random initialisation (weights start as zeros; a loader copies them in). Default true. */
+  init?: boolean;
+  /** Runs on the declared parameters before any memory is allocated: a loader checks its file against them here. */
+  validate?: (params: ParameterSet) => void;
+}
+
 /**
  * Base of GPT, BERT, Seq2Seq and ViT. A subclass declares its layers into `params`, then calls
  * `params.allocate(rt, seed)`.

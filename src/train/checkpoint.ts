@@ -6,6 +6,8 @@
 import { CheckpointError } from '../errors.js';
 import type { RngState } from '../random.js';
 import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
+import type { Parameter } from '../nn/parameters.js';
 import { GPT, gptConfig, type GPTConfig } from '../models/gpt.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
@@ -105,18 +107,67 @@ export function parseCheckpoint(bytes: Uint8Array): Checkpoint {
   };
 }
 
-/** A new GPT built from a checkpoint's config and weights. */
+/**
+ * The GPT a checkpoint describes, with its weights. Everything is checked before anything is
+ * allocated: the config, then every tensor the config implies (name, shape, dtype, finite
+ * values) — a file whose config describes a model its tensors do not hold is refused at once,
+ * holding nothing. The weights are not randomly initialised first (they are copied in).
+ * @example
+ * ```ts
+ * const model = modelFromCheckpoint(rt, await readCheckpoint('runs/shakespeare/model.safetensors'));
+ * ```
+ */
 export function modelFromCheckpoint(rt: Runtime, ckpt: Checkpoint): GPT {
   if (!ckpt.config) throw new CheckpointError('checkpoint: no model config in __metadata__.config; build the GPT with its config and use loadWeights');
-  const model = new GPT(rt, ckpt.config);
-  loadWeights(model, ckpt);
+  let sources: Float32Array[] = [];
+  const model = new GPT(rt, ckpt.config, { init: false, validate: (params) => { sources = checkedSources(params.list(), ckpt); } });
+  model.params.list().forEach((p, i) => p.value.f32().set(sources[i]!));
+  model.params.changed();
   return model;
 }
 
 /**
- * Copies a checkpoint's weights (and optimizer state, when `optimizer` is given) into `model`,
- * after checking every name and shape; on any mismatch throws CheckpointError and changes nothing.
- * Accepts Hugging Face GPT-2 files too (names without `transformer.`, attention mask buffers).
+ * The checkpoint tensor of every parameter in `specs`, in order, after checking each: present
+ * (under its name, or without GPT-2's `transformer.` prefix — not both), the same shape, a float
+ * dtype, every value finite. Throws CheckpointError naming the first fault.
+ */
+function checkedSources(params: readonly Parameter[], ckpt: Checkpoint): Float32Array[] {
+  return params.map((p) => {
+    const short = p.name.replace(/^transformer\./, '');
+    const full = ckpt.tensors.get(p.name), bare = short !== p.name ? ckpt.tensors.get(short) : undefined;
+    if (full && bare) throw new CheckpointError(`checkpoint: holds both ${p.name} and ${short}, two names for one parameter; the file is ambiguous`);
+    const t = full ?? bare;
+    if (!t) throw new CheckpointError(`checkpoint: parameter ${p.name} (shape [${p.spec.shape.join(', ')}]) is missing`);
+    if (t.shape.join(',') !== p.spec.shape.join(',')) {
+      throw new CheckpointError(`checkpoint: ${p.name} has shape [${t.shape.join(', ')}], the model expects [${p.spec.shape.join(', ')}]`);
+    }
+    if (!(t.data instanceof Float32Array)) throw new CheckpointError(`checkpoint: ${p.name} has dtype ${t.dtype}, expected a float type (F32, F16, BF16)`);
+    checkFinite(`${p.name}`, t.data, t.shape);
+    return t.data;
+  });
+}
+
+/** Throws CheckpointError naming `name`, the index and the value of the first NaN or ±Inf in `data`. */
+function checkFinite(name: string, data: Float32Array, shape: readonly number[]): void {
+  for (let i = 0; i < data.length; i++) {
+    if (Number.isFinite(data[i]!)) continue;
+    const at: number[] = [];
+    for (let r = i, d = shape.length - 1; d >= 0; d--) {
+      at.unshift(r % shape[d]!);
+      r = Math.floor(r / shape[d]!);
+    }
+    throw new CheckpointError(`checkpoint: ${name}[${at.join(', ')}] (element ${i}) is ${data[i]}; a checkpoint must hold finite values`);
+  }
+}
+
+/**
+ * Copies a checkpoint's weights (and, given `optimizer`, its state) into `model`. The whole
+ * file is checked first — config, names, shapes, dtypes, finite values, the optimizer's state
+ * and step — so a bad file changes nothing.
+ * @example
+ * ```ts
+ * loadWeights(model, await readCheckpoint(path), optimizer);
+ * ```
  */
 export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer): void {
   const theirs = ckpt.config;
@@ -125,17 +176,8 @@ export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer)
       .map((k) => `${k}: checkpoint ${String(theirs[k])}, model ${String(model.config[k])}`);
     if (diffs.length) throw new CheckpointError(`checkpoint: config does not match the model (${diffs.join('; ')})`);
   }
-  const copies: [Float32Array, Float32Array | Int32Array][] = [];
-  const find = (name: string) => ckpt.tensors.get(name) ?? ckpt.tensors.get(name.replace(/^transformer\./, ''));
-  for (const p of model.params.list()) {
-    const t = find(p.name);
-    if (!t) throw new CheckpointError(`checkpoint: parameter ${p.name} (shape [${p.spec.shape.join(', ')}]) is missing`);
-    if (t.shape.join(',') !== p.spec.shape.join(',')) {
-      throw new CheckpointError(`checkpoint: ${p.name} has shape [${t.shape.join(', ')}], the model expects [${p.spec.shape.join(', ')}]`);
-    }
-    if (!(t.data instanceof Float32Array)) throw new CheckpointError(`checkpoint: ${p.name} has dtype ${t.dtype}, expected a float type`);
-    copies.push([p.value.f32(), t.data]);
-  }
+  const params = model.params.list();
+  const copies: [Tensor, Float32Array][] = checkedSources(params, ckpt).map((src, i) => [params[i]!.value, src]);
   if (optimizer) {
     if (!ckpt.optimizer) throw new CheckpointError('checkpoint: has no optimizer state to resume from');
     for (const [name, buf] of Object.entries(optimizer.stateTensors())) {
@@ -143,7 +185,8 @@ export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer)
       if (!t || t.data.length !== buf.size || !(t.data instanceof Float32Array)) {
         throw new CheckpointError(`checkpoint: optimizer.${name} is missing or has ${t?.data.length ?? 0} elements, expected ${buf.size}`);
       }
-      copies.push([buf.f32(), t.data]);
+      checkFinite(`optimizer.${name}`, t.data, t.shape);
+      copies.push([buf, t.data]);
     }
     try {
       optimizer.loadStateMeta(ckpt.optimizer); // checks, then sets the step count; the last thing that can fail
@@ -151,6 +194,6 @@ export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer)
       throw new CheckpointError(`checkpoint: ${(err as Error).message}`);
     }
   }
-  for (const [dst, src] of copies) dst.set(src);
+  for (const [dst, src] of copies) dst.f32().set(src);
   model.params.changed();
 }
