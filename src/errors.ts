@@ -3,8 +3,8 @@
 
 /** Base class of every error wasmformer throws on purpose. */
 export class WasmformerError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -44,6 +44,13 @@ export class FeatureError extends WasmformerError {}
 
 /** A checkpoint or safetensors file is truncated, corrupted, or does not match the model. */
 export class CheckpointError extends WasmformerError {}
+
+/** A file could not be read or written: `path` names it, `code` is the system's reason (ENOENT, EACCES, …) when there is one. */
+export class FileError extends WasmformerError {
+  constructor(readonly path: string, readonly code: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
 
 /** Text or token ids that a tokenizer or a model cannot take (unknown character, id out of range, sequence too long). */
 export class TokenError extends WasmformerError {}

@@ -16,7 +16,7 @@ export { loadModule, defaultWasmUrl, WASM_VARIANTS } from './wasm/load.js';
 export type { WasmVariant, WasmSource } from './wasm/load.js';
 export {
   WasmformerError, ShapeError, DTypeError, ValueError, OutOfMemoryError, StaleTensorError, WasmLoadError, FeatureError,
-  CheckpointError, TokenError, TrainingError, NotImplementedError, WorkerError,
+  CheckpointError, FileError, TokenError, TrainingError, NotImplementedError, WorkerError,
 } from './errors.js';
 export { matmul } from './ops/gemm.js';
 export type { MatmulOptions } from './ops/gemm.js';

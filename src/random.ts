@@ -2,6 +2,7 @@
 // runtime: integer arithmetic (xoshiro128**, seeded through splitmix32), and for normals
 // the Marsaglia polar method with a logarithm written here from + − × ÷ only, so no
 // engine-specific Math.log/Math.cos rounding can creep in (Math.sqrt is correctly rounded).
+import { ValueError, preview } from './errors.js';
 import { portableLog } from './math.js';
 
 /** A snapshot of an Rng (see `Rng.getState`). */
@@ -40,16 +41,22 @@ export class Rng {
     return { s: [this.#s0 >>> 0, this.#s1 >>> 0, this.#s2 >>> 0, this.#s3 >>> 0], spare: this.#spare };
   }
 
-  /** Restores a position from `getState`. */
+  /** Restores a position from `getState`. @throws ValueError (changing nothing) for a malformed state. */
   setState(state: RngState): this {
-    const s = state?.s;
-    if (!Array.isArray(s) || s.length !== 4 || s.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || s.every((w) => w === 0)) {
-      throw new TypeError(`Rng.setState: expected four 32-bit words, not all zero, got ${JSON.stringify(s)}`);
-    }
-    if (state.spare !== null && typeof state.spare !== 'number') throw new TypeError(`Rng.setState: spare must be a number or null, got ${JSON.stringify(state.spare)}`);
-    [this.#s0, this.#s1, this.#s2, this.#s3] = s.map((w) => w | 0) as [number, number, number, number];
+    Rng.checkState(state);
+    [this.#s0, this.#s1, this.#s2, this.#s3] = state.s.map((w) => w | 0) as [number, number, number, number];
     this.#spare = state.spare;
     return this;
+  }
+
+  /** Throws ValueError unless `state` is a position `setState` accepts. */
+  static checkState(state: unknown): asserts state is RngState {
+    const s = (state as Partial<RngState> | null)?.s;
+    if (!Array.isArray(s) || s.length !== 4 || s.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || s.every((w) => w === 0)) {
+      throw new ValueError(`Rng.setState: expected four 32-bit words, not all zero, got ${preview(s)}`);
+    }
+    const spare = (state as RngState).spare;
+    if (spare !== null && !(typeof spare === 'number' && Number.isFinite(spare))) throw new ValueError(`Rng.setState: spare must be a finite number or null, got ${preview(spare)}`);
   }
 
   /** A uniform 32-bit unsigned integer (xoshiro128**). */

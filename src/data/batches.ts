@@ -1,8 +1,8 @@
 // Training batches from one token stream, as nanoGPT's get_batch: B random windows of T+1
-// tokens, x the first T and y the same shifted by one. Starts come from a seeded Rng with
-// integer operations only, so a seed gives the same batches in every runtime, and a
-// {seed, draws} snapshot lets a resumed run continue the identical sequence.
-import { ShapeError, ValueError } from '../errors.js';
+// tokens, x the first T and y the same shifted by one. Start i comes from its own Rng seeded by
+// (seed, i) — integer operations only, so a seed gives the same batches in every runtime, and a
+// {seed, draws} snapshot resumes the identical sequence in O(1), whatever the number of draws.
+import { ShapeError, ValueError, preview } from '../errors.js';
 import { Rng } from '../random.js';
 
 /**
@@ -25,6 +25,8 @@ export function splitTokens(tokens: Int32Array, trainFraction = 0.9): { train: I
  * stream, how many window starts were drawn, and the range they were drawn from.
  */
 export interface BatchSamplerState {
+  /** 2: start i drawn from its own Rng seeded by (seed, i). (Snapshots of the earlier one-stream sampler have none and cannot be continued.) */
+  scheme: 2;
   seed: number;
   draws: number;
   /** The number of possible starts, tokens.length − T; a state only fits a sampler with the same range. */
@@ -52,7 +54,6 @@ export class BatchSampler {
   readonly blockSize: number; // T
   #seed: number;
   #draws = 0;
-  #rng: Rng;
 
   /**
    * @param tokens the stream; must hold at least T+1 tokens (one window and its target)
@@ -77,7 +78,13 @@ export class BatchSampler {
     this.batchSize = batchSize;
     this.blockSize = blockSize;
     this.#seed = typeof rng === 'number' ? rng >>> 0 : rng.nextU32();
-    this.#rng = new Rng(this.#seed);
+  }
+
+  /** Start number `i` of the sequence: uniform in [0, range), from an Rng of its own seeded by (seed, i). */
+  #start(i: number): number {
+    // i below 2^53: its low and high 32-bit words both enter the seed (splitmix32 inside Rng mixes them)
+    const lo = i >>> 0, hi = Math.floor(i / 4294967296) >>> 0;
+    return new Rng((this.#seed ^ Math.imul(lo, 0x9e3779b9) ^ Math.imul(hi + 1, 0x85ebca6b)) >>> 0).int(this.range);
   }
 
   /** The number of possible window starts: tokens.length − T. */
@@ -97,9 +104,8 @@ export class BatchSampler {
     if (x.length !== B * T || y.length !== B * T) {
       throw new ShapeError(`BatchSampler.next: x has ${x.length} and y has ${y.length} elements, expected B·T = ${B}·${T} = ${B * T} each`);
     }
-    const range = this.range;
     for (let b = 0; b < B; b++) {
-      const s = this.#rng.int(range);
+      const s = this.#start(this.#draws + b);
       x.set(this.tokens.subarray(s, s + T), b * T);
       y.set(this.tokens.subarray(s + 1, s + T + 1), b * T);
     }
@@ -108,30 +114,34 @@ export class BatchSampler {
 
   /** A JSON-serialisable snapshot of the position in the batch sequence. */
   state(): BatchSamplerState {
-    return { seed: this.#seed, draws: this.#draws, range: this.range };
+    return { scheme: 2, seed: this.#seed, draws: this.#draws, range: this.range };
   }
 
   /**
-   * Continues from a snapshot taken by {@link BatchSampler.state}: re-seeds and skips the
-   * draws already made (about 50 ms per million draws in Node). The next batch is the one the
-   * snapshotted sampler would have drawn next.
+   * Continues from a snapshot taken by {@link BatchSampler.state}, in O(1): the next batch is
+   * the one the snapshotted sampler would have drawn next.
    * @throws ValueError for a malformed snapshot or one taken over a stream of a different length or T
    */
   setState(state: BatchSamplerState): void {
-    const { seed, draws, range } = (state ?? {}) as Partial<BatchSamplerState>;
+    this.checkState(state);
+    this.#seed = state.seed;
+    this.#draws = state.draws;
+  }
+
+  /** Throws ValueError unless `state` is a snapshot this sampler can continue from; changes nothing. */
+  checkState(state: unknown): asserts state is BatchSamplerState {
+    const { scheme, seed, draws, range } = (state && typeof state === 'object' ? state : {}) as Partial<BatchSamplerState>;
+    if (scheme !== 2) {
+      throw new ValueError(`BatchSampler.setState: the snapshot ${preview(state)} has scheme ${preview(scheme)}, expected 2; snapshots of the earlier one-stream sampler cannot be continued (its batches would differ)`);
+    }
     if (!Number.isSafeInteger(seed) || seed! < 0 || seed! > 0xffffffff || !Number.isSafeInteger(draws) || draws! < 0) {
-      throw new ValueError(`BatchSampler.setState: got ${JSON.stringify(state)}, expected { seed: 0..2^32-1, draws: integer ≥ 0, range }`);
+      throw new ValueError(`BatchSampler.setState: got ${preview(state)}, expected { scheme: 2, seed: 0..2^32-1, draws: integer ≥ 0, range }`);
     }
     if (range !== this.range) {
       throw new ValueError(
-        `BatchSampler.setState: the snapshot drew starts from ${range} positions, this sampler from ${this.range} ` +
+        `BatchSampler.setState: the snapshot drew starts from ${preview(range)} positions, this sampler from ${this.range} ` +
           `(${this.tokens.length} tokens − T=${this.blockSize}); it was taken over a different stream or block size`,
       );
     }
-    const rng = new Rng(seed!);
-    for (let i = 0; i < draws!; i++) rng.int(this.range);
-    this.#seed = seed!;
-    this.#draws = draws!;
-    this.#rng = rng;
   }
 }

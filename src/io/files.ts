@@ -2,7 +2,7 @@
 // Node's fs is reached through process.getBuiltinModule at call time, Deno's through its
 // global. Runtimes without a file system (browsers, Cloudflare workerd) get a clear error
 // pointing at the bytes API (encodeSafetensors / decodeSafetensors).
-import { WasmformerError } from '../errors.js';
+import { FileError, WasmformerError } from '../errors.js';
 
 interface NodeFileHandle {
   writeFile(data: Uint8Array): Promise<void>;
@@ -15,6 +15,7 @@ interface NodeFsPromises {
   rename(from: string, to: string): Promise<void>;
   rm(path: string, options: { force: boolean }): Promise<void>;
   readFile(path: string): Promise<Uint8Array>;
+  readdir(path: string): Promise<string[]>;
   stat(path: string): Promise<{ isFile(): boolean }>;
 }
 
@@ -29,6 +30,7 @@ interface DenoApi {
   rename(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
   readFile(path: string): Promise<Uint8Array>;
+  readDir(path: string): AsyncIterable<{ name: string }>;
   stat(path: string): Promise<{ isFile: boolean }>;
   errors: { NotFound: new (...args: never[]) => Error };
 }
@@ -67,6 +69,7 @@ function randomSuffix(): string {
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const fsys = fileSystem(`writeFileAtomic('${path}')`);
+  await removeStaleTemps(fsys, path);
   const tmp = `${path}.tmp-${randomSuffix()}`;
   try {
     if (fsys.kind === 'node') {
@@ -99,6 +102,34 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   }
 }
 
+/** Splits a path into its directory ('.' when none) and file name, for '/' and '\\' separators. */
+function splitPath(path: string): [dir: string, name: string] {
+  const cut = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return cut < 0 ? ['.', path] : [path.slice(0, cut) || '/', path.slice(cut + 1)];
+}
+
+/**
+ * Removes `<name>.tmp-<16 hex digits>` files beside `path`: what a save killed before its rename
+ * left (they are never read, and a run saving every few minutes would pile them up). Only this
+ * exact pattern; a directory that cannot be listed is left alone (the write reports its own error).
+ */
+async function removeStaleTemps(fsys: Fs, path: string): Promise<void> {
+  const [dir, name] = splitPath(path);
+  const stale = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-[0-9a-f]{16}$`);
+  try {
+    const names: string[] = [];
+    if (fsys.kind === 'node') names.push(...await fsys.fs.readdir(dir));
+    else for await (const e of fsys.deno.readDir(dir)) names.push(e.name);
+    for (const n of names.filter((n) => stale.test(n))) {
+      const p = dir === '.' ? n : `${dir}/${n}`;
+      if (fsys.kind === 'node') await fsys.fs.rm(p, { force: true });
+      else await fsys.deno.remove(p);
+    }
+  } catch {
+    // listing or removing failed: the write itself goes on and reports any real problem
+  }
+}
+
 /**
  * Reads a whole file as bytes (a plain Uint8Array, also under Node).
  * @example
@@ -106,7 +137,14 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  */
 export async function readFileBytes(path: string): Promise<Uint8Array> {
   const fsys = fileSystem(`readFileBytes('${path}')`);
-  const data = fsys.kind === 'node' ? await fsys.fs.readFile(path) : await fsys.deno.readFile(path);
+  let data: Uint8Array;
+  try {
+    data = fsys.kind === 'node' ? await fsys.fs.readFile(path) : await fsys.deno.readFile(path);
+  } catch (err) {
+    const code = fsys.kind === 'deno' && err instanceof fsys.deno.errors.NotFound ? 'ENOENT' : (err as { code?: string }).code;
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+    throw new FileError(path, code, `cannot read '${path}': ${why}${code && !why.includes(code) ? ` (${code})` : ''}`, { cause: err });
+  }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 

@@ -416,7 +416,7 @@ export function duplicateKey(text: string): string | null {
       const top = stack[stack.length - 1];
       if (expectKey && top) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.has(key)) return [...path, key].join('.');
+        if (top.has(key)) return [...path.slice(0, stack.length - 1), key].join('.');
         top.add(key);
         path[stack.length - 1] = key;
         expectKey = false;

@@ -11,6 +11,8 @@ import type { Parameter } from '../nn/parameters.js';
 import { GPT, gptConfig, type GPTConfig } from '../models/gpt.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { sumOfSquares } from '../ops/optim.js';
+import { firstNonFinite } from './step.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
 
 export const CHECKPOINT_FORMAT = 'wasmformer-gpt-1';
@@ -53,6 +55,10 @@ export interface Checkpoint {
  * ```
  */
 export function checkpointBytes(model: GPT, contents: CheckpointContents = {}): Uint8Array {
+  // never write a checkpoint that could not be loaded back (or would spread a NaN)
+  if (!Number.isFinite(sumOfSquares(model.rt, model.params.flat))) {
+    throw new CheckpointError(`checkpoint: refusing to save non-finite weights (${firstNonFinite(model.params)})`);
+  }
   const tensors: Parameters<typeof encodeSafetensors>[0] = {};
   for (const p of model.params.list()) tensors[p.name] = { dtype: 'F32', shape: [...p.spec.shape], data: p.value.f32() };
   const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, config: JSON.stringify(model.config) };

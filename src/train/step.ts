@@ -8,6 +8,16 @@ import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { clipGradNorm, gradNorm } from '../optim/clip.js';
+import { sumOfSquares } from '../ops/optim.js';
+
+/** `name[i] = value` of the first non-finite parameter element (a JS scan: only when one is known to exist). */
+export function firstNonFinite(params: ParameterSet): string {
+  for (const p of params.list()) {
+    const d = p.value.f32();
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return `${p.name}[${i}] = ${d[i]}`;
+  }
+  return 'padding between parameters';
+}
 
 /** What `trainStep` needs of a model: every wasmformer model has these. */
 export interface Trainable {
@@ -51,5 +61,10 @@ export function trainStep(model: Trainable, optimizer: Optimizer, lossOf: () => 
     throw new TrainingError(step, `training stopped at step ${step}: the gradient norm is ${norm} (a NaN or Inf gradient); the parameters were not updated`);
   }
   optimizer.step({ lr: opts.lr, gradScale: scale });
+  // an update can still overflow (a huge learning rate): stop before anything saves the result
+  if (!Number.isFinite(sumOfSquares(rt, model.params.flat))) {
+    const bad = firstNonFinite(model.params);
+    throw new TrainingError(step, `training stopped at step ${step}: the update made ${bad} non-finite (learning rate ${opts.lr}); nothing after this step is saved`);
+  }
   return { loss: value, norm };
 }

@@ -4,12 +4,13 @@
 // every step, so after the first step the loop allocates nothing. A NaN or Inf in the loss
 // or gradients stops training with a TrainingError naming the step, before any update or
 // checkpoint, so the last good checkpoint stays intact.
-import { ValueError } from '../errors.js';
+import { CheckpointError, ValueError, preview } from '../errors.js';
+import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import type { GPT } from '../models/gpt.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { trainStep, type StepResult } from './step.js';
-import { BatchSampler } from '../data/batches.js';
+import { BatchSampler, type BatchSamplerState } from '../data/batches.js';
 import { checkpointBytes, loadWeights, readCheckpoint, type TrainPosition } from './checkpoint.js';
 import { writeFileAtomic } from '../io/files.js';
 
@@ -103,16 +104,25 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const B = data.batchSize;
   const T = data.blockSize ?? model.config.blockSize;
   if (!Number.isInteger(opts.steps) || opts.steps < 0) throw new ValueError(`train: steps is ${opts.steps}, expected an integer ≥ 0`);
-  const sampler = new BatchSampler(data.train, B, T, data.seed ?? 1337);
+  const sampler: BatchSampler = new BatchSampler(data.train, B, T, data.seed ?? 1337);
   let start = 0;
   if (opts.resume !== undefined) {
     const ckpt = await readCheckpoint(opts.resume);
-    loadWeights(model, ckpt, optimizer);
+    // the position is checked before the weights are touched: a refused resume changes nothing
     const pos = ckpt.position;
-    if (!pos || !Number.isInteger(pos.step)) throw new ValueError('train: the checkpoint has no training position to resume from');
+    if (!pos || typeof pos !== 'object' || !Number.isSafeInteger(pos.step) || pos.step < 0) {
+      throw new CheckpointError(`train: the checkpoint has no training position to resume from (position ${preview(pos)})`);
+    }
+    try {
+      if (pos.sampler !== undefined) sampler.checkState(pos.sampler);
+      if (pos.dropoutRng !== undefined) Rng.checkState(pos.dropoutRng);
+    } catch (err) {
+      throw new CheckpointError(`train: the checkpoint's training position cannot be resumed here: ${(err as Error).message}`);
+    }
+    loadWeights(model, ckpt, optimizer);
     start = pos.step;
-    if (pos.sampler !== undefined) sampler.setState(pos.sampler as ReturnType<BatchSampler['state']>);
-    if (pos.dropoutRng) model.ctx.rng.setState(pos.dropoutRng);
+    if (pos.sampler !== undefined) sampler.setState(pos.sampler as BatchSamplerState);
+    if (pos.dropoutRng !== undefined) model.ctx.rng.setState(pos.dropoutRng);
   }
   const lrAt = typeof opts.lr === 'function' ? opts.lr : () => opts.lr as number;
   const evalEvery = opts.evalEvery ?? 0;
