@@ -128,8 +128,8 @@ export function lastLogits(model: GPT, ids: readonly number[], cache: LayerCache
   const rt = model.rt;
   return rt.step.scope(() => {
     const idx = rt.tensor(ids, [1, ids.length], { dtype: 'i32', arena: 'step' });
-    const logits = cache ? model.forwardCached(idx, cache, pos) : rt.tape.noGrad(() => model.forward(idx).logits);
-    const V = model.config.vocabSize;
-    return logits.f32().slice((ids.length - 1) * V, ids.length * V);
+    // only the last position's logits: the head's product is 1×V, not T×V
+    const logits = cache ? model.forwardCached(idx, cache, pos, { lastOnly: true }) : rt.tape.noGrad(() => model.forward(idx, undefined, { lastOnly: true }).logits);
+    return logits.f32().slice();
   });
 }

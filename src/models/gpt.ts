@@ -10,6 +10,7 @@ import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
 import { embedding } from '../fn/embedding.js';
 import { linear } from '../fn/linear.js';
+import { selectSeq } from '../fn/concat.js';
 import { residual } from '../fn/residual.js';
 import { Block, type NormPlacement } from '../nn/block.js';
 import type { KeepsAttention, LayerCache } from '../nn/attention.js';
@@ -138,9 +139,10 @@ export class GPT extends Model {
 
   /**
    * idx i32 (B, T) → logits (B, T, V); with targets i32 (B, T), also the mean cross-entropy.
-   * Ids must be in [0, vocabSize) and T ≤ blockSize.
+   * Ids must be in [0, vocabSize) and T ≤ blockSize. `lastOnly` (no targets): logits (B, 1, V) of
+   * the last position only — the head's T×V product shrinks to 1×V (generation needs no more).
    */
-  forward(idx: Tensor, targets?: Tensor): GPTOutput {
+  forward(idx: Tensor, targets?: Tensor, opts: { lastOnly?: boolean } = {}): GPTOutput {
     const [B, T] = this.#checkIdx(idx, 'idx');
     if (targets) {
       if (targets.dtype !== 'i32') throw new DTypeError(`GPT.forward: targets is ${targets.describe()}, expected dtype i32`);
@@ -149,18 +151,20 @@ export class GPT extends Model {
       }
     }
     this.#lastBatch = B;
+    if (opts.lastOnly && targets) throw new ValueError('GPT.forward: lastOnly gives the last position\'s logits only; a loss needs every position (drop targets or lastOnly)');
     let x = this.#embed(idx, B, T, 0);                  // (B, T, C)
     for (const block of this.h) x = block.forward(x);
-    const logits = this.#head(x);                       // (B, T, V)
+    const logits = this.#head(opts.lastOnly ? this.#last(x) : x);   // (B, T or 1, V)
     const loss = targets ? crossEntropy(this.rt, logits, targets) : undefined;
     return { logits, loss };
   }
 
   /**
    * Incremental forward for generation: idx (B, Tn) are the tokens at positions pos … pos+Tn−1;
-   * keys and values go into `caches` (one per layer). Returns logits (B, Tn, V). No gradients.
+   * keys and values go into `caches` (one per layer). Returns logits (B, Tn, V), or with
+   * `lastOnly` (B, 1, V) of the last new position (a prompt's prefill). No gradients.
    */
-  forwardCached(idx: Tensor, caches: LayerCache[], pos: number): Tensor {
+  forwardCached(idx: Tensor, caches: LayerCache[], pos: number, opts: { lastOnly?: boolean } = {}): Tensor {
     const [B, Tn] = this.#checkIdx(idx, 'idx');
     if (pos + Tn > this.config.blockSize) {
       throw new ShapeError(`GPT.forwardCached: positions ${pos}…${pos + Tn - 1} exceed blockSize ${this.config.blockSize}`);
@@ -168,7 +172,7 @@ export class GPT extends Model {
     return this.rt.tape.noGrad(() => {
       let x = this.#embed(idx, B, Tn, pos);
       for (let i = 0; i < this.h.length; i++) x = this.h[i]!.forwardCached(x, caches[i]!, pos);
-      return this.#head(x);
+      return this.#head(opts.lastOnly ? this.#last(x) : x);
     });
   }
 
@@ -225,6 +229,12 @@ export class GPT extends Model {
     const tok = this.wte.forward(idx);                                                 // (B, T, C)
     const posEmb = this.wpe ? this.wpe.forward(positions) : embedding(rt, positions, this.#sinusoid!); // (B, T, C)
     return dropout(rt, residual(rt, tok, posEmb), this.config.dropout, this.ctx.rng, this.ctx.training);
+  }
+
+  /** x (B, T, C) → its last position, (B, 1, C). */
+  #last(x: Tensor): Tensor {
+    const [B, T, C] = x.shape as [number, number, number];
+    return T === 1 ? x : selectSeq(this.rt, x, T - 1).view([B, 1, C]);
   }
 
   /** Final LayerNorm (pre-norm models) and the output projection. */

@@ -104,6 +104,29 @@ describe('GPT forward and backward', () => {
     expect(b).not.toEqual(a);
   });
 
+  it('lastOnly computes the head for the last position only: the same logits as the full forward\'s last row', () => {
+    // up to GEMM_SMALL_M (16) rows, each row of a packed product is computed alike whatever the
+    // number of rows, so the 1-row head equals the T-row head's last row bit for bit
+    const model = new GPT(rt, { ...tiny, blockSize: 16 }, { seed: 4 });
+    model.eval();
+    for (const [B, T] of [[1, 1], [1, 5], [2, 8], [1, 16]] as const) {   // B·T ≤ 16 rows in the full head
+      rt.step.scope(() => rt.tape.noGrad(() => {
+        const { idx } = batch(B, T, 11, T);
+        const x = rt.tensor(idx, [B, T], { dtype: 'i32', arena: 'step' });
+        const full = model.forward(x).logits.f32();
+        const last = model.forward(x, undefined, { lastOnly: true }).logits;
+        expect(last.shape).toEqual([B, 1, 11]);
+        for (let b = 0; b < B; b++) expect(Array.from(last.f32().subarray(b * 11, (b + 1) * 11)), `B ${B} T ${T} row ${b}: lastOnly vs full`).toEqual(Array.from(full.subarray((b * T + T - 1) * 11, (b * T + T) * 11)));
+        const cache = model.createCache(B);
+        const cached = model.forwardCached(x, cache, 0, { lastOnly: true });
+        expect(Array.from(cached.f32()), `B ${B} T ${T}: cached vs uncached`).toEqual(Array.from(last.f32()));
+        for (const c of cache) { rt.free(c.k); rt.free(c.v); }
+      }));
+    }
+    expect(() => rt.tape.noGrad(() => model.forward(rt.tensor([1, 2], [1, 2], { dtype: 'i32', arena: 'step' }), rt.tensor([1, 2], [1, 2], { dtype: 'i32', arena: 'step' }), { lastOnly: true }))).toThrow(/a loss needs every position/);
+    model.dispose();
+  });
+
   it('gives clear errors for bad token ids and long sequences', () => {
     const model = new GPT(rt, tiny);
     const tooLong = rt.tensor(new Array(9).fill(0), [1, 9], { dtype: 'i32', arena: 'step' });
