@@ -1,14 +1,18 @@
-// Multi-head self-attention as GPT-2 lays it out: one fused projection c_attn to (Q | K | V),
-// attention over the heads, the output projection c_proj, residual dropout. `forwardCached`
-// is the incremental-decoding path: new keys and values are appended to a KVCache and the
-// new queries attend over everything cached so far.
+// Multi-head attention, one module for every family: self-attention (causal in decoders) or
+// cross-attention to an encoder's output, over the whole sequence or incrementally over a KV
+// cache. Its projections are laid out as the family's checkpoints name them: GPT-2's fused
+// c_attn (C, 3C) and c_proj (Conv1D, 'in,out'), or separate query/key/value/output nn.Linear
+// weights ('out,in': BERT's attention.self.query …, ViT's, Marian/BART's q_proj …). Separate
+// projections that lie back to back in the parameter buffer (the usual case) run as one GEMM
+// over the joined weight, as the fused one does; cross-attention joins key and value the same way.
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { attention, checkKeyMask } from '../fn/attention.js';
+import { attend, checkKeyMask, type ColumnSlice } from '../fn/attention.js';
 import { attendForward, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
 import { copyBlock } from '../ops/elementwise.js';
 import type { Runtime } from '../runtime.js';
 import { dropout } from '../fn/dropout.js';
+import { linear } from '../fn/linear.js';
 import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
 import type { ParameterSet } from './parameters.js';
@@ -28,58 +32,213 @@ export interface LayerCache {
 }
 
 /**
- * Multi-head attention (causal for decoders) with fused QKV and output projections.
+ * Parameter names of the projections, relative to the attention's prefix: one fused (C, 3C)
+ * projection to [Q | K | V] and the output, both (C_in, C_out) as GPT-2's Conv1D; or four
+ * separate (C_out, C_in) nn.Linear weights.
+ */
+export type AttentionNames = { qkv: string; o: string } | { q: string; k: string; v: string; o: string };
+
+/** GPT-2's names, relative to `transformer.h.N.attn`. */
+export const GPT2_ATTENTION_NAMES: AttentionNames = { qkv: 'c_attn', o: 'c_proj' };
+
+export interface AttentionConfig {
+  dModel: number;
+  nHead: number;
+  bias?: boolean;
+  /** Dropout on the output projection (residual dropout), while training. */
+  dropout?: number;
+  /** Queries see only keys at or before their position (decoder self-attention). Default false. */
+  causal?: boolean;
+  /** Init std of the input projections (default 0.02). */
+  std?: number;
+  /** Init std of the output projection (default std; GPT-2: 0.02 / √(2·nLayer)). */
+  projStd?: number;
+}
+
+/** What one call attends to besides its own input. */
+export interface AttentionInputs {
+  /** i32 (B, Tk): 0 hides key j of sequence b (padding); self-attention's keys, or with `memory`/`memoryKV` the source's. */
+  mask?: Tensor | null;
+  /** Incremental decoding (no gradients): x holds positions pos … pos+Tn−1, whose keys and values go into this cache. */
+  cache?: LayerCache;
+  /** Position of x's first row when decoding with `cache` (default 0). */
+  pos?: number;
+  /** Cross-attention: the encoder output (B, S, C) the queries attend over. */
+  memory?: Tensor;
+  /** Cross-attention while decoding (no gradients): `memoryKV(memory)`, (B or 1, S, 2C), computed once per source. */
+  memoryKV?: Tensor;
+}
+
+/** A fused projection: one weight and bias over consecutive parameters. */
+interface Joined {
+  w: Tensor;
+  b: Tensor | null;
+}
+
+/**
+ * y = softmax(Q·Kᵀ/√hs)·V over nHead heads, then the output projection.
  * @example
  * ```ts
- * const attn = new MultiHeadAttention(ctx, ps, 'transformer.h.0.attn', { dModel: 128, nHead: 4 });
- * const y = attn.forward(x); // (B, T, 128) → (B, T, 128)
+ * const gpt = new Attention(ctx, ps, 'transformer.h.0.attn', { dModel: 128, nHead: 4, causal: true }, GPT2_ATTENTION_NAMES);
+ * const y = gpt.forward(x);                                  // x (B, T, 128) → (B, T, 128)
+ * const z = gpt.forward(x1, { cache, pos: T });              // one more token, over the cache
+ * const bert = new Attention(ctx, ps, 'bert.encoder.layer.0.attention', { dModel: 64, nHead: 4 },
+ *   { q: 'self.query', k: 'self.key', v: 'self.value', o: 'output.dense' });
+ * const h = bert.forward(x, { mask });                       // mask i32 (B, T): 0 = padding
+ * const c = decoderCross.forward(y, { memory, mask: srcMask });  // queries y over the encoder's output
  * ```
  */
-export class MultiHeadAttention implements KeepsAttention {
-  readonly c_attn: Linear;
-  readonly c_proj: Linear;
+export class Attention implements KeepsAttention {
+  /** The fused [Q | K | V] projection (GPT-2), or null with separate ones. */
+  readonly qkv: Linear | null;
+  readonly q: Linear | null;
+  readonly k: Linear | null;
+  readonly v: Linear | null;
+  readonly o: Linear;
   readonly nHead: number;
   readonly dModel: number;
   readonly causal: boolean;
   readonly dropoutP: number;
-  /** (B, NH, T, T) probabilities of the last forward when `keepProbs` is on (a copy, persistent until the next). */
+  /** (B, NH, Tq, Tk) probabilities of the last forward when `keepProbs` is on (a copy). */
   lastProbs: Float32Array | null = null;
   /** Copy the attention probabilities of each forward into `lastProbs` (for visualisation). */
   keepProbs = false;
+  readonly #ps: ParameterSet;
+  #joinedQKV: Joined | null | undefined;
+  #joinedKV: Joined | null | undefined;
 
-  constructor(
-    readonly ctx: ModelContext, ps: ParameterSet, prefix: string,
-    cfg: { dModel: number; nHead: number; bias?: boolean; dropout?: number; causal?: boolean; projStd?: number },
-  ) {
-    if (cfg.dModel % cfg.nHead !== 0) throw new ShapeError(`${prefix}: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead}`);
+  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, cfg: AttentionConfig, names: AttentionNames) {
+    if (!Number.isInteger(cfg.nHead) || cfg.nHead < 1 || cfg.dModel % cfg.nHead !== 0) {
+      throw new ShapeError(`${prefix}: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead}`);
+    }
     this.dModel = cfg.dModel;
     this.nHead = cfg.nHead;
-    this.causal = cfg.causal ?? true;
+    this.causal = cfg.causal ?? false;
     this.dropoutP = cfg.dropout ?? 0;
-    this.c_attn = new Linear(ctx, ps, `${prefix}.c_attn`, cfg.dModel, 3 * cfg.dModel, { bias: cfg.bias });
-    this.c_proj = new Linear(ctx, ps, `${prefix}.c_proj`, cfg.dModel, cfg.dModel, { bias: cfg.bias, std: cfg.projStd });
-  }
-
-  /** x (B, T, C) → (B, T, C); keyMask i32 (B, T): 0 marks padding that no query may attend to. */
-  forward(x: Tensor, keyMask: Tensor | null = null): Tensor {
-    const qkv = this.c_attn.forward(x);                                       // (B, T, 3C)
-    const { y, probs } = attention(this.ctx.rt, qkv, this.nHead, { causal: this.causal, keyMask }); // (B, T, C)
-    if (this.keepProbs) this.lastProbs = probs.f32().slice();
-    return dropout(this.ctx.rt, this.c_proj.forward(y), this.dropoutP, this.ctx.rng, this.ctx.training);
+    this.#ps = ps;
+    const C = cfg.dModel, bias = cfg.bias;
+    if ('qkv' in names) {
+      this.qkv = new Linear(ctx, ps, `${prefix}.${names.qkv}`, C, 3 * C, { bias, std: cfg.std });
+      this.q = this.k = this.v = null;
+      this.o = new Linear(ctx, ps, `${prefix}.${names.o}`, C, C, { bias, std: cfg.projStd ?? cfg.std });
+    } else {
+      const lin = (name: string, std?: number) => new Linear(ctx, ps, `${prefix}.${name}`, C, C, { bias, std, layout: 'out,in' });
+      this.qkv = null;
+      this.q = lin(names.q, cfg.std);
+      this.k = lin(names.k, cfg.std);
+      this.v = lin(names.v, cfg.std);
+      this.o = lin(names.o, cfg.projStd ?? cfg.std);
+    }
   }
 
   /**
-   * Incremental decoding: x (B, Tn, C) holds the tokens at positions pos … pos+Tn−1; their keys
-   * and values are written into `cache` and their queries attend over positions 0 … pos+Tn−1.
-   * No gradients.
+   * x (B, Tq, C) → (B, Tq, C). Self-attention by default; cross-attention over `memory` (or
+   * `memoryKV` while decoding); over a KV cache with `cache` and `pos` (decoding, no gradients).
    */
-  forwardCached(x: Tensor, cache: LayerCache, pos: number, keyMask: Tensor | null = null): Tensor {
+  forward(x: Tensor, inputs: AttentionInputs = {}): Tensor {
+    const mask = inputs.mask ?? null;
+    if (inputs.memoryKV) return this.#crossCached(x, inputs.memoryKV, mask);
+    if (inputs.memory) {
+      const [q] = this.#project(x, 1);
+      const [k, v] = this.#projectKV(inputs.memory);
+      return this.#finish(attend(this.ctx.rt, q!, k, v, this.nHead, { causal: this.causal, keyMask: mask }));
+    }
+    if (inputs.cache) return this.#selfCached(x, inputs.cache, inputs.pos ?? 0, mask);
+    const [q, k, v] = this.#project(x, 3);
+    return this.#finish(attend(this.ctx.rt, q!, k!, v!, this.nHead, { causal: this.causal, keyMask: mask }));
+  }
+
+  /**
+   * Keys and values of `memory` (B, S, C) as one (B, S, 2C) tensor [K | V], computed once per
+   * source and reused by every decoding step (`forward(x, { memoryKV })`). No gradients.
+   */
+  memoryKV(memory: Tensor): Tensor {
+    const rt = this.ctx.rt;
+    return rt.tape.noGrad(() => {
+      const [k, v] = this.#projectKV(memory);
+      if (k.t === v.t && k.col === 0 && v.col === this.dModel && k.t.shape[2] === 2 * this.dModel) return k.t;
+      const [B, S, C] = memory.shape as [number, number, number];
+      const kv = rt.empty([B, S, 2 * C], { arena: 'step' });
+      for (const [s, at] of [[k, 0], [v, C]] as const) copyBlock(rt, kv, { at, ld: 2 * C }, s.t, { at: s.col, ld: s.t.shape[2]! }, B * S, C);
+      return kv;
+    });
+  }
+
+  /** Self-attention of x's rows (positions pos …) over the cache, after writing their keys and values into it. */
+  #selfCached(x: Tensor, cache: LayerCache, pos: number, keyMask: Tensor | null): Tensor {
     const [B, Tn, C] = x.shape as [number, number, number];
-    const qkv = this.c_attn.forward(x);                                       // (B, Tn, 3C)
-    const ld = 3 * C, bs = Tn * ld;
-    const y = attendCached(this.ctx.rt, { t: qkv, at: 0, ld, batchStride: bs }, { t: qkv, at: C, ld, batchStride: bs },
-      { t: qkv, at: 2 * C, ld, batchStride: bs }, cache, pos, { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask);
-    return this.c_proj.forward(y);
+    const hv = (s: ColumnSlice): HeadView => ({ t: s.t, at: s.col, ld: s.t.shape[2]!, batchStride: Tn * s.t.shape[2]! });
+    const [q, k, v] = this.#project(x, 3).map(hv) as [HeadView, HeadView, HeadView];
+    const y = attendCached(this.ctx.rt, q, k, v, cache, pos,
+      { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask);
+    return this.o.forward(y);
+  }
+
+  /** Cross-attention while decoding: x (B, Tn, C) over kv (B or 1, S, 2C); mask i32 with kv's first dimension. */
+  #crossCached(x: Tensor, kv: Tensor, memoryMask: Tensor | null): Tensor {
+    const rt = this.ctx.rt;
+    const [B, Tn, C] = x.shape as [number, number, number];
+    const [Bs, S, C2] = kv.shape as [number, number, number];
+    if (C2 !== 2 * C || (Bs !== B && Bs !== 1)) {
+      throw new ShapeError(`cross-attention: memory K|V has shape [${kv.shape.join(', ')}], expected [${B} or 1, S, ${2 * C}] for queries [${x.shape.join(', ')}]`);
+    }
+    const mask = memoryMask ? checkKeyMask('cross-attention', memoryMask, Bs, S) : null;
+    const [q] = this.#project(x, 1);                                           // (B, Tn, C) columns
+    const y = rt.empty([B, Tn, C], { arena: 'step' });
+    const probs = rt.empty([B, this.nHead, Tn, S], { arena: 'step' });
+    const stride = Bs === 1 ? 0 : S * C2, ldq = q!.t.shape[2]!;
+    attendForward(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, probs, { t: q!.t, at: q!.col, ld: ldq, batchStride: Tn * ldq },
+      { t: kv, at: 0, ld: C2, batchStride: stride }, { t: kv, at: C, ld: C2, batchStride: stride },
+      { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: C / this.nHead, causal: false },
+      mask ? { t: mask, ld: S, shared: Bs === 1 } : null);
+    if (this.keepProbs) this.lastProbs = probs.f32().slice();
+    return this.o.forward(y);
+  }
+
+  #finish({ y, probs }: { y: Tensor; probs: Tensor }): Tensor {
+    if (this.keepProbs) this.lastProbs = probs.f32().slice();
+    return dropout(this.ctx.rt, this.o.forward(y), this.dropoutP, this.ctx.rng, this.ctx.training);
+  }
+
+  /** The first `n` of Q, K, V of x (n = 1: Q alone), as column slices of one GEMM's output where the weights allow. */
+  #project(x: Tensor, n: 1 | 3): ColumnSlice[] {
+    const C = this.dModel, rt = this.ctx.rt;
+    if (this.qkv) {
+      // one (C, 3C) product; Q alone (cross-attention) takes its first columns — fused layouts
+      // (GPT-2) are self-attention, where all three are used
+      const t = this.qkv.forward(x);                                            // (B, T, 3C)
+      return [0, 1, 2].slice(0, n).map((i) => ({ t, col: i * C, width: C }));
+    }
+    const lins = n === 1 ? [this.q!] : [this.q!, this.k!, this.v!];
+    const joined = n === 3 ? (this.#joinedQKV ??= this.#join(lins)) : null;
+    if (joined) {
+      const t = linear(rt, x, joined.w, joined.b, 'out,in');                   // (B, T, 3C)
+      return lins.map((_, i) => ({ t, col: i * C, width: C }));
+    }
+    return lins.map((l) => ({ t: l.forward(x), col: 0, width: C }));
+  }
+
+  /** K and V of the encoder output `memory`, as column slices. */
+  #projectKV(memory: Tensor): [ColumnSlice, ColumnSlice] {
+    const C = this.dModel, rt = this.ctx.rt;
+    if (this.qkv) {
+      const t = this.qkv.forward(memory);                                       // Q columns unused: fused layouts are self-attention
+      return [{ t, col: C, width: C }, { t, col: 2 * C, width: C }];
+    }
+    const joined = (this.#joinedKV ??= this.#join([this.k!, this.v!]));
+    if (joined) {
+      const t = linear(rt, memory, joined.w, joined.b, 'out,in');              // (B, S, 2C)
+      return [{ t, col: 0, width: C }, { t, col: C, width: C }];
+    }
+    return [{ t: this.k!.forward(memory), col: 0, width: C }, { t: this.v!.forward(memory), col: 0, width: C }];
+  }
+
+  #join(lins: Linear[]): Joined | null {
+    const w = this.#ps.joined(lins.map((l) => l.weight));
+    if (!w) return null;
+    if (!lins[0]!.bias) return { w, b: null };
+    const b = this.#ps.joined(lins.map((l) => l.bias!));
+    return b ? { w, b } : null;
   }
 }
 
@@ -89,13 +248,13 @@ export class MultiHeadAttention implements KeepsAttention {
  * 0 … pos+Tn−1 (d.Tk = pos + Tn). keyMask i32 (B, ≥ pos+Tn) hides padded positions.
  * Returns y (B, Tn, C) in the step arena.
  */
-export function attendCached(rt: Runtime, q: HeadView, k: HeadView, v: HeadView, cache: LayerCache, pos: number,
+function attendCached(rt: Runtime, q: HeadView, k: HeadView, v: HeadView, cache: LayerCache, pos: number,
   d: AttentionDims, keyMask: Tensor | null): Tensor {
   const { B, Tq: Tn, Tk } = d;
   const C = d.nHead * d.hs;
   const cap = cache.k.shape[1]!;
   if (B > cache.k.shape[0]!) throw new ShapeError(`attention cache holds ${cache.k.shape[0]} sequences, the input has ${B}`);
-  if (pos + Tn > cap) throw new ShapeError(`attention cache: positions ${pos}…${pos + Tn - 1} exceed its capacity ${cap}`);
+  if (!Number.isInteger(pos) || pos < 0 || pos + Tn > cap) throw new ShapeError(`attention cache: positions ${pos}…${pos + Tn - 1} exceed its capacity ${cap}`);
   // rows pos … pos+Tn−1 of each sequence's cache ← the new keys and values
   for (let b = 0; b < B; b++) {
     const dst = { at: (b * cap + pos) * C, ld: C };

@@ -6,7 +6,7 @@ import { residual } from '../fn/residual.js';
 import type { Activation } from '../fn/activation.js';
 import type { ModelContext } from './context.js';
 import { LayerNorm } from './layers.js';
-import { MultiHeadAttention, type LayerCache } from './attention.js';
+import { Attention, GPT2_ATTENTION_NAMES, type LayerCache } from './attention.js';
 import { MLP } from './mlp.js';
 import type { ParameterSet } from './parameters.js';
 
@@ -38,7 +38,7 @@ export interface BlockConfig {
  */
 export class Block {
   readonly ln_1: LayerNorm;
-  readonly attn: MultiHeadAttention;
+  readonly attn: Attention;
   readonly ln_2: LayerNorm;
   readonly mlp: MLP;
   readonly norm: NormPlacement;
@@ -46,7 +46,7 @@ export class Block {
     this.norm = cfg.norm ?? 'pre';
     const ln = { bias: cfg.bias, eps: cfg.layerNormEps };
     this.ln_1 = new LayerNorm(ctx, ps, `${prefix}.ln_1`, cfg.dModel, ln);
-    this.attn = new MultiHeadAttention(ctx, ps, `${prefix}.attn`, cfg);
+    this.attn = new Attention(ctx, ps, `${prefix}.attn`, { ...cfg, causal: cfg.causal ?? true }, GPT2_ATTENTION_NAMES);
     this.ln_2 = new LayerNorm(ctx, ps, `${prefix}.ln_2`, cfg.dModel, ln);
     this.mlp = new MLP(ctx, ps, `${prefix}.mlp`, cfg);
   }
@@ -66,10 +66,10 @@ export class Block {
   forwardCached(x: Tensor, cache: LayerCache, pos: number): Tensor {
     const rt = this.ctx.rt;
     if (this.norm === 'pre') {
-      x = residual(rt, x, this.attn.forwardCached(this.ln_1.forward(x), cache, pos));
+      x = residual(rt, x, this.attn.forward(this.ln_1.forward(x), { cache, pos }));
       return residual(rt, x, this.mlp.forward(this.ln_2.forward(x)));
     }
-    x = this.ln_1.forward(residual(rt, x, this.attn.forwardCached(x, cache, pos)));
+    x = this.ln_1.forward(residual(rt, x, this.attn.forward(x, { cache, pos })));
     return this.ln_2.forward(residual(rt, x, this.mlp.forward(x)));
   }
 }

@@ -8,19 +8,18 @@ import type { Tensor } from '../tensor.js';
 import { residual } from '../fn/residual.js';
 import type { ModelContext } from './context.js';
 import { LayerNorm } from './layers.js';
-import { ProjectedAttention, type ProjectionNames } from './projected-attention.js';
-import type { LayerCache } from './attention.js';
+import { Attention, type AttentionNames, type LayerCache } from './attention.js';
 import type { BlockConfig, NormPlacement } from './block.js';
 import { MLP } from './mlp.js';
 import type { ParameterSet } from './parameters.js';
 
 /** Parameter names of a layer's parts, relative to the layer's prefix. */
 export interface LayerNames {
-  selfAttn: ProjectionNames;
+  selfAttn: AttentionNames;
   /** The LayerNorm that goes with self-attention. */
   selfNorm: string;
   /** Present in decoder layers of encoder–decoder models. */
-  crossAttn?: ProjectionNames;
+  crossAttn?: AttentionNames;
   crossNorm?: string;
   fc1: string;
   fc2: string;
@@ -45,7 +44,7 @@ export const VIT_LAYER_NAMES: LayerNames = {
   selfNorm: 'layernorm_before', fc1: 'intermediate.dense', fc2: 'output.dense', ffnNorm: 'layernorm_after',
 };
 
-const SEQ2SEQ_ATTN = (p: string): ProjectionNames => ({ q: `${p}.q_proj`, k: `${p}.k_proj`, v: `${p}.v_proj`, o: `${p}.out_proj` });
+const SEQ2SEQ_ATTN = (p: string): AttentionNames => ({ q: `${p}.q_proj`, k: `${p}.k_proj`, v: `${p}.v_proj`, o: `${p}.out_proj` });
 
 /** Names of the original Transformer's encoder layer as Hugging Face Marian/BART write them (`model.encoder.layers.N.` …). */
 export const SEQ2SEQ_ENCODER_NAMES: LayerNames = {
@@ -77,9 +76,9 @@ export interface LayerInputs {
  * ```
  */
 export class TransformerLayer {
-  readonly selfAttn: ProjectedAttention;
+  readonly selfAttn: Attention;
   readonly selfNorm: LayerNorm;
-  readonly crossAttn: ProjectedAttention | null;
+  readonly crossAttn: Attention | null;
   readonly crossNorm: LayerNorm | null;
   readonly ffn: MLP;
   readonly ffnNorm: LayerNorm;
@@ -88,11 +87,11 @@ export class TransformerLayer {
   constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, cfg: LayerConfig, names: LayerNames) {
     this.norm = cfg.norm ?? 'post';
     const ln = (name: string) => new LayerNorm(ctx, ps, `${prefix}.${name}`, cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps });
-    this.selfAttn = new ProjectedAttention(ctx, ps, prefix, cfg, names.selfAttn);
+    this.selfAttn = new Attention(ctx, ps, prefix, cfg, names.selfAttn);
     this.selfNorm = ln(names.selfNorm);
     if (names.crossAttn) {
-      this.crossAttn = new ProjectedAttention(ctx, ps, prefix, { ...cfg, causal: false }, names.crossAttn);
-      this.crossNorm = ln(names.crossNorm ?? `${names.crossAttn.q}_norm`);
+      this.crossAttn = new Attention(ctx, ps, prefix, { ...cfg, causal: false }, names.crossAttn);
+      this.crossNorm = ln(names.crossNorm ?? `${'q' in names.crossAttn ? names.crossAttn.q : names.crossAttn.qkv}_norm`);
     } else {
       this.crossAttn = null;
       this.crossNorm = null;
@@ -103,10 +102,10 @@ export class TransformerLayer {
 
   /** x (B, T, C) → (B, T, C). Decoder layers need `memory`. */
   forward(x: Tensor, inputs: LayerInputs = {}): Tensor {
-    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forward(h, inputs.selfMask ?? null));
+    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forward(h, { mask: inputs.selfMask }));
     if (this.crossAttn) {
       const memory = this.#needMemory(inputs.memory);
-      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forwardCross(h, memory, inputs.memoryMask ?? null));
+      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forward(h, { memory, mask: inputs.memoryMask }));
     }
     return this.#sub(x, this.ffnNorm, (h) => this.ffn.forward(h));
   }
@@ -117,10 +116,10 @@ export class TransformerLayer {
    */
   forwardCached(x: Tensor, cache: LayerCache, pos: number,
     inputs: { selfMask?: Tensor | null; memoryKV?: Tensor; memoryMask?: Tensor | null } = {}): Tensor {
-    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forwardCached(h, cache, pos, inputs.selfMask ?? null));
+    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forward(h, { cache, pos, mask: inputs.selfMask }));
     if (this.crossAttn) {
       const kv = this.#needMemory(inputs.memoryKV);
-      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forwardCrossCached(h, kv, inputs.memoryMask ?? null));
+      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forward(h, { memoryKV: kv, mask: inputs.memoryMask }));
     }
     return this.#sub(x, this.ffnNorm, (h) => this.ffn.forward(h));
   }
