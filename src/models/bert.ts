@@ -15,7 +15,7 @@ import { gatherRows } from '../fn/gather.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
-import type { NormPlacement } from '../nn/block.js';
+import type { NormPlacement } from '../nn/layer.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { BERT_LAYER_NAMES, TransformerLayer } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';

@@ -12,7 +12,7 @@ import { embedding } from '../fn/embedding.js';
 import { linear } from '../fn/linear.js';
 import { selectSeq } from '../fn/concat.js';
 import { residual } from '../fn/residual.js';
-import { Block, type NormPlacement } from '../nn/block.js';
+import { GPT2_LAYER_NAMES, TransformerLayer, type NormPlacement } from '../nn/layer.js';
 import type { KeepsAttention, LayerCache } from '../nn/attention.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Model, type ModelOptions } from './model.js';
@@ -103,7 +103,7 @@ export class GPT extends Model {
   readonly config: GPTConfig;
   readonly wte: Embedding;
   readonly wpe: Embedding | null;
-  readonly h: Block[];
+  readonly h: TransformerLayer[];
   readonly ln_f: LayerNorm | null;
   readonly lm_head: Linear | null;
   readonly #sinusoid: Tensor | null;
@@ -122,7 +122,7 @@ export class GPT extends Model {
     this.wte = new Embedding(this.ctx, ps, 'transformer.wte', cfg.vocabSize, cfg.dModel);
     this.wpe = cfg.positions === 'learned' ? new Embedding(this.ctx, ps, 'transformer.wpe', cfg.blockSize, cfg.dModel) : null;
     this.h = [];
-    for (let i = 0; i < cfg.nLayer; i++) this.h.push(new Block(this.ctx, ps, `transformer.h.${i}`, { ...cfg, projStd }));
+    for (let i = 0; i < cfg.nLayer; i++) this.h.push(new TransformerLayer(this.ctx, ps, `transformer.h.${i}`, { ...cfg, projStd, causal: true }, GPT2_LAYER_NAMES));
     // Post-norm blocks end in a LayerNorm already; pre-norm needs a final one.
     this.ln_f = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'transformer.ln_f', cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps }) : null;
     this.lm_head = cfg.tieWeights ? null : new Linear(this.ctx, ps, 'lm_head', cfg.dModel, cfg.vocabSize, { bias: false, layout: 'out,in' });
@@ -188,7 +188,7 @@ export class GPT extends Model {
 
   /** The blocks' attentions, each keeping (B, NH, T, T). */
   protected attentionModules(): KeepsAttention[] {
-    return this.h.map((block) => block.attn);
+    return this.h.map((layer) => layer.selfAttn);
   }
 
   /**

@@ -17,7 +17,7 @@ import { residual } from '../fn/residual.js';
 import { scaled } from '../fn/scale.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 import type { KeepsAttention, LayerCache } from '../nn/attention.js';
-import type { NormPlacement } from '../nn/block.js';
+import type { NormPlacement } from '../nn/layer.js';
 import { LayerNorm } from '../nn/layers.js';
 import { TransformerLayer, SEQ2SEQ_DECODER_NAMES, SEQ2SEQ_ENCODER_NAMES } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';

@@ -1,17 +1,22 @@
-// One encoder or decoder layer of the transformer families that name their projections
-// separately (BERT, ViT, the original encoder–decoder): self-attention (bidirectional in an
-// encoder, causal in a decoder), cross-attention to the encoder output (decoders of an
-// encoder–decoder), then the position-wise feed-forward network; each sublayer wrapped in a
-// residual connection with LayerNorm before it (pre-norm) or after the sum (post-norm, the paper).
+// The transformer layer of every family (GPT-2, BERT, ViT, the original encoder–decoder):
+// self-attention (bidirectional in an encoder, causal in a decoder), cross-attention to the
+// encoder output (decoders of an encoder–decoder), then the position-wise feed-forward network;
+// each sublayer wrapped in a residual connection with LayerNorm before it (pre-norm, GPT-2 and
+// ViT) or after the sum (post-norm, BERT and the paper). What differs between families is data:
+// the names table (parameter names, layouts and declaration order of each family's checkpoints).
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { residual } from '../fn/residual.js';
 import type { ModelContext } from './context.js';
 import { LayerNorm } from './layers.js';
 import { Attention, type AttentionNames, type LayerCache } from './attention.js';
-import type { BlockConfig, NormPlacement } from './block.js';
 import { MLP } from './mlp.js';
 import type { ParameterSet } from './parameters.js';
+import type { Activation } from '../fn/activation.js';
+import type { WeightLayout } from '../fn/linear.js';
+
+/** Where LayerNorm sits in a layer. */
+export type NormPlacement = 'pre' | 'post';
 
 /** Parameter names of a layer's parts, relative to the layer's prefix. */
 export interface LayerNames {
@@ -24,13 +29,37 @@ export interface LayerNames {
   fc1: string;
   fc2: string;
   ffnNorm: string;
+  /** Layout of the feed-forward weights: 'out,in' (nn.Linear, default) or 'in,out' (GPT-2's Conv1D). */
+  ffnLayout?: WeightLayout;
+  /** Declare each sublayer's LayerNorm before the sublayer (GPT-2's module order: ln_1, attn, ln_2, mlp), not after. */
+  normFirst?: boolean;
 }
 
-/** A Block's settings (norm default 'post' here), with one init std for every weight. */
-export interface LayerConfig extends Omit<BlockConfig, 'projStd'> {
+/** A layer's sizes and options. */
+export interface LayerConfig {
+  dModel: number;
+  nHead: number;
+  dFF: number;
+  bias?: boolean;
+  /** Residual dropout after attention and feed-forward, while training. */
+  dropout?: number;
+  activation?: Activation;
+  /** Default 'post'. */
+  norm?: NormPlacement;
+  /** Causal self-attention (decoders). */
+  causal?: boolean;
+  layerNormEps?: number;
   /** Init std of the weights (default 0.02). */
   std?: number;
+  /** Init std of the two output projections (default std; GPT-2: 0.02 / √(2·nLayer)). */
+  projStd?: number;
 }
+
+/** Names of Hugging Face GPT-2's layer (`transformer.h.N.` …), pre-norm. */
+export const GPT2_LAYER_NAMES: LayerNames = {
+  selfAttn: { qkv: 'attn.c_attn', o: 'attn.c_proj' }, selfNorm: 'ln_1', fc1: 'mlp.c_fc', fc2: 'mlp.c_proj', ffnNorm: 'ln_2',
+  ffnLayout: 'in,out', normFirst: true,
+};
 
 /** Names of Hugging Face BERT's layer (`bert.encoder.layer.N.` …), post-norm. */
 export const BERT_LAYER_NAMES: LayerNames = {
@@ -76,28 +105,36 @@ export interface LayerInputs {
  * ```
  */
 export class TransformerLayer {
-  readonly selfAttn: Attention;
-  readonly selfNorm: LayerNorm;
-  readonly crossAttn: Attention | null;
-  readonly crossNorm: LayerNorm | null;
-  readonly ffn: MLP;
-  readonly ffnNorm: LayerNorm;
+  readonly selfAttn!: Attention;
+  readonly selfNorm!: LayerNorm;
+  readonly crossAttn!: Attention | null;
+  readonly crossNorm!: LayerNorm | null;
+  readonly ffn!: MLP;
+  readonly ffnNorm!: LayerNorm;
   readonly norm: NormPlacement;
 
   constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, cfg: LayerConfig, names: LayerNames) {
     this.norm = cfg.norm ?? 'post';
     const ln = (name: string) => new LayerNorm(ctx, ps, `${prefix}.${name}`, cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps });
-    this.selfAttn = new Attention(ctx, ps, prefix, cfg, names.selfAttn);
-    this.selfNorm = ln(names.selfNorm);
+    // each sublayer with its LayerNorm, declared in the order the family's checkpoints list them
+    const pair = <T>(norm: string, make: () => T): [T, LayerNorm] => {
+      if (names.normFirst) {
+        const n = ln(norm);
+        return [make(), n];
+      }
+      const m = make();
+      return [m, ln(norm)];
+    };
+    [this.selfAttn, this.selfNorm] = pair(names.selfNorm, () => new Attention(ctx, ps, prefix, cfg, names.selfAttn));
     if (names.crossAttn) {
-      this.crossAttn = new Attention(ctx, ps, prefix, { ...cfg, causal: false }, names.crossAttn);
-      this.crossNorm = ln(names.crossNorm ?? `${'q' in names.crossAttn ? names.crossAttn.q : names.crossAttn.qkv}_norm`);
+      const cross = names.crossAttn;
+      [this.crossAttn, this.crossNorm] = pair(names.crossNorm ?? `${'q' in cross ? cross.q : cross.qkv}_norm`,
+        () => new Attention(ctx, ps, prefix, { ...cfg, causal: false }, cross));
     } else {
       this.crossAttn = null;
       this.crossNorm = null;
     }
-    this.ffn = new MLP(ctx, ps, prefix, cfg, { fc: names.fc1, proj: names.fc2, layout: 'out,in' });
-    this.ffnNorm = ln(names.ffnNorm);
+    [this.ffn, this.ffnNorm] = pair(names.ffnNorm, () => new MLP(ctx, ps, prefix, cfg, { fc: names.fc1, proj: names.fc2, layout: names.ffnLayout ?? 'out,in' }));
   }
 
   /** x (B, T, C) → (B, T, C). Decoder layers need `memory`. */

@@ -107,7 +107,7 @@ const MAX_TOOLTIP_CELLS = 4096;
  * ```ts
  * model.keepAttention();
  * model.forward(idx); // idx (1, T)
- * const maps = attentionMaps(model.h.map((b) => b.attn.lastProbs!), { heads: 4, tq: T, tk: T },
+ * const maps = attentionMaps(model.h.map((layer) => layer.selfAttn.lastProbs!), { heads: 4, tq: T, tk: T },
  *   { queryLabels: [...text], keyLabels: [...text] });
  * writeFileSync('attention.svg', attentionSvg(maps));
  * ```

@@ -149,7 +149,7 @@ describe('GPT forward and backward', () => {
     model.keepAttention();
     const { idx } = batch(1, 5, 11, 2);
     rt.tape.noGrad(() => model.forward(rt.tensor(idx, [1, 5], { dtype: 'i32', arena: 'step' })));
-    const maps = model.h.map((b) => b.attn.lastProbs!);
+    const maps = model.h.map((b) => b.selfAttn.lastProbs!);
     expect(maps).toHaveLength(2);
     const p = maps[1]!; // (1, 2, 5, 5)
     expect(p.length).toBe(2 * 5 * 5);
