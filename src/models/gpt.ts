@@ -171,7 +171,7 @@ export class GPT extends Model {
     }
     return this.rt.tape.noGrad(() => {
       let x = this.#embed(idx, B, Tn, pos);
-      for (let i = 0; i < this.h.length; i++) x = this.h[i]!.forwardCached(x, caches[i]!, pos);
+      for (let i = 0; i < this.h.length; i++) x = this.h[i]!.forward(x, { cache: caches[i]!, pos });
       return this.#head(opts.lastOnly ? this.#last(x) : x);
     });
   }

@@ -237,7 +237,7 @@ export class Seq2Seq extends Model {
     return this.rt.tape.noGrad(() => {
       let y = this.#embed(ids, this.tgtEmbed, pos);
       this.decoder.forEach((layer, i) => {
-        y = layer.forwardCached(y, caches[i]!, pos, { memoryKV: source.memoryKV[i]!, memoryMask: source.mask });
+        y = layer.forward(y, { cache: caches[i]!, pos, memoryKV: source.memoryKV[i]!, memoryMask: source.mask });
       });
       return this.#head(y);
     });

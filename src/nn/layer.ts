@@ -87,12 +87,18 @@ export const SEQ2SEQ_DECODER_NAMES: LayerNames = {
 
 /** What a decoder layer attends to besides itself. */
 export interface LayerInputs {
-  /** i32 (B, T): 0 marks padding in this layer's own sequence. */
+  /** i32 (B, T) (with a cache: (B, ≥ pos + T)): 0 marks padding in this layer's own sequence. */
   selfMask?: Tensor | null;
   /** Encoder output (B, S, C), for cross-attention. */
   memory?: Tensor;
-  /** i32 (B, S): 0 marks padding in the source. */
+  /** Cross-attention while decoding: `crossAttn.memoryKV(memory)`, (B or 1, S, 2C), computed once per source. */
+  memoryKV?: Tensor;
+  /** i32 (B or 1, S): 0 marks padding in the source. */
   memoryMask?: Tensor | null;
+  /** Incremental decoding (no gradients): x holds positions pos … pos+T−1, whose keys and values go into this cache. */
+  cache?: LayerCache;
+  /** Position of x's first row with `cache` (default 0). */
+  pos?: number;
 }
 
 /**
@@ -137,26 +143,16 @@ export class TransformerLayer {
     [this.ffn, this.ffnNorm] = pair(names.ffnNorm, () => new MLP(ctx, ps, prefix, cfg, { fc: names.fc1, proj: names.fc2, layout: names.ffnLayout ?? 'out,in' }));
   }
 
-  /** x (B, T, C) → (B, T, C). Decoder layers need `memory`. */
-  forward(x: Tensor, inputs: LayerInputs = {}): Tensor {
-    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forward(h, { mask: inputs.selfMask }));
-    if (this.crossAttn) {
-      const memory = this.#needMemory(inputs.memory);
-      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forward(h, { memory, mask: inputs.memoryMask }));
-    }
-    return this.#sub(x, this.ffnNorm, (h) => this.ffn.forward(h));
-  }
-
   /**
-   * Decoding step (no gradients): x (B, Tn, C) at positions pos …; self-attention over `cache`,
-   * cross-attention over `memoryKV` (from `crossAttn.memoryKV(memory)`, (B or 1, S, 2C)).
+   * x (B, T, C) → (B, T, C): over the whole sequence, or with `cache` and `pos` incrementally
+   * (decoding, no gradients). Decoder layers of an encoder–decoder need `memory` (or `memoryKV`).
    */
-  forwardCached(x: Tensor, cache: LayerCache, pos: number,
-    inputs: { selfMask?: Tensor | null; memoryKV?: Tensor; memoryMask?: Tensor | null } = {}): Tensor {
-    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forward(h, { cache, pos, mask: inputs.selfMask }));
+  forward(x: Tensor, inputs: LayerInputs = {}): Tensor {
+    const { cache, pos } = inputs;
+    x = this.#sub(x, this.selfNorm, (h) => this.selfAttn.forward(h, { mask: inputs.selfMask, cache, pos }));
     if (this.crossAttn) {
-      const kv = this.#needMemory(inputs.memoryKV);
-      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forward(h, { memoryKV: kv, mask: inputs.memoryMask }));
+      if (!inputs.memory && !inputs.memoryKV) throw new ValueError('TransformerLayer: this decoder layer has cross-attention; pass the encoder output (memory, or memoryKV when decoding)');
+      x = this.#sub(x, this.crossNorm!, (h) => this.crossAttn!.forward(h, { memory: inputs.memory, memoryKV: inputs.memoryKV, mask: inputs.memoryMask }));
     }
     return this.#sub(x, this.ffnNorm, (h) => this.ffn.forward(h));
   }
@@ -165,10 +161,5 @@ export class TransformerLayer {
   #sub(x: Tensor, ln: LayerNorm, f: (h: Tensor) => Tensor): Tensor {
     const rt = this.ctx.rt;
     return this.norm === 'pre' ? residual(rt, x, f(ln.forward(x))) : ln.forward(residual(rt, x, f(x)));
-  }
-
-  #needMemory(m: Tensor | undefined): Tensor {
-    if (!m) throw new ValueError('TransformerLayer: this decoder layer has cross-attention; pass the encoder output (memory, or memoryKV when decoding)');
-    return m;
   }
 }

@@ -88,7 +88,7 @@ describe.each(runtimes)('transformer layers (%s)', (_name, rt) => {
       for (let t = 0; t < T; t++) {
         const step = new Float32Array(beams * 16);
         for (let b = 0; b < beams; b++) step.set(x.f32().subarray(t * 16, (t + 1) * 16), b * 16);
-        const y = layer.forwardCached(rt.tensor(step, [beams, 1, 16]), cache, t, { memoryKV: kv, memoryMask: mm }).f32();
+        const y = layer.forward(rt.tensor(step, [beams, 1, 16]), { cache, pos: t, memoryKV: kv, memoryMask: mm }).f32();
         for (let b = 0; b < beams; b++) for (let j = 0; j < 16; j++) {
           const want = full[t * 16 + j]!, got = y[b * 16 + j]!;
           if (!(Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)))) expect.fail(`step ${t} beam ${b} [${j}]: ${got} vs ${want}`);
