@@ -21,7 +21,7 @@ import { BERT_LAYER_NAMES, TransformerLayer } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
 import type { KeepsAttention } from '../nn/attention.js';
 import { positionIds } from '../nn/positions.js';
-import { Model } from './model.js';
+import { Model, type ModelOptions } from './model.js';
 
 /** The shape of a BERT. Defaults are bert-base-uncased's. */
 export interface BertConfig {
@@ -117,6 +117,7 @@ export interface ClassifyOutput {
  * ```
  */
 export class BERT extends Model {
+  readonly family = 'bert' as const;
   readonly config: BertConfig;
   readonly wordEmbeddings: Embedding;
   readonly positionEmbeddings: Embedding;
@@ -133,7 +134,7 @@ export class BERT extends Model {
   readonly classifier: Linear;
   #lastShape: [number, number] | null = null;
 
-  constructor(rt: Runtime, config: Partial<BertConfig>, opts: { seed?: number } = {}) {
+  constructor(rt: Runtime, config: Partial<BertConfig>, opts: ModelOptions = {}) {
     const cfg = bertConfig(config);
     const seed = opts.seed ?? 1337;
     super(rt, seed);
@@ -160,7 +161,8 @@ export class BERT extends Model {
     this.mlmDense = new Linear(this.ctx, ps, 'cls.predictions.transform.dense', C, C, { std, layout: 'out,in' });
     this.mlmNorm = new LayerNorm(this.ctx, ps, 'cls.predictions.transform.LayerNorm', C, { eps });
     this.classifier = new Linear(this.ctx, ps, 'classifier', C, cfg.numLabels, { std, layout: 'out,in' });
-    ps.allocate(rt, seed);
+    opts.validate?.(ps);
+    ps.allocate(rt, seed, { init: opts.init });
   }
 
   /**

@@ -100,6 +100,7 @@ export interface GPTOutput {
  * ```
  */
 export class GPT extends Model {
+  readonly family = 'gpt' as const;
   readonly config: GPTConfig;
   readonly wte: Embedding;
   readonly wpe: Embedding | null;

@@ -8,12 +8,15 @@ import { ParameterSet } from '../nn/parameters.js';
 import type { KeepsAttention } from '../nn/attention.js';
 import { ValueError } from '../errors.js';
 
+/** The model families: each has a class, a config and the Hugging Face names of its checkpoints. */
+export type ModelFamily = 'gpt' | 'bert' | 'seq2seq' | 'vit';
+
 /** What every model constructor takes besides its config. */
 export interface ModelOptions {
   /** Seeds the weights and the dropout masks. */
   seed?: number;
-  /** false: skip the random initialisation (weights start as zeros; a loader copies them in). Default true. */
-  init?: boolean;
+  /** false: skip the random initialisation (weights start as zeros; a loader copies them in). Default true. A function is asked after `validate`. */
+  init?: boolean | (() => boolean);
   /** Runs on the declared parameters before any memory is allocated: a loader checks its file against them here. */
   validate?: (params: ParameterSet) => void;
 }
@@ -30,6 +33,10 @@ export interface ModelOptions {
  * ```
  */
 export abstract class Model {
+  /** Which family the model is: the tag `saveModel` writes and `loadModel` reads. */
+  abstract readonly family: ModelFamily;
+  /** The full config it was built from (JSON-serialisable). */
+  abstract readonly config: object;
   readonly rt: Runtime;
   readonly params = new ParameterSet();
   readonly ctx: ModelContext;

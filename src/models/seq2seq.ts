@@ -21,7 +21,7 @@ import type { NormPlacement } from '../nn/layer.js';
 import { LayerNorm } from '../nn/layers.js';
 import { TransformerLayer, SEQ2SEQ_DECODER_NAMES, SEQ2SEQ_ENCODER_NAMES } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
-import { Model } from './model.js';
+import { Model, type ModelOptions } from './model.js';
 import { positionIds, sinusoidalTable } from '../nn/positions.js';
 
 /** The shape of an encoder–decoder. Defaults are the paper's base model. */
@@ -122,6 +122,7 @@ export interface EncodedSource {
  * ```
  */
 export class Seq2Seq extends Model {
+  readonly family = 'seq2seq' as const;
   readonly config: Seq2SeqConfig;
   readonly srcEmbed: Parameter;
   readonly tgtEmbed: Parameter;
@@ -132,7 +133,7 @@ export class Seq2Seq extends Model {
   readonly lmHead: Parameter | null;
   readonly #positions: Tensor;
 
-  constructor(rt: Runtime, config: Partial<Seq2SeqConfig>, opts: { seed?: number } = {}) {
+  constructor(rt: Runtime, config: Partial<Seq2SeqConfig>, opts: ModelOptions = {}) {
     const seed = opts.seed ?? 1337;
     super(rt, seed);
     const cfg = (this.config = seq2seqConfig(config));
@@ -156,7 +157,8 @@ export class Seq2Seq extends Model {
     this.encoderNorm = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'model.encoder.layer_norm', cfg.dModel, ln) : null;
     this.decoderNorm = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'model.decoder.layer_norm', cfg.dModel, ln) : null;
     this.lmHead = cfg.tieOutput ? null : ps.declare('lm_head.weight', [cfg.tgtVocabSize, cfg.dModel], { normal: 0.02 }, true);
-    ps.allocate(rt, seed);
+    opts.validate?.(ps);
+    ps.allocate(rt, seed, { init: opts.init });
     this.#positions = this.own(rt.tensor(sinusoidalTable(cfg.maxPositions, cfg.dModel), [cfg.maxPositions, cfg.dModel]));
   }
 

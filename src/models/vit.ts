@@ -19,7 +19,7 @@ import type { Parameter } from '../nn/parameters.js';
 import type { KeepsAttention } from '../nn/attention.js';
 import { positionIds } from '../nn/positions.js';
 import { argmax } from '../math.js';
-import { Model } from './model.js';
+import { Model, type ModelOptions } from './model.js';
 import { parameterView, PatchEmbedding } from '../nn/patch-embedding.js';
 import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 
@@ -114,6 +114,7 @@ export interface ViTForwardOptions {
  * ```
  */
 export class ViT extends Model {
+  readonly family = 'vit' as const;
   readonly config: ViTConfig;
   readonly patchEmbeddings: PatchEmbedding;
   readonly clsToken: Parameter;            /* (1, 1, C) */
@@ -126,7 +127,7 @@ export class ViT extends Model {
   #positions: Tensor | null = null;        /* (N + 1, C), the position table as `embedding` reads it */
   #lastBatch = 0;
 
-  constructor(rt: Runtime, config: Partial<ViTConfig>, opts: { seed?: number } = {}) {
+  constructor(rt: Runtime, config: Partial<ViTConfig>, opts: ModelOptions = {}) {
     const seed = opts.seed ?? 1337;
     super(rt, seed);
     const cfg = (this.config = vitConfig(config));
@@ -144,7 +145,8 @@ export class ViT extends Model {
     }
     this.layernorm = new LayerNorm(this.ctx, ps, 'vit.layernorm', C, { eps: cfg.layerNormEps });
     this.classifier = new Linear(this.ctx, ps, 'classifier', C, cfg.numClasses, { layout: 'out,in' });
-    ps.allocate(rt, seed);
+    opts.validate?.(ps);
+    ps.allocate(rt, seed, { init: opts.init });
   }
 
   /**

@@ -87,7 +87,7 @@ export class ParameterSet {
   }
 
   /** Carves every declared parameter from one persistent block and initialises it from `seed` (zeros with `init: false`). */
-  allocate(rt: Runtime, seed: number, opts: { init?: boolean } = {}): void {
+  allocate(rt: Runtime, seed: number, opts: { init?: boolean | (() => boolean) } = {}): void {
     if (this.#flat || this.#disposed) throw new WasmformerError(`allocate: the ParameterSet is already ${this.#disposed ? 'disposed' : 'allocated'}`);
     // Layout: the weight-decayed group (matmul weights), then the other tensors of ≥ 2
     // dimensions (embeddings, position tables), then the rest (biases, norms), each parameter
@@ -111,7 +111,7 @@ export class ParameterSet {
       this.#gradLater(value, p.offset);
       p.bind(value);
     }
-    if (opts.init === false) return;
+    if ((typeof opts.init === 'function' ? opts.init() : opts.init) === false) return;
     // Initialise in declaration order so a seed gives the same model whatever the layout.
     const rng = new Rng(seed);
     for (const p of this.#list) {
