@@ -29,6 +29,8 @@ export function shapeSize(shape: readonly number[], what = 'tensor'): number {
  */
 export class Tracked {
   version = 0;
+  /** Whether inference may keep packed copies of these weights (`ModelOptions.packWeights`). */
+  pack = true;
   readonly derived = new Map<string, { version: number; tensor: Tensor; packed?: { tensor: Tensor; n: number; k: number } }>();
 }
 

@@ -137,7 +137,7 @@ export class BERT extends Model {
   constructor(rt: Runtime, config: Partial<BertConfig>, opts: ModelOptions = {}) {
     const cfg = bertConfig(config);
     const seed = opts.seed ?? 1337;
-    super(rt, seed);
+    super(rt, seed, opts);
     this.config = cfg;
     const ps = this.params;
     const C = cfg.dModel;

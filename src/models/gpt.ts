@@ -116,7 +116,7 @@ export class GPT extends Model {
    */
   constructor(rt: Runtime, config: Partial<GPTConfig>, opts: ModelOptions = {}) {
     const seed = opts.seed ?? 1337;
-    super(rt, seed);
+    super(rt, seed, opts);
     const cfg = (this.config = gptConfig(config));
     const ps = this.params;
     const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer);

@@ -19,6 +19,8 @@ export interface ModelOptions {
   init?: boolean | (() => boolean);
   /** Runs on the declared parameters before any memory is allocated: a loader checks its file against them here. */
   validate?: (params: ParameterSet) => void;
+  /** Keep packed copies of the weight matrices for inference (default true; false: weights only, ~2× less memory, slower decode). */
+  packWeights?: boolean;
 }
 
 /**
@@ -42,8 +44,9 @@ export abstract class Model {
   readonly ctx: ModelContext;
 
   /** `seed` seeds the dropout masks (the weights are seeded by `params.allocate`). */
-  constructor(rt: Runtime, seed: number) {
+  constructor(rt: Runtime, seed: number, opts: ModelOptions = {}) {
     this.rt = rt;
+    if (opts.packWeights === false) this.params.packWeights = false;
     this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
   }
 

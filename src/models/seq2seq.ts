@@ -135,7 +135,7 @@ export class Seq2Seq extends Model {
 
   constructor(rt: Runtime, config: Partial<Seq2SeqConfig>, opts: ModelOptions = {}) {
     const seed = opts.seed ?? 1337;
-    super(rt, seed);
+    super(rt, seed, opts);
     const cfg = (this.config = seq2seqConfig(config));
     const ps = this.params;
     // Embedding init N(0, d^-1/2): after the √d scale the inputs have unit variance, like the positions.

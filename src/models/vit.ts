@@ -129,7 +129,7 @@ export class ViT extends Model {
 
   constructor(rt: Runtime, config: Partial<ViTConfig>, opts: ModelOptions = {}) {
     const seed = opts.seed ?? 1337;
-    super(rt, seed);
+    super(rt, seed, opts);
     const cfg = (this.config = vitConfig(config));
     const ps = this.params;
     const C = cfg.dModel;

@@ -21,8 +21,9 @@ export interface PackedWeight {
 /**
  * The packed copy of the 2-D weight `w` (`transB`: stored (N,K), used as its transpose), built on
  * first use and kept until the parameters it belongs to change; null when `w` is not model
- * parameters (only they track their changes). The copy lives in the persistent arena, one per
- * weight and layout, and is refilled in place when stale.
+ * parameters (only they track their changes) or their model keeps no packed copies
+ * (`packWeights: false`). The copy lives in the persistent store, one per weight and layout, and
+ * is refilled in place when stale.
  * @example
  * ```ts
  * const pw = packedWeight(rt, model.params.get('lm_head.weight')!.value, true);  // (V, C) → k = C, n = V
@@ -30,7 +31,7 @@ export interface PackedWeight {
  */
 export function packedWeight(rt: Runtime, w: Tensor, transB: boolean): PackedWeight | null {
   const tracked = w.tracked;
-  if (!tracked || w.dtype !== 'f32' || w.shape.length !== 2) return null;
+  if (!tracked || !tracked.pack || w.dtype !== 'f32' || w.shape.length !== 2) return null;
   const [rows, cols] = w.shape as [number, number];
   const [k, n] = transB ? [cols, rows] : [rows, cols];
   // one copy per memory range and layout, whatever tensor object views it; the key is built once per object

@@ -43,6 +43,27 @@ describe('model lifetimes', () => {
     }
   });
 
+  it('packWeights: false keeps inference at the weight bytes (≤ 1.1×), the same logits; toggling frees the copies', async () => {
+    const rt = await createRuntime({ variant: 'simd', threads: 1 });
+    try {
+      const base = used(rt);
+      const lean = new GPT(rt, TINY, { seed: 1, packWeights: false });
+      const infer = (m: GPT) => rt.step.scope(() => rt.tape.noGrad(() => m.forward(ids(rt)).logits.toArray()));
+      const a = infer(lean);
+      expect(used(rt) - base).toBe(lean.params.flat.bytes);                      // no packed copies, no gradients
+      expect(used(rt) - base).toBeLessThanOrEqual(1.1 * 4 * lean.numParams());
+      lean.params.packWeights = true;
+      const b = infer(lean);
+      expect(used(rt) - base).toBeGreaterThan(lean.params.flat.bytes);
+      expect(b).toEqual(a);            // 32 rows: the packed path gives gemm_f32's bits (from 17 rows on)
+      lean.params.packWeights = false;                                             // frees them again
+      expect(used(rt) - base).toBe(lean.params.flat.bytes);
+      lean.dispose();
+    } finally {
+      rt.dispose();
+    }
+  });
+
   it('200 models made, trained one step, run for inference and disposed leave the memory where it was', async () => {
     const rt = await createRuntime({ variant: 'simd', threads: 1 });
     try {
