@@ -51,6 +51,23 @@ export interface ArenaReport {
 
 let nextScope = 1;
 
+/** Runs `fn` between `a.mark()` and `a.release(mark)`, releasing also when `fn` throws. */
+export function scoped<M, T>(a: { mark(): M; release(mark: M): void }, fn: () => T): T {
+  const m = a.mark();
+  try {
+    return fn();
+  } finally {
+    a.release(m);
+  }
+}
+
+/** The report of an allocator holding `chunks`, with `used` bytes handed out now and `peak` at most. */
+export function chunkReport(chunks: readonly { bytes: number }[], used: number, peak: number): ArenaReport {
+  let reserved = 0;
+  for (const c of chunks) reserved += c.bytes;
+  return { usedBytes: used, reservedBytes: reserved, peakBytes: peak, chunks: chunks.length };
+}
+
 /** A bump allocator with scopes. Every pointer it returns is ALIGN-byte aligned. */
 export class Arena implements Allocator {
   readonly name: string;
@@ -167,18 +184,11 @@ export class Arena implements Allocator {
 
   /** Runs `fn` in a scope and releases it afterwards, also when `fn` throws. */
   scope<T>(fn: () => T): T {
-    const m = this.mark();
-    try {
-      return fn();
-    } finally {
-      this.release(m);
-    }
+    return scoped(this, fn);
   }
 
   report(): ArenaReport {
-    let reserved = 0;
-    for (const c of this.#chunks) reserved += c.bytes;
-    return { usedBytes: this.#used, reservedBytes: reserved, peakBytes: this.#peak, chunks: this.#chunks.length };
+    return chunkReport(this.#chunks, this.#used, this.#peak);
   }
 }
 

@@ -4,7 +4,7 @@
 // model disposed and made again reuses the same bytes and the memory does not grow. Every
 // allocation has its own lease: freeing it makes every tensor over it stale.
 import { StaleTensorError, WasmformerError } from '../errors.js';
-import type { Allocator, ArenaReport, Lease } from './arena.js';
+import { chunkReport, scoped, type Allocator, type ArenaReport, type Lease } from './arena.js';
 import { Heap, alignUp } from './heap.js';
 
 interface Range {
@@ -139,17 +139,10 @@ export class Store implements Allocator {
 
   /** Runs `fn` and frees what it allocated here afterwards, also when it throws. */
   scope<T>(fn: () => T): T {
-    const m = this.mark();
-    try {
-      return fn();
-    } finally {
-      this.release(m);
-    }
+    return scoped(this, fn);
   }
 
   report(): ArenaReport {
-    let reserved = 0;
-    for (const c of this.#chunks) reserved += c.bytes;
-    return { usedBytes: this.#used, reservedBytes: reserved, peakBytes: this.#peak, chunks: this.#chunks.length };
+    return chunkReport(this.#chunks, this.#used, this.#peak);
   }
 }

@@ -29,22 +29,25 @@ function params(op: string, mask: DropoutMask): [seed: number, threshold: number
  * ```
  */
 export function dropoutMasked(rt: Runtime, out: Tensor, x: Tensor, mask: DropoutMask): Tensor {
-  const op = 'dropout';
-  const [seed, threshold, scale] = params(op, mask);
-  expectF32(op, 'x', x);
-  expectF32(op, 'out', out);
-  expectShape(op, 'out', out, x.shape);
+  const [seed, threshold, scale] = checked('dropout', { out, x }, mask);
   rt.kernels.dropout_forward(out.ptr, x.ptr, x.size, seed, threshold, scale);
   return out;
 }
 
 /** dx += dout through the same mask as the forward (the backward of `dropoutMasked`). */
 export function dropoutMaskedBackward(rt: Runtime, dx: Tensor, dout: Tensor, mask: DropoutMask): Tensor {
-  const op = 'dropoutBackward';
-  const [seed, threshold, scale] = params(op, mask);
-  expectF32(op, 'dx', dx);
-  expectF32(op, 'dout', dout);
-  expectShape(op, 'dout', dout, dx.shape);
+  const [seed, threshold, scale] = checked('dropoutBackward', { dx, dout }, mask);
   rt.kernels.dropout_backward(dx.ptr, dout.ptr, dx.size, seed, threshold, scale);
   return dx;
+}
+
+/** Checks the mask and that both tensors are f32 of one shape; returns the kernel's parameters. */
+function checked(op: string, tensors: Record<string, Tensor>, mask: DropoutMask): [seed: number, threshold: number, scale: number] {
+  const entries = Object.entries(tensors);
+  const shape = entries[0]![1].shape;
+  for (const [name, t] of entries) {
+    expectF32(op, name, t);
+    expectShape(op, name, t, shape);
+  }
+  return params(op, mask);
 }
