@@ -37,7 +37,8 @@ export type { AdamWUpdate, SgdUpdate } from './ops/optim.js';
 
 // Training stack: autograd, differentiable ops, modules, models, optimizers, data, training,
 // generation, checkpoints.
-export { Tape, gradOf, gradSlot, passGrad } from './autograd/tape.js';
+export { Tape } from './autograd/tape.js';
+export { gradOf, gradSlot, passGrad } from './fn/grad.js';
 export { linear } from './fn/linear.js';
 export type { WeightLayout } from './fn/linear.js';
 export { embedding, checkIds } from './fn/embedding.js';

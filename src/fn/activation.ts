@@ -3,7 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { gelu, geluBackward, relu, reluBackward, tanh, tanhBackward } from '../ops/activation.js';
-import { gradOf } from '../autograd/tape.js';
+import { gradOf } from './grad.js';
 
 /** Which nonlinearity a layer uses. */
 export type Activation = 'gelu' | 'relu' | 'tanh';

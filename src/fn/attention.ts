@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { fill } from '../ops/elementwise.js';
 import { attendBackward, attendForward, type AttentionDims, type GradView, type HeadView } from '../ops/attention.js';
-import { gradSlot } from '../autograd/tape.js';
+import { gradSlot } from './grad.js';
 
 
 /** What `attention` returns. */

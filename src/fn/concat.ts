@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { addBlock, copyBlock } from '../ops/elementwise.js';
-import { gradOf } from '../autograd/tape.js';
+import { gradOf } from './grad.js';
 import { gatherRows } from './gather.js';
 
 /**

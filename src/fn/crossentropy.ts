@@ -4,7 +4,7 @@
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { crossEntropyRows, crossEntropyRowsBackward, type CrossEntropyRule } from '../ops/crossentropy.js';
-import { gradOf } from '../autograd/tape.js';
+import { gradOf } from './grad.js';
 
 /** Options of `crossEntropy`: label smoothing and the ignored target id. */
 export type CrossEntropyOptions = CrossEntropyRule;

@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { dropoutMasked, dropoutMaskedBackward, type DropoutMask } from '../ops/dropout.js';
-import { gradOf } from '../autograd/tape.js';
+import { gradOf } from './grad.js';
 
 /**
  * out = x · mask / (1 − p), mask ~ Bernoulli(1 − p); `x` itself when p = 0 or `training` is false.

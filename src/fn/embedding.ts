@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { gather, scatterAdd } from '../ops/embedding.js';
-import { gradOf } from '../autograd/tape.js';
+import { gradOf } from './grad.js';
 
 export { checkIds } from '../ops/embedding.js';
 

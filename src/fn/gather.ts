@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, rowsCols } from '../ops/check.js';
 import { gather, scatterAdd } from '../ops/embedding.js';
-import { gradOf } from '../autograd/tape.js';
+import { gradOf } from './grad.js';
 
 /**
  * out (R, C) = x[rows[r], :] for x seen as (N, C) (all leading dimensions flattened: row

@@ -3,7 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { layernorm as layernormOp, layernormBackward } from '../ops/layernorm.js';
-import { gradOf } from '../autograd/tape.js';
+import { gradOf } from './grad.js';
 
 /**
  * out (…, C) = (x − mean) / sqrt(var + eps) · weight + bias, per row.

@@ -8,7 +8,7 @@ import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, expectShape, rowsCols } from '../ops/check.js';
-import { gradOf, gradSlot } from '../autograd/tape.js';
+import { gradOf, gradSlot } from './grad.js';
 import { packedWeight, matmulPacked } from '../ops/packed.js';
 import { matmul } from '../ops/gemm.js';
 import { colsum } from '../ops/elementwise.js';

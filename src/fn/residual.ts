@@ -3,7 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { add as addOp } from '../ops/elementwise.js';
-import { passGrad } from '../autograd/tape.js';
+import { passGrad } from './grad.js';
 
 /**
  * y = a + b (same shapes).

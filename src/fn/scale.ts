@@ -3,7 +3,7 @@
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { axpy, scale } from '../ops/elementwise.js';
-import { gradOf } from '../autograd/tape.js';
+import { gradOf } from './grad.js';
 
 /**
  * y (…) = s · x (…). Records its backward when gradients are on.
