@@ -53,11 +53,13 @@ function headPtr(op: string, name: string, v: HeadView, B: number, T: number, C:
   return v.t.ptr + 4 * v.at;
 }
 
+const isCount = (x: number) => Number.isInteger(x) && x >= 1;
+
 /** Checks the sizes and the probabilities tensor (B, NH, Tq, Tk); returns its address. */
 function checkDims(op: string, d: AttentionDims, att: Tensor): number {
   const { B, Tq, Tk, nHead, hs } = d;
-  for (const [k, x] of Object.entries({ B, Tq, Tk, nHead, hs })) {
-    if (!Number.isInteger(x) || x < 1) throw new ShapeError(`${op}: ${k} is ${x}, expected an integer ≥ 1`);
+  if (!(isCount(B) && isCount(Tq) && isCount(Tk) && isCount(nHead) && isCount(hs))) {
+    throw new ShapeError(`${op}: sizes B ${B}, Tq ${Tq}, Tk ${Tk}, nHead ${nHead}, hs ${hs}; expected integers ≥ 1`);
   }
   if (att.dtype !== 'f32' || att.size < B * nHead * Tq * Tk) {
     throw new ShapeError(`${op}: the probabilities need ${B}·${nHead}·${Tq}·${Tk} floats, ${att.describe()} holds ${att.size}`);

@@ -11,7 +11,9 @@ export function expectF32(op: string, name: string, t: Tensor): void {
 
 /** Throws unless `t` has exactly `shape`. */
 export function expectShape(op: string, name: string, t: Tensor, shape: readonly number[]): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+  let same = t.shape.length === shape.length;
+  for (let i = 0; same && i < shape.length; i++) same = t.shape[i] === shape[i];
+  if (!same) {
     throw new ShapeError(`${op}: ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
   }
 }
