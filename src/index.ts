@@ -102,7 +102,7 @@ export { BatchSampler, splitTokens } from './data/batches.js';
 export { train, evaluate } from './train/train.js';
 export { trainStep } from './train/step.js';
 export type { Trainable, StepResult } from './train/step.js';
-export type { TrainOptions, TrainResult, StepInfo, EvalInfo } from './train/train.js';
+export type { TrainOptions, TrainResult, StepInfo, EvalInfo, BatchSource } from './train/train.js';
 export { checkpointBytes, saveCheckpoint, readCheckpoint, parseCheckpoint, loadWeights, modelFromCheckpoint, CHECKPOINT_FORMAT } from './train/checkpoint.js';
 export type { Checkpoint, CheckpointContents, TrainPosition } from './train/checkpoint.js';
 export { generate, generateTokens, generateStream, lastLogits } from './generate/generate.js';

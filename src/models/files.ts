@@ -136,6 +136,30 @@ export function loadModel(rt: Runtime, source: Uint8Array | SafetensorsFile, opt
   return { model, report: { missing: p.missing, ignored: p.ignored } };
 }
 
+/** The full config of a `family` model from a partial one (JSON), checked: unknown fields and bad values throw CheckpointError. */
+export function familyConfig(family: ModelFamily, raw: unknown): object {
+  if (!(family in FAMILIES)) throw new CheckpointError(`the file's family is ${preview(family)}, expected one of ${Object.keys(FAMILIES).join(', ')}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CheckpointError(`the ${family} config is ${preview(raw)}, expected an object of config fields`);
+  let config: object;
+  try {
+    config = FAMILIES[family].config(raw as object);
+  } catch (err) {
+    throw new CheckpointError(`the ${family} config is invalid: ${(err as Error).message}`);
+  }
+  const known = Object.keys(FAMILIES[family].config({}));   // every field has a default
+  const unknown = Object.keys(raw).filter((k) => !known.includes(k));
+  if (unknown.length) throw new CheckpointError(`the ${family} config has unknown field ${unknown.slice(0, 5).map((k) => `'${k.slice(0, 40)}'`).join(', ')} (fields: ${known.join(', ')})`);
+  return config;
+}
+
+/**
+ * The checked copies that would load `file` into `model` (every parameter present under its
+ * name or one alias, same shape, float, finite; `strict`: heads too). Changes nothing.
+ */
+export function checkModelFile(model: Model, file: SafetensorsFile, strict = true): { copies: [Parameter, Float32Array][]; missing: string[]; ignored: string[] } {
+  return planCopies(model.family, FAMILIES[model.family], model.params, file, strict);
+}
+
 /** The family and the full config of `file`, from its metadata or the options, checked. */
 function describe(file: SafetensorsFile, opts: LoadModelOptions): { family: ModelFamily; config: object } {
   const tag = file.metadata.family;
@@ -153,23 +177,27 @@ function describe(file: SafetensorsFile, opts: LoadModelOptions): { family: Mode
     }
   }
   if (raw === undefined) throw new CheckpointError(`loadModel: the file has no config (__metadata__.config); pass { config } for a ${family} file written elsewhere`);
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CheckpointError(`loadModel: the ${family} config is ${preview(raw)}, expected an object of config fields`);
-  let config: object;
   try {
-    config = FAMILIES[family].config(raw as object);
+    return { family, config: familyConfig(family, raw) };
   } catch (err) {
-    throw new CheckpointError(`loadModel: the ${family} config is invalid: ${(err as Error).message}`);
+    throw new CheckpointError(`loadModel: ${(err as Error).message}`);
   }
-  const known = Object.keys(FAMILIES[family].config({}));   // every field has a default
-  const unknown = Object.keys(raw).filter((k) => !known.includes(k));
-  if (unknown.length) throw new CheckpointError(`loadModel: the ${family} config has unknown field ${unknown.slice(0, 5).map((k) => `'${k.slice(0, 40)}'`).join(', ')} (fields: ${known.join(', ')})`);
-  return { family, config };
 }
 
 interface Plan {
   copies: [Parameter, Float32Array][];
   missing: string[];
   ignored: string[];
+}
+
+/** The indices of flat element `i` in a tensor of `shape`. */
+function coordinates(i: number, shape: readonly number[]): number[] {
+  const at: number[] = [];
+  for (let r = i, d = shape.length - 1; d >= 0; d--) {
+    at.unshift(r % shape[d]!);
+    r = Math.floor(r / shape[d]!);
+  }
+  return at;
 }
 
 /** Checks every parameter the model declared against the file (before any allocation) and plans the copies. */
@@ -193,7 +221,7 @@ function planCopies(family: ModelFamily, rules: FamilyRules, params: ParameterSe
     }
     if (!(t.data instanceof Float32Array)) throw new CheckpointError(`loadModel: ${name} has dtype ${t.dtype}, expected a float type (F32, F16, BF16)`);
     const bad = t.data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new CheckpointError(`loadModel: ${name} element ${bad} is ${t.data[bad]}; a model file must hold finite values`);
+    if (bad >= 0) throw new CheckpointError(`loadModel: ${name}[${coordinates(bad, t.shape).join(', ')}] (element ${bad}) is ${t.data[bad]}; a model file must hold finite values`);
     used.set(name, p.name);
     plan.copies.push([p, t.data]);
   }

@@ -1,23 +1,25 @@
-// Checkpoints as safetensors: the model's parameters under their Hugging Face names, the
-// optimizer's moment buffers, and in `__metadata__` the model config, the tokenizer, the
-// optimizer's step and hyper-parameters and the training position (step, data sampler and
-// dropout Rng) — everything an exact resume needs. Loading checks the whole file against the
-// model before it copies a single number, so a bad file changes nothing.
+// Checkpoints: the model file of `saveModel` (safetensors, Hugging Face names, family tag and
+// config in the metadata) plus the optimizer's state buffers, and in `__metadata__` the
+// optimizer's step and hyper-parameters, the tokenizer and the training position (step, batch
+// source, dropout Rng) — everything an exact resume needs, for every family. Files of the
+// earlier GPT-only format ('wasmformer-gpt-1') still load. Loading checks the whole file against
+// the model before it copies a single number, so a bad file changes nothing.
 import { CheckpointError } from '../errors.js';
 import type { RngState } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import type { Parameter } from '../nn/parameters.js';
-import { GPT, gptConfig, type GPTConfig } from '../models/gpt.js';
+import type { GPT } from '../models/gpt.js';
+import type { Model, ModelFamily } from '../models/model.js';
+import { MODEL_FORMAT, checkModelFile, familyConfig, loadModel } from '../models/files.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsFile } from '../io/safetensors.js';
 import { sumOfSquares } from '../ops/optim.js';
 import { firstNonFinite } from './step.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
 
+/** The earlier GPT-only checkpoint format, still read. */
 export const CHECKPOINT_FORMAT = 'wasmformer-gpt-1';
 
-/** Where a training run stood when the checkpoint was written. */
 export interface TrainPosition {
   /** Updates done. */
   step: number;
@@ -39,11 +41,15 @@ export interface CheckpointContents {
 /** A decoded checkpoint: tensors by name and the parsed metadata. */
 export interface Checkpoint {
   tensors: Map<string, { dtype: string; shape: number[]; data: Float32Array | Int32Array }>;
-  /** Absent in files written elsewhere (e.g. Hugging Face's); then only names and shapes are checked. */
-  config?: GPTConfig;
+  /** The model family ('gpt' for files of the earlier GPT-only format). */
+  family: ModelFamily;
+  /** The full config; absent in files written elsewhere (e.g. Hugging Face's): then only names and shapes are checked. */
+  config?: object;
   tokenizer?: string;
   optimizer?: Record<string, unknown>;
   position?: TrainPosition;
+  /** The decoded file. */
+  file: SafetensorsFile;
 }
 
 /**
@@ -54,14 +60,22 @@ export interface Checkpoint {
  * const bytes = checkpointBytes(model, { optimizer: opt, tokenizer: tok, position: { step } });
  * ```
  */
-export function checkpointBytes(model: GPT, contents: CheckpointContents = {}): Uint8Array {
+/**
+ * A checkpoint's bytes: the model (as `saveModel` writes it) and, when given, the optimizer's
+ * state, the tokenizer and the training position. Refuses non-finite weights.
+ * @example
+ * ```ts
+ * const bytes = checkpointBytes(model, { optimizer, position: { step: 100 } });
+ * ```
+ */
+export function checkpointBytes(model: Model, contents: CheckpointContents = {}): Uint8Array {
   // never write a checkpoint that could not be loaded back (or would spread a NaN)
   if (!Number.isFinite(sumOfSquares(model.rt, model.params.flat))) {
     throw new CheckpointError(`checkpoint: refusing to save non-finite weights (${firstNonFinite(model.params)})`);
   }
   const tensors: Parameters<typeof encodeSafetensors>[0] = {};
   for (const p of model.params.list()) tensors[p.name] = { dtype: 'F32', shape: [...p.spec.shape], data: p.value.f32() };
-  const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, config: JSON.stringify(model.config) };
+  const metadata: Record<string, string> = { format: MODEL_FORMAT, family: model.family, config: JSON.stringify(model.config) };
   if (contents.optimizer) {
     for (const [name, t] of Object.entries(contents.optimizer.stateTensors())) {
       tensors[`optimizer.${name}`] = { dtype: 'F32', shape: [...t.shape], data: t.f32() };
@@ -74,7 +88,7 @@ export function checkpointBytes(model: GPT, contents: CheckpointContents = {}): 
 }
 
 /** Writes a checkpoint atomically (temporary file, then rename): a crash never leaves half a file. */
-export async function saveCheckpoint(path: string, model: GPT, contents: CheckpointContents = {}): Promise<void> {
+export async function saveCheckpoint(path: string, model: Model, contents: CheckpointContents = {}): Promise<void> {
   await writeFileAtomic(path, checkpointBytes(model, contents));
 }
 
@@ -86,7 +100,8 @@ export async function readCheckpoint(source: Uint8Array | string): Promise<Check
 
 /** Synchronous `readCheckpoint` for bytes. */
 export function parseCheckpoint(bytes: Uint8Array): Checkpoint {
-  const { tensors, metadata } = decodeSafetensors(bytes);
+  const file = decodeSafetensors(bytes);
+  const { tensors, metadata } = file;
   const json = (key: string): unknown => {
     const s = metadata[key];
     if (s === undefined) return undefined;
@@ -96,94 +111,60 @@ export function parseCheckpoint(bytes: Uint8Array): Checkpoint {
       throw new CheckpointError(`checkpoint: metadata '${key}' is not valid JSON`);
     }
   };
+  const family = (metadata.family ?? 'gpt') as ModelFamily;   // the GPT-only format had no tag
   const raw = json('config');
-  let config: GPTConfig | undefined;
+  let config: object | undefined;
   if (raw !== undefined) {
-    if (!raw || typeof raw !== 'object') throw new CheckpointError('checkpoint: __metadata__.config is not a JSON object');
     try {
-      config = gptConfig(raw as Partial<GPTConfig>);
+      config = familyConfig(family, raw);
     } catch (err) {
       throw new CheckpointError(`checkpoint: its model config is invalid: ${(err as Error).message}`);
     }
   }
   return {
-    tensors, config, tokenizer: metadata.tokenizer,
+    tensors, family, config, tokenizer: metadata.tokenizer, file,
     optimizer: json('optimizer') as Record<string, unknown> | undefined,
     position: json('position') as TrainPosition | undefined,
   };
 }
 
 /**
- * The GPT a checkpoint describes, with its weights. Everything is checked before anything is
- * allocated: the config, then every tensor the config implies (name, shape, dtype, finite
- * values) — a file whose config describes a model its tensors do not hold is refused at once,
- * holding nothing. The weights are not randomly initialised first (they are copied in).
+ * The GPT a checkpoint describes, with its weights (any family: `loadModel`). Everything is
+ * checked before anything is allocated; the weights are copied in without a random init.
  * @example
  * ```ts
  * const model = modelFromCheckpoint(rt, await readCheckpoint('runs/shakespeare/model.safetensors'));
  * ```
  */
 export function modelFromCheckpoint(rt: Runtime, ckpt: Checkpoint): GPT {
-  if (!ckpt.config) throw new CheckpointError('checkpoint: no model config in __metadata__.config; build the GPT with its config and use loadWeights');
-  let sources: Float32Array[] = [];
-  const model = new GPT(rt, ckpt.config, { init: false, validate: (params) => { sources = checkedSources(params.list(), ckpt); } });
-  model.params.list().forEach((p, i) => p.value.f32().set(sources[i]!));
-  model.params.changed();
-  return model;
-}
-
-/**
- * The checkpoint tensor of every parameter in `specs`, in order, after checking each: present
- * (under its name, or without GPT-2's `transformer.` prefix — not both), the same shape, a float
- * dtype, every value finite. Throws CheckpointError naming the first fault.
- */
-function checkedSources(params: readonly Parameter[], ckpt: Checkpoint): Float32Array[] {
-  return params.map((p) => {
-    const short = p.name.replace(/^transformer\./, '');
-    const full = ckpt.tensors.get(p.name), bare = short !== p.name ? ckpt.tensors.get(short) : undefined;
-    if (full && bare) throw new CheckpointError(`checkpoint: holds both ${p.name} and ${short}, two names for one parameter; the file is ambiguous`);
-    const t = full ?? bare;
-    if (!t) throw new CheckpointError(`checkpoint: parameter ${p.name} (shape [${p.spec.shape.join(', ')}]) is missing`);
-    if (t.shape.join(',') !== p.spec.shape.join(',')) {
-      throw new CheckpointError(`checkpoint: ${p.name} has shape [${t.shape.join(', ')}], the model expects [${p.spec.shape.join(', ')}]`);
-    }
-    if (!(t.data instanceof Float32Array)) throw new CheckpointError(`checkpoint: ${p.name} has dtype ${t.dtype}, expected a float type (F32, F16, BF16)`);
-    checkFinite(`${p.name}`, t.data, t.shape);
-    return t.data;
-  });
-}
-
-/** Throws CheckpointError naming `name`, the index and the value of the first NaN or ±Inf in `data`. */
-function checkFinite(name: string, data: Float32Array, shape: readonly number[]): void {
-  for (let i = 0; i < data.length; i++) {
-    if (Number.isFinite(data[i]!)) continue;
-    const at: number[] = [];
-    for (let r = i, d = shape.length - 1; d >= 0; d--) {
-      at.unshift(r % shape[d]!);
-      r = Math.floor(r / shape[d]!);
-    }
-    throw new CheckpointError(`checkpoint: ${name}[${at.join(', ')}] (element ${i}) is ${data[i]}; a checkpoint must hold finite values`);
-  }
+  if (!ckpt.config) throw new CheckpointError('checkpoint: no model config in __metadata__.config; build the model with its config and use loadWeights');
+  if (ckpt.family !== 'gpt') throw new CheckpointError(`checkpoint: holds a ${ckpt.family} model, not a GPT; use loadModel`);
+  return loadModel(rt, ckpt.file, { family: 'gpt', config: ckpt.config, strict: true }).model as GPT;
 }
 
 /**
  * Copies a checkpoint's weights (and, given `optimizer`, its state) into `model`. The whole
- * file is checked first — config, names, shapes, dtypes, finite values, the optimizer's state
- * and step — so a bad file changes nothing.
+ * file is checked first — family, config, names, shapes, dtypes, finite values, the optimizer's
+ * state and step — so a bad file changes nothing.
  * @example
  * ```ts
  * loadWeights(model, await readCheckpoint(path), optimizer);
  * ```
  */
-export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer): void {
-  const theirs = ckpt.config;
+export function loadWeights(model: Model, ckpt: Checkpoint, optimizer?: Optimizer): void {
+  if (ckpt.family !== model.family) throw new CheckpointError(`checkpoint: holds a ${ckpt.family} model, this is a ${model.family}`);
+  const theirs = ckpt.config as Record<string, unknown> | undefined, ours = model.config as Record<string, unknown>;
   if (theirs) {
-    const diffs = (Object.keys(model.config) as (keyof GPTConfig)[]).filter((k) => theirs[k] !== model.config[k])
-      .map((k) => `${k}: checkpoint ${String(theirs[k])}, model ${String(model.config[k])}`);
+    const diffs = Object.keys(ours).filter((k) => theirs[k] !== ours[k]).map((k) => `${k}: checkpoint ${String(theirs[k])}, model ${String(ours[k])}`);
     if (diffs.length) throw new CheckpointError(`checkpoint: config does not match the model (${diffs.join('; ')})`);
   }
-  const params = model.params.list();
-  const copies: [Tensor, Float32Array][] = checkedSources(params, ckpt).map((src, i) => [params[i]!.value, src]);
+  let plan: ReturnType<typeof checkModelFile>;
+  try {
+    plan = checkModelFile(model, ckpt.file, true);
+  } catch (err) {
+    throw new CheckpointError((err as Error).message.replace(/^loadModel: /, 'checkpoint: '));
+  }
+  const copies: [Tensor, Float32Array][] = plan.copies.map(([p, src]) => [p.value, src]);
   if (optimizer) {
     if (!ckpt.optimizer) throw new CheckpointError('checkpoint: has no optimizer state to resume from');
     for (const [name, buf] of Object.entries(optimizer.stateTensors())) {
@@ -191,7 +172,8 @@ export function loadWeights(model: GPT, ckpt: Checkpoint, optimizer?: Optimizer)
       if (!t || t.data.length !== buf.size || !(t.data instanceof Float32Array)) {
         throw new CheckpointError(`checkpoint: optimizer.${name} is missing or has ${t?.data.length ?? 0} elements, expected ${buf.size}`);
       }
-      checkFinite(`optimizer.${name}`, t.data, t.shape);
+      const bad = t.data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new CheckpointError(`checkpoint: optimizer.${name} element ${bad} is ${t.data[bad]}; a checkpoint must hold finite values`);
       copies.push([buf, t.data]);
     }
     try {

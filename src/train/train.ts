@@ -1,15 +1,17 @@
-// The training loop: random (B, T) batches, forward, backward, global-norm clipping, an
-// optimizer step at the scheduled learning rate; evaluation every n steps, progress
-// callbacks, atomic checkpoints, exact resume. Activations live in the step arena, reset
+// The training loop, for any model that turns a batch into a loss: batches from a source
+// (random (B, T) windows of a token stream for a GPT, or any BatchSource), forward, backward,
+// global-norm clipping, an optimizer step at the scheduled learning rate; evaluation every n
+// steps, progress callbacks, atomic checkpoints, exact resume. Activations live in the step arena, reset
 // every step, so after the first step the loop allocates nothing. A NaN or Inf in the loss
 // or gradients stops training with a TrainingError naming the step, before any update or
 // checkpoint, so the last good checkpoint stays intact.
 import { CheckpointError, ValueError, preview } from '../errors.js';
 import { Rng } from '../random.js';
-import type { Runtime } from '../runtime.js';
 import type { GPT } from '../models/gpt.js';
+import type { Model } from '../models/model.js';
+import type { Tensor } from '../tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { trainStep, type StepResult } from './step.js';
+import { trainStep } from './step.js';
 import { BatchSampler, type BatchSamplerState } from '../data/batches.js';
 import { checkpointBytes, loadWeights, readCheckpoint, type TrainPosition } from './checkpoint.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -35,10 +37,66 @@ export interface EvalInfo {
   val?: number;
 }
 
+/**
+ * Where a training run's batches come from, for any model: `next()` builds a batch in the step
+ * arena and returns the model's scalar loss on it; the JSON `state()` lets a checkpoint resume
+ * the same sequence, in O(1) (make batch i a function of (seed, i)).
+ * @example
+ * ```ts
+ * const source: BatchSource = {
+ *   i: 0,
+ *   next() { const { src, tgtIn, tgtOut } = makeBatch(this.i++); return { loss: model.forward(src, tgtIn, tgtOut).loss!, items: 64 }; },
+ *   state() { return { i: this.i }; }, checkState(s) { if (!Number.isInteger((s as any)?.i)) throw new ValueError('bad state'); },
+ *   setState(s) { this.i = (s as { i: number }).i; },
+ * };
+ * await train({ model, optimizer, batches: source, steps: 200, lr: 1e-3 });
+ * ```
+ */
+export interface BatchSource {
+  /** The next batch's loss (step arena) and how many items (tokens, examples) it holds, for the throughput. */
+  next(): { loss: Tensor; items: number };
+  /** JSON position in the sequence. */
+  state(): unknown;
+  /** Throws (changing nothing) unless `state` can be continued from. */
+  checkState(state: unknown): void;
+  setState(state: unknown): void;
+}
+
+/** A GPT's batches: random (B, T) windows of a token stream and their next tokens. */
+class TokenBatches implements BatchSource {
+  constructor(readonly model: GPT, readonly sampler: BatchSampler) {}
+
+  next(): { loss: Tensor; items: number } {
+    const rt = this.model.rt, { batchSize: B, blockSize: T } = this.sampler;
+    const x = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
+    const y = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
+    this.sampler.next(x.i32(), y.i32());
+    return { loss: this.model.forward(x, y).loss!, items: B * T };
+  }
+
+  state(): unknown {
+    return this.sampler.state();
+  }
+
+  checkState(state: unknown): void {
+    this.sampler.checkState(state);
+  }
+
+  setState(state: unknown): void {
+    this.sampler.setState(state as BatchSamplerState);
+  }
+}
+
 export interface TrainOptions {
-  model: GPT;
+  /** Any model; `data` needs a GPT, `batches` works with every family. */
+  model: Model;
   optimizer: Optimizer;
-  data: {
+  /** Batches of any model (exactly one of `batches` and `data`). */
+  batches?: BatchSource;
+  /** Evaluation of a `batches` run (needed with `evalEvery`), run without gradients in eval mode: mean losses to report. GPT `data` runs evaluate on their streams. */
+  evaluate?: () => { train: number; val?: number };
+  /** A GPT's token streams (exactly one of `batches` and `data`). */
+  data?: {
     /** Training token stream. */
     train: Int32Array;
     /** Validation token stream (evaluations report its loss too). */
@@ -101,10 +159,31 @@ export interface TrainResult {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { model, optimizer, data } = opts;
   const rt = model.rt;
-  const B = data.batchSize;
-  const T = data.blockSize ?? model.config.blockSize;
   if (!Number.isInteger(opts.steps) || opts.steps < 0) throw new ValueError(`train: steps is ${opts.steps}, expected an integer ≥ 0`);
-  const sampler: BatchSampler = new BatchSampler(data.train, B, T, data.seed ?? 1337);
+  if ((data === undefined) === (opts.batches === undefined)) throw new ValueError('train: give exactly one of `data` (a GPT\'s token streams) and `batches` (a BatchSource)');
+  let source: BatchSource;
+  let evaluateNow: () => { train: number; val?: number };
+  if (data) {
+    if (model.family !== 'gpt') throw new ValueError(`train: \`data\` (token streams) trains a GPT; this is a ${model.family} model: pass \`batches\``);
+    const gpt = model as GPT, B = data.batchSize, T = data.blockSize ?? gpt.config.blockSize;
+    source = new TokenBatches(gpt, new BatchSampler(data.train, B, T, data.seed ?? 1337));
+    evaluateNow = () => ({
+      train: evaluate(gpt, data.train, { batchSize: B, blockSize: T, batches: opts.evalBatches }),
+      ...(data.val ? { val: evaluate(gpt, data.val, { batchSize: B, blockSize: T, batches: opts.evalBatches }) } : {}),
+    });
+  } else {
+    source = opts.batches!;
+    if ((opts.evalEvery ?? 0) > 0 && !opts.evaluate) throw new ValueError('train: evalEvery needs `evaluate` when training from `batches`');
+    evaluateNow = () => {
+      const wasTraining = model.ctx.training;
+      model.eval();
+      try {
+        return rt.step.scope(() => rt.tape.noGrad(() => opts.evaluate!()));
+      } finally {
+        model.train(wasTraining);
+      }
+    };
+  }
   let start = 0;
   if (opts.resume !== undefined) {
     const ckpt = await readCheckpoint(opts.resume);
@@ -114,34 +193,38 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       throw new CheckpointError(`train: the checkpoint has no training position to resume from (position ${preview(pos)})`);
     }
     try {
-      if (pos.sampler !== undefined) sampler.checkState(pos.sampler);
+      if (pos.sampler !== undefined) source.checkState(pos.sampler);
       if (pos.dropoutRng !== undefined) Rng.checkState(pos.dropoutRng);
     } catch (err) {
       throw new CheckpointError(`train: the checkpoint's training position cannot be resumed here: ${(err as Error).message}`);
     }
     loadWeights(model, ckpt, optimizer);
     start = pos.step;
-    if (pos.sampler !== undefined) sampler.setState(pos.sampler as BatchSamplerState);
+    if (pos.sampler !== undefined) source.setState(pos.sampler);
     if (pos.dropoutRng !== undefined) model.ctx.rng.setState(pos.dropoutRng);
   }
   const lrAt = typeof opts.lr === 'function' ? opts.lr : () => opts.lr as number;
   const evalEvery = opts.evalEvery ?? 0;
   const result: TrainResult = { steps: start, losses: [], evals: [], wallMs: 0, peakBytes: 0 };
   const t0 = now();
-  const position = (step: number): TrainPosition => ({ step, sampler: sampler.state(), dropoutRng: model.ctx.rng.getState() });
+  const position = (step: number): TrainPosition => ({ step, sampler: source.state(), dropoutRng: model.ctx.rng.getState() });
 
   for (let step = start; step < opts.steps; step++) {
     const s0 = now();
     const lr = lrAt(step);
-    const { loss, norm } = gptStep(rt, model, optimizer, sampler, B, T, step, lr, opts.clip);
+    let items = 0;
+    const { loss, norm } = trainStep(model, optimizer, () => {
+      const b = source.next();
+      items = b.items;
+      return b.loss;
+    }, { step, lr, clip: opts.clip });
     const elapsed = now() - s0;
     result.steps = step + 1;
     result.losses.push({ step, loss });
-    await opts.onStep?.({ step, loss, lr, gradNorm: norm, tokensPerSecond: (B * T) / (elapsed / 1000), elapsedMs: elapsed });
+    await opts.onStep?.({ step, loss, lr, gradNorm: norm, tokensPerSecond: items / (elapsed / 1000), elapsedMs: elapsed });
     const last = step + 1 === opts.steps || opts.signal?.aborted === true;
     if (evalEvery > 0 && ((step + 1) % evalEvery === 0 || last)) {
-      const info: EvalInfo = { step: step + 1, train: evaluate(model, data.train, { batchSize: B, blockSize: T, batches: opts.evalBatches }) };
-      if (data.val) info.val = evaluate(model, data.val, { batchSize: B, blockSize: T, batches: opts.evalBatches });
+      const info: EvalInfo = { step: step + 1, ...evaluateNow() };
       result.evals.push(info);
       await opts.onEval?.(info);
     }
@@ -157,17 +240,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   result.wallMs = now() - t0;
   result.peakBytes = rt.memoryReport().peakBytes;
   return result;
-}
-
-/** One update on the next (B, T) batch of the sampler. */
-function gptStep(rt: Runtime, model: GPT, optimizer: Optimizer, sampler: BatchSampler, B: number, T: number,
-  step: number, lr: number, clip: number | undefined): StepResult {
-  return trainStep(model, optimizer, () => {
-    const x = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-    const y = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-    sampler.next(x.i32(), y.i32());
-    return model.forward(x, y).loss!;
-  }, { step, lr, clip });
 }
 
 /**

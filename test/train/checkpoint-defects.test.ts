@@ -69,7 +69,7 @@ describe('checkpoint defects', () => {
 
   it('configs of the wrong types or unknown fields are refused', async () => {
     const bytes = await trained.bytes();
-    for (const [config, why] of [[[1, 2], /not an object/], [{ ...trained.model.config, bias: 'yes' }, /bias is "yes"/], [{ ...trained.model.config, tieWeights: 0 }, /tieWeights is 0/], [{ ...trained.model.config, nLayers: 2 }, /unknown field 'nLayers'/]] as const) {
+    for (const [config, why] of [[[1, 2], /not an object|expected an object of config fields/], [{ ...trained.model.config, bias: 'yes' }, /bias is "yes"/], [{ ...trained.model.config, tieWeights: 0 }, /tieWeights is 0/], [{ ...trained.model.config, nLayers: 2 }, /unknown field 'nLayers'/]] as const) {
       expect(() => parseCheckpoint(rewrite(bytes, (m) => { m.config = JSON.stringify(config); })), JSON.stringify(config)).toThrow(why);
     }
   });

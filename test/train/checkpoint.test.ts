@@ -31,7 +31,7 @@ describe('checkpoints', () => {
     expect(ckpt.config).toEqual(model.config);
     // a tensor whose shape disagrees is named, even when no config is there to compare
     const other = new GPT(rt, { ...cfg, vocabSize: 14 });
-    expect(() => loadWeights(other, { ...ckpt, config: undefined })).toThrow(/transformer.wte.weight has shape \[13, 16\], the model expects \[14, 16\]/);
+    expect(() => loadWeights(other, { ...ckpt, config: undefined })).toThrow(/transformer.wte.weight has shape \[13, 16\], the gpt config needs \[14, 16\]/);
     expect(CharTokenizer.load(ckpt.tokenizer!).decode([0, 1, 2])).toBe('abc');
     expect(ckpt.position!.step).toBe(3);
     const copy = modelFromCheckpoint(rt, ckpt);
