@@ -108,11 +108,6 @@ export class Store implements Allocator {
     this.#insert(r);
   }
 
-  /** The lease of the next allocation is its own (see `take`); this one is for allocations that can never be freed singly. */
-  lease(): Lease {
-    return { arena: this, depth: -1, scope: this.#nextId };
-  }
-
   isLive(lease: Lease): boolean {
     return this.#live.has(lease.scope);
   }
