@@ -27,8 +27,6 @@ interface FamilyRules {
   names(name: string): string[];
   /** Parameters a file may lack (heads): they keep their initialisation. */
   optional?: RegExp;
-  /** File tensors that are never parameters (buffers, tied copies). */
-  ignored: RegExp[];
 }
 
 const prefixed = (prefix: string) => (name: string) => (name.startsWith(prefix) ? [name, name.slice(prefix.length)] : [name]);
@@ -38,8 +36,6 @@ const FAMILIES: Record<ModelFamily, FamilyRules> = {
     config: (c) => gptConfig(c),
     make: (rt, c, o) => new GPT(rt, c, o),
     names: prefixed('transformer.'),
-    // causal-mask buffers; GPT2LMHeadModel's lm_head.weight is the tied word embedding
-    ignored: [/^(transformer\.)?h\.\d+\.attn\.(masked_)?bias$/, /^lm_head\.weight$/],
   },
   bert: {
     config: (c) => bertConfig(c),
@@ -50,21 +46,17 @@ const FAMILIES: Record<ModelFamily, FamilyRules> = {
       return [...names, ...legacy.filter((n) => !names.includes(n))];
     },
     optional: /^(bert\.pooler\.|cls\.|classifier\.)/,
-    ignored: [/^(bert\.)?embeddings\.position_ids$/, /^cls\.predictions\.decoder\.(weight|bias)$/, /^cls\.seq_relationship\./],
   },
   seq2seq: {
     config: (c) => seq2seqConfig(c),
     make: (rt, c, o) => new Seq2Seq(rt, c, o),
     names: (name) => [name],
-    // Marian/BART's tied copies of the shared embedding and its logits bias buffer
-    ignored: [/^model\.(encoder|decoder)\.embed_tokens\.weight$/, /^final_logits_bias$/, /^model\.(encoder|decoder)\.embed_positions\.weight$/],
   },
   vit: {
     config: (c) => vitConfig(c),
     make: (rt, c, o) => new ViT(rt, c, o),
     names: prefixed('vit.'),
     optional: /^classifier\./,
-    ignored: [/^(vit\.)?pooler\./],
   },
 };
 
@@ -190,6 +182,12 @@ interface Plan {
   ignored: string[];
 }
 
+/** Throws CheckpointError naming `name`, the indices and the value of the first NaN or ±Inf in `data`. */
+export function checkFinite(op: string, name: string, data: Float32Array, shape: readonly number[]): void {
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new CheckpointError(`${op}: ${name}[${coordinates(bad, shape).join(', ')}] (element ${bad}) is ${data[bad]}; a file must hold finite values`);
+}
+
 /** The indices of flat element `i` in a tensor of `shape`. */
 function coordinates(i: number, shape: readonly number[]): number[] {
   const at: number[] = [];
@@ -203,7 +201,7 @@ function coordinates(i: number, shape: readonly number[]): number[] {
 /** Checks every parameter the model declared against the file (before any allocation) and plans the copies. */
 function planCopies(family: ModelFamily, rules: FamilyRules, params: ParameterSet, file: SafetensorsFile, strict: boolean): Plan {
   const plan: Plan = { copies: [], missing: [], ignored: [] };
-  const used = new Map<string, string>();   // file name → parameter
+  const used = new Set<string>();   // file names copied from
   for (const p of params.list()) {
     const found = rules.names(p.name).filter((n) => file.tensors.has(n));
     if (found.length > 1) throw new CheckpointError(`loadModel: the file holds both ${found.join(' and ')}, two names for the ${family} parameter ${p.name}; it is ambiguous`);
@@ -220,17 +218,13 @@ function planCopies(family: ModelFamily, rules: FamilyRules, params: ParameterSe
       throw new CheckpointError(`loadModel: ${name} has shape [${t.shape.join(', ')}], the ${family} config needs [${p.spec.shape.join(', ')}] for ${p.name}`);
     }
     if (!(t.data instanceof Float32Array)) throw new CheckpointError(`loadModel: ${name} has dtype ${t.dtype}, expected a float type (F32, F16, BF16)`);
-    const bad = t.data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new CheckpointError(`loadModel: ${name}[${coordinates(bad, t.shape).join(', ')}] (element ${bad}) is ${t.data[bad]}; a model file must hold finite values`);
-    used.set(name, p.name);
+    checkFinite('loadModel', name, t.data, t.shape);
+    used.add(name);
     plan.copies.push([p, t.data]);
   }
-  for (const name of file.tensors.keys()) {
-    if (used.has(name)) continue;
-    if (!rules.ignored.some((re) => re.test(name)) && params.list().some((p) => rules.names(p.name).includes(name))) {
-      throw new CheckpointError(`loadModel: ${name} names the same parameter as another tensor of the file`);
-    }
-    plan.ignored.push(name);
-  }
+  // the rest: buffers (GPT-2's attn.bias masks, position_ids), tied copies (lm_head.weight,
+  // Marian's embed_tokens), other tasks' heads, optimizer state. A second name for a parameter
+  // cannot hide here: every alias of every parameter was looked up above.
+  for (const name of file.tensors.keys()) if (!used.has(name)) plan.ignored.push(name);
   return plan;
 }

@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import type { GPT } from '../models/gpt.js';
 import type { Model, ModelFamily } from '../models/model.js';
-import { MODEL_FORMAT, checkModelFile, familyConfig, loadModel } from '../models/files.js';
+import { MODEL_FORMAT, checkFinite, checkModelFile, familyConfig, loadModel } from '../models/files.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsFile } from '../io/safetensors.js';
 import { sumOfSquares } from '../ops/optim.js';
@@ -172,8 +172,7 @@ export function loadWeights(model: Model, ckpt: Checkpoint, optimizer?: Optimize
       if (!t || t.data.length !== buf.size || !(t.data instanceof Float32Array)) {
         throw new CheckpointError(`checkpoint: optimizer.${name} is missing or has ${t?.data.length ?? 0} elements, expected ${buf.size}`);
       }
-      const bad = t.data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new CheckpointError(`checkpoint: optimizer.${name} element ${bad} is ${t.data[bad]}; a checkpoint must hold finite values`);
+      checkFinite('checkpoint', `optimizer.${name}`, t.data, t.shape);
       copies.push([buf, t.data]);
     }
     try {
