@@ -2,7 +2,7 @@
 // use) and ReLU (as in the paper) for feed-forward blocks, tanh for BERT's pooler. Any n ≥ 0,
 // pointers need 4-byte alignment only; forwards may run in place (out == inp), backwards add
 // into dinp.
-import { madd, exp4, vconst, C_ONE, C_GELU_K0, C_GELU_K1, C_GELU_3K1, C_MINUS_TWO, C_MINUS_TEN, C_TEN } from "./simd_math";
+import { madd, exp4, vconst, C_ONE, C_GELU_K0, C_GELU_K1, C_GELU_3K1, C_MINUS_TWO, C_MINUS_TEN, C_TEN, C_HALF, C_RSQRT2, C_RSQRT2PI, C_ERFC_P0 } from "./simd_math";
 
 /**
  * GELU of four lanes, gelu(x) = 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), evaluated as
@@ -92,6 +92,76 @@ export function gelu_grad_scale(g: usize /* (n) */, inp: usize /* (n) */, n: i32
     const o = <usize>i << 2;
     const d = f32x4.extract_lane(geluGrad4(f32x4.splat(load<f32>(inp + o))), 0);
     store<f32>(g + o, <f32>0 + d * load<f32>(g + o));
+  }
+}
+
+/**
+ * The smaller tail of the normal CDF per lane, w = Φ(−|x|) = erfc(z)/2 with z = |x|/√2, and
+ * e = exp(−z²) (= √(2π)·φ(x)) when `withDensity`: erfc(z) ≈ t·exp(−z² + P(t)), t = 1/(1 + z/2),
+ * P of degree 9 (table entries C_ERFC_P0 …; relative error < 1.2e-7 in exact arithmetic, and
+ * never a cancellation: every term is a product or a positive sum).
+ */
+// @ts-ignore: decorator
+@inline function normalTail4(x: v128): v128 {
+  const one = vconst(C_ONE), half = vconst(C_HALF);
+  const z = f32x4.mul(f32x4.abs(x), vconst(C_RSQRT2));
+  const t = f32x4.div(one, madd(z, half, one));
+  let p = vconst(C_ERFC_P0 + 9);
+  for (let j = 8; j >= 0; j--) p = madd(p, t, vconst(C_ERFC_P0 + j));
+  return f32x4.mul(f32x4.mul(t, exp4(f32x4.sub(p, f32x4.mul(z, z)))), half);
+}
+
+/** Φ(x) per lane: the tail w below 0, 1 − w above (w ≤ 1/2, so no cancellation either way); NaN stays NaN. */
+// @ts-ignore: decorator
+@inline function normalCdf4(x: v128): v128 {
+  const w = normalTail4(x);
+  return v128.bitselect(w, f32x4.sub(vconst(C_ONE), w), f32x4.lt(x, f32x4.splat(0)));
+}
+
+/** GELU with the exact CDF (transformers' "gelu", PyTorch's default): x·Φ(x) = x·(1 + erf(x/√2))/2. */
+// @ts-ignore: decorator
+@inline function geluErf4(x: v128): v128 {
+  return f32x4.mul(x, normalCdf4(x));
+}
+
+/**
+ * d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). x is clamped to [−10, 10] first (keeps
+ * NaN): beyond it the derivative is 0 or 1 to within 1e−21, and ±∞·0 cannot arise.
+ */
+// @ts-ignore: decorator
+@inline function geluErfGrad4(x: v128): v128 {
+  x = f32x4.pmin(f32x4.pmax(x, vconst(C_MINUS_TEN)), vconst(C_TEN));
+  const h = f32x4.mul(x, vconst(C_RSQRT2));
+  const density = f32x4.mul(exp4(f32x4.neg(f32x4.mul(h, h))), vconst(C_RSQRT2PI));
+  return madd(x, density, normalCdf4(x));
+}
+
+/** out (n) = x·Φ(x), the erf GELU. In-place allowed. */
+export function gelu_erf_forward(out: usize /* (n) */, inp: usize /* (n) */, n: i32): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    const y0 = geluErf4(v128.load(inp + o)), y1 = geluErf4(v128.load(inp + o, 16));
+    v128.store(out + o, y0); v128.store(out + o, y1, 16);
+  }
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), geluErf4(v128.load(inp + (<usize>i << 2))));
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f32x4.extract_lane(geluErf4(f32x4.splat(load<f32>(inp + o))), 0));
+  }
+}
+
+/** dinp (n) += (Φ(x) + x·φ(x))·dout, differentiating  out = x·Φ(x). dinp may equal dout. */
+export function gelu_erf_backward(dinp: usize /* (n) */, dout: usize /* (n) */, inp: usize /* (n) */, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dinp + o, madd(geluErfGrad4(v128.load(inp + o)), v128.load(dout + o), v128.load(dinp + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = f32x4.extract_lane(geluErfGrad4(f32x4.splat(load<f32>(inp + o))), 0);
+    store<f32>(dinp + o, load<f32>(dinp + o) + g * load<f32>(dout + o));
   }
 }
 

@@ -44,6 +44,12 @@ const TABLE: usize = memory.data<f32>([
   12583039.0,                            // 19: 1.5·2^23 + 127: like 3, but t's low bits hold n + 127
   0.00831253268, 0.0418901332,           // 20..23: exp4Nonpos's c5, c4, c3, c2 (fit below)
   0.166671142, 0.499992311,
+  0.70710678,                            // 24: 1/√2
+  0.39894228,                            // 25: 1/√(2π)
+  // 26..35: erfc(z) ≈ t·exp(−z² + P(t)), t = 1/(1 + z/2), P's coefficients from the constant
+  // term up (Numerical Recipes' Chebyshev fit "erfcc": relative error < 1.2e-7 for z ≥ 0)
+  -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+  0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277,
 ]);
 export const C_ONE = 12;
 export const C_GELU_K0 = 13;
@@ -52,6 +58,10 @@ export const C_GELU_3K1 = 15;
 export const C_MINUS_TWO = 16;
 export const C_MINUS_TEN = 17;
 export const C_TEN = 18;
+export const C_HALF = 11;
+export const C_RSQRT2 = 24;
+export const C_RSQRT2PI = 25;
+export const C_ERFC_P0 = 26;
 
 /** The constant at index i of the table above, in all four lanes. */
 // @ts-ignore: decorator

@@ -6,9 +6,7 @@
 // printable ASCII (95) after five specials; whitespace runs become one space.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import {
-  AdamW, cosineWithWarmup, Rng, trainStep, type Runtime,
-} from '../src/index.js';
+import { AdamW, cosineWithWarmup, Rng, seededBatches, train, type Runtime } from '../src/index.js';
 import { BERT } from '../src/models/bert.js';
 import { maskTokens } from '../src/data/masking.js';
 
@@ -232,41 +230,39 @@ export interface RunResult {
 }
 
 /**
- * Trains `model` on one task for `opts.steps` AdamW steps (cosine schedule with warmup):
- * 'mlm' on masked random passages, 'classify' on random passages labelled by book; evaluates
- * the held-out metric (`evaluate`) every `evalEvery` steps.
+ * Trains `model` on one task for `opts.steps` AdamW steps (cosine schedule with warmup) with
+ * the library's `train()`: 'mlm' on masked random passages, 'classify' on random passages
+ * labelled by book, batch i drawn from its own Rng seeded by (seed, i); evaluates the held-out
+ * metric (`evaluate`) every `evalEvery` steps and at the end.
  */
-export function runTask(model: BERT, task: 'mlm' | 'classify', books: Book[], evaluate: () => number, opts: RunOptions): RunResult {
+export async function runTask(model: BERT, task: 'mlm' | 'classify', books: Book[], evaluate: () => number, opts: RunOptions): Promise<RunResult> {
   const rt = model.rt;
-  const rng = new Rng(opts.seed ?? 1);
   const T = opts.maxChars + 2;
   const optimizer = new AdamW(model.params, { weightDecay: opts.weightDecay ?? 0.01 });
-  const lr = cosineWithWarmup({ lr: opts.lr, minLr: opts.lr / 10, warmupSteps: opts.warmup, decaySteps: opts.steps });
-  const result: RunResult = { curve: [], evals: [], wallSeconds: 0, peakBytes: 0 };
-  const t0 = performance.now();
-  for (let step = 0; step < opts.steps; step++) {
-    const pool = opts.labelled;
+  const pool = opts.labelled;
+  const batches = seededBatches(opts.seed ?? 1, (rng) => {
     const b = encodeBatch(Array.from({ length: opts.batch }, () => (pool ? pool[rng.int(pool.length)]! : randomPassage(books, opts.maxChars, rng))), T);
-    const { loss } = trainStep(model, optimizer, () => {
-      if (task === 'classify') {
-        const x = tensors(rt, b);
-        return model.classify(x.ids, x.labels, { attentionMask: x.mask }).loss!;
-      }
-      const { inputs, labels } = maskBatch(b, rng, opts.maskProb);
-      const x = tensors(rt, b, inputs);
-      return model.mlm(x.ids, rt.tensor(labels, [b.B, T], { dtype: 'i32', arena: 'step' }), { attentionMask: x.mask }).loss!;
-    }, { step, lr: lr(step), clip: opts.clip ?? 1 });
-    result.curve.push({ step: step + 1, loss });
-    opts.onStep?.(step + 1, loss);
-    if ((step + 1) % opts.evalEvery === 0 || step + 1 === opts.steps) {
-      const accuracy = evaluate();
-      result.evals.push({ step: step + 1, accuracy });
-      opts.onEval?.(step + 1, accuracy);
+    if (task === 'classify') {
+      const x = tensors(rt, b);
+      return { loss: model.classify(x.ids, x.labels, { attentionMask: x.mask }).loss!, items: b.B };
     }
-  }
-  result.wallSeconds = (performance.now() - t0) / 1000;
-  result.peakBytes = rt.memoryReport().peakBytes;
-  return result;
+    const { inputs, labels } = maskBatch(b, rng, opts.maskProb);
+    const x = tensors(rt, b, inputs);
+    return { loss: model.mlm(x.ids, rt.tensor(labels, [b.B, T], { dtype: 'i32', arena: 'step' }), { attentionMask: x.mask }).loss!, items: b.B };
+  });
+  const r = await train({
+    model, optimizer, batches, steps: opts.steps, clip: opts.clip ?? 1, evalEvery: opts.evalEvery,
+    lr: cosineWithWarmup({ lr: opts.lr, minLr: opts.lr / 10, warmupSteps: opts.warmup, decaySteps: opts.steps }),
+    evaluate: () => ({ accuracy: evaluate() }),
+    onStep: (s) => opts.onStep?.(s.step + 1, s.loss),
+    onEval: (e) => opts.onEval?.(e.step, e.accuracy!),
+  });
+  optimizer.dispose();
+  return {
+    curve: r.losses.map((l) => ({ step: l.step + 1, loss: l.loss })),
+    evals: r.evals.map((e) => ({ step: e.step, accuracy: e.accuracy! })),
+    wallSeconds: r.wallMs / 1000, peakBytes: r.peakBytes,
+  };
 }
 
 /** The most frequent ordinary character of the books' training text (the unigram baseline's constant guess). */

@@ -11,9 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { attentionSvg, attentionTerminal, createRuntime, lossCurveSvg, Rng } from '../src/index.js';
+import { attentionMaps, attentionSvg, attentionTerminal, createRuntime, hfConfig, lossCurveSvg, Rng, saveModel, writeFileAtomic } from '../src/index.js';
 import { BERT, type BertConfig } from '../src/models/bert.js';
-import { hfBertConfig, saveBertWeights } from '../src/models/bert-weights.js';
 import {
   AUTHORS, classifyAccuracy, encodeBatch, heldOutPassages, labelledPassages, loadBooks, mlmAccuracy, mostFrequentChar,
   runTask, tokenLabel, VOCAB_SIZE, type RunOptions, type RunResult,
@@ -82,12 +81,12 @@ console.log(books.map((b) => `${b.name}: ${b.train.length.toLocaleString()} trai
 console.log(`backend ${rt.backend}; ${model.numParams().toLocaleString()} parameters; ${JSON.stringify(model.config)}`);
 
 /** One training run with a progress bar. */
-function run(label: string, m: BERT, task: 'mlm' | 'classify', evaluate: () => number, o: Omit<RunOptions, 'onStep' | 'onEval'>): RunResult {
+async function run(label: string, m: BERT, task: 'mlm' | 'classify', evaluate: () => number, o: Omit<RunOptions, 'onStep' | 'onEval'>): Promise<RunResult> {
   const bar = new cliProgress.SingleBar({ format: `${label.padEnd(26)} |{bar}| {value}/{total} | loss {loss} | held-out {acc}`, hideCursor: true },
     cliProgress.Presets.shades_classic);
   bar.start(o.steps, 0, { loss: '-', acc: '-' });
   let smoothed = NaN, acc = '-';
-  const r = runTask(m, task, books, evaluate, {
+  const r = await runTask(m, task, books, evaluate, {
     ...o,
     onStep: (step, loss) => {
       smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
@@ -103,10 +102,10 @@ function run(label: string, m: BERT, task: 'mlm' | 'classify', evaluate: () => n
 
 // 1. MLM pretraining: BERT's recipe of short sequences first (fast to learn), then long ones.
 const mlmShared = { batch: num('mlm-batch'), lr: num('mlm-lr'), maskProb: num('mask-prob'), evalEvery: num('eval-every'), seed };
-const mlmShort = run(`MLM, ${shortChars} characters`, model, 'mlm', () => mlmAccuracy(model, heldShort, shortChars + 2).model,
+const mlmShort = await run(`MLM, ${shortChars} characters`, model, 'mlm', () => mlmAccuracy(model, heldShort, shortChars + 2).model,
   { ...mlmShared, steps: num('mlm-steps'), maxChars: shortChars, warmup: 30 });
 const mlmLong = num('mlm-long-steps') > 0
-  ? run(`MLM, ${longChars} characters`, model, 'mlm', () => mlmAccuracy(model, heldLong, T).model,
+  ? await run(`MLM, ${longChars} characters`, model, 'mlm', () => mlmAccuracy(model, heldLong, T).model,
     { ...mlmShared, batch: Math.max(1, Math.round(mlmShared.batch * (shortChars + 2) / T)), lr: mlmShared.lr / 2, steps: num('mlm-long-steps'), maxChars: longChars, warmup: 10, seed: seed + 1 })
   : null;
 const mlmFinal = mlmAccuracy(model, heldLong, T, { guess });
@@ -116,9 +115,9 @@ console.log(`masked-character accuracy on held-out ${longChars}-character passag
 // 2. Authorship attribution: fine-tune the pretrained model, and the same model from scratch.
 const labelled = num('labelled') > 0 ? labelledPassages(books, longChars, num('labelled'), new Rng(seed + 7)) : undefined;
 const clsOpts = { steps: num('cls-steps'), batch: num('cls-batch'), maxChars: longChars, lr: num('cls-lr'), warmup: 20, evalEvery: num('eval-every'), seed: seed + 2, labelled };
-const pretrained = run('authorship, pretrained', model, 'classify', () => classifyAccuracy(model, heldLong, T), clsOpts);
+const pretrained = await run('authorship, pretrained', model, 'classify', () => classifyAccuracy(model, heldLong, T), clsOpts);
 const scratchModel = opt['skip-scratch'] ? null : new BERT(rt, config, { seed });
-const scratch = scratchModel ? run('authorship, from scratch', scratchModel, 'classify', () => classifyAccuracy(scratchModel, heldLong, T), clsOpts) : null;
+const scratch = scratchModel ? await run('authorship, from scratch', scratchModel, 'classify', () => classifyAccuracy(scratchModel, heldLong, T), clsOpts) : null;
 const chance = 1 / books.length;
 
 // 3. Attention of the fine-tuned model on one held-out passage.
@@ -130,7 +129,7 @@ const logits = rt.step.scope(() => rt.tape.noGrad(() => {
   const x = (d: Int32Array) => rt.tensor(d.subarray(0, len), [1, len], { dtype: 'i32', arena: 'step' });
   return model.classify(x(batch.ids), null, { attentionMask: x(batch.mask) }).logits.toArray();
 }));
-const maps = model.attentionMaps({ labels: Array.from(batch.ids.subarray(0, len), tokenLabel) });
+const maps = attentionMaps(model, { labels: Array.from(batch.ids.subarray(0, len), tokenLabel) });
 model.keepAttention(false);
 console.log(`\n"${sample.text}" (${books[sample.label]!.name}); predicted ${books[logits.indexOf(Math.max(...logits))]!.name}`);
 console.log(attentionTerminal(maps, { layer: 0, average: true, color: !opt.plain }));
@@ -157,8 +156,9 @@ writeFileSync(join(out, 'accuracy.svg'), lossCurveSvg([
   ...(scratch ? [{ name: 'authorship, from scratch', points: scratch.evals.map((e) => ({ step: e.step, value: e.accuracy })) }] : []),
 ], { title: 'held-out accuracy (last 10% of each book)', xLabel: 'step', yLabel: 'accuracy' }));
 writeFileSync(join(out, 'attention.svg'), attentionSvg(maps, { heads: [0, 1], title: `fine-tuned char BERT, heads 0–1` }));
-writeFileSync(join(out, 'config.json'), JSON.stringify(hfBertConfig(model.config), null, 2) + '\n');
-await saveBertWeights(join(out, 'model.safetensors'), model);
+// one folder transformers opens (BertForMaskedLM.from_pretrained) and loadModel reads back
+writeFileSync(join(out, 'config.json'), JSON.stringify(hfConfig(model), null, 2) + '\n');
+await writeFileAtomic(join(out, 'model.safetensors'), saveModel(model));
 const summary = {
   books: books.map((b) => b.name), config: model.config, params: model.numParams(), backend: rt.backend,
   mlm: {

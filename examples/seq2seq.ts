@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import {
-  AdamW, attentionSvg, attentionTerminal, beamSearch, createRuntime, greedyDecode, lossCurveSvg, noam, Seq2Seq, toCsv, trainStep,
+  AdamW, attentionMaps, attentionSvg, attentionTerminal, beamSearch, createRuntime, greedyDecode, lossCurveSvg, noam, saveModel, Seq2Seq, seededBatches,
+  toCsv, train,
 } from '../src/index.js';
 import { BOS, decodeDigits, EOS, PAD, ReverseTask, VOCAB, type Pair } from './seq2seq/task.js';
 
@@ -68,33 +69,29 @@ const exact = (pairs: Pair[], outs: number[][]) => outs.filter((o, i) => o.join(
 const heldOut = (n: number, seed: number) => { const t = new ReverseTask(maxLen, seed); return Array.from({ length: n }, () => t.sample('test')); };
 const evalSet = heldOut(num('eval-size'), 1001);
 
-const curve: { step: number; loss: number }[] = [];
-const evals: { step: number; exact: number }[] = [];
 const bar = new cliProgress.SingleBar({ format: 'train |{bar}| {value}/{total} loss {loss} lr {lr} held-out exact {acc}', hideCursor: true }, cliProgress.Presets.shades_classic);
 bar.start(steps, 0, { loss: '-', lr: '-', acc: '-' });
 const t0 = performance.now();
 let smoothed = NaN, tokens = 0;
-for (let step = 0; step < steps; step++) {
-  const b = task.batch(B);
-  const lr = lrAt(step);
-  const { loss } = trainStep(model, optimizer, () => {
-    const src = rt.tensor(b.src, [b.B, b.S], { dtype: 'i32', arena: 'step' });
-    const tgtIn = rt.tensor(b.tgtIn, [b.B, b.T], { dtype: 'i32', arena: 'step' });
-    const tgtOut = rt.tensor(b.tgtOut, [b.B, b.T], { dtype: 'i32', arena: 'step' });
-    return model.forward(src, tgtIn, tgtOut, { smoothing: num('smoothing') }).loss!;
-  }, { step, lr, clip: num('clip') });
+// batch i from its own Rng seeded by (seed, i): the run is a function of the seed, and resumable
+const batches = seededBatches(num('seed'), (rng) => {
+  const b = task.batch(B, 'train', rng);
+  const ids = (d: Int32Array, T: number) => rt.tensor(d, [b.B, T], { dtype: 'i32', arena: 'step' });
   tokens += b.B * (b.S + b.T);
-  curve.push({ step, loss });
-  smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
-  let acc: string | undefined;
-  if ((step + 1) % num('eval-every') === 0 || step + 1 === steps) {
-    const e = exact(evalSet, greedyDecode(model, evalSet.map((p) => p.src), { maxLength: maxLen + 1 }));
-    evals.push({ step: step + 1, exact: e });
-    acc = e.toFixed(3);
-  }
-  bar.update(step + 1, { loss: smoothed.toFixed(3), lr: lr.toExponential(2), ...(acc ? { acc } : {}) });
-}
+  return { loss: model.forward(ids(b.src, b.S), ids(b.tgtIn, b.T), ids(b.tgtOut, b.T), { smoothing: num('smoothing') }).loss!, items: b.B * (b.S + b.T) };
+});
+const run = await train({
+  model, optimizer, batches, steps, lr: lrAt, clip: num('clip'), evalEvery: num('eval-every'),
+  evaluate: () => ({ exact: exact(evalSet, greedyDecode(model, evalSet.map((p) => p.src), { maxLength: maxLen + 1 })) }),
+  onStep: ({ step, loss, lr }) => {
+    smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
+    bar.update(step + 1, { loss: smoothed.toFixed(3), lr: lr.toExponential(2) });
+  },
+  onEval: (e) => bar.update(e.step, { acc: e.exact!.toFixed(3) }),
+});
 bar.stop();
+const curve = run.losses;
+const evals = run.evals.map((e) => ({ step: e.step, exact: e.exact! }));
 const trainMs = performance.now() - t0;
 
 // Final test: held-out strings the model never saw, greedy and beam search.
@@ -130,7 +127,7 @@ rt.step.scope(() => rt.tape.noGrad(() => {
   model.forward(rt.tensor(ex.src, [1, ex.src.length], { dtype: 'i32', arena: 'step' }), rt.tensor(tgtIn, [1, tgtIn.length], { dtype: 'i32', arena: 'step' }));
 }));
 const labels = { srcLabels: [...decodeDigits(ex.src)], tgtLabels: ['<s>', ...decodeDigits(ex.tgt)] };
-const maps = model.attentionMaps('cross', { batch: 1, srcLen: ex.src.length, tgtLen: ex.tgt.length + 1 }, labels);
+const maps = attentionMaps(model, { select: 'cross', queryLabels: labels.tgtLabels, keyLabels: labels.srcLabels });
 console.log(attentionTerminal(maps, { layer: maps.layers - 1, average: true }));
 
 const out = opt.out!;
@@ -142,4 +139,5 @@ writeFileSync(join(out, 'loss.svg'), lossCurveSvg([
   { name: 'held-out exact match', points: evals.map((e) => ({ step: e.step, value: e.exact })) },
 ], { title: `Seq2Seq: reversing 1…${maxLen} digits`, yLabel: 'loss / exact match' }));
 writeFileSync(join(out, 'cross-attention.svg'), attentionSvg(maps, { title: `cross-attention, ${decodeDigits(ex.src)} → ${decodeDigits(ex.tgt)}` }));
-console.log(`wrote ${out}/{summary.json, loss.csv, loss.svg, cross-attention.svg}`);
+writeFileSync(join(out, 'model.safetensors'), saveModel(model));   // loadModel(rt, bytes) gives this model back
+console.log(`wrote ${out}/{summary.json, loss.csv, loss.svg, cross-attention.svg, model.safetensors}`);

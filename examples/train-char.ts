@@ -104,7 +104,7 @@ const result = await train({
   onEval: (e) => {
     evals.push(e);
     bar.stop();
-    console.log(`step ${e.step}: train loss ${e.train.toFixed(4)}, val loss ${e.val!.toFixed(4)}`);
+    console.log(`step ${e.step}: train loss ${e.train!.toFixed(4)}, val loss ${e.val!.toFixed(4)}`);
     if (e.step < steps) bar.start(steps, e.step, { loss: smoothed.toFixed(4), lr: '-', tps: '-' });
   },
 });
@@ -132,7 +132,7 @@ writeFileSync(join(out, 'loss.json'), JSON.stringify(summary, null, 1) + '\n');
 writeFileSync(join(out, 'loss.csv'), toCsv(curve.map((c) => ({ ...c, val: evals.find((e) => e.step === c.step + 1)?.val }))));
 writeFileSync(join(out, 'loss.svg'), lossCurveSvg([
   { name: 'train (per step)', points: curve.map((c) => ({ step: c.step + 1, value: c.loss })) },
-  { name: 'train (eval)', points: evals.map((e) => ({ step: e.step, value: e.train })) },
+  { name: 'train (eval)', points: evals.map((e) => ({ step: e.step, value: e.train! })) },
   { name: 'val (eval)', points: evals.map((e) => ({ step: e.step, value: e.val ?? NaN })) },
 ], { title: `${basename(path)}: ${model.numParams().toLocaleString()}-parameter GPT`, xLabel: 'step', yLabel: 'cross-entropy (nats)' }));
 writeFileSync(join(out, 'sample.txt'), tok.decode(sample.subarray(1)) + '\n');

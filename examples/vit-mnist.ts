@@ -5,7 +5,7 @@
 // decay; label smoothing 0.1. After each epoch the held-out set is scored. With --tune, a
 // validation set of 1,000 cut from the training images is scored instead, and the held-out
 // set is not touched: the defaults were chosen that way. Writes runs/vit/{summary.json,
-// loss.svg, accuracy.svg, attention.svg, cls-attention.svg, model.safetensors} and prints
+// loss.svg, accuracy.svg, attention.svg, cls-attention.svg, model.safetensors, config.json} and prints
 // where [CLS] looks in one held-out digit.
 //
 //   npm run vit-mnist                      (the defaults: 80 epochs, ≈ 98% held-out, ≈ 20 min)
@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import {
-  AdamW, attentionSvg, attentionTerminal, cosineWithWarmup, createRuntime, encodeSafetensors, lossCurveSvg, Rng, trainStep,
+  AdamW, attentionMaps, attentionSvg, attentionTerminal, clsAttentionGrid, cosineWithWarmup, createRuntime, hfConfig, lossCurveSvg, Rng,
+  saveModel, seededBatches, train,
 } from '../src/index.js';
 import { augmentImages, gatherImages, shuffle, stratifiedSplit, type AugmentOptions } from '../src/data/images.js';
 import { ViT } from '../src/models/vit.js';
@@ -92,38 +93,53 @@ console.log(`MNIST: ${trainSet.length} training images, ${evalSet.length} ${eval
 console.log(`backend ${rt.backend}${rt.notes.length ? ` (${rt.notes.join('; ')})` : ''}; ${model.numParams().toLocaleString()} parameters; ` +
   `${model.numPatches + 1} tokens per image; ${JSON.stringify(model.config)}`);
 
-const rng = new Rng(num('seed') + 7);
-const order = Int32Array.from(trainSet);
+// Batch i of the run: epoch ⌊i / stepsPerEpoch⌋ is a shuffle of its own seeded by (seed, epoch),
+// each batch's augmentation an Rng of its own seeded by (seed, i): a checkpoint resumes exactly.
+const shuffled = { epoch: -1, order: Int32Array.from(trainSet) };
 const x = new Float32Array(B * MNIST_PIXELS);
 const y = new Int32Array(B);
-const curve: { step: number; loss: number }[] = [];
+const batches = seededBatches(num('seed') + 7, (rng, i) => {
+  const epoch = Math.floor(i / stepsPerEpoch), s = i % stepsPerEpoch;
+  if (shuffled.epoch !== epoch) {
+    shuffled.order.set(trainSet);
+    shuffle(shuffled.order, Rng.at(num('seed') + 8, epoch));
+    shuffled.epoch = epoch;
+  }
+  gatherImages(x, y, data.images, data.labels, shuffled.order.subarray(s * B, (s + 1) * B), MNIST_PIXELS);
+  augmentImages(x, { n: B, C: 1, H: 28, W: 28 }, augment, rng);
+  return { loss: model.forward(x, y, { smoothing: num('smoothing') }).loss!, items: B };
+});
 const evals: ({ epoch: number; step: number; trainLoss: number; seconds: number } & Scores)[] = [];
 const bar = new cliProgress.SingleBar({
   format: 'epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {ips} img/s | eta {eta_formatted}', hideCursor: true,
 }, cliProgress.Presets.shades_classic);
-let trainSeconds = 0;
+let trainSeconds = 0, sum = 0, te = 0;
 const t0 = performance.now();
-for (let epoch = 1; epoch <= epochs; epoch++) {
-  shuffle(order, rng);
-  bar.start(stepsPerEpoch, 0, { epoch, loss: '-', ips: '-' });
-  const te = performance.now();
-  let sum = 0;
-  for (let s = 0; s < stepsPerEpoch; s++) {
-    const step = (epoch - 1) * stepsPerEpoch + s;
-    gatherImages(x, y, data.images, data.labels, order.subarray(s * B, (s + 1) * B), MNIST_PIXELS);
-    augmentImages(x, { n: B, C: 1, H: 28, W: 28 }, augment, rng);
-    const { loss } = trainStep(model, optimizer, () => model.forward(x, y, { smoothing: num('smoothing') }).loss!, { step, lr: lr(step), clip: num('clip') });
+const run = await train({
+  model, optimizer, batches, steps, lr, clip: num('clip'), evalEvery: stepsPerEpoch,
+  evaluate: () => ({ ...evaluateImages(model, data, evalSet) }),
+  onStep: ({ step, loss }) => {
+    const epoch = Math.floor(step / stepsPerEpoch) + 1, s = step % stepsPerEpoch;
+    if (s === 0) {
+      bar.start(stepsPerEpoch, 0, { epoch, loss: '-', ips: '-' });
+      te = performance.now();
+      sum = 0;
+    }
     sum += loss;
-    curve.push({ step, loss });
     bar.update(s + 1, { epoch, loss: (sum / (s + 1)).toFixed(4), ips: Math.round(((s + 1) * B) / ((performance.now() - te) / 1000)) });
-  }
-  bar.stop();
-  trainSeconds += (performance.now() - te) / 1000;
-  const scores = evaluateImages(model, data, evalSet);
-  evals.push({ epoch, step: epoch * stepsPerEpoch, trainLoss: sum / stepsPerEpoch, seconds: (performance.now() - t0) / 1000, ...scores });
-  console.log(`epoch ${epoch}: train loss ${(sum / stepsPerEpoch).toFixed(4)} (smoothed labels), ${evalName} loss ${scores.loss.toFixed(4)}, ` +
-    `accuracy ${(100 * scores.accuracy).toFixed(2)}%`);
-}
+    if (s + 1 === stepsPerEpoch) {
+      bar.stop();
+      trainSeconds += (performance.now() - te) / 1000;
+    }
+  },
+  onEval: (e) => {
+    const scores = { loss: e.loss!, accuracy: e.accuracy! };
+    evals.push({ epoch: e.step / stepsPerEpoch, step: e.step, trainLoss: sum / stepsPerEpoch, seconds: (performance.now() - t0) / 1000, ...scores });
+    console.log(`epoch ${e.step / stepsPerEpoch}: train loss ${(sum / stepsPerEpoch).toFixed(4)} (smoothed labels), ${evalName} loss ${scores.loss.toFixed(4)}, ` +
+      `accuracy ${(100 * scores.accuracy).toFixed(2)}%`);
+  },
+});
+const curve = run.losses;
 const wallSeconds = (performance.now() - t0) / 1000;
 const imagesPerSecond = (steps * B) / trainSeconds;
 const final = evals.at(-1)!;
@@ -137,8 +153,8 @@ model.keepAttention();
 const first = evalSet[0]!;
 const digit = data.images.slice(first * MNIST_PIXELS, (first + 1) * MNIST_PIXELS);
 const [guess] = model.predict(digit);
-const maps = model.attentionMaps();       // (layers, heads, N + 1, N + 1)
-const clsMaps = model.clsAttentionMaps(); // (layers, heads, H/P, W/P)
+const maps = attentionMaps(model);         // (layers, heads, N + 1, N + 1), labelled CLS, p0, p1, …
+const clsMaps = clsAttentionGrid(maps);    // (layers, heads, H/P, W/P)
 model.keepAttention(false);
 console.log(`\n${evalName} image ${first}: label ${data.labels[first]}, predicted ${guess}`);
 for (let r = 0; r < 28; r += 2) {
@@ -159,11 +175,11 @@ writeFileSync(join(opt.out!, 'loss.svg'), lossCurveSvg([
 writeFileSync(join(opt.out!, 'accuracy.svg'), lossCurveSvg([
   { name: `${evalName} accuracy`, points: evals.map((e) => ({ step: e.epoch, value: 100 * e.accuracy })) },
 ], { title: `ViT on MNIST: ${evalName} accuracy`, xLabel: 'epoch', yLabel: 'accuracy (%)' }));
-const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-for (const p of model.params.list()) tensors[p.name] = { dtype: 'F32', shape: [...p.spec.shape], data: p.value.f32().slice() };
-writeFileSync(join(opt.out!, 'model.safetensors'), encodeSafetensors(tensors, { config: JSON.stringify(model.config) }));
+// the one model format (loadModel(rt, bytes) gives this ViT back); config.json for transformers' ViTForImageClassification
+writeFileSync(join(opt.out!, 'model.safetensors'), saveModel(model));
+writeFileSync(join(opt.out!, 'config.json'), JSON.stringify(hfConfig(model), null, 2) + '\n');
 writeFileSync(join(opt.out!, 'summary.json'), JSON.stringify({
   config: model.config, params: model.numParams(), backend: rt.backend, options: opt, train: trainSet.length, [evalName]: evalSet.length,
   finalAccuracy: final.accuracy, finalLoss: final.loss, epochs, stepsPerEpoch, wallSeconds, trainSeconds, imagesPerSecond, peakBytes, evals,
 }, null, 1) + '\n');
-console.log(`wrote ${opt.out}/{summary.json, loss.svg, accuracy.svg, attention.svg, cls-attention.svg, model.safetensors}`);
+console.log(`wrote ${opt.out}/{summary.json, loss.svg, accuracy.svg, attention.svg, cls-attention.svg, model.safetensors, config.json}`);

@@ -9,7 +9,7 @@
 // and serve the package's wasm files (`wasmformer/wasm/relaxed.wasm`, `wasmformer/wasm/simd.wasm`)
 // next to this worker's bundle, as build.ts does.
 import {
-  AdamW, BatchSampler, CharTokenizer, GPT, cosineWithWarmup, createRuntime, generateTokens, trainStep,
+  AdamW, attentionMaps, BatchSampler, CharTokenizer, GPT, cosineWithWarmup, createRuntime, generateTokens, trainStep,
   type LrSchedule, type Runtime,
 } from '../../src/index.js';
 import { PROBE_CHARS, type GenerateRequest, type LossPoint, type PageMessage, type TrainSettings, type WorkerMessage } from './protocol.js';
@@ -245,7 +245,7 @@ function postAttention(s: Session): void {
       const idx = rt.tensor(s.probe.ids, [1, s.probe.ids.length], { dtype: 'i32', arena: 'step' });
       rt.tape.noGrad(() => model.forward(idx));
     });
-    const maps = model.attentionMaps({ labels: s.probe.labels });
+    const maps = attentionMaps(model, { labels: s.probe.labels });
     post({ type: 'attention', step: s.step, maps }, [maps.data.buffer]);
   } finally {
     model.keepAttention(false); // training steps need not copy their probabilities out

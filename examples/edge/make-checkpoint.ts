@@ -50,7 +50,7 @@ const result = await train({
   clip: 1,
   evalEvery: Math.max(1, Math.floor(steps / 4)),
   evalBatches: 20,
-  onEval: (e) => console.log(`step ${String(e.step).padStart(5)}  train ${e.train.toFixed(3)}  val ${e.val?.toFixed(3)}`),
+  onEval: (e) => console.log(`step ${String(e.step).padStart(5)}  train ${e.train!.toFixed(3)}  val ${e.val?.toFixed(3)}`),
 });
 const seconds = result.wallMs / 1000;
 console.log(`${steps} steps in ${seconds.toFixed(1)} s (${Math.round((steps * batchSize * 64) / seconds).toLocaleString()} tokens/s)`);

@@ -41,16 +41,17 @@ export class ReverseTask {
     this.rng = new Rng(seed);
   }
 
-  sample(split: 'train' | 'test'): Pair {
+  /** One example of `split`, drawn from `rng` (default the task's own). */
+  sample(split: 'train' | 'test', rng = this.rng): Pair {
     for (;;) {
-      const n = 1 + this.rng.int(this.maxLen);
-      const src = Array.from({ length: n }, () => 3 + this.rng.int(10));
+      const n = 1 + rng.int(this.maxLen);
+      const src = Array.from({ length: n }, () => 3 + rng.int(10));
       if (isHeldOut(src) === (split === 'test')) return { src, tgt: [...src].reverse() };
     }
   }
 
-  batch(B: number, split: 'train' | 'test' = 'train'): Batch {
-    return padBatch(Array.from({ length: B }, () => this.sample(split)));
+  batch(B: number, split: 'train' | 'test' = 'train', rng = this.rng): Batch {
+    return padBatch(Array.from({ length: B }, () => this.sample(split, rng)));
   }
 }
 

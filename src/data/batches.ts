@@ -82,9 +82,7 @@ export class BatchSampler {
 
   /** Start number `i` of the sequence: uniform in [0, range), from an Rng of its own seeded by (seed, i). */
   #start(i: number): number {
-    // i below 2^53: its low and high 32-bit words both enter the seed (splitmix32 inside Rng mixes them)
-    const lo = i >>> 0, hi = Math.floor(i / 4294967296) >>> 0;
-    return new Rng((this.#seed ^ Math.imul(lo, 0x9e3779b9) ^ Math.imul(hi + 1, 0x85ebca6b)) >>> 0).int(this.range);
+    return Rng.at(this.#seed, i).int(this.range);
   }
 
   /** The number of possible window starts: tokens.length − T. */

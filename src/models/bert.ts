@@ -7,14 +7,13 @@
 import { DTypeError, ShapeError, TokenError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { activation } from '../fn/activation.js';
+import { activation, checkActivation } from '../fn/activation.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
 import { checkIds } from '../fn/embedding.js';
 import { gatherRows } from '../fn/gather.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
-import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 import type { NormPlacement } from '../nn/layer.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { BERT_LAYER_NAMES, TransformerLayer } from '../nn/layer.js';
@@ -38,8 +37,8 @@ export interface BertConfig {
   /** Dropout after the embeddings, each residual branch and the pooler (0 = off). */
   dropout: number;
   layerNormEps: number;
-  /** Of the feed-forward layers and the MLM transform. */
-  activation: 'gelu' | 'relu';
+  /** Of the feed-forward layers and the MLM transform: 'gelu' (tanh form, the original BERT), 'gelu_erf' (transformers' "gelu": Hugging Face checkpoints) or 'relu'. */
+  activation: 'gelu' | 'gelu_erf' | 'relu';
   /** 'post' (BERT) or 'pre' (adds a final LayerNorm, `bert.encoder.LayerNorm`). */
   norm: NormPlacement;
   /** Classes of the sequence-classification head. */
@@ -73,7 +72,7 @@ export function bertConfig(partial: Partial<BertConfig> = {}): BertConfig {
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new ValueError(`BERT config: dropout is ${cfg.dropout}, expected 0 ≤ p < 1`);
   if (!(cfg.initStd > 0 && cfg.initStd < 10)) throw new ValueError(`BERT config: initStd is ${cfg.initStd}, expected 0 < std < 10`);
   if (!(cfg.layerNormEps > 0)) throw new ValueError(`BERT config: layerNormEps is ${cfg.layerNormEps}, expected > 0`);
-  if (cfg.activation !== 'gelu' && cfg.activation !== 'relu') throw new ValueError(`BERT config: activation is ${String(cfg.activation)}, expected 'gelu' or 'relu'`);
+  checkActivation('BERT config', cfg.activation, ['gelu', 'gelu_erf', 'relu']);
   if (cfg.norm !== 'pre' && cfg.norm !== 'post') throw new ValueError(`BERT config: norm is ${String(cfg.norm)}, expected 'pre' or 'post'`);
   return cfg;
 }
@@ -132,7 +131,6 @@ export class BERT extends Model {
   readonly mlmNorm: LayerNorm;
   readonly mlmBias: Parameter;
   readonly classifier: Linear;
-  #lastShape: [number, number] | null = null;
 
   constructor(rt: Runtime, config: Partial<BertConfig>, opts: ModelOptions = {}) {
     const cfg = bertConfig(config);
@@ -189,7 +187,6 @@ export class BERT extends Model {
     x = dropout(rt, this.embeddingsNorm.forward(x), this.config.dropout, this.ctx.rng, this.ctx.training);
     for (const layer of this.layers) x = layer.forward(x, { selfMask: mask });
     if (this.encoderNorm) x = this.encoderNorm.forward(x);
-    this.#lastShape = [B, T];
     return x;
   }
 
@@ -246,28 +243,9 @@ export class BERT extends Model {
     return activation(this.rt, 'tanh', this.pooler.forward(cls));
   }
 
-  /** The encoder layers' self-attentions, each keeping (B, NH, T, T). */
-  protected attentionModules(): KeepsAttention[] {
-    return this.layers.map((l) => l.selfAttn);
-  }
-
-  /**
-   * The attention maps of one sequence of the last forward (after `keepAttention()`), one
-   * layer per encoder layer ("encoder.0" …); `labels` names the T tokens.
-   * @example
-   * ```ts
-   * model.keepAttention();
-   * rt.tape.noGrad(() => model.encode(ids));
-   * console.log(attentionTerminal(model.attentionMaps({ labels: [...'[CLS]'.padEnd(T)] }), { average: true }));
-   * ```
-   */
-  attentionMaps(opts: { batchIndex?: number; labels?: string[] } = {}): AttentionMaps {
-    const probs = this.keptProbs(this.attentionModules());
-    const [B, T] = this.#lastShape!;                                       // set by the forward that kept them
-    return attentionMaps(probs, { heads: this.config.nHead, tq: T, tk: T, batch: B }, {
-      batchIndex: opts.batchIndex, queryLabels: opts.labels, keyLabels: opts.labels,
-      layerNames: this.layers.map((_, i) => `encoder.${i}`),
-    });
+  /** The encoder layers' self-attentions, 'encoder.0' …, each keeping (B, NH, T, T). */
+  protected attentionModules(): { name: string; attn: KeepsAttention }[] {
+    return this.layers.map((l, i) => ({ name: `encoder.${i}`, attn: l.selfAttn }));
   }
 
   /** transform.dense → activation → transform.LayerNorm → tied decoder + bias: (…, C) → (…, V). */

@@ -5,7 +5,7 @@
 import { DTypeError, ShapeError, ValueError, preview } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import type { Activation } from '../fn/activation.js';
+import { checkActivation, type Activation } from '../fn/activation.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
 import { embedding } from '../fn/embedding.js';
@@ -17,7 +17,6 @@ import type { KeepsAttention, LayerCache } from '../nn/attention.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Model, type ModelOptions } from './model.js';
 import { positionIds, sinusoidalTable } from '../nn/positions.js';
-import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 
 /** The shape of a GPT. Defaults are GPT-2 small's. */
 export interface GPTConfig {
@@ -76,7 +75,7 @@ export function gptConfig(partial: Partial<GPTConfig> = {}): GPTConfig {
   }
   if (cfg.norm !== 'pre' && cfg.norm !== 'post') throw new ValueError(`GPT config: norm is ${String(cfg.norm)}, expected 'pre' or 'post'`);
   if (cfg.positions !== 'learned' && cfg.positions !== 'sinusoidal') throw new ValueError(`GPT config: positions is ${String(cfg.positions)}, expected 'learned' or 'sinusoidal'`);
-  if (cfg.activation !== 'gelu' && cfg.activation !== 'relu') throw new ValueError(`GPT config: activation is ${String(cfg.activation)}, expected 'gelu' or 'relu'`);
+  checkActivation('GPT config', cfg.activation, ['gelu', 'gelu_erf', 'relu']);
   if (typeof cfg.layerNormEps !== 'number' || !(cfg.layerNormEps > 0 && cfg.layerNormEps < 1)) throw new ValueError(`GPT config: layerNormEps is ${preview(cfg.layerNormEps)}, expected a number in (0, 1)`);
   return cfg;
 }
@@ -151,7 +150,6 @@ export class GPT extends Model {
         throw new ShapeError(`GPT.forward: targets has shape [${targets.shape.join(', ')}], idx has [${B}, ${T}]`);
       }
     }
-    this.#lastBatch = B;
     if (opts.lastOnly && targets) throw new ValueError('GPT.forward: lastOnly gives the last position\'s logits only; a loss needs every position (drop targets or lastOnly)');
     let x = this.#embed(idx, B, T, 0);                  // (B, T, C)
     for (const block of this.h) x = block.forward(x);
@@ -187,33 +185,11 @@ export class GPT extends Model {
     return this.h.map(() => ({ k: this.rt.zeros(shape), v: this.rt.zeros(shape) }));
   }
 
-  /** The blocks' attentions, each keeping (B, NH, T, T). */
-  protected attentionModules(): KeepsAttention[] {
-    return this.h.map((layer) => layer.selfAttn);
+  /** The blocks' attentions, 'h.0' …, each keeping (B, NH, T, T). */
+  protected attentionModules(): { name: string; attn: KeepsAttention }[] {
+    return this.h.map((layer, i) => ({ name: `h.${i}`, attn: layer.selfAttn }));
   }
 
-  /**
-   * Attention maps of sequence `batchIndex` from the last forward (after `keepAttention()`),
-   * one layer per block, labelled with `labels` (one per position) if given.
-   * @example
-   * ```ts
-   * model.keepAttention();
-   * rt.tape.noGrad(() => model.forward(idx));                   // idx (1, T)
-   * console.log(attentionTerminal(model.attentionMaps({ labels: [...text] })));
-   * ```
-   */
-  attentionMaps(opts: { batchIndex?: number; labels?: string[] } = {}): AttentionMaps {
-    const probs = this.keptProbs(this.attentionModules());
-    const nh = this.config.nHead;
-    // lastProbs holds (B, NH, T, T): T from its length and B
-    const first = probs[0]!;
-    const T = Math.round(Math.sqrt(first.length / nh / this.#lastBatch));
-    return attentionMaps(probs, { heads: nh, tq: T, tk: T, batch: this.#lastBatch }, {
-      batchIndex: opts.batchIndex, queryLabels: opts.labels, keyLabels: opts.labels, layerNames: this.h.map((_, i) => `h.${i}`),
-    });
-  }
-
-  #lastBatch = 1;
 
   #checkIdx(idx: Tensor, what: string): [number, number] {
     if (idx.dtype !== 'i32') throw new DTypeError(`GPT: ${what} is ${idx.describe()}, expected dtype i32 token ids`);

@@ -5,7 +5,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelContext } from '../nn/context.js';
 import { ParameterSet } from '../nn/parameters.js';
-import type { KeepsAttention } from '../nn/attention.js';
+import type { KeepsAttention, KeptAttention } from '../nn/attention.js';
 import { ValueError } from '../errors.js';
 
 /** The model families: each has a class, a config and the Hugging Face names of its checkpoints. */
@@ -97,30 +97,39 @@ export abstract class Model {
     this.params.zeroGrad();
   }
 
-  /** Every attention module, in layer order (what `keepAttention` switches). */
-  protected abstract attentionModules(): KeepsAttention[];
+  /** Every attention module with its name, in layer order (what `keepAttention` switches). */
+  protected abstract attentionModules(): { name: string; attn: KeepsAttention }[];
 
   /**
    * Keep (or stop keeping) every attention's probabilities from the next forward on; read them
-   * with the model's `attentionMaps`.
+   * with `keptAttention()`, or draw them with viz's `attentionMaps(model)`.
    * @example
    * ```ts
    * model.keepAttention();
    * rt.tape.noGrad(() => model.forward(idx));
+   * console.log(attentionTerminal(attentionMaps(model, { labels: [...text] })));
    * ```
    */
   keepAttention(on = true): void {
-    for (const a of this.attentionModules()) {
-      a.keepProbs = on;
-      if (!on) a.lastProbs = null;
+    for (const { attn } of this.attentionModules()) {
+      attn.keepProbs = on;
+      if (!on) attn.lastProbs = null;
     }
   }
 
-  /** The kept probabilities of `modules`; throws ValueError when a forward did not keep them. */
-  protected keptProbs(modules: KeepsAttention[]): Float32Array[] {
-    return modules.map((a) => {
-      if (!a.lastProbs) throw new ValueError(`${this.constructor.name}.attentionMaps: no attention kept; call keepAttention() before the forward`);
-      return a.lastProbs;
+  /**
+   * The probabilities every attention kept in the last forward (after `keepAttention()`), named
+   * and sized, in layer order; shared, not copied.
+   * @throws ValueError when a forward did not keep them.
+   * @example
+   * ```ts
+   * model.keptAttention().map((a) => `${a.name}: ${a.heads} heads, ${a.tq}×${a.tk}`);
+   * ```
+   */
+  keptAttention(): KeptAttention[] {
+    return this.attentionModules().map(({ name, attn }) => {
+      if (!attn.lastProbs) throw new ValueError(`${this.constructor.name}: no attention kept by ${name}; call keepAttention() before the forward`);
+      return { name, ...attn.lastProbs };
     });
   }
 }

@@ -4,10 +4,10 @@
 // optionally one embedding shared by source, target and output projection (three-way tying);
 // padding masks on both sides. Parameter names follow Hugging Face's Marian/BART
 // (model.encoder.layers.N.self_attn.q_proj …), the closest published layout of the original.
-import { DTypeError, ShapeError, ValueError } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, preview } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import type { Activation } from '../fn/activation.js';
+import { checkActivation, type Activation } from '../fn/activation.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
 import { checkIds, embedding } from '../fn/embedding.js';
@@ -15,14 +15,13 @@ import { copy } from '../ops/elementwise.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import { scaled } from '../fn/scale.js';
-import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 import type { KeepsAttention, LayerCache } from '../nn/attention.js';
 import type { NormPlacement } from '../nn/layer.js';
 import { LayerNorm } from '../nn/layers.js';
 import { TransformerLayer, SEQ2SEQ_DECODER_NAMES, SEQ2SEQ_ENCODER_NAMES } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
 import { Model, type ModelOptions } from './model.js';
-import { positionIds, sinusoidalTable } from '../nn/positions.js';
+import { positionIds, sinusoidalTable, type SinusoidLayout } from '../nn/positions.js';
 
 /** The shape of an encoder–decoder. Defaults are the paper's base model. */
 export interface Seq2SeqConfig {
@@ -30,6 +29,8 @@ export interface Seq2SeqConfig {
   tgtVocabSize: number;
   /** Longest source or target sequence (rows of the sinusoid table). */
   maxPositions: number;
+  /** Column order of the sinusoid table: 'interleaved' (the paper) or 'halves' ([sin | cos], Hugging Face's Marian). */
+  sinusoid: SinusoidLayout;
   /** Encoder layers. */
   nLayer: number;
   /** Decoder layers (default nLayer). */
@@ -58,7 +59,7 @@ export interface Seq2SeqConfig {
 
 /** The paper's base model with a 37,000-token shared vocabulary. */
 export const TRANSFORMER_BASE: Seq2SeqConfig = {
-  srcVocabSize: 37000, tgtVocabSize: 37000, maxPositions: 512, nLayer: 6, nDecoderLayer: 6, nHead: 8, dModel: 512, dFF: 2048,
+  srcVocabSize: 37000, tgtVocabSize: 37000, maxPositions: 512, sinusoid: 'interleaved', nLayer: 6, nDecoderLayer: 6, nHead: 8, dModel: 512, dFF: 2048,
   dropout: 0.1, norm: 'post', activation: 'relu', layerNormEps: 1e-5, shareEmbeddings: true, tieOutput: true, scaleEmbedding: true,
   padId: 0, bosId: 1, eosId: 2,
 };
@@ -91,6 +92,8 @@ export function seq2seqConfig(partial: Partial<Seq2SeqConfig> = {}): Seq2SeqConf
   }
   if (cfg.padId >= cfg.srcVocabSize) throw new ValueError(`${pre}: padId ${cfg.padId} is outside the source vocabulary [0, ${cfg.srcVocabSize})`);
   if (cfg.norm !== 'pre' && cfg.norm !== 'post') throw new ValueError(`${pre}: norm is ${String(cfg.norm)}, expected 'pre' or 'post'`);
+  checkActivation(pre, cfg.activation, ['relu', 'gelu', 'gelu_erf']);
+  if (cfg.sinusoid !== 'interleaved' && cfg.sinusoid !== 'halves') throw new ValueError(`${pre}: sinusoid is ${preview(cfg.sinusoid)}, expected 'interleaved' or 'halves'`);
   if (!(cfg.layerNormEps > 0)) throw new ValueError(`${pre}: layerNormEps is ${cfg.layerNormEps}, expected > 0`);
   return cfg;
 }
@@ -159,7 +162,7 @@ export class Seq2Seq extends Model {
     this.lmHead = cfg.tieOutput ? null : ps.declare('lm_head.weight', [cfg.tgtVocabSize, cfg.dModel], { normal: 0.02 }, true);
     opts.validate?.(ps);
     ps.allocate(rt, seed, { init: opts.init });
-    this.#positions = this.own(rt.tensor(sinusoidalTable(cfg.maxPositions, cfg.dModel), [cfg.maxPositions, cfg.dModel]));
+    this.#positions = this.own(rt.tensor(sinusoidalTable(cfg.maxPositions, cfg.dModel, cfg.sinusoid), [cfg.maxPositions, cfg.dModel]));
   }
 
   /**
@@ -259,34 +262,12 @@ export class Seq2Seq extends Model {
     return m;
   }
 
-  /** Encoder self-, decoder self- and cross-attentions. */
-  protected attentionModules(): KeepsAttention[] {
-    return this.#attentions().map((a) => a.attn);
-  }
-
-  /**
-   * Attention maps of sequence `batchIndex` from the last forward (after `keepAttention()`):
-   * which of 'encoder' (self), 'decoder' (masked self) or 'cross' (decoder over source).
-   */
-  attentionMaps(which: 'encoder' | 'decoder' | 'cross', shape: { batch: number; srcLen: number; tgtLen: number },
-    opts: { batchIndex?: number; srcLabels?: string[]; tgtLabels?: string[] } = {}): AttentionMaps {
-    const list = this.#attentions().filter((a) => a.kind === which);
-    const probs = this.keptProbs(list.map((a) => a.attn));
-    const tq = which === 'encoder' ? shape.srcLen : shape.tgtLen;
-    const tk = which === 'decoder' ? shape.tgtLen : shape.srcLen;
-    return attentionMaps(probs, { heads: this.config.nHead, tq, tk, batch: shape.batch }, {
-      batchIndex: opts.batchIndex,
-      queryLabels: which === 'encoder' ? opts.srcLabels : opts.tgtLabels,
-      keyLabels: which === 'decoder' ? opts.tgtLabels : opts.srcLabels,
-      layerNames: list.map((a) => a.name),
-    });
-  }
-
-  #attentions() {
+  /** Encoder self- ('encoder.0 self' …), decoder self- ('decoder.0 self' …) and cross-attentions ('decoder.0 cross' …). */
+  protected attentionModules(): { name: string; attn: KeepsAttention }[] {
     return [
-      ...this.encoder.map((l, i) => ({ kind: 'encoder' as const, name: `encoder.${i} self`, attn: l.selfAttn })),
-      ...this.decoder.map((l, i) => ({ kind: 'decoder' as const, name: `decoder.${i} self`, attn: l.selfAttn })),
-      ...this.decoder.map((l, i) => ({ kind: 'cross' as const, name: `decoder.${i} cross`, attn: l.crossAttn! })),
+      ...this.encoder.map((l, i) => ({ name: `encoder.${i} self`, attn: l.selfAttn })),
+      ...this.decoder.map((l, i) => ({ name: `decoder.${i} self`, attn: l.selfAttn })),
+      ...this.decoder.map((l, i) => ({ name: `decoder.${i} cross`, attn: l.crossAttn! })),
     ];
   }
 

@@ -3,12 +3,13 @@
 // [CLS] token prepended, learned position embeddings added, nLayer pre-norm encoder layers,
 // a final LayerNorm, and a linear classifier on the [CLS] output. Parameter names and shapes
 // are Hugging Face's (the patch projection keeps its conv shape (D, C, P, P)), so weights move
-// to and from PyTorch unchanged. One difference: GELU is the tanh approximation here, HF's
-// ViT uses the exact erf form (the two differ by at most 4.7e-4 per activation).
+// to and from PyTorch unchanged. GELU defaults to the tanh approximation; Hugging Face's ViT
+// uses the exact erf form (`activation: 'gelu_erf'`; the two differ by at most 4.7e-4 per activation).
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { Tensor } from '../tensor.js';
 import { concatSeq, selectSeq } from '../fn/concat.js';
+import { checkActivation } from '../fn/activation.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
 import { embedding } from '../fn/embedding.js';
@@ -16,12 +17,11 @@ import { residual } from '../fn/residual.js';
 import { TransformerLayer, VIT_LAYER_NAMES } from '../nn/layer.js';
 import { LayerNorm, Linear } from '../nn/layers.js';
 import type { Parameter } from '../nn/parameters.js';
-import type { KeepsAttention } from '../nn/attention.js';
+import type { KeepsAttention, KeptAttention } from '../nn/attention.js';
 import { positionIds } from '../nn/positions.js';
 import { argmax } from '../math.js';
 import { Model, type ModelOptions } from './model.js';
 import { parameterView, PatchEmbedding } from '../nn/patch-embedding.js';
-import { attentionMaps, type AttentionMaps } from '../viz/attention.js';
 
 /** The shape of a ViT. Defaults are ViT-Base/16 at 224×224 (Hugging Face's ViTConfig). */
 export interface ViTConfig {
@@ -40,6 +40,8 @@ export interface ViTConfig {
   /** Dropout after the embeddings and each residual branch (0 = off). */
   dropout: number;
   layerNormEps: number;
+  /** Of the MLPs: 'gelu' (tanh form) or 'gelu_erf' (exact; Hugging Face's ViT checkpoints). */
+  activation: 'gelu' | 'gelu_erf';
 }
 
 /**
@@ -51,7 +53,7 @@ export interface ViTConfig {
  */
 export const VIT_BASE_PATCH16_224: ViTConfig = {
   imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, nLayer: 12, nHead: 12, dModel: 768, dFF: 3072,
-  dropout: 0, layerNormEps: 1e-12,
+  dropout: 0, layerNormEps: 1e-12, activation: 'gelu',
 };
 
 /**
@@ -77,6 +79,7 @@ export function vitConfig(partial: Partial<ViTConfig> = {}): ViTConfig {
   if (cfg.dModel % cfg.nHead !== 0) throw new ShapeError(`ViT config: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead}`);
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new ValueError(`ViT config: dropout is ${cfg.dropout}, expected 0 ≤ p < 1`);
   if (!(cfg.layerNormEps > 0)) throw new ValueError(`ViT config: layerNormEps is ${cfg.layerNormEps}, expected > 0`);
+  checkActivation('ViT config', cfg.activation, ['gelu', 'gelu_erf']);
   return cfg;
 }
 
@@ -125,7 +128,6 @@ export class ViT extends Model {
   /** Patches per image, N = (imageSize / patchSize)². */
   readonly numPatches: number;
   #positions: Tensor | null = null;        /* (N + 1, C), the position table as `embedding` reads it */
-  #lastBatch = 0;
 
   constructor(rt: Runtime, config: Partial<ViTConfig>, opts: ModelOptions = {}) {
     const seed = opts.seed ?? 1337;
@@ -140,7 +142,7 @@ export class ViT extends Model {
     this.layers = [];
     for (let i = 0; i < cfg.nLayer; i++) {
       this.layers.push(new TransformerLayer(this.ctx, ps, `vit.encoder.layer.${i}`,
-        { dModel: C, nHead: cfg.nHead, dFF: cfg.dFF, dropout: cfg.dropout, norm: 'pre', activation: 'gelu', layerNormEps: cfg.layerNormEps },
+        { dModel: C, nHead: cfg.nHead, dFF: cfg.dFF, dropout: cfg.dropout, norm: 'pre', activation: cfg.activation, layerNormEps: cfg.layerNormEps },
         VIT_LAYER_NAMES));
     }
     this.layernorm = new LayerNorm(this.ctx, ps, 'vit.layernorm', C, { eps: cfg.layerNormEps });
@@ -183,49 +185,15 @@ export class ViT extends Model {
     }));
   }
 
-  /** The encoder layers' self-attentions, each keeping (B, NH, N+1, N+1). */
-  protected attentionModules(): KeepsAttention[] {
-    return this.layers.map((l) => l.selfAttn);
+  /** The encoder layers' self-attentions, 'encoder.layer.0' …, each keeping (B, NH, N+1, N+1). */
+  protected attentionModules(): { name: string; attn: KeepsAttention }[] {
+    return this.layers.map((l, i) => ({ name: `encoder.layer.${i}`, attn: l.selfAttn }));
   }
 
-  /**
-   * The attention maps of one image of the last forward (after `keepAttention()`): every layer
-   * and head, rows and columns labelled "CLS", "p0", "p1", … (patches in row-major order).
-   * @throws ValueError when no forward kept its attention, or `image` is outside the last batch.
-   * @example
-   * ```ts
-   * vit.keepAttention();
-   * vit.predict(images);
-   * console.log(attentionTerminal(vit.attentionMaps({ image: 0 }), { average: true }));
-   * ```
-   */
-  attentionMaps(opts: { image?: number } = {}): AttentionMaps {
-    const probs = this.keptProbs(this.attentionModules());
-    const T = this.numPatches + 1;
+  /** As every model's, with the positions labelled 'CLS', 'p0', 'p1', … (patches in row-major order). */
+  override keptAttention(): KeptAttention[] {
     const labels = ['CLS', ...Array.from({ length: this.numPatches }, (_, i) => `p${i}`)];
-    return attentionMaps(probs, { heads: this.config.nHead, tq: T, tk: T, batch: this.#lastBatch },
-      { batchIndex: opts.image ?? 0, queryLabels: labels, keyLabels: labels, layerNames: this.layers.map((_, i) => `encoder.layer.${i}`) });
-  }
-
-  /**
-   * How much the [CLS] query attends to each patch, laid out as the patch grid: maps with
-   * Tq = H/P rows and Tk = W/P columns per layer and head (rows of a grid do not sum to 1;
-   * the whole grid plus [CLS]'s attention to itself does). Needs `keepAttention()` as
-   * `attentionMaps` does.
-   * @example
-   * ```ts
-   * console.log(attentionTerminal(vit.clsAttentionMaps({ image: 3 }), { average: true }));   // a 4×4 heatmap for P = 7
-   * ```
-   */
-  clsAttentionMaps(opts: { image?: number } = {}): AttentionMaps {
-    const full = this.attentionMaps(opts);
-    const G = this.config.imageSize / this.config.patchSize;
-    const T = this.numPatches + 1;
-    const panels = full.layers * full.heads;
-    const data = new Float32Array(panels * this.numPatches);
-    // panel i's (G, G) grid = row 0 ([CLS]) of its (T, T) map, keys 1 … N
-    for (let i = 0; i < panels; i++) data.set(full.data.subarray(i * T * T + 1, i * T * T + T), i * this.numPatches);
-    return { layers: full.layers, heads: full.heads, tq: G, tk: G, data, layerNames: full.layerNames };
+    return super.keptAttention().map((a) => ({ ...a, queryLabels: labels, keyLabels: labels }));
   }
 
   /** [CLS | patch projections] + position embeddings, then dropout: patches (B, N, C·P·P) → (B, N + 1, C). */
@@ -237,7 +205,6 @@ export class ViT extends Model {
     const ids = positionIds(rt, B, N + 1);
     const table = (this.#positions ??= parameterView(this.positionEmbeddings, [N + 1, this.config.dModel]));
     const pos = embedding(rt, ids, table);                                                   // (B, N + 1, C)
-    this.#lastBatch = B;
     return dropout(rt, residual(rt, x, pos), this.config.dropout, this.ctx.rng, this.ctx.training);
   }
 

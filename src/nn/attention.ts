@@ -17,12 +17,29 @@ import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
 import type { ParameterSet } from './parameters.js';
 
+/** Attention probabilities of one forward with their sizes: data is (batch, heads, tq, tk) row-major. */
+export interface KeptProbs {
+  data: Float32Array;
+  batch: number;
+  heads: number;
+  tq: number;
+  tk: number;
+}
+
+/** One attention's kept probabilities, named by its model ('h.0', 'encoder.1 self', 'decoder.0 cross', …). */
+export interface KeptAttention extends KeptProbs {
+  name: string;
+  /** Labels of the query and key positions when the model knows them (ViT: 'CLS', 'p0', …). */
+  queryLabels?: string[];
+  keyLabels?: string[];
+}
+
 /** An attention module that can keep the probabilities of its last forward (for plots). */
 export interface KeepsAttention {
   /** Copy the probabilities of each forward into `lastProbs`. */
   keepProbs: boolean;
-  /** (B, NH, Tq, Tk) of the last forward while `keepProbs` was on. */
-  lastProbs: Float32Array | null;
+  /** The probabilities of the last forward while `keepProbs` was on. */
+  lastProbs: KeptProbs | null;
 }
 
 /** Keys and values of one layer for incremental decoding: (B, capacity, C) each, persistent. */
@@ -99,8 +116,8 @@ export class Attention implements KeepsAttention {
   readonly dModel: number;
   readonly causal: boolean;
   readonly dropoutP: number;
-  /** (B, NH, Tq, Tk) probabilities of the last forward when `keepProbs` is on (a copy). */
-  lastProbs: Float32Array | null = null;
+  /** The (B, NH, Tq, Tk) probabilities of the last forward when `keepProbs` is on (a copy). */
+  lastProbs: KeptProbs | null = null;
   /** Copy the attention probabilities of each forward into `lastProbs` (for visualisation). */
   keepProbs = false;
   readonly #ps: ParameterSet;
@@ -191,12 +208,19 @@ export class Attention implements KeepsAttention {
       { t: kv, at: 0, ld: C2, batchStride: stride }, { t: kv, at: C, ld: C2, batchStride: stride },
       { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: C / this.nHead, causal: false },
       mask ? { t: mask, ld: S, shared: Bs === 1 } : null);
-    if (this.keepProbs) this.lastProbs = probs.f32().slice();
+    this.#keep(probs);
     return this.o.forward(y);
   }
 
+  /** Copies probs (B, NH, Tq, Tk) into `lastProbs` when asked to keep them. */
+  #keep(probs: Tensor): void {
+    if (!this.keepProbs) return;
+    const [batch, heads, tq, tk] = probs.shape as [number, number, number, number];
+    this.lastProbs = { data: probs.f32().slice(), batch, heads, tq, tk };
+  }
+
   #finish({ y, probs }: { y: Tensor; probs: Tensor }): Tensor {
-    if (this.keepProbs) this.lastProbs = probs.f32().slice();
+    this.#keep(probs);
     return dropout(this.ctx.rt, this.o.forward(y), this.dropoutP, this.ctx.rng, this.ctx.training);
   }
 

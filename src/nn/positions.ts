@@ -5,19 +5,29 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 
 /**
- * The (positions, dim) sinusoidal table, row-major.
+ * How a sinusoidal table lays out its sines and cosines: 'interleaved' as the paper (column 2i
+ * sin, 2i+1 cos of the same frequency), 'halves' as Hugging Face's Marian ([sin | cos]: column i
+ * sin, ⌈dim/2⌉ + i cos). The same numbers, columns permuted.
+ */
+export type SinusoidLayout = 'interleaved' | 'halves';
+
+/**
+ * The (positions, dim) sinusoidal table, row-major: frequency i (i < ⌈dim/2⌉) is 1/10000^(2i/dim).
  * @example
  * ```ts
- * const pe = sinusoidalTable(64, 128); // pe[pos * 128 + j]
+ * const pe = sinusoidalTable(64, 128);              // pe[pos * 128 + j]
+ * const marian = sinusoidalTable(64, 128, 'halves');
  * ```
  */
-export function sinusoidalTable(positions: number, dim: number): Float32Array {
+export function sinusoidalTable(positions: number, dim: number, layout: SinusoidLayout = 'interleaved'): Float32Array {
   const out = new Float32Array(positions * dim);
+  const half = Math.ceil(dim / 2);
   for (let pos = 0; pos < positions; pos++) {
-    for (let i = 0; i < dim; i += 2) {
-      const angle = pos / Math.pow(10000, i / dim);
-      out[pos * dim + i] = Math.sin(angle);
-      if (i + 1 < dim) out[pos * dim + i + 1] = Math.cos(angle);
+    for (let i = 0; 2 * i < dim; i++) {
+      const angle = pos / Math.pow(10000, (2 * i) / dim);
+      const [s, c] = layout === 'halves' ? [i, half + i] : [2 * i, 2 * i + 1];
+      out[pos * dim + s] = Math.sin(angle);
+      if (c < dim) out[pos * dim + c] = Math.cos(angle);
     }
   }
   return out;

@@ -1,4 +1,5 @@
-// GELU (tanh approximation, as GPT-2 and BERT), ReLU and tanh (BERT's pooler), forward and backward.
+// GELU (the tanh approximation of GPT-2 and the original BERT, and the exact erf form of
+// transformers' "gelu"), ReLU and tanh (BERT's pooler), forward and backward.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, expectShape, outputLike } from './check.js';
@@ -14,6 +15,25 @@ export function gelu(rt: Runtime, x: Tensor, opts: { out?: Tensor } = {}): Tenso
 export function geluBackward(rt: Runtime, dx: Tensor, dout: Tensor, x: Tensor): void {
   checkBackward('geluBackward', dx, dout, x, 'x');
   rt.kernels.gelu_backward(dx.ptr, dout.ptr, x.ptr, x.size);
+}
+
+/**
+ * out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), elementwise: the exact-CDF GELU (transformers' "gelu").
+ * @example
+ * ```ts
+ * geluErf(rt, rt.tensor([-1, 0, 1])).toArray(); // [-0.15865526, 0, 0.8413447]
+ * ```
+ */
+export function geluErf(rt: Runtime, x: Tensor, opts: { out?: Tensor } = {}): Tensor {
+  const out = checkForward(rt, 'geluErf', x, opts.out);
+  rt.kernels.gelu_erf_forward(out.ptr, x.ptr, x.size);
+  return out;
+}
+
+/** dx += (Φ(x) + x·φ(x)) · dout. */
+export function geluErfBackward(rt: Runtime, dx: Tensor, dout: Tensor, x: Tensor): void {
+  checkBackward('geluErfBackward', dx, dout, x, 'x');
+  rt.kernels.gelu_erf_backward(dx.ptr, dout.ptr, x.ptr, x.size);
 }
 
 /** out = max(x, 0), elementwise. */

@@ -29,12 +29,14 @@ export interface StepInfo {
   elapsedMs: number;
 }
 
-/** Reported after every evaluation. */
+/** Reported after every evaluation: the step and what the evaluation measured (a GPT's `data` runs: mean train and val loss). */
 export interface EvalInfo {
   /** Updates done when evaluated. */
   step: number;
-  train: number;
+  train?: number;
   val?: number;
+  /** Whatever else `evaluate` returns (accuracy, exact match, …). */
+  [metric: string]: number | undefined;
 }
 
 /**
@@ -93,8 +95,8 @@ export interface TrainOptions {
   optimizer: Optimizer;
   /** Batches of any model (exactly one of `batches` and `data`). */
   batches?: BatchSource;
-  /** Evaluation of a `batches` run (needed with `evalEvery`), run without gradients in eval mode: mean losses to report. GPT `data` runs evaluate on their streams. */
-  evaluate?: () => { train: number; val?: number };
+  /** Evaluation of a `batches` run (needed with `evalEvery`), run without gradients in eval mode: named numbers to report (losses, accuracy, …). GPT `data` runs evaluate their streams' mean losses. */
+  evaluate?: () => Record<string, number>;
   /** A GPT's token streams (exactly one of `batches` and `data`). */
   data?: {
     /** Training token stream. */
@@ -162,7 +164,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (!Number.isInteger(opts.steps) || opts.steps < 0) throw new ValueError(`train: steps is ${opts.steps}, expected an integer ≥ 0`);
   if ((data === undefined) === (opts.batches === undefined)) throw new ValueError('train: give exactly one of `data` (a GPT\'s token streams) and `batches` (a BatchSource)');
   let source: BatchSource;
-  let evaluateNow: () => { train: number; val?: number };
+  let evaluateNow: () => Record<string, number>;
   if (data) {
     if (model.family !== 'gpt') throw new ValueError(`train: \`data\` (token streams) trains a GPT; this is a ${model.family} model: pass \`batches\``);
     const gpt = model as GPT, B = data.batchSize, T = data.blockSize ?? gpt.config.blockSize;
@@ -243,35 +245,46 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 }
 
 /**
- * Mean loss over `batches` random (B, T) batches of `tokens`, without gradients. The batches
- * come from a fixed seed, so successive evaluations compare like with like.
+ * Mean loss without gradients, in eval mode (dropout off; the mode is restored after): over
+ * `batches` batches of a {@link BatchSource} (weighted by their items; it draws them from the
+ * source, so pass a fresh source with a fixed seed to compare evaluations like with like), or,
+ * for a GPT, over random (B, T) windows of a token stream drawn from a fixed seed.
+ * @throws ValueError for a batch count that is not a positive integer, or token windows given for a model that is not a GPT.
  * @example
  * ```ts
- * const val = evaluate(model, valTokens, { batchSize: 12, blockSize: 64, batches: 200 });
+ * const val = evaluate(model, valTokens, { batchSize: 12, blockSize: 64, batches: 200 });     // a GPT on a token stream
+ * const heldOut = evaluate(seq2seq, seededBatches(1001, makeHeldOutBatch), { batches: 20 });  // any model
  * ```
  */
-export function evaluate(model: GPT, tokens: Int32Array, opts: { batchSize: number; blockSize?: number; batches?: number; seed?: number }): number {
+export function evaluate(model: Model, source: BatchSource, opts?: { batches?: number }): number;
+export function evaluate(model: GPT, tokens: Int32Array, opts: { batchSize: number; blockSize?: number; batches?: number; seed?: number }): number;
+export function evaluate(model: Model, data: BatchSource | Int32Array, opts: { batchSize?: number; blockSize?: number; batches?: number; seed?: number } = {}): number {
   const rt = model.rt;
-  const B = opts.batchSize;
-  const T = opts.blockSize ?? model.config.blockSize;
-  const batches = opts.batches ?? 20;
-  const sampler = new BatchSampler(tokens, B, T, opts.seed ?? 0xe7a1);
+  const n = opts.batches ?? 20;
+  if (!Number.isSafeInteger(n) || n < 1) throw new ValueError(`evaluate: batches is ${preview(n)}, expected an integer ≥ 1`);
+  let source: BatchSource;
+  if (data instanceof Int32Array) {
+    if (model.family !== 'gpt') throw new ValueError(`evaluate: token windows evaluate a GPT; this is a ${model.family} model (pass a BatchSource)`);
+    const gpt = model as GPT;
+    source = new TokenBatches(gpt, new BatchSampler(data, opts.batchSize!, opts.blockSize ?? gpt.config.blockSize, opts.seed ?? 0xe7a1));
+  } else {
+    source = data;
+  }
   const wasTraining = model.ctx.training;
   model.eval();
-  let sum = 0;
+  let sum = 0, items = 0;
   try {
-    for (let i = 0; i < batches; i++) {
-      sum += rt.step.scope(() => {
-        const x = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-        const y = rt.empty([B, T], { dtype: 'i32', arena: 'step' });
-        sampler.next(x.i32(), y.i32());
-        return rt.tape.noGrad(() => model.forward(x, y).loss!.item());
-      });
+    for (let i = 0; i < n; i++) {
+      rt.step.scope(() => rt.tape.noGrad(() => {
+        const b = source.next();
+        sum += b.loss.item() * b.items;
+        items += b.items;
+      }));
     }
   } finally {
     model.train(wasTraining);
   }
-  return sum / batches;
+  return sum / items;
 }
 
 function now(): number {

@@ -4,6 +4,7 @@
 // points interpolated linearly in sRGB; all text from the caller is escaped for XML.
 import { ShapeError, ValueError } from '../errors.js';
 import { escapeXml, niceTicks, svgOpen } from './plot.js';
+import type { KeptAttention } from '../nn/attention.js';
 
 /** Attention probabilities of one input: data is (layers, heads, Tq, Tk) row-major; each row sums to 1 (or is all 0 for a fully masked row). */
 export interface AttentionMaps {
@@ -19,21 +20,20 @@ export interface AttentionMaps {
   layerNames?: string[];
 }
 
-/** Sizes of each per-layer array given to {@link attentionMaps}: (B, NH, Tq, Tk). */
-export interface AttentionShape {
-  heads: number;
-  tq: number;
-  tk: number;
-  /** B, the sequences held in each array. Default 1. */
-  batch?: number;
-}
+/** What {@link attentionMaps} reads: a model (after `keepAttention()` and a forward) or its `keptAttention()` list. */
+export type AttentionSource = KeptAttention[] | { keptAttention(): KeptAttention[] };
 
 export interface AttentionMapsOptions {
   /** Which of the B sequences to keep. Default 0. */
   batchIndex?: number;
+  /** Which attentions, by name ('h.0', 'encoder.1 self', 'decoder.0 cross', …): a substring, a RegExp or a test. Default all. */
+  select?: string | RegExp | ((name: string) => boolean);
+  /** Labels of the positions, queries and keys alike (self-attention). */
+  labels?: string[];
+  /** Labels of the query rows (default `labels`, else what the model kept). */
   queryLabels?: string[];
+  /** Labels of the key columns (default `labels`, else what the model kept). */
   keyLabels?: string[];
-  layerNames?: string[];
 }
 
 /** A perceptual sequential colormap: viridis (dark purple → yellow) or greys (white → black). */
@@ -99,44 +99,80 @@ const CHAR_W = 0.6; // glyph width / font size, to estimate label widths
 const MAX_TOOLTIP_CELLS = 4096;
 
 /**
- * Stacks per-layer attention probabilities (B, NH, Tq, Tk), as models keep them, into the
- * maps of one sequence. The data is copied.
- * @throws ShapeError when an array's length is not B·NH·Tq·Tk or a label list has the wrong length.
- * @throws ValueError for a batchIndex outside 0..B-1.
+ * The maps of one sequence from a model's kept attention probabilities: one layer per selected
+ * attention (they must agree in heads, Tq, Tk and B), named as the model names them. The data
+ * is copied.
+ * @throws ValueError when nothing was kept, nothing is selected, or batchIndex is outside 0..B-1.
+ * @throws ShapeError when the selected attentions differ in size or a label list has the wrong length.
  * @example
  * ```ts
  * model.keepAttention();
- * model.forward(idx); // idx (1, T)
- * const maps = attentionMaps(model.h.map((layer) => layer.selfAttn.lastProbs!), { heads: 4, tq: T, tk: T },
- *   { queryLabels: [...text], keyLabels: [...text] });
+ * rt.tape.noGrad(() => model.forward(idx));                    // idx (1, T)
+ * const maps = attentionMaps(model, { labels: [...text] });
  * writeFileSync('attention.svg', attentionSvg(maps));
+ * attentionMaps(seq2seq, { select: 'cross', queryLabels: tgt, keyLabels: src });
  * ```
  */
-export function attentionMaps(layers: Float32Array[], shape: AttentionShape, opts: AttentionMapsOptions = {}): AttentionMaps {
+export function attentionMaps(source: AttentionSource, opts: AttentionMapsOptions = {}): AttentionMaps {
   const fn = 'attentionMaps';
-  const { heads, tq, tk } = shape;
-  const batch = shape.batch ?? 1;
+  const all = Array.isArray(source) ? source : source.keptAttention();
+  const test = opts.select;
+  const kept = test === undefined ? all
+    : all.filter((a) => (typeof test === 'string' ? a.name.includes(test) : test instanceof RegExp ? test.test(a.name) : test(a.name)));
+  if (kept.length === 0) {
+    throw new ValueError(`${fn}: ${all.length === 0 ? 'no attention kept' : `no attention matches ${String(test)} (kept: ${all.map((a) => a.name).join(', ')})`}`);
+  }
+  const first = kept[0]!;
+  const { batch, heads, tq, tk } = first;
   checkDims(fn, { batch, heads, tq, tk });
-  if (layers.length === 0) throw new ShapeError(`${fn}: got 0 layers, expected at least one (B, NH, Tq, Tk) array`);
   const b = opts.batchIndex ?? 0;
   if (!Number.isInteger(b) || b < 0 || b >= batch) {
     throw new ValueError(`${fn}: batchIndex is ${b}, expected an integer in 0..${batch - 1} (B = ${batch})`);
   }
   const per = heads * tq * tk;
-  const data = new Float32Array(layers.length * per);
-  layers.forEach((arr, l) => {
-    if (arr.length !== batch * per) {
-      const hint = arr.length % per === 0 && arr.length > per ? ` (it holds ${arr.length / per} sequences: set shape.batch)` : '';
-      throw new ShapeError(`${fn}: layer ${l} has ${arr.length} values, expected B·NH·Tq·Tk = ${batch}·${heads}·${tq}·${tk} = ${batch * per}${hint}`);
+  const data = new Float32Array(kept.length * per);
+  kept.forEach((a, l) => {
+    if (a.batch !== batch || a.heads !== heads || a.tq !== tq || a.tk !== tk) {
+      throw new ShapeError(`${fn}: ${a.name} is (B ${a.batch}, heads ${a.heads}, Tq ${a.tq}, Tk ${a.tk}) but ${first.name} is (B ${batch}, heads ${heads}, Tq ${tq}, Tk ${tk}); select attentions of one size`);
     }
-    data.set(arr.subarray(b * per, (b + 1) * per), l * per);
+    if (a.data.length !== batch * per) {
+      throw new ShapeError(`${fn}: ${a.name} has ${a.data.length} values, expected B·NH·Tq·Tk = ${batch}·${heads}·${tq}·${tk} = ${batch * per}`);
+    }
+    data.set(a.data.subarray(b * per, (b + 1) * per), l * per);
   });
-  const maps: AttentionMaps = { layers: layers.length, heads, tq, tk, data };
-  if (opts.queryLabels !== undefined) maps.queryLabels = [...opts.queryLabels];
-  if (opts.keyLabels !== undefined) maps.keyLabels = [...opts.keyLabels];
-  if (opts.layerNames !== undefined) maps.layerNames = [...opts.layerNames];
+  const maps: AttentionMaps = { layers: kept.length, heads, tq, tk, data, layerNames: kept.map((a) => a.name) };
+  const queryLabels = opts.queryLabels ?? opts.labels ?? first.queryLabels;
+  const keyLabels = opts.keyLabels ?? opts.labels ?? first.keyLabels;
+  if (queryLabels !== undefined) maps.queryLabels = [...queryLabels];
+  if (keyLabels !== undefined) maps.keyLabels = [...keyLabels];
   checkLabels(fn, maps);
   return maps;
+}
+
+/**
+ * A [CLS]-token view of ViT maps: how much the first query ([CLS]) attends to each patch, laid
+ * out as the G×G patch grid (Tq = Tk = G). Rows of a grid do not sum to 1; the grid plus
+ * [CLS]'s attention to itself does.
+ * @throws ShapeError unless the maps are square with 1 + G² positions.
+ * @example
+ * ```ts
+ * console.log(attentionTerminal(clsAttentionGrid(attentionMaps(vit, { batchIndex: 3 })), { average: true }));
+ * ```
+ */
+export function clsAttentionGrid(maps: AttentionMaps): AttentionMaps {
+  const fn = 'clsAttentionGrid';
+  checkMaps(fn, maps);
+  const T = maps.tq, N = T - 1, G = Math.round(Math.sqrt(N));
+  if (maps.tk !== T || N < 1 || G * G !== N) {
+    throw new ShapeError(`${fn}: maps are ${maps.tq}×${maps.tk}, expected square with 1 + G² positions ([CLS] then a G×G patch grid)`);
+  }
+  const panels = maps.layers * maps.heads;
+  const data = new Float32Array(panels * N);
+  // panel i's (G, G) grid = row 0 ([CLS]) of its (T, T) map, keys 1 … N
+  for (let i = 0; i < panels; i++) data.set(maps.data.subarray(i * T * T + 1, i * T * T + T), i * N);
+  const grid: AttentionMaps = { layers: maps.layers, heads: maps.heads, tq: G, tk: G, data };
+  if (maps.layerNames) grid.layerNames = [...maps.layerNames];
+  return grid;
 }
 
 /**

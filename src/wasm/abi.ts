@@ -4,7 +4,7 @@
 import { gemmF32, gemmBlockF32, gemmBatchedF32, gemvChunksF32, gemvSumF32, packWeightF32, gemmPackedF32, gemmGeluF32 } from '../ref/gemm.js';
 import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.js';
 import { layernormForward, layernormBackward, layernormBackwardParams } from '../ref/layernorm.js';
-import { geluForward, geluBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
+import { geluForward, geluBackward, geluErfForward, geluErfBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
 import { embeddingForward, embeddingBackward } from '../ref/embedding.js';
 import { crossentropyForward, crossentropyBackward } from '../ref/crossentropy.js';
@@ -32,6 +32,8 @@ export interface Kernels {
   layernorm_backward_params(dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number, ld: number): void;
   gelu_forward(out: Ptr, inp: Ptr, n: number): void;
   gelu_backward(dinp: Ptr, dout: Ptr, inp: Ptr, n: number): void;
+  gelu_erf_forward(out: Ptr, inp: Ptr, n: number): void;
+  gelu_erf_backward(dinp: Ptr, dout: Ptr, inp: Ptr, n: number): void;
   relu_forward(out: Ptr, inp: Ptr, n: number): void;
   relu_backward(dinp: Ptr, dout: Ptr, out: Ptr, n: number): void;
   tanh_forward(out: Ptr, inp: Ptr, n: number): void;
@@ -94,6 +96,8 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   layernorm_backward_params: { family: 'layernorm', args: 'ffffffiii',        ref: layernormBackwardParams },
   gelu_forward:          { family: 'activation',   args: 'ffi',                ref: geluForward },
   gelu_backward:         { family: 'activation',   args: 'fffi',               ref: geluBackward },
+  gelu_erf_forward:      { family: 'activation',   args: 'ffi',                ref: geluErfForward },
+  gelu_erf_backward:     { family: 'activation',   args: 'fffi',               ref: geluErfBackward },
   relu_forward:          { family: 'activation',   args: 'ffi',                ref: reluForward },
   relu_backward:         { family: 'activation',   args: 'fffi',               ref: reluBackward },
   tanh_forward:          { family: 'activation',   args: 'ffi',                ref: tanhForward },

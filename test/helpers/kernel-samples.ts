@@ -25,6 +25,8 @@ export const SAMPLES: Record<KernelName, number[]> = {
   layernorm_backward_params: [6, 8, 12],                         // n c ld (a band of 8 columns)
   gelu_forward:       [37],
   gelu_backward:      [37],
+  gelu_erf_forward:   [37],
+  gelu_erf_backward:  [37],
   relu_forward:       [37],
   relu_backward:      [37],
   tanh_forward:       [37],

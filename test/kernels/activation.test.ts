@@ -4,7 +4,7 @@
 // of the backwards. The twin's backwards are checked against central finite differences in f64.
 import { describe, it, expect } from 'vitest';
 import { harness, VARIANTS, put, type Harness } from '../helpers/harness';
-import { geluForward, geluBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../../src/ref/activation';
+import { geluForward, geluBackward, geluErfForward, geluErfBackward, erfcPositive, reluForward, reluBackward, tanhForward, tanhBackward } from '../../src/ref/activation';
 import { expectNear, rng, randomF32, finiteDiff, dot, sampleIndices, U32 } from '../helpers/rowwise-compare';
 
 const LENGTHS = [0, 1, 3, 4, 5, 7, 8, 15, 16, 17, 768, 769];
@@ -95,6 +95,78 @@ describe.each(VARIANTS)('activation %s', (variant) => {
   });
 });
 
+// erf GELU error model (assembly/activation.ts), x·Φ(x) with the tail w = Φ(−|x|) = erfc(z)/2,
+// z = |x|/√2, as 0.5·t·exp(a), a = −z² + P(t), t = 1/(1 + z/2). z carries 2u, so z² 5u relative
+// (3u·... rounded up): |Δa| ≤ 5u·z² from it, plus ≤ 12u from t's 3u through |P′| ≤ 2 and the 9
+// fused or unfused Horner steps on |P| ≤ 1.3 (≤ 1 ulp each); exp4 adds 2.1u, t 3u, the two
+// products 2u, the published fit 1.2e-7 ≈ 2u: w is within ε_w = (2.5x² + 22)u relative. Φ is w
+// (x < 0) or 1 − w (one more rounding of Φ), and gelu = x·Φ one more: |err| ≤ |x|(w·ε_w + 2u·Φ).
+// The f64 twin is exact to ≈ 1e-13 relative (its own test below). Below x ≈ −13 the tail is
+// subnormal in f32 (and 0 below ≈ −14.3): each of its ≤ 8 roundings there is absolute, ≤ 2^-150,
+// hence |x|·8·2^-149 more.
+const SUB = 2 ** -149;
+function geluErfTol(x: Float32Array): number[] {
+  return Array.from(x, (v) => {
+    if (!Number.isFinite(v)) return 0;
+    const w = 0.5 * erfcPositive(Math.abs(v) / Math.SQRT2), phi = v < 0 ? w : 1 - w;
+    return Math.abs(v) * (w * (2.5 * v * v + 22) * U32 + 2 * U32 * phi + 1e-13 * w + 8 * SUB);
+  });
+}
+
+describe.each(VARIANTS)('erf GELU %s', (variant) => {
+  const h = harness(variant);
+  const r = rng(6);
+
+  it('gelu_erf_forward matches the twin, every length, unaligned and in place', () => {
+    for (const n of LENGTHS) for (const [shift, inPlace] of [[0, false], [1, false], [1, true]] as const) {
+      h.reset();
+      const x = inputs(n, r);
+      const px = put(h, x, shift), py = inPlace ? px : put(h, new Float32Array(n).fill(NaN), shift);
+      h.k.gelu_erf_forward!(py, px, n);
+      const want = new Float64Array(n);
+      geluErfForward(want, x, n);
+      expectNear(h.f32(py, n), want, { atol: geluErfTol(x), rtol: 0 }, `${variant} gelu_erf n ${n}`);
+    }
+  });
+
+  it('gelu_erf_forward on a dense sweep of [−14, 14], and at ±∞, NaN, ±0', () => {
+    h.reset();
+    const x = Float32Array.from({ length: 28001 }, (_, i) => -14 + i / 1000);
+    const px = put(h, x), py = put(h, new Float32Array(x.length));
+    h.k.gelu_erf_forward!(py, px, x.length);
+    const want = new Float64Array(x.length);
+    geluErfForward(want, x, x.length);
+    expectNear(h.f32(py, x.length), want, { atol: geluErfTol(x), rtol: 0 }, `${variant} gelu_erf sweep`);
+    const special = [Infinity, -Infinity, NaN, 0, -0];
+    const ps = put(h, special), po = put(h, new Float32Array(special.length));
+    h.k.gelu_erf_forward!(po, ps, special.length);
+    const ws = new Float64Array(special.length);
+    geluErfForward(ws, Float32Array.from(special), special.length);
+    expect(Array.from(h.f32(po, special.length))).toEqual(Array.from(ws));   // ∞, NaN (−∞·0, as PyTorch), NaN, 0, −0
+  });
+
+  it('gelu_erf_backward adds (Φ + x·φ)·dout into dinp, like the twin', () => {
+    for (const n of LENGTHS) for (const shift of [0, 1]) {
+      h.reset();
+      const x = inputs(n, r), g = randomF32(n, () => r.normal()), d0 = randomF32(n, () => r.normal());
+      const pd = put(h, d0, shift), pg = put(h, g, shift), px = put(h, x, shift);
+      h.k.gelu_erf_backward!(pd, pg, px, n);
+      const want = Float64Array.from(d0);
+      geluErfBackward(want, g, x, n);
+      // Φ as in the forward's model; φ = exp(−x²/2)/√(2π) within (2.5x² + 6)u, x·φ one more u;
+      // the sum one u of each term (they cancel near x = −0.75); then ·dout and += add 2u of the result
+      const atol = Array.from(x, (v0, i) => {
+        const v = Math.min(Math.max(v0, -10), 10);
+        const w = 0.5 * erfcPositive(Math.abs(v) / Math.SQRT2), phi = v < 0 ? w : 1 - w;
+        const xd = Math.abs(v) * Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+        const dg = w * (2.5 * v * v + 22) * U32 + 2 * U32 * phi + xd * (2.5 * v * v + 8) * U32 + U32 * (phi + xd);
+        return dg * Math.abs(g[i]!) + 2 * U32 * Math.abs(want[i]!);
+      });
+      expectNear(h.f32(pd, n), want, { atol, rtol: 0 }, `${variant} gelu_erf′ n ${n}`);
+    }
+  });
+});
+
 // tanh error model (assembly/activation.ts): below |x| = 0.4 a Taylor polynomial, ≤ 1.1 u
 // relative; above, (1 − e)/(1 + e) with e = exp(−2|x|): exp4's ≤ 1.05 ulp (2.1 u) scaled by
 // 2e/(1 − e²) ≤ 1.12, plus three roundings, ≤ 5.4 u. The f64 twin (Math.tanh) is exact to
@@ -169,6 +241,25 @@ describe('activation twin backwards vs central finite differences (f64)', () => 
     geluBackward(dx, g, x, n);
     const idx = sampleIndices(n, 60);
     expectNear(idx.map((i) => dx[i]!), finiteDiff(loss, x, idx), { atol: 1e-7, rtol: 1e-6 }, 'gelu dinp');
+  });
+  it('erf gelu', () => {
+    const x = Float64Array.from({ length: n }, (_, i) => -8 + 16 * i / (n - 1) + 0.01 * r.normal());
+    const y = new Float64Array(n);
+    const loss = () => { geluErfForward(y, x, n); return dot(y, g); };
+    const dx = new Float64Array(n);
+    geluErfBackward(dx, g, x, n);
+    const idx = sampleIndices(n, 60);
+    expectNear(idx.map((i) => dx[i]!), finiteDiff(loss, x, idx), { atol: 1e-7, rtol: 1e-6 }, 'gelu_erf dinp');
+  });
+  it('erfc against published values, and the series/fraction seam at z = 1.5', () => {
+    // erfc values to 16 digits (A&S table 7.1 / any CAS)
+    const known: [number, number][] = [[0, 1], [0.5, 0.4795001221869535], [1, 0.15729920705028513], [1.5, 0.033894853524689274], [2, 0.004677734981047266],
+      [2.5, 4.069520174449590e-4], [3, 2.209049699858544e-5], [4, 1.541725790028002e-8], [5, 1.5374597944280349e-12], [10, 2.088487583762545e-45]];
+    for (const [z, v] of known) expect(Math.abs(erfcPositive(z) - v) / v).toBeLessThan(1e-14);
+    // across the seam (series below 1.5, fraction from 1.5) the slope is erfc′(1.5) = −2e^(−2.25)/√π;
+    // each side's ≲ 1e-16 absolute error is < 1e-6 of the 1.2e-7 step
+    const slope = (erfcPositive(1.5) - erfcPositive(1.5 - 1e-6)) / 1e-6, want = -2 * Math.exp(-2.25) / Math.sqrt(Math.PI);
+    expect(Math.abs(slope / want - 1)).toBeLessThan(1e-5);
   });
   it('tanh', () => {
     const x = Float64Array.from({ length: n }, (_, i) => -6 + 12 * i / (n - 1) + 0.01 * r.normal());

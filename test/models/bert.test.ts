@@ -4,11 +4,10 @@
 // attention maps, and typed errors for bad input.
 import { describe, expect, it } from 'vitest';
 import {
-  CheckpointError, createRuntime, decodeSafetensors, DTypeError, encodeSafetensors, f16ToF32, f32ToF16, Rng, ShapeError, TokenError, ValueError,
+  attentionMaps, CheckpointError, createRuntime, decodeSafetensors, loadModel, saveModel, type SafetensorsFile, DTypeError, encodeSafetensors, f16ToF32, f32ToF16, Rng, ShapeError, TokenError, ValueError,
   type Tensor,
 } from '../../src/index.js';
 import { BERT, BERT_BASE, bertConfig, type BertConfig } from '../../src/models/bert.js';
-import { bertWeightsBytes, loadBertWeights } from '../../src/models/bert-weights.js';
 import { maskTokens } from '../../src/data/masking.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
@@ -45,7 +44,7 @@ describe('BERT config and parameters', () => {
     expect(() => bertConfig({ typeVocabSize: 1.5 })).toThrow(/typeVocabSize is 1.5/);
     expect(() => bertConfig({ dropout: 1 })).toThrow(/dropout is 1/);
     expect(() => bertConfig({ norm: 'sandwich' as 'pre' })).toThrow(/norm is sandwich/);
-    expect(() => bertConfig({ activation: 'tanh' as 'gelu' })).toThrow(/activation is tanh/);
+    expect(() => bertConfig({ activation: 'tanh' as 'gelu' })).toThrow(`activation is "tanh", expected 'gelu', 'gelu_erf', 'relu'`);
   });
 
   it('the closed form gives bert-base-uncased\'s published BertModel size', () => {
@@ -106,6 +105,7 @@ describe('BERT forward and backward', () => {
     ['post-norm (BERT)', {}],
     ['pre-norm', { norm: 'pre' }],
     ['with dropout 0.2 (the same seeds every evaluation)', { dropout: 0.2 }],
+    ["erf GELU (transformers' \"gelu\")", { activation: 'gelu_erf' }],
   ];
   it.each(variants)('whole-model gradient by finite differences, MLM and classification heads with padding: %s', (_n, extra) => {
     const model = new BERT(rt, { ...tiny, ...extra }, { seed: 3 });
@@ -188,7 +188,7 @@ describe('BERT forward and backward', () => {
     model.keepAttention();
     const b = tinyBatch();
     rt.step.scope(() => rt.tape.noGrad(() => model.encode(b.ids, { attentionMask: b.mask })));
-    const maps = model.attentionMaps({ batchIndex: 1, labels: ['[CLS]', 'a', 'b', '[SEP]', '[PAD]', '[PAD]'] });
+    const maps = attentionMaps(model, { batchIndex: 1, labels: ['[CLS]', 'a', 'b', '[SEP]', '[PAD]', '[PAD]'] });
     expect(maps).toMatchObject({ layers: 2, heads: 2, tq: 6, tk: 6, layerNames: ['encoder.0', 'encoder.1'] });
     for (let r = 0; r < 2 * 2 * 6; r++) {
       const row = maps.data.subarray(r * 6, r * 6 + 6);
@@ -197,7 +197,7 @@ describe('BERT forward and backward', () => {
       expect(row.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
     }
     model.keepAttention(false);
-    expect(() => model.attentionMaps()).toThrow(/call keepAttention\(\) before the forward/);
+    expect(() => attentionMaps(model)).toThrow(/no attention kept by encoder.0; call keepAttention\(\) before the forward/);
   });
 });
 
@@ -271,27 +271,27 @@ describe('maskTokens', () => {
   });
 });
 
-describe('BERT weights with Hugging Face names', () => {
-  const roundTrip = (file: Uint8Array, opts = {}) => {
-    const other = new BERT(rt, tiny, { seed: 99 });
-    return { other, report: loadBertWeights(other, file, opts) };
-  };
+describe('BERT weights with Hugging Face names (saveModel / loadModel)', () => {
+  const hf = { family: 'bert' as const, config: tiny };
   const same = (a: BERT, b: BERT) => expect(Array.from(b.params.flat.f32())).toEqual(Array.from(a.params.flat.f32()));
+  const load = (file: Uint8Array | SafetensorsFile, opts = {}) => {
+    const { model, report } = loadModel(rt, file, { ...hf, ...opts });
+    return { other: model as BERT, report };
+  };
 
-  it('round-trips through safetensors bytes', () => {
+  it('round-trips through safetensors bytes under Hugging Face names, the tied decoder saved once', () => {
     const model = new BERT(rt, tiny, { seed: 1 });
-    const bytes = bertWeightsBytes(model);
+    const bytes = saveModel(model);
     const file = decodeSafetensors(bytes);
     expect([...file.tensors.keys()]).toEqual(model.params.list().map((p) => p.name));
-    expect(file.tensors.has('cls.predictions.decoder.weight')).toBe(false);         // tied: saved once
+    expect(file.tensors.has('cls.predictions.decoder.weight')).toBe(false);
     expect(JSON.parse(file.metadata.config!)).toEqual(model.config);
-    const { other, report } = roundTrip(bytes);
+    const { other, report } = load(bytes);
     same(model, other);
-    expect(report.missing).toEqual([]);
-    expect(report.ignored).toEqual([]);
+    expect(report).toEqual({ missing: [], ignored: [] });
   });
 
-  it('loads a BertModel-style file (no `bert.` prefix) with Hugging Face extras, and legacy gamma/beta names', () => {
+  it('loads a BertModel-style file (no `bert.` prefix, no metadata) with Hugging Face extras, and legacy gamma/beta names', () => {
     const model = new BERT(rt, tiny, { seed: 1 });
     const tensors: Record<string, { dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }> = {};
     for (const p of model.params.list()) {
@@ -301,43 +301,40 @@ describe('BERT weights with Hugging Face names', () => {
     tensors['embeddings.position_ids'] = { dtype: 'I32', shape: [1, 8], data: Int32Array.from({ length: 8 }, (_, i) => i) };
     tensors['cls.predictions.decoder.weight'] = { ...tensors['embeddings.word_embeddings.weight']! };
     tensors['cls.seq_relationship.weight'] = { dtype: 'F32', shape: [2, 8], data: new Float32Array(16) };
-    const { other, report } = roundTrip(encodeSafetensors(tensors));
+    const { other, report } = load(encodeSafetensors(tensors));
     same(model, other);
     expect(report.ignored.sort()).toEqual(['cls.predictions.decoder.weight', 'cls.seq_relationship.weight', 'embeddings.position_ids']);
   });
 
   it('loads F16 files (values rounded to half precision)', () => {
     const model = new BERT(rt, tiny, { seed: 1 });
-    const { other } = roundTrip(f16File(model));
+    const { other } = load(f16File(model));
     const want = Float32Array.from(model.params.flat.f32(), (x) => f16ToF32(f32ToF16(x)));
     expect(Array.from(other.params.flat.f32())).toEqual(Array.from(want));
   });
 
-  it('reports missing heads, and refuses missing encoder weights, wrong shapes and ints without changing anything', () => {
+  it('reports missing heads, and refuses missing encoder weights, wrong shapes and ints, holding no memory after', () => {
     const model = new BERT(rt, tiny, { seed: 1 });
-    const all = decodeSafetensors(bertWeightsBytes(model)).tensors;
+    const all = decodeSafetensors(saveModel(model)).tensors;
     const without = (re: RegExp) => new Map([...all].filter(([n]) => !re.test(n)));
-    // a BertForMaskedLM file has no classifier (nor pooler): those keep their values
-    const masked = new BERT(rt, tiny, { seed: 99 });
-    const classifierBefore = masked.classifier.weight.value.toArray();
-    const r = loadBertWeights(masked, { tensors: without(/^classifier\./), metadata: {} });
-    expect(r.missing).toEqual(['classifier.weight', 'classifier.bias']);
-    expect(r.loaded).toHaveLength(model.params.list().length - 2);
-    expect(masked.classifier.weight.value.toArray()).toEqual(classifierBefore);
-    expect(() => loadBertWeights(masked, { tensors: without(/^classifier\./), metadata: {} }, { strict: true })).toThrow(/classifier.weight .* is missing/);
+    // a BertForMaskedLM file has no classifier (nor pooler): those keep their initialisation (seeded)
+    const { other: masked, report } = load({ tensors: without(/^classifier\./), metadata: {} }, { seed: 5 });
+    expect(report.missing).toEqual(['classifier.weight', 'classifier.bias']);
+    expect(masked.classifier.weight.value.toArray()).toEqual(new BERT(rt, tiny, { seed: 5 }).classifier.weight.value.toArray());
+    expect(masked.pooler.weight.value.toArray()).toEqual(model.pooler.weight.value.toArray());
+    expect(() => load({ tensors: without(/^classifier\./), metadata: {} }, { strict: true })).toThrow(/classifier.weight .* is missing/);
 
-    const victim = new BERT(rt, tiny, { seed: 99 });
-    const before = Array.from(victim.params.flat.f32());
-    expect(() => loadBertWeights(victim, { tensors: without(/layer\.1\.output\.dense\.bias/), metadata: {} }))
-      .toThrow(/parameter bert.encoder.layer.1.output.dense.bias \(shape \[8\]\) is missing/);
+    const used = rt.memoryReport().persistent.usedBytes;
+    expect(() => load({ tensors: without(/layer\.1\.output\.dense\.bias/), metadata: {} }))
+      .toThrow(/bert parameter bert.encoder.layer.1.output.dense.bias \(shape \[8\]\) is missing/);
     const bad = new Map(all);
     bad.set('bert.pooler.dense.weight', { dtype: 'F32', shape: [8, 7], data: new Float32Array(56) });
-    expect(() => loadBertWeights(victim, { tensors: bad, metadata: {} })).toThrow(CheckpointError);
-    expect(() => loadBertWeights(victim, { tensors: bad, metadata: {} })).toThrow(/bert.pooler.dense.weight has shape \[8, 7\], the model expects \[8, 8\]/);
+    expect(() => load({ tensors: bad, metadata: {} })).toThrow(CheckpointError);
+    expect(() => load({ tensors: bad, metadata: {} })).toThrow(/bert.pooler.dense.weight has shape \[8, 7\], the bert config needs \[8, 8\]/);
     const ints = new Map(all);
     ints.set('cls.predictions.bias', { dtype: 'I32', shape: [13], data: new Int32Array(13) });
-    expect(() => loadBertWeights(victim, { tensors: ints, metadata: {} })).toThrow(/cls.predictions.bias has dtype I32/);
-    expect(Array.from(victim.params.flat.f32())).toEqual(before);
+    expect(() => load({ tensors: ints, metadata: {} })).toThrow(/cls.predictions.bias has dtype I32/);
+    expect(rt.memoryReport().persistent.usedBytes).toBe(used);
   });
 });
 

@@ -1,7 +1,7 @@
 // The GPT model: config checks, the parameter table (Hugging Face names, shapes, count), the
 // gradient of the whole model by finite differences, bad input, and the attention maps.
 import { describe, expect, it } from 'vitest';
-import { attentionTerminal, createRuntime, GPT, gptConfig, ShapeError, TokenError, ValueError, type GPTConfig } from '../../src/index.js';
+import { attentionMaps, attentionTerminal, createRuntime, GPT, gptConfig, ShapeError, TokenError, ValueError, type GPTConfig } from '../../src/index.js';
 import { gradcheck } from '../helpers/gradcheck.js';
 
 const rt = await createRuntime({ variant: 'simd' });
@@ -149,9 +149,10 @@ describe('GPT forward and backward', () => {
     model.keepAttention();
     const { idx } = batch(1, 5, 11, 2);
     rt.tape.noGrad(() => model.forward(rt.tensor(idx, [1, 5], { dtype: 'i32', arena: 'step' })));
-    const maps = model.h.map((b) => b.selfAttn.lastProbs!);
-    expect(maps).toHaveLength(2);
-    const p = maps[1]!; // (1, 2, 5, 5)
+    const maps = model.keptAttention();
+    expect(maps.map((m) => m.name)).toEqual(['h.0', 'h.1']);
+    expect(maps[1]).toMatchObject({ batch: 1, heads: 2, tq: 5, tk: 5 });
+    const p = maps[1]!.data; // (1, 2, 5, 5)
     expect(p.length).toBe(2 * 5 * 5);
     for (let r = 0; r < 10; r++) {
       let sum = 0;
@@ -161,7 +162,7 @@ describe('GPT forward and backward', () => {
       }
       expect(sum).toBeCloseTo(1, 5);
     }
-    const am = model.attentionMaps({ labels: ['a', 'b', 'c', 'd', 'e'] });
+    const am = attentionMaps(model, { labels: ['a', 'b', 'c', 'd', 'e'] });
     expect([am.layers, am.heads, am.tq, am.tk]).toEqual([2, 2, 5, 5]);
     expect(Array.from(am.data.subarray(50, 100))).toEqual(Array.from(p));
     expect(attentionTerminal(am, { color: false }).split('\n').length).toBeGreaterThan(5);

@@ -3,7 +3,7 @@
 // a naive stride-P convolution, the gradient of the whole model by finite differences,
 // determinism, bad input, and the attention maps.
 import { describe, expect, it } from 'vitest';
-import { createRuntime, DTypeError, Rng, ShapeError, ValueError, type Runtime } from '../../src/index.js';
+import { attentionMaps, clsAttentionGrid, createRuntime, DTypeError, Rng, ShapeError, ValueError, type Runtime } from '../../src/index.js';
 import { ViT, vitConfig, type ViTConfig } from '../../src/models/vit.js';
 import { patchify } from '../../src/nn/patch-embedding.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -193,10 +193,10 @@ describe.each(runtimes)('ViT forward and backward (%s)', (_name, rt) => {
 
   it('keeps attention maps on request: labelled CLS, p0 …; rows sum to 1; [CLS] over the patch grid', () => {
     const model = new ViT(rt, mnistTiny, { seed: 2 });
-    expect(() => model.attentionMaps()).toThrow(/no attention kept/);
+    expect(() => attentionMaps(model)).toThrow(/no attention kept/);
     model.keepAttention();
     model.predict(randomImages(2 * 784, 8));
-    const maps = model.attentionMaps({ image: 1 });
+    const maps = attentionMaps(model, { batchIndex: 1 });
     expect([maps.layers, maps.heads, maps.tq, maps.tk]).toEqual([2, 2, 17, 17]);
     expect(maps.keyLabels!.slice(0, 3)).toEqual(['CLS', 'p0', 'p1']);
     expect(maps.keyLabels!.at(-1)).toBe('p15');
@@ -206,14 +206,14 @@ describe.each(runtimes)('ViT forward and backward (%s)', (_name, rt) => {
       expect(sum).toBeCloseTo(1, 5);
     }
     expect(maps.data[1]).toBeGreaterThan(0);   // bidirectional: [CLS] sees the patches after it
-    const grid = model.clsAttentionMaps({ image: 1 });
+    const grid = clsAttentionGrid(maps);
     expect([grid.tq, grid.tk]).toEqual([4, 4]);
     for (let panel = 0; panel < 4; panel++) {
       // grid of panel = row 0 of the full map without its first entry (CLS → CLS)
       expect(Array.from(grid.data.subarray(panel * 16, panel * 16 + 16))).toEqual(Array.from(maps.data.subarray(panel * 289 + 1, panel * 289 + 17)));
     }
-    expect(() => model.attentionMaps({ image: 2 })).toThrow(/batchIndex is 2/);
+    expect(() => attentionMaps(model, { batchIndex: 2 })).toThrow(/batchIndex is 2/);
     model.keepAttention(false);
-    expect(() => model.attentionMaps()).toThrow(/no attention kept/);
+    expect(() => attentionMaps(model)).toThrow(/no attention kept/);
   });
 });

@@ -3,23 +3,12 @@
 // checkpointed at step 4 in the one model format, and resumed from those bytes: the resumed run
 // logs exactly the losses of the uninterrupted one (dropout on, so the Rng is resumed too).
 import { describe, expect, it } from 'vitest';
-import { AdamW, BERT, createRuntime, Rng, Seq2Seq, train, ValueError, ViT, type BatchSource, type Model, type Runtime, type Tensor } from '../../src/index.js';
+import { AdamW, BERT, createRuntime, evaluate, Rng, seededBatches, Seq2Seq, train, ValueError, ViT, type BatchSource, type Model, type Runtime, type Tensor } from '../../src/index.js';
 
 const rt = await createRuntime({ variant: 'simd', threads: 1 });
 
-/** A BatchSource whose batch i comes from `make(new Rng(seed·i), …)`. */
-function source(seed: number, items: number, make: (rng: Rng) => Tensor): BatchSource & { i: number } {
-  return {
-    i: 0,
-    next() {
-      const loss = make(new Rng((seed * 1000003 + this.i++) >>> 0));
-      return { loss, items };
-    },
-    state() { return { i: this.i }; },
-    checkState(s) { if (!Number.isSafeInteger((s as { i?: unknown })?.i)) throw new ValueError(`bad batch position ${JSON.stringify(s)}`); },
-    setState(s) { this.i = (s as { i: number }).i; },
-  };
-}
+/** seededBatches with a fixed item count. */
+const source = (seed: number, items: number, make: (rng: Rng) => Tensor) => seededBatches(seed, (rng) => ({ loss: make(rng), items }));
 
 const ints = (rt: Runtime, rows: number[][]) => rt.tensor(rows.flat(), [rows.length, rows[0]!.length], { dtype: 'i32', arena: 'step' });
 
@@ -76,6 +65,48 @@ describe('train() input checks', () => {
     await expect(train({ model: m, optimizer: opt, steps: 1, lr: 1e-3 })).rejects.toThrow(/exactly one of `data`/);
     await expect(train({ model: m, optimizer: opt, steps: 1, lr: 1e-3, data: { train: new Int32Array(100), batchSize: 2 } })).rejects.toThrow(/trains a GPT; this is a vit model/);
     await expect(train({ model: m, optimizer: opt, steps: 1, lr: 1e-3, batches: FAMILIES[2]!.batches(m), evalEvery: 1 })).rejects.toThrow(/evalEvery needs `evaluate`/);
+    m.dispose();
+  });
+});
+
+describe('seededBatches and evaluate() for any model', () => {
+  it('batch i is a function of (seed, i): a restored position continues the same batches', () => {
+    const seen: number[] = [];
+    const make = (seed: number) => seededBatches(seed, (rng, i) => {
+      seen.push(rng.int(1 << 30));
+      return { loss: rt.tensor([i], [1], { arena: 'step' }), items: 1 };
+    });
+    const a = make(5);
+    rt.step.scope(() => { for (let i = 0; i < 4; i++) a.next(); });
+    const firstFour = seen.splice(0);
+    expect(a.state()).toEqual({ seed: 5, i: 4 });
+    const b = make(5);
+    b.setState({ seed: 5, i: 2 });
+    rt.step.scope(() => { b.next(); b.next(); });
+    expect(seen.splice(0)).toEqual(firstFour.slice(2));
+    expect(() => b.checkState({ seed: 6, i: 2 })).toThrow(ValueError);
+    expect(() => b.setState({ seed: 5, i: -1 })).toThrow(/is not one of this source's, expected \{ seed: 5, i: integer ≥ 0 \}/);
+    expect(b.i).toBe(4);                                        // a refused position changes nothing
+    expect(() => seededBatches(1.5, () => ({ loss: rt.tensor([0], [1]), items: 1 }))).toThrow(/seed is 1.5/);
+  });
+
+  it('evaluate(model, source) is the item-weighted mean loss, in eval mode, without gradients; the mode is restored', () => {
+    const m = FAMILIES[1]!.make();
+    const modes: boolean[] = [];
+    const items = [1, 3];
+    const src = seededBatches(3, (rng, i) => {
+      modes.push(m.ctx.training, rt.tape.enabled);
+      return { loss: rt.tensor([i + 1], [1], { arena: 'step' }), items: items[i % 2]! };
+    });
+    expect(evaluate(m, src, { batches: 2 })).toBe((1 * 1 + 2 * 3) / 4);
+    expect(modes).toEqual([false, false, false, false]);
+    expect(m.ctx.training).toBe(true);
+    // the same fresh source twice gives the same number; a BERT's real loss is finite
+    const real = () => evaluate(m, FAMILIES[1]!.batches(m), { batches: 3 });
+    expect(real()).toBe(real());
+    expect(Number.isFinite(real())).toBe(true);
+    expect(() => evaluate(m, src, { batches: 0 })).toThrow(/batches is 0, expected an integer ≥ 1/);
+    expect(() => evaluate(m as never, new Int32Array(50), { batchSize: 2 })).toThrow(/token windows evaluate a GPT; this is a bert model/);
     m.dispose();
   });
 });

@@ -2,7 +2,7 @@
 // well-formed with one rect per cell and escaped text, colours rise in luminance with the
 // value, and the terminal view shades, colours, averages heads and bins wide key ranges.
 import { describe, expect, it } from 'vitest';
-import { attentionMaps, attentionSvg, attentionTerminal, colormapRgb } from '../../src/viz/attention.js';
+import { attentionMaps, clsAttentionGrid, attentionSvg, attentionTerminal, colormapRgb } from '../../src/viz/attention.js';
 import type { AttentionMaps } from '../../src/viz/attention.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
 import { expectWellFormed } from '../helpers/xml.js';
@@ -42,31 +42,50 @@ const causal = (l: number, h: number, i: number, k: number) => (k > i ? 0 : (k +
 const ESC = '\x1b';
 
 describe('attentionMaps', () => {
-  it('stacks one sequence of each (B, NH, Tq, Tk) layer array', () => {
+  const kept = (name: string, data: Float32Array, batch: number, heads: number, tq: number, tk: number) => ({ name, data, batch, heads, tq, tk });
+
+  it('stacks one sequence of each selected (B, NH, Tq, Tk) attention, named as kept', () => {
     const [B, NH, T] = [2, 3, 4];
     const layers = [0, 1].map((l) => Float32Array.from({ length: B * NH * T * T }, (_, i) => l * 1000 + i));
-    const maps = attentionMaps(layers, { heads: NH, tq: T, tk: T, batch: B }, { batchIndex: 1, layerNames: ['a', 'b'] });
+    const list = [kept('a', layers[0]!, B, NH, T, T), kept('b', layers[1]!, B, NH, T, T)];
+    const maps = attentionMaps(list, { batchIndex: 1 });
     expect([maps.layers, maps.heads, maps.tq, maps.tk]).toEqual([2, 3, 4, 4]);
     const per = NH * T * T;
     expect(Array.from(maps.data.subarray(0, per))).toEqual(Array.from(layers[0]!.subarray(per, 2 * per)));
     expect(Array.from(maps.data.subarray(per))).toEqual(Array.from(layers[1]!.subarray(per, 2 * per)));
     expect(maps.layerNames).toEqual(['a', 'b']);
+    // a model is a source too, and select picks by name
+    const model = { keptAttention: () => [...list, kept('x cross', new Float32Array(B * NH * T * 2), B, NH, T, 2)] };
+    expect(attentionMaps(model, { select: 'cross' })).toMatchObject({ layers: 1, tq: 4, tk: 2, layerNames: ['x cross'] });
+    expect(attentionMaps(model, { select: /^b$/ }).layerNames).toEqual(['b']);
+    expect(attentionMaps(model, { select: (n) => n < 'b', labels: ['p', 'q', 'r', 's'] })).toMatchObject({ layerNames: ['a'], queryLabels: ['p', 'q', 'r', 's'] });
+    expect(() => attentionMaps(model)).toThrow('x cross is (B 2, heads 3, Tq 4, Tk 2) but a is (B 2, heads 3, Tq 4, Tk 4); select attentions of one size');
+    expect(() => attentionMaps(model, { select: 'nothing' })).toThrow('no attention matches nothing (kept: a, b, x cross)');
   });
 
   it('throws ShapeError naming the numbers for a wrong length or label count', () => {
-    const ok = new Float32Array(96);
-    const bad = () => attentionMaps([ok, ok, new Float32Array(95)], { heads: 2, tq: 4, tk: 12 });
+    const ok = kept('h.0', new Float32Array(96), 1, 2, 4, 12);
+    const bad = () => attentionMaps([ok, ok, kept('h.2', new Float32Array(95), 1, 2, 4, 12)]);
     expect(bad).toThrow(ShapeError);
-    expect(bad).toThrow('layer 2 has 95 values, expected B·NH·Tq·Tk = 1·2·4·12 = 96');
-    expect(() => attentionMaps([new Float32Array(192)], { heads: 2, tq: 4, tk: 12 })).toThrow(/192 values.*holds 2 sequences: set shape\.batch/);
-    expect(() => attentionMaps([ok], { heads: 2, tq: 4, tk: 12 }, { queryLabels: ['a', 'b', 'c'] })).toThrow('3 query labels, expected Tq = 4');
-    expect(() => attentionMaps([ok], { heads: 2, tq: 4, tk: 12 }, { keyLabels: ['a'] })).toThrow(ShapeError);
-    expect(() => attentionMaps([ok], { heads: 0, tq: 4, tk: 12 })).toThrow('heads is 0, expected a positive integer');
-    expect(() => attentionMaps([], { heads: 2, tq: 4, tk: 12 })).toThrow(ShapeError);
-    expect(() => attentionMaps([ok], { heads: 2, tq: 4, tk: 12 }, { batchIndex: 1 })).toThrow(ValueError);
-    expect(() => attentionMaps([ok], { heads: 2, tq: 4, tk: 12 }, { batchIndex: 1 })).toThrow('batchIndex is 1, expected an integer in 0..0');
+    expect(bad).toThrow('h.2 has 95 values, expected B·NH·Tq·Tk = 1·2·4·12 = 96');
+    expect(() => attentionMaps([ok], { queryLabels: ['a', 'b', 'c'] })).toThrow('3 query labels, expected Tq = 4');
+    expect(() => attentionMaps([ok], { keyLabels: ['a'] })).toThrow(ShapeError);
+    expect(() => attentionMaps([{ ...ok, heads: 0 }])).toThrow('heads is 0, expected a positive integer');
+    expect(() => attentionMaps([])).toThrow('no attention kept');
+    expect(() => attentionMaps([ok], { batchIndex: 1 })).toThrow(ValueError);
+    expect(() => attentionMaps([ok], { batchIndex: 1 })).toThrow('batchIndex is 1, expected an integer in 0..0');
+  });
+
+  it('clsAttentionGrid lays row 0 ([CLS]) out as the patch grid', () => {
+    const T = 5;   // CLS + 2×2 patches
+    const data = Float32Array.from({ length: 2 * T * T }, (_, i) => i);
+    const grid = clsAttentionGrid({ layers: 1, heads: 2, tq: T, tk: T, data, layerNames: ['L'] });
+    expect([grid.tq, grid.tk, grid.layers, grid.heads]).toEqual([2, 2, 1, 2]);
+    expect(Array.from(grid.data)).toEqual([1, 2, 3, 4, 26, 27, 28, 29]);
+    expect(() => clsAttentionGrid({ layers: 1, heads: 1, tq: 4, tk: 4, data: new Float32Array(16) })).toThrow(/expected square with 1 \+ G² positions/);
   });
 });
+
 
 describe('colormapRgb', () => {
   it('is monotone in luminance from 0 to 1: rising for viridis, falling for greys', () => {
