@@ -13,6 +13,8 @@ import * as peers from './peers.bench.js';
 import * as gpt from './gpt.bench.js';
 import * as gpt2 from './gpt2.bench.js';
 import * as families from './families.bench.js';
+import * as quant from './quant.bench.js';
+import * as tokenizer from './tokenizer.bench.js';
 import * as calibrate from './calibrate.js';
 
 const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
@@ -24,6 +26,10 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
   // GPT-2-small-shaped inference: 4 models of 124M parameters one after the other, then ORT's (3–4 minutes).
   gpt2,
   families,
+  // Byte-level BPE (GPT-2's vocabulary) against js-tiktoken and gpt-3-encoder on the same ≥ 1 MB text; trainBPE on 2 MB.
+  tokenizer,
+  // Decode-shaped products on int8 / f16 / bf16 weights against f32 packed weights, streamed from memory (≈ 4 minutes).
+  quant: { run: () => quant.run() },
   // Start-up time per runtime and .wasm sizes (bench/startup.ts): spawns Deno, Bun, Chromium and
   // workerd, so it runs only when named (`npm run bench -- startup`), not in the full run.
   startup: { run: async () => (await import('./startup.js')).run() },

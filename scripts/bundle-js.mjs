@@ -7,6 +7,21 @@
 // dist/*.js and dist/*.d.ts stay: the types come from there.
 import { build } from 'esbuild';
 
+// The `wasmformer` command (package.json "bin"): Node only, beside the library bundle so the
+// same relative .wasm URLs resolve; cli-progress stays a dependency, not bundled.
+await build({
+  entryPoints: ['dist/cli/main.js'],
+  outfile: 'dist/bundle/cli.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  external: ['cli-progress'],
+});
+
 await build({
   entryPoints: ['dist/index.js'],
   outfile: 'dist/bundle/wasmformer.js',

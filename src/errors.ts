@@ -45,6 +45,9 @@ export class FeatureError extends WasmformerError {}
 /** A checkpoint or safetensors file is truncated, corrupted, or does not match the model. */
 export class CheckpointError extends WasmformerError {}
 
+/** A model folder's config.json describes a model this library cannot build (unsupported architecture or field); the message names the file and field. */
+export class ConfigError extends CheckpointError {}
+
 /** A file could not be read or written: `path` names it, `code` is the system's reason (ENOENT, EACCES, …) when there is one. */
 export class FileError extends WasmformerError {
   constructor(readonly path: string, readonly code: string | undefined, message: string, options?: { cause?: unknown }) {
@@ -54,6 +57,22 @@ export class FileError extends WasmformerError {
 
 /** Text or token ids that a tokenizer or a model cannot take (unknown character, id out of range, sequence too long). */
 export class TokenError extends WasmformerError {}
+
+/**
+ * A tokenizer's files or saved JSON are malformed (not JSON, a merge of unknown tokens, duplicate or
+ * missing ids, an unsupported model, normalizer or pre-tokenizer). `file` names the file
+ * ('vocab.json', 'merges.txt', 'tokenizer.json', 'vocab.txt', 'saved tokenizer'), `where` the
+ * field, line or token at fault; the message says both.
+ * @example
+ * try { BPETokenizer.fromVocabAndMerges(vocab, merges); } catch (e) {
+ *   if (e instanceof TokenizerFormatError) console.log(e.file, e.where); // 'merges.txt' 'line 7'
+ * }
+ */
+export class TokenizerFormatError extends TokenError {
+  constructor(readonly file: string, readonly where: string, message: string, options?: { cause?: unknown }) {
+    super(`${file}: ${where}: ${message}`, options);
+  }
+}
 
 /** Training stopped: a loss or gradient went NaN/Inf. `step` is the step at which it happened. */
 export class TrainingError extends WasmformerError {

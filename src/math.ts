@@ -67,3 +67,16 @@ export function scanLogits(op: string, logits: Float32Array): { best: number; ma
   }
   return { best, max };
 }
+
+/**
+ * x rounded to the nearest integer, ties to even (IEEE's default; Math.round sends ties up).
+ * @example
+ * ```ts
+ * roundEven(2.5);   // 2
+ * roundEven(-3.5);  // -4
+ * ```
+ */
+export function roundEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

@@ -31,7 +31,17 @@ export class Tracked {
   version = 0;
   /** Whether inference may keep packed copies of these weights (`ModelOptions.packWeights`). */
   pack = true;
-  readonly derived = new Map<string, { version: number; tensor: Tensor; packed?: { tensor: Tensor; n: number; k: number } }>();
+  /** The format inference multiplies these weights in: 'f32' (packed copies when `pack`), or a quantized copy's. */
+  dtype: 'f32' | 'int8' | 'f16' | 'bf16' = 'f32';
+  readonly derived = new Map<string, Derived>();
+}
+
+/** @internal A cache built from tracked memory: a packed f32 copy (`tensor`), or a quantized one (`quantized`). */
+export interface Derived {
+  version: number;
+  tensor?: Tensor;
+  packed?: { tensor: Tensor; n: number; k: number };
+  quantized?: { dispose(): void };
 }
 
 /** A typed, shaped block of wasm memory. */

@@ -219,11 +219,11 @@ async function handleGenerate(request: Request, url: URL, env: Env): Promise<Res
       } catch (err) {
         controller.enqueue(encoder.encode(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message })}\n\n`));
         controller.close();
-        tokens.return();
+        tokens.return('abort');
       }
     },
     cancel() {
-      tokens.return(); // ends the generator: its KV cache goes back to the model's free list
+      tokens.return('abort'); // ends the generator: its KV cache goes back to the model's free list
     },
   }, { highWaterMark: 0 });
   return new Response(body, {

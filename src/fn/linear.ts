@@ -9,7 +9,8 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, expectShape, rowsCols } from '../ops/check.js';
 import { gradOf, gradSlot } from './grad.js';
-import { packedWeight, matmulPacked } from '../ops/packed.js';
+import { packedWeight, matmulPacked, quantizedCopy } from '../ops/packed.js';
+import { matmulQuantized } from '../ops/quant.js';
 import { matmul } from '../ops/gemm.js';
 import { colsum } from '../ops/elementwise.js';
 
@@ -27,7 +28,9 @@ export type WeightLayout = 'in,out' | 'out,in';
 export function linear(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout = 'in,out'): Tensor {
   const { cout } = linearShapes('linear', x, weight, bias, layout);
   const training = rt.tape.needsGrad(x, weight, bias);
-  // inference: the weight's packed copy, kept until the parameters change
+  // inference: the weight's quantized or packed copy, kept until the parameters change
+  const quantized = training ? null : quantizedCopy(rt, weight, layout === 'out,in');
+  if (quantized) return matmulQuantized(rt, x, quantized, bias);
   const packed = training ? null : packedWeight(rt, weight, layout === 'out,in');
   if (packed) return matmulPacked(rt, x, packed, bias);
   const y = rt.empty([...x.shape.slice(0, -1), cout], { arena: 'step' });

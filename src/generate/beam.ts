@@ -10,6 +10,8 @@ import type { Tensor } from '../tensor.js';
 import { copyBlock } from '../ops/elementwise.js';
 import type { LayerCache } from '../nn/attention.js';
 import type { Seq2Seq } from '../models/seq2seq.js';
+import type { GPT } from '../models/gpt.js';
+import { checkIds } from '../ops/embedding.js';
 import { argmax } from '../math.js';
 
 export interface DecodeOptions {
@@ -95,66 +97,151 @@ export function greedyDecode(model: Seq2Seq, sources: ArrayLike<number>[], opts:
  * best.tokens; // e.g. [7, 6, 5]
  * ```
  */
-export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts: BeamOptions = {}): Hypothesis[] {
-  const rt = model.rt;
-  const { bosId, eosId, tgtVocabSize: V, dModel: C } = model.config;
+export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts?: BeamOptions): Hypothesis[];
+/**
+ * Beam search continuing a GPT prompt: as for a Seq2Seq, with the prompt run once and its cache
+ * row copied to every beam; `eosId` ends a hypothesis (without one, every beam runs to
+ * `maxNewTokens`); tokens are the new ids only.
+ * @example
+ * ```ts
+ * const [best] = beamSearch(gpt, tok.encode('The answer is'), { beamSize: 4, maxNewTokens: 20, eosId: 50256 });
+ * ```
+ */
+export function beamSearch(model: GPT, prompt: ArrayLike<number>, opts: GptBeamOptions): Hypothesis[];
+export function beamSearch(model: Seq2Seq | GPT, input: ArrayLike<number>, opts: BeamOptions & Partial<GptBeamOptions> = {}): Hypothesis[] {
   const k = opts.beamSize ?? 4;
   const alpha = opts.lengthPenalty ?? 0.6;
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`beamSearch: beamSize is ${k}, expected an integer ≥ 1`);
   if (!(alpha >= 0) || !Number.isFinite(alpha)) throw new ValueError(`beamSearch: lengthPenalty α is ${alpha}, expected a finite number ≥ 0`);
+  return model.family === 'gpt' ? gptBeams(model as GPT, input, k, alpha, opts) : seq2seqBeams(model as Seq2Seq, input, k, alpha, opts);
+}
+
+/** Beam search options for a GPT. */
+export interface GptBeamOptions extends Omit<BeamOptions, 'maxLength'> {
+  /** Most new tokens, EOS included (prompt + maxNewTokens ≤ blockSize). */
+  maxNewTokens: number;
+  /** The id that ends a hypothesis (e.g. GPT-2's <|endoftext|>, 50256); none: beams run to maxNewTokens. */
+  eosId?: number;
+}
+
+/** A decoder the search drives: logits (rows, V) of one step for the beams' last tokens, and cache rows reordered to follow their parents. */
+interface Stepper {
+  V: number;
+  eosId: number;
+  /** Logits of step `pos` (0-based), one row per live beam, given their last tokens (at step 0 the one empty beam: −1). */
+  step(last: number[], pos: number): Float32Array;
+  /** Cache rows j ← rows parents[j], after step `pos`. */
+  reorder(parents: number[], pos: number): void;
+}
+
+function seq2seqBeams(model: Seq2Seq, source: ArrayLike<number>, k: number, alpha: number, opts: BeamOptions): Hypothesis[] {
+  const rt = model.rt;
+  const { bosId, eosId, tgtVocabSize: V, dModel: C } = model.config;
   const maxLength = checkMaxLength(model, opts.maxLength);
   const minLength = checkMinLength(opts.minLength, maxLength);
-  const lp = (n: number) => Math.pow((5 + n) / 6, alpha);
   const wasTraining = model.ctx.training;
   model.eval();
   try {
     return rt.step.scope(() => {
-      const src = padSources(model, [source]);
-      const shared = model.encodeForDecoding(src);                         // K|V (1, S, 2C): every beam reads the same rows
+      const shared = model.encodeForDecoding(padSources(model, [source]));  // K|V (1, S, 2C): every beam reads the same rows
       let caches = model.createCache(k, maxLength, 'step');
       let spare = model.createCache(k, maxLength, 'step');
-      let beams: { tokens: number[]; logProb: number }[] = [{ tokens: [], logProb: 0 }];
-      const ended: Hypothesis[] = [];                                      // the k best ended, best first
-      const end = (h: Hypothesis) => {
-        if (ended.length === k && !(h.score > ended[k - 1]!.score)) return;
-        ended.splice(ended.filter((e) => e.score >= h.score).length, 0, h);
-        if (ended.length > k) ended.pop();
-      };
-      for (let pos = 0; pos < maxLength && beams.length > 0; pos++) {
-        const last = beams.map((b) => (b.tokens.length ? b.tokens[b.tokens.length - 1]! : bosId));
-        const logits = stepLogits(model, last, caches, pos, shared, pos < minLength);
-        // the 2k best (beam, token) continuations by total log-probability
-        const best = new TopK(2 * k);
-        beams.forEach((beam, i) => {
-          const row = logits.subarray(i * V, (i + 1) * V);
-          const lse = logSumExp(row);
-          for (let v = 0; v < V; v++) if (row[v] !== -Infinity) best.offer(beam.logProb + row[v]! - lse, i, v);
-        });
-        const next: { tokens: number[]; logProb: number }[] = [];
-        const parents: number[] = [];
-        best.sorted().forEach(({ score, beam, token }, rank) => {
-          const tokens = [...beams[beam]!.tokens, token];
-          if (token === eosId) {
-            if (rank < k) end({ tokens: tokens.slice(0, -1), logProb: score, score: score / lp(tokens.length), finished: true });
-          } else if (next.length < k) {
-            next.push({ tokens, logProb: score });
-            parents.push(beam);
-          }
-        });
-        beams = next;
-        // done when no live beam can beat the k-th ended hypothesis
-        if (ended.length === k && beams.every((b) => b.logProb / lp(maxLength) <= ended[k - 1]!.score)) beams = [];
-        if (beams.length === 0 || pos + 1 === maxLength) break;
-        // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
-        for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (pos + 1) * C);
-        [caches, spare] = [spare, caches];
-      }
-      for (const b of beams) end({ tokens: b.tokens, logProb: b.logProb, score: b.logProb / lp(b.tokens.length), finished: false });
-      return ended;
+      return search(k, alpha, maxLength, {
+        V, eosId,
+        step: (last, pos) => stepLogits(model, pos === 0 ? [bosId] : last, caches, pos, shared, pos < minLength),
+        reorder: (parents, pos) => {
+          // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
+          for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (pos + 1) * C);
+          [caches, spare] = [spare, caches];
+        },
+      });
     });
   } finally {
     model.train(wasTraining);
   }
+}
+
+function gptBeams(model: GPT, prompt: ArrayLike<number>, k: number, alpha: number, opts: Partial<GptBeamOptions>): Hypothesis[] {
+  const rt = model.rt;
+  const { blockSize, vocabSize: V, dModel: C } = model.config;
+  const P = prompt.length;
+  const maxNew = opts.maxNewTokens;
+  if (P === 0) throw new ValueError('beamSearch: the prompt is empty; give at least one token id');
+  checkIds('beamSearch', Int32Array.from(prompt), V);
+  if (!Number.isInteger(maxNew) || maxNew! < 1 || P + maxNew! > blockSize) {
+    throw new ValueError(`beamSearch: maxNewTokens is ${maxNew}, expected an integer in [1, ${blockSize - P}] (blockSize ${blockSize} − prompt ${P})`);
+  }
+  const eosId = opts.eosId ?? -1;
+  if (opts.eosId !== undefined) checkIds('beamSearch', Int32Array.of(eosId), V, 'eosId');
+  const minLength = checkMinLength(opts.minLength, maxNew!);
+  const wasTraining = model.ctx.training;
+  model.eval();
+  let caches = model.createCache(k), spare = model.createCache(k);
+  try {
+    return search(k, alpha, maxNew!, {
+      V, eosId,
+      step: (last, pos) => rt.step.scope(() => {
+        // step 0 runs the prompt (one row); step s feeds each beam's last token at position P + s − 1
+        const ids = pos === 0 ? [Array.from(prompt)] : last.map((t) => [t]);
+        const idx = rt.tensor(ids.flat(), [ids.length, ids[0]!.length], { dtype: 'i32', arena: 'step' });
+        const logits = model.forwardCached(idx, caches, pos === 0 ? 0 : P + pos - 1, { lastOnly: true }).f32().slice();
+        if (pos < minLength && eosId >= 0) for (let r = 0; r < ids.length; r++) logits[r * V + eosId] = -Infinity;
+        return logits;
+      }),
+      reorder: (parents, pos) => {
+        for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (P + pos) * C);
+        [caches, spare] = [spare, caches];
+      },
+    });
+  } finally {
+    for (const c of [...caches, ...spare]) { rt.free(c.k); rt.free(c.v); }
+    model.train(wasTraining);
+  }
+}
+
+/**
+ * The search itself: keeps the k best partial hypotheses by log-probability; a continuation by
+ * EOS among the k best ends a hypothesis; stops when k have ended and no live beam can beat the
+ * worst of them (its best possible score is its log-probability over lp(maxLength)), or at maxLength.
+ */
+function search(k: number, alpha: number, maxLength: number, d: Stepper): Hypothesis[] {
+  const { V, eosId } = d;
+  const lp = (n: number) => Math.pow((5 + n) / 6, alpha);
+  let beams: { tokens: number[]; logProb: number }[] = [{ tokens: [], logProb: 0 }];
+  const ended: Hypothesis[] = [];                                      // the k best ended, best first
+  const end = (h: Hypothesis) => {
+    if (ended.length === k && !(h.score > ended[k - 1]!.score)) return;
+    ended.splice(ended.filter((e) => e.score >= h.score).length, 0, h);
+    if (ended.length > k) ended.pop();
+  };
+  for (let pos = 0; pos < maxLength && beams.length > 0; pos++) {
+    const logits = d.step(beams.map((b) => b.tokens[b.tokens.length - 1] ?? -1), pos);
+    // the 2k best (beam, token) continuations by total log-probability
+    const best = new TopK(2 * k);
+    beams.forEach((beam, i) => {
+      const row = logits.subarray(i * V, (i + 1) * V);
+      const lse = logSumExp(row);
+      for (let v = 0; v < V; v++) if (row[v] !== -Infinity) best.offer(beam.logProb + row[v]! - lse, i, v);
+    });
+    const next: { tokens: number[]; logProb: number }[] = [];
+    const parents: number[] = [];
+    best.sorted().forEach(({ score, beam, token }, rank) => {
+      const tokens = [...beams[beam]!.tokens, token];
+      if (token === eosId) {
+        if (rank < k) end({ tokens: tokens.slice(0, -1), logProb: score, score: score / lp(tokens.length), finished: true });
+      } else if (next.length < k) {
+        next.push({ tokens, logProb: score });
+        parents.push(beam);
+      }
+    });
+    beams = next;
+    // done when no live beam can beat the k-th ended hypothesis
+    if (ended.length === k && beams.every((b) => b.logProb / lp(maxLength) <= ended[k - 1]!.score)) beams = [];
+    if (beams.length === 0 || pos + 1 === maxLength) break;
+    d.reorder(parents, pos);
+  }
+  for (const b of beams) end({ tokens: b.tokens, logProb: b.logProb, score: b.logProb / lp(b.tokens.length), finished: false });
+  return ended;
 }
 
 /** Copies row parents[j] of `from` (its first n floats: the positions written so far) into row j of `to`, for k and v. */

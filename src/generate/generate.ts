@@ -1,15 +1,24 @@
 // Text generation from a GPT: the prompt is run once through the model filling a KV cache,
 // then each new token costs one single-position forward. Once the context reaches blockSize,
 // each further token is computed from the last blockSize tokens in full (nanoGPT's cropping;
-// learned absolute positions make the old cache unusable then). Sampling: ./sample.ts.
-import { ValueError } from '../errors.js';
+// learned absolute positions make the old cache unusable then). Sampling and penalties:
+// ./sample.ts; many prompts at once: ./batch.ts; text in, text out: ./text.ts.
+//
+// Every option is checked before any work. The model is in eval mode only while a token is
+// being computed, so a generator left unfinished leaves the model as it was; its KV cache goes
+// back to the model's pool when the generator ends, is returned, or is garbage-collected.
+import { ValueError, preview } from '../errors.js';
 import { Rng } from '../random.js';
 import type { GPT } from '../models/gpt.js';
 import type { LayerCache } from '../nn/attention.js';
-import { sampleToken, type SamplingOptions } from './sample.js';
+import { checkIds } from '../ops/embedding.js';
+import { applyPenalties, checkPenalties, checkSamplingOptions, hasPenalties, sampleToken, type PenaltyOptions, type SamplingOptions } from './sample.js';
 
-export interface GenerateOptions extends SamplingOptions {
-  /** How many tokens to add at most. */
+/** Most new tokens one call may ask for; open-ended generation uses a stop condition, `signal` or `timeLimitMs` within it. */
+export const MAX_NEW_TOKENS = 1_000_000;
+
+export interface GenerateOptions extends SamplingOptions, PenaltyOptions {
+  /** How many tokens to add at most (an integer in [0, 1,000,000]). */
   maxNewTokens: number;
   /** Seed (or Rng) of the sampling; the same seed gives the same text. Default 0. */
   seed?: number | Rng;
@@ -19,37 +28,97 @@ export interface GenerateOptions extends SamplingOptions {
   useCache?: boolean;
   /** Called with each new id; return false to stop. */
   onToken?: (id: number) => boolean | void;
+  /** Stops generation before the next token once aborted (an already-aborted signal: no work at all). */
+  signal?: AbortSignal;
+  /** Stops generation before the next token once this many milliseconds have passed since the call. */
+  timeLimitMs?: number;
 }
 
+/** Why a generation ended. */
+export type StopReason = 'length' | 'stop-token' | 'stop-string' | 'callback' | 'abort' | 'time' | 'context';
+
 /**
- * Per model: KV caches not in use (kept for the next call, so generating allocates nothing
- * after the first time), how many generators are running, and whether the model was in
- * training mode before the first of them put it in eval mode. Generators may interleave (a
- * server streaming to several clients from one model): each holds its own cache while it
- * runs, and the mode is restored when the last one ends.
+ * Checks a prompt and generation options against `model`, before any work.
+ * @throws ValueError naming the option, or TokenError naming the prompt id and position.
  */
-interface GenerationState {
-  free: LayerCache[][];
-  active: number;
-  wasTraining: boolean;
+export function checkGenerate(op: string, model: GPT, prompt: ArrayLike<number>, opts: GenerateOptions): void {
+  const { maxNewTokens } = opts;
+  if (!Number.isSafeInteger(maxNewTokens) || maxNewTokens < 0 || maxNewTokens > MAX_NEW_TOKENS) {
+    throw new ValueError(`${op}: maxNewTokens is ${preview(maxNewTokens)}, expected an integer in [0, ${MAX_NEW_TOKENS}] (for open-ended text use stopTokens, signal or timeLimitMs)`);
+  }
+  if (prompt.length === 0) throw new ValueError(`${op}: the prompt is empty; give at least one token id`);
+  const V = model.config.vocabSize;
+  for (let i = 0; i < prompt.length; i++) if (!Number.isInteger(prompt[i])) throw new ValueError(`${op}: prompt id ${preview(prompt[i])} at position ${i} is not an integer`);
+  checkIds(op, Int32Array.from(prompt), V);
+  checkSamplingOptions(op, opts);
+  checkPenalties(op, opts);
+  if (opts.stopTokens !== undefined) {
+    if (!Array.isArray(opts.stopTokens)) throw new ValueError(`${op}: stopTokens is ${preview(opts.stopTokens)}, expected an array of token ids`);
+    checkIds(op, Int32Array.from(opts.stopTokens), V, 'stop token');
+  }
+  if (opts.timeLimitMs !== undefined && !(opts.timeLimitMs > 0 && Number.isFinite(opts.timeLimitMs))) {
+    throw new ValueError(`${op}: timeLimitMs is ${preview(opts.timeLimitMs)}, expected a finite number of milliseconds > 0`);
+  }
+  if (opts.seed !== undefined && !(opts.seed instanceof Rng) && !Number.isSafeInteger(opts.seed)) {
+    throw new ValueError(`${op}: seed is ${preview(opts.seed)}, expected an integer or an Rng`);
+  }
+  if (opts.signal !== undefined && typeof opts.signal?.aborted !== 'boolean') throw new ValueError(`${op}: signal is ${preview(opts.signal)}, expected an AbortSignal`);
 }
-const states = new WeakMap<GPT, GenerationState>();
 
-function begin(model: GPT): GenerationState {
-  let state = states.get(model);
-  if (!state) states.set(model, (state = { free: [], active: 0, wasTraining: false }));
-  if (state.active++ === 0) state.wasTraining = model.ctx.training;
+/** Caches not in use, per model: a generator takes one and gives it back when it ends (or is collected). */
+const pools = new WeakMap<GPT, LayerCache[][]>();
+
+function takeCache(model: GPT): LayerCache[] {
+  return pools.get(model)?.pop() ?? model.createCache(1);
+}
+
+function giveBack(model: GPT, cache: LayerCache[]): void {
+  let pool = pools.get(model);
+  if (!pool) {
+    const made: LayerCache[][] = (pool = []);
+    pools.set(model, made);
+    model.onDispose(() => {
+      for (const c of made.splice(0).flat()) { model.rt.free(c.k); model.rt.free(c.v); }
+      pools.delete(model);
+    });
+  }
+  pool.push(cache);
+}
+
+/** A generator's cache, held where a FinalizationRegistry can return it if the generator is dropped unfinished. */
+interface Held {
+  model: GPT;
+  cache: LayerCache[] | null;
+}
+const collected = new FinalizationRegistry<Held>((held) => {
+  if (held.cache) giveBack(held.model, held.cache);
+});
+
+/** `fn` with the model in eval mode, its mode restored after (also on a throw). */
+export function inEval<T>(model: GPT, fn: () => T): T {
+  const was = model.ctx.training;
   model.eval();
-  return state;
+  try {
+    return fn();
+  } finally {
+    model.train(was);
+  }
 }
 
-function end(model: GPT, state: GenerationState, cache: LayerCache[] | null): void {
-  if (cache) state.free.push(cache);
-  if (--state.active === 0) model.train(state.wasTraining);
+/** The stop that applies before the next token, if any: an abort or the time limit. */
+export function interrupted(opts: GenerateOptions, deadline: number): StopReason | null {
+  if (opts.signal?.aborted) return 'abort';
+  if (now() >= deadline) return 'time';
+  return null;
+}
+
+export function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
 
 /**
- * The new token ids, one at a time (a synchronous iterator: pull as many as you want).
+ * The new token ids, one at a time (a synchronous iterator: pull as many as you want). The
+ * generator's return value says why it ended.
  * @example
  * ```ts
  * for (const id of generateTokens(model, tok.encode('ROMEO:'), { maxNewTokens: 100, temperature: 0.8, topK: 40, seed: 1 })) {
@@ -57,37 +126,47 @@ function end(model: GPT, state: GenerationState, cache: LayerCache[] | null): vo
  * }
  * ```
  */
-export function* generateTokens(model: GPT, prompt: ArrayLike<number>, opts: GenerateOptions): Generator<number, void, unknown> {
-  const { maxNewTokens } = opts;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new ValueError(`generate: maxNewTokens is ${maxNewTokens}, expected an integer ≥ 0`);
-  if (prompt.length === 0) throw new ValueError('generate: the prompt is empty; give at least one token id');
+export function generateTokens(model: GPT, prompt: ArrayLike<number>, opts: GenerateOptions): Generator<number, StopReason, unknown> {
+  checkGenerate('generate', model, prompt, opts);
+  const held: Held = { model, cache: null };
+  const gen = tokens(model, Array.from(prompt), opts, held);
+  collected.register(gen, held);
+  return gen;
+}
+
+function* tokens(model: GPT, ids: number[], opts: GenerateOptions, held: Held): Generator<number, StopReason, unknown> {
+  const deadline = opts.timeLimitMs === undefined ? Infinity : now() + opts.timeLimitMs;
   const rng = opts.seed instanceof Rng ? opts.seed : new Rng(opts.seed ?? 0);
   const stop = new Set(opts.stopTokens ?? []);
   const useCache = opts.useCache ?? true;
+  const penalize = hasPenalties(opts);
+  const counts = new Map<number, number>();
+  if (penalize) for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
   const { blockSize } = model.config;
-  const ids = Array.from(prompt);
-  const state = begin(model);
-  let cache: LayerCache[] | null = null;
   try {
-    if (useCache) cache = state.free.pop() ?? model.createCache(1);
     let cached = 0; // positions held in the cache
-    for (let n = 0; n < maxNewTokens; n++) {
-      let logits: Float32Array;
-      if (useCache && cached > 0 && cached < blockSize) {
-        logits = lastLogits(model, [ids[ids.length - 1]!], cache!, cached);
-        cached++;
-      } else {
+    for (let n = 0; n < opts.maxNewTokens; n++) {
+      const why = interrupted(opts, deadline);
+      if (why) return why;
+      if (useCache && !held.cache) held.cache = takeCache(model);
+      const logits = inEval(model, () => {
+        if (useCache && cached > 0 && cached < blockSize) return lastLogits(model, [ids[ids.length - 1]!], held.cache!, cached++);
         const context = ids.slice(-blockSize);
-        logits = useCache ? lastLogits(model, context, cache!, 0) : lastLogits(model, context, null, 0);
         cached = context.length;
-      }
+        return lastLogits(model, context, useCache ? held.cache! : null, 0);
+      });
+      if (penalize) applyPenalties(logits, counts, opts);
       const id = sampleToken(logits, opts, rng);
       ids.push(id);
+      if (penalize) counts.set(id, (counts.get(id) ?? 0) + 1);
       yield id;
-      if (opts.onToken?.(id) === false || stop.has(id)) return;
+      if (stop.has(id)) return 'stop-token';
+      if (opts.onToken?.(id) === false) return 'callback';
     }
+    return 'length';
   } finally {
-    end(model, state, cache);
+    if (held.cache) giveBack(model, held.cache);
+    held.cache = null;
   }
 }
 
@@ -107,16 +186,22 @@ export function generate(model: GPT, prompt: ArrayLike<number>, opts: GenerateOp
 
 /**
  * The new ids as an async iterator that yields to the event loop between tokens (a page or a
- * server stays responsive while it streams).
+ * server stays responsive while it streams, and an abort signal is seen between tokens).
  * @example
  * ```ts
- * for await (const id of generateStream(model, prompt, { maxNewTokens: 200, seed: 7 })) res.write(tok.decode([id]));
+ * for await (const id of generateStream(model, prompt, { maxNewTokens: 200, seed: 7, signal })) res.write(tok.decode([id]));
  * ```
  */
-export async function* generateStream(model: GPT, prompt: ArrayLike<number>, opts: GenerateOptions): AsyncGenerator<number, void, unknown> {
-  for (const id of generateTokens(model, prompt, opts)) {
-    yield id;
-    await new Promise((resolve) => setTimeout(resolve, 0));
+export async function* generateStream(model: GPT, prompt: ArrayLike<number>, opts: GenerateOptions): AsyncGenerator<number, StopReason, unknown> {
+  const it = generateTokens(model, prompt, opts);
+  try {
+    for (let r = it.next(); ; r = it.next()) {
+      if (r.done) return r.value;
+      yield r.value;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  } finally {
+    it.return('abort');
   }
 }
 

@@ -56,18 +56,10 @@ const f32Bits = new Uint32Array(f32.buffer);
  */
 export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rng): number {
   const op = 'sampleToken';
+  checkSamplingOptions(op, opts);
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? Infinity;
   const topP = opts.topP ?? 1;
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-    throw new ValueError(`${op}: temperature is ${temperature}, expected a finite number ≥ 0 (0 means greedy)`);
-  }
-  if (opts.topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) {
-    throw new ValueError(`${op}: topK is ${opts.topK}, expected an integer ≥ 1`);
-  }
-  if (!(topP > 0 && topP <= 1)) {
-    throw new ValueError(`${op}: topP is ${topP}, expected a number in (0, 1]`);
-  }
   const V = logits.length;
   if (V > MAX_VOCAB) throw new ShapeError(`${op}: logits has ${V} entries, at most ${MAX_VOCAB} are supported`);
   const { best, max } = scanLogits(op, logits);
@@ -127,6 +119,76 @@ export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: Rn
     if (target < cum) return keyId(keys[j]!);
   }
   return keyId(keys[last]!); // only reachable through rounding when u·total ≈ total
+}
+
+/**
+ * Throws ValueError (naming `op` and the option) unless the sampling options are valid: what
+ * `sampleToken` checks, available before any work is done.
+ * @example
+ * ```ts
+ * checkSamplingOptions('generate', { temperature: 0.8, topK: 40 });
+ * ```
+ */
+export function checkSamplingOptions(op: string, opts: SamplingOptions): void {
+  const temperature = opts.temperature ?? 1;
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) {
+    throw new ValueError(`${op}: temperature is ${temperature}, expected a finite number ≥ 0 (0 means greedy)`);
+  }
+  if (opts.topK !== undefined && !(Number.isInteger(opts.topK) && opts.topK >= 1)) {
+    throw new ValueError(`${op}: topK is ${opts.topK}, expected an integer ≥ 1`);
+  }
+  const topP = opts.topP ?? 1;
+  if (!(topP > 0 && topP <= 1)) {
+    throw new ValueError(`${op}: topP is ${topP}, expected a number in (0, 1]`);
+  }
+}
+
+/** Penalties on tokens already seen (the prompt and what was generated), applied to the logits before sampling. */
+export interface PenaltyOptions {
+  /**
+   * CTRL's repetition penalty θ (Keskar et al. 2019, as Hugging Face applies it): a seen token's
+   * logit is divided by θ when positive, multiplied by θ when negative. > 0; 1 = off (default).
+   */
+  repetitionPenalty?: number;
+  /** Subtracted from a seen token's logit once per occurrence (OpenAI's frequency_penalty). Default 0. */
+  frequencyPenalty?: number;
+  /** Subtracted once from the logit of any seen token (OpenAI's presence_penalty). Default 0. */
+  presencePenalty?: number;
+}
+
+/** Throws ValueError unless the penalties are finite (and the repetition penalty > 0). */
+export function checkPenalties(op: string, opts: PenaltyOptions): void {
+  const r = opts.repetitionPenalty ?? 1;
+  if (!(r > 0) || !Number.isFinite(r)) throw new ValueError(`${op}: repetitionPenalty is ${r}, expected a finite number > 0 (1 = off)`);
+  for (const key of ['frequencyPenalty', 'presencePenalty'] as const) {
+    const v = opts[key] ?? 0;
+    if (!Number.isFinite(v)) throw new ValueError(`${op}: ${key} is ${v}, expected a finite number (0 = off)`);
+  }
+}
+
+/** Whether any penalty is on. */
+export function hasPenalties(opts: PenaltyOptions): boolean {
+  return (opts.repetitionPenalty ?? 1) !== 1 || (opts.frequencyPenalty ?? 0) !== 0 || (opts.presencePenalty ?? 0) !== 0;
+}
+
+/**
+ * Applies the penalties in place to `logits` (V,), given how often each token id was seen
+ * (`counts`: id → occurrences, ids outside the row ignored). Repetition first (multiplicative),
+ * then frequency and presence (additive), as Hugging Face then OpenAI order them.
+ * @example
+ * ```ts
+ * const counts = new Map([[464, 2], [11, 1]]);
+ * applyPenalties(logits, counts, { repetitionPenalty: 1.2, presencePenalty: 0.5 });
+ * ```
+ */
+export function applyPenalties(logits: Float32Array, counts: ReadonlyMap<number, number>, opts: PenaltyOptions): void {
+  const r = opts.repetitionPenalty ?? 1, f = opts.frequencyPenalty ?? 0, p = opts.presencePenalty ?? 0;
+  for (const [id, n] of counts) {
+    if (id < 0 || id >= logits.length || n <= 0) continue;
+    let x = logits[id]!;
+    if (r !== 1) x = x > 0 ? x / r : x * r;
+    logits[id] = x - n * f - p;
+  }
 }
 
 /** One pass over the row: NaN check, the max and its lowest index. */

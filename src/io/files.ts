@@ -3,11 +3,14 @@
 // global. Runtimes without a file system (browsers, Cloudflare workerd) get a clear error
 // pointing at the bytes API (encodeSafetensors / decodeSafetensors).
 import { FileError, WasmformerError } from '../errors.js';
+import type { ByteStream } from './byte-stream.js';
 
 interface NodeFileHandle {
   writeFile(data: Uint8Array): Promise<void>;
   sync(): Promise<void>;
   close(): Promise<void>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number; isFile(): boolean }>;
 }
 
 interface NodeFsPromises {
@@ -21,12 +24,14 @@ interface NodeFsPromises {
 
 interface DenoFile {
   write(data: Uint8Array): Promise<number>;
+  read(buffer: Uint8Array): Promise<number | null>;
+  stat(): Promise<{ size: number; isFile: boolean }>;
   sync?(): Promise<void>;
   close(): void;
 }
 
 interface DenoApi {
-  open(path: string, options: { write: boolean; createNew: boolean }): Promise<DenoFile>;
+  open(path: string, options: { write?: boolean; createNew?: boolean; read?: boolean }): Promise<DenoFile>;
   rename(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
   readFile(path: string): Promise<Uint8Array>;
@@ -141,11 +146,87 @@ export async function readFileBytes(path: string): Promise<Uint8Array> {
   try {
     data = fsys.kind === 'node' ? await fsys.fs.readFile(path) : await fsys.deno.readFile(path);
   } catch (err) {
-    const code = fsys.kind === 'deno' && err instanceof fsys.deno.errors.NotFound ? 'ENOENT' : (err as { code?: string }).code;
-    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
-    throw new FileError(path, code, `cannot read '${path}': ${why}${code && !why.includes(code) ? ` (${code})` : ''}`, { cause: err });
+    throw readError(fsys, path, err);
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A FileError for a failed read of `path`, in words (no such file, a directory, permission denied). */
+function readError(fsys: Fs, path: string, err: unknown): FileError {
+  const code = fsys.kind === 'deno' && err instanceof fsys.deno.errors.NotFound ? 'ENOENT' : (err as { code?: string }).code;
+  const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+  return new FileError(path, code, `cannot read '${path}': ${why}${code && !why.includes(code) ? ` (${code})` : ''}`, { cause: err });
+}
+
+/**
+ * A file opened for reading in order, piece by piece (Node, Bun, Deno): what `loadPretrained`
+ * streams weights from, so a 500 MB file never sits whole in JS memory.
+ * @throws FileError when the file is missing, a directory or unreadable.
+ * @example
+ * ```ts
+ * const s = await openFileStream('gpt2/model.safetensors');
+ * const first = await s.read(8);      // up to 8 bytes
+ * await s.close();
+ * ```
+ */
+export async function openFileStream(path: string): Promise<ByteStream> {
+  const fsys = fileSystem(`openFileStream('${path}')`);
+  try {
+    if (fsys.kind === 'node') {
+      const handle = await fsys.fs.open(path, 'r');
+      const stat = await handle.stat().catch(async (err: unknown) => { await handle.close(); throw err; });
+      if (!stat.isFile()) {
+        await handle.close();
+        throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      }
+      let position = 0;
+      return {
+        name: path, size: stat.size,
+        async read(max) {
+          const buf = new Uint8Array(Math.min(max, Math.max(0, stat.size - position)));
+          if (buf.length === 0) return buf;
+          const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+          position += bytesRead;
+          return buf.subarray(0, bytesRead);
+        },
+        close: () => handle.close(),
+      };
+    }
+    const file = await fsys.deno.open(path, { read: true });
+    const stat = await file.stat();
+    if (!stat.isFile) {
+      file.close();
+      throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    }
+    return {
+      name: path, size: stat.size,
+      async read(max) {
+        const buf = new Uint8Array(max);
+        const n = await file.read(buf);
+        return buf.subarray(0, n ?? 0);
+      },
+      async close() { file.close(); },
+    };
+  } catch (err) {
+    throw readError(fsys, path, err);
+  }
+}
+
+/**
+ * Reads a whole file as UTF-8 text (config.json, tokenizer files).
+ * @throws FileError when the file is missing, a directory or unreadable, or not UTF-8.
+ * @example
+ * ```ts
+ * const config = JSON.parse(await readFileText('gpt2/config.json'));
+ * ```
+ */
+export async function readFileText(path: string): Promise<string> {
+  const bytes = await readFileBytes(path);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw new FileError(path, undefined, `cannot read '${path}': it is not UTF-8 text`, { cause: err });
+  }
 }
 
 /**

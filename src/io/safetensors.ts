@@ -4,14 +4,20 @@
 // and returns aligned copies; F16/BF16 widen to f32, I64 narrows to i32 when every value fits.
 import { CheckpointError, DTypeError, ShapeError, ValueError, preview } from '../errors.js';
 
-/** A tensor to write: f32 or i32 data, row-major, with `shape`'s product elements. */
+/**
+ * A tensor to write, row-major, with `shape`'s product elements: F32 and I32 as they are; F16 and
+ * BF16 from f32 values (rounded to nearest even); I8 from an Int8Array.
+ */
 export interface SafetensorsInput {
-  dtype: 'F32' | 'I32';
+  dtype: 'F32' | 'I32' | 'F16' | 'BF16' | 'I8';
   shape: number[];
-  data: Float32Array | Int32Array;
+  data: Float32Array | Int32Array | Int8Array;
 }
 
-/** A tensor read back. `dtype` is the file's dtype; F32/F16/BF16 come back as Float32Array, I32/I64 as Int32Array. */
+/** Bytes per element written for each input dtype. */
+const WRITE_BYTES = { F32: 4, I32: 4, F16: 2, BF16: 2, I8: 1 } as const;
+
+/** A tensor read back. `dtype` is the file's dtype; F32/F16/BF16 come back as Float32Array, I32/I64/I8 as Int32Array. */
 export interface SafetensorsTensor {
   dtype: string;
   shape: number[];
@@ -25,7 +31,7 @@ export interface SafetensorsFile {
 }
 
 /** Bytes per element of every dtype this module reads. */
-const DTYPE_BYTES: ReadonlyMap<string, number> = new Map([['F32', 4], ['F16', 2], ['BF16', 2], ['I32', 4], ['I64', 8]]);
+const DTYPE_BYTES: ReadonlyMap<string, number> = new Map([['F32', 4], ['F16', 2], ['BF16', 2], ['I32', 4], ['I64', 8], ['I8', 1]]);
 
 /** Headers larger than this are taken as corruption, not as a real file. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -151,7 +157,7 @@ export function encodeSafetensors(
   let offset = 0;
   for (const [name, t] of entries) {
     checkInput(name, t);
-    const bytes = t.data.length * 4;
+    const bytes = t.data.length * WRITE_BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
@@ -165,8 +171,15 @@ export function encodeSafetensors(
   out.fill(0x20, 8 + json.length, 8 + headerBytes); // space padding
   let at = 8 + headerBytes;
   for (const [, t] of entries) {
-    writeLittleEndian(out, view, at, t.data);
-    at += t.data.length * 4;
+    if (t.dtype === 'F16' || t.dtype === 'BF16') {
+      const half = t.dtype === 'F16' ? f32ToF16 : f32ToBf16;
+      for (let i = 0; i < t.data.length; i++) view.setUint16(at + 2 * i, half(t.data[i]!), true);
+    } else if (t.dtype === 'I8') {
+      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.length), at);
+    } else {
+      writeLittleEndian(out, view, at, t.data as Float32Array | Int32Array);
+    }
+    at += t.data.length * WRITE_BYTES[t.dtype];
   }
   return out;
 }
@@ -174,10 +187,10 @@ export function encodeSafetensors(
 function checkInput(name: string, t: SafetensorsInput): void {
   if (name === '') throw new ValueError('encodeSafetensors: a tensor name is empty');
   if (name === '__metadata__') throw new ValueError(`encodeSafetensors: '__metadata__' is reserved and cannot name a tensor`);
-  if (t.dtype !== 'F32' && t.dtype !== 'I32') {
-    throw new DTypeError(`encodeSafetensors: tensor '${name}' has dtype ${String(t.dtype)}, expected F32 or I32`);
+  if (!Object.hasOwn(WRITE_BYTES, t.dtype)) {
+    throw new DTypeError(`encodeSafetensors: tensor '${name}' has dtype ${String(t.dtype)}, expected F32, I32, F16, BF16 or I8`);
   }
-  const wanted = t.dtype === 'F32' ? Float32Array : Int32Array;
+  const wanted = t.dtype === 'I32' ? Int32Array : t.dtype === 'I8' ? Int8Array : Float32Array;
   if (!(t.data instanceof wanted)) {
     throw new DTypeError(`encodeSafetensors: tensor '${name}' has dtype ${t.dtype} but its data is a ${describeValue(t.data)}, expected ${wanted.name}`);
   }
@@ -190,8 +203,7 @@ function checkInput(name: string, t: SafetensorsInput): void {
   }
   if (size !== t.data.length) {
     throw new ShapeError(
-      `encodeSafetensors: tensor '${name}' has shape [${t.shape.join(', ')}] (${size} elements, ${size * 4} bytes) ` +
-        `but ${t.data.length} values (${t.data.length * 4} bytes)`,
+      `encodeSafetensors: tensor '${name}' has shape [${t.shape.join(', ')}] (${size} elements) but ${t.data.length} values`,
     );
   }
 }
@@ -210,46 +222,80 @@ function writeLittleEndian(out: Uint8Array, view: DataView, at: number, data: Fl
 // Decoding
 // ---------------------------------------------------------------------------------------
 
-interface Entry {
+/** One tensor of a safetensors header: its byte range [begin, end) is relative to the data section. */
+export interface SafetensorsEntry {
   name: string;
   dtype: string;
   shape: number[];
   begin: number;
   end: number;
 }
+type Entry = SafetensorsEntry;
+
+/** A parsed safetensors header: where the data starts, each tensor's entry (header order), the metadata. */
+export interface SafetensorsHeader {
+  dataStart: number;
+  entries: SafetensorsEntry[];
+  metadata: Record<string, string>;
+}
+
+/**
+ * The header length the first 8 bytes of a safetensors file give, checked against the limit and,
+ * when known, the file's length.
+ * @throws CheckpointError naming the bytes at fault.
+ * @example
+ * ```ts
+ * const n = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length);   // the JSON is bytes 8 … 8 + n
+ * ```
+ */
+export function safetensorsHeaderLength(first8: Uint8Array, fileLength: number | null): number {
+  if (first8.length < 8) throw new CheckpointError(`safetensors: file has ${first8.length} bytes, fewer than the 8-byte header length`);
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 4294967296;
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new CheckpointError(`safetensors: header length (bytes 0..8) says ${headerLength} bytes, more than the ${MAX_HEADER_BYTES}-byte limit; the file is corrupt or not safetensors`);
+  }
+  if (fileLength !== null && 8 + headerLength > fileLength) {
+    throw new CheckpointError(`safetensors: header length (bytes 0..8) says ${headerLength} bytes, but only ${fileLength - 8} bytes follow it`);
+  }
+  return headerLength;
+}
+
+/**
+ * Parses and checks a safetensors header (the JSON of bytes 8 … 8 + n): every entry's dtype, shape
+ * and byte range, and — given the data section's length — that the ranges tile it exactly.
+ * Without the length (a stream of unknown size) the ranges must tile [0, largest end).
+ * @throws CheckpointError naming the tensor or bytes at fault.
+ * @example
+ * ```ts
+ * const h = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length - 8 - n);
+ * h.entries[0];   // { name: 'wte.weight', dtype: 'F32', shape: [50257, 768], begin: 0, end: 154389504 }
+ * ```
+ */
+export function parseSafetensorsHeader(json: Uint8Array, dataLength: number | null): SafetensorsHeader {
+  const header = parseHeader(json);
+  let metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') metadata = parseMetadata(value);
+    else entries.push(parseEntry(name, value, dataLength ?? Infinity));
+  }
+  checkCoverage(entries, 8 + json.length, dataLength ?? entries.reduce((m, e) => Math.max(m, e.end), 0));
+  return { dataStart: 8 + json.length, entries, metadata };
+}
 
 /**
  * Parses a safetensors file. Every structural fault throws a CheckpointError naming the
  * bytes at fault; the returned arrays are fresh, aligned copies (never views into `bytes`).
- * Reads F32, F16 and BF16 (as Float32Array), I32 and I64 (as Int32Array, if every value fits).
+ * Reads F32, F16 and BF16 (as Float32Array), I32, I64 (if every value fits) and I8 (as Int32Array).
  * @example
  * const { tensors, metadata } = decodeSafetensors(bytes);
  * const w = tensors.get('wte.weight'); // { dtype: 'F32', shape: [V, C], data: Float32Array }
  */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
-  if (bytes.length < 8) {
-    throw new CheckpointError(`safetensors: file has ${bytes.length} bytes, fewer than the 8-byte header length`);
-  }
+  const headerLength = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length);
+  const { dataStart, entries, metadata } = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length - 8 - headerLength);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 4294967296;
-  if (headerLength > MAX_HEADER_BYTES) {
-    throw new CheckpointError(`safetensors: header length (bytes 0..8) says ${headerLength} bytes, more than the ${MAX_HEADER_BYTES}-byte limit; the file is corrupt or not safetensors`);
-  }
-  if (8 + headerLength > bytes.length) {
-    throw new CheckpointError(`safetensors: header length (bytes 0..8) says ${headerLength} bytes, but only ${bytes.length - 8} bytes follow it`);
-  }
-  const header = parseHeader(bytes.subarray(8, 8 + headerLength));
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
-
-  let metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
-  for (const [name, value] of Object.entries(header)) {
-    if (name === '__metadata__') metadata = parseMetadata(value);
-    else entries.push(parseEntry(name, value, dataLength));
-  }
-  checkCoverage(entries, dataStart, dataLength);
-
   const tensors = new Map<string, SafetensorsTensor>();
   for (const e of entries) {
     const data = readData(view, dataStart + e.begin, e);
@@ -303,7 +349,7 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
   }
   const dtypeBytes = typeof dtype === 'string' ? DTYPE_BYTES.get(dtype) : undefined;
   if (typeof dtype !== 'string' || dtypeBytes === undefined) {
-    throw new CheckpointError(`safetensors: tensor '${name}' has dtype ${preview(dtype)}, which is not supported (F32, F16, BF16, I32, I64)`);
+    throw new CheckpointError(`safetensors: tensor '${name}' has dtype ${preview(dtype)}, which is not supported (F32, F16, BF16, I32, I64, I8)`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new CheckpointError(`safetensors: tensor '${name}' has shape ${preview(shape)}, expected an array of integers ≥ 0`);
@@ -366,6 +412,8 @@ function readData(view: DataView, at: number, e: Entry): Float32Array | Int32Arr
       }
       return out;
     }
+    case 'I8':
+      return Int32Array.from(new Int8Array(view.buffer, view.byteOffset + at, bytes));
     case 'F16':
     case 'BF16': {
       const out = new Float32Array(bytes / 2);

@@ -6,7 +6,8 @@
 // and config: names with or without the family prefix (`transformer.`, `bert.`, `vit.`), buffers
 // and tied copies ignored, heads a file may lack (BERT's pooler and heads, ViT's classifier) kept
 // at their random initialisation and reported.
-import { CheckpointError, WasmformerError, preview } from '../errors.js';
+import { CheckpointError, ValueError, WasmformerError, preview } from '../errors.js';
+import { roundEven } from '../math.js';
 import type { Runtime } from '../runtime.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsFile, type SafetensorsInput } from '../io/safetensors.js';
 import type { Parameter, ParameterSet } from '../nn/parameters.js';
@@ -77,22 +78,92 @@ export interface LoadModelOptions {
   seed?: number;
   /** Refuse files that lack any parameter, heads included (default false). */
   strict?: boolean;
+  /** The format inference multiplies the weight matrices in (see ModelOptions.dtype). */
+  dtype?: 'f32' | 'int8' | 'f16' | 'bf16';
 }
 
+/** The formats `saveModel` writes weights in. */
+export type SaveDType = 'f32' | 'f16' | 'bf16' | 'int8';
+
+/** The file name of an int8 weight's per-channel scales: `<weight name>_scale` (as compressed-tensors names them). */
+export const SCALE_SUFFIX = '_scale';
+
 /**
- * A model's weights as one safetensors file: parameters under their Hugging Face names (F32),
- * with the format, the family and the config in the metadata.
+ * A model's weights as one safetensors file: parameters under their Hugging Face names, with the
+ * format, the family and the config in the metadata. `dtype` 'f32' (default) keeps every bit;
+ * 'f16' / 'bf16' store every parameter at half precision (rounded to nearest even; a value f16
+ * cannot hold is refused); 'int8' stores each matmul weight as I8 with F32 scales, one per output
+ * channel (symmetric: scale = max |w| / 127, the same numbers the int8 kernels quantize to), and
+ * embeddings and position tables one scale per row, in `<name>_scale` shaped to broadcast along
+ * that axis; biases and norms stay F32.
+ * `loadModel` and `loadPretrained` read all four back (as f32 parameters).
+ * @throws ValueError for a weight f16 cannot hold, or a non-finite one.
  * @example
  * ```ts
  * const bytes = saveModel(model);                      // Uint8Array
  * const again = loadModel(rt, bytes).model;            // same family, config and weights
+ * const small = saveModel(model, {}, { dtype: 'int8' });   // ≈ 1/4 the size for GPT-2's matrices
  * ```
  */
-export function saveModel(model: Model, metadata: Record<string, string> = {}): Uint8Array {
+export function saveModel(model: Model, metadata: Record<string, string> = {}, opts: { dtype?: SaveDType } = {}): Uint8Array {
+  const dtype = opts.dtype ?? 'f32';
+  if (!['f32', 'f16', 'bf16', 'int8'].includes(dtype)) throw new ValueError(`saveModel: dtype ${preview(dtype)} is not one of f32, f16, bf16, int8`);
   const tensors: Record<string, SafetensorsInput> = {};
-  for (const p of model.params.list()) tensors[p.name] = { dtype: 'F32', shape: [...p.spec.shape], data: p.value.f32() };
-  for (const key of ['format', 'family', 'config']) if (key in metadata) throw new CheckpointError(`saveModel: metadata '${key}' is written by saveModel itself`);
-  return encodeSafetensors(tensors, { ...metadata, format: MODEL_FORMAT, family: model.family, config: JSON.stringify(model.config) });
+  for (const p of model.params.list()) {
+    const data = p.value.f32(), shape = [...p.spec.shape];
+    if (dtype !== 'f32') checkFinite('saveModel', p.name, data, shape, ValueError);
+    if (dtype === 'f16' || dtype === 'bf16') {
+      if (dtype === 'f16') {
+        const big = data.findIndex((v) => Math.abs(v) >= 65520);
+        if (big >= 0) throw new ValueError(`saveModel: ${p.name} element ${big} is ${data[big]}, beyond f16's largest finite value 65504`);
+      }
+      tensors[p.name] = { dtype: dtype === 'f16' ? 'F16' : 'BF16', shape, data };
+    } else if (dtype === 'int8' && int8Axis(p) !== null) {
+      const { q, scales, scaleShape } = quantizeChannels(data, shape, int8Axis(p)!);
+      tensors[p.name] = { dtype: 'I8', shape, data: q };
+      tensors[p.name + SCALE_SUFFIX] = { dtype: 'F32', shape: scaleShape, data: scales };
+    } else {
+      tensors[p.name] = { dtype: 'F32', shape, data };
+    }
+  }
+  for (const key of ['format', 'family', 'config', 'dtype']) if (key in metadata) throw new CheckpointError(`saveModel: metadata '${key}' is written by saveModel itself`);
+  return encodeSafetensors(tensors, { ...metadata, format: MODEL_FORMAT, family: model.family, config: JSON.stringify(model.config), dtype });
+}
+
+/**
+ * Symmetric int8 with one scale per channel along `axis`: scale = max |w| / 127 and
+ * q = clamp(roundeven(w · 127/max), ±127) in f32 arithmetic — the int8 kernels' quantization.
+ */
+function quantizeChannels(w: Float32Array, shape: number[], axis: number): { q: Int8Array; scales: Float32Array; scaleShape: number[] } {
+  const channels = shape[axis]!, after = shape.slice(axis + 1).reduce((a, d) => a * d, 1);
+  const channel = (i: number) => Math.floor(i / after) % channels;
+  const amax = new Float32Array(channels);
+  for (let i = 0; i < w.length; i++) amax[channel(i)] = Math.max(amax[channel(i)]!, Math.abs(w[i]!));
+  const scales = new Float32Array(channels), inv = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const zero = !(amax[c]! >= 2 ** -121);
+    scales[c] = zero ? 0 : Math.fround(amax[c]! / 127);
+    inv[c] = zero ? 0 : Math.fround(127 / amax[c]!);
+  }
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, roundEven(Math.fround(w[i]! * inv[channel(i)]!))));
+  return { q, scales, scaleShape: shape.map((d, a) => (a === axis ? d : 1)) };
+}
+
+/** The axis an int8 file quantizes a parameter along, or null to keep it f32: matmul weights per output channel, other ≥ 2-D tensors (embeddings, position tables) per row. */
+function int8Axis(p: Parameter): number | null {
+  const { shape, decay, outAxis } = p.spec;
+  if (decay && outAxis !== undefined) return outAxis;
+  return shape.length >= 2 ? shape.length - 2 : null;
+}
+
+/** f32 weights from int8 values `q` and scales broadcast along the axis where `scaleShape` is not 1 (how `saveModel` stores them). */
+export function dequantizeChannels(q: ArrayLike<number>, shape: readonly number[], scales: Float32Array, scaleShape: readonly number[], out: Float32Array = new Float32Array(q.length)): Float32Array {
+  // the one axis with more than one scale (none: a single scale for all); channel of element i along it
+  const axis = scaleShape.findIndex((d) => d !== 1);
+  const after = axis < 0 ? 1 : shape.slice(axis + 1).reduce((a, d) => a * d, 1), channels = axis < 0 ? 1 : shape[axis]!;
+  for (let i = 0; i < q.length; i++) out[i] = Math.fround(q[i]! * scales[Math.floor(i / after) % channels]!);
+  return out;
 }
 
 /**
@@ -113,8 +184,8 @@ export function loadModel(rt: Runtime, source: Uint8Array | SafetensorsFile, opt
   let model: Model;
   try {
     model = rules.make(rt, config, {
-      seed: opts.seed,
-      validate: (params) => { plan = planCopies(family, rules, params, file, opts.strict ?? false); },
+      seed: opts.seed, dtype: opts.dtype,
+      validate: (params) => { plan = planCopies(family, params, file, opts.strict ?? false); },
       init: () => plan!.missing.length > 0,
     });
   } catch (err) {
@@ -126,6 +197,18 @@ export function loadModel(rt: Runtime, source: Uint8Array | SafetensorsFile, opt
   for (const [param, data] of p.copies) param.value.f32().set(data);
   model.params.changed();
   return { model, report: { missing: p.missing, ignored: p.ignored } };
+}
+
+/**
+ * A `family` model of a checked full `config` (see familyConfig), with the constructor options
+ * a loader needs (`validate` runs on the declared parameters before any allocation; `init: false`).
+ * @example
+ * ```ts
+ * const model = makeModel(rt, 'bert', familyConfig('bert', { nLayer: 2 }), { init: false });
+ * ```
+ */
+export function makeModel(rt: Runtime, family: ModelFamily, config: object, opts: ModelOptions): Model {
+  return FAMILIES[family].make(rt, config, opts);
 }
 
 /** The full config of a `family` model from a partial one (JSON), checked: unknown fields and bad values throw CheckpointError. */
@@ -149,7 +232,7 @@ export function familyConfig(family: ModelFamily, raw: unknown): object {
  * name or one alias, same shape, float, finite; `strict`: heads too). Changes nothing.
  */
 export function checkModelFile(model: Model, file: SafetensorsFile, strict = true): { copies: [Parameter, Float32Array][]; missing: string[]; ignored: string[] } {
-  return planCopies(model.family, FAMILIES[model.family], model.params, file, strict);
+  return planCopies(model.family, model.params, file, strict);
 }
 
 /** The family and the full config of `file`, from its metadata or the options, checked. */
@@ -183,9 +266,9 @@ interface Plan {
 }
 
 /** Throws CheckpointError naming `name`, the indices and the value of the first NaN or ±Inf in `data`. */
-export function checkFinite(op: string, name: string, data: Float32Array, shape: readonly number[]): void {
+export function checkFinite(op: string, name: string, data: Float32Array, shape: readonly number[], Err: new (m: string) => Error = CheckpointError): void {
   const bad = data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new CheckpointError(`${op}: ${name}[${coordinates(bad, shape).join(', ')}] (element ${bad}) is ${data[bad]}; a file must hold finite values`);
+  if (bad >= 0) throw new Err(`${op}: ${name}[${coordinates(bad, shape).join(', ')}] (element ${bad}) is ${data[bad]}; a file must hold finite values`);
 }
 
 /** The indices of flat element `i` in a tensor of `shape`. */
@@ -198,12 +281,29 @@ function coordinates(i: number, shape: readonly number[]): number[] {
   return at;
 }
 
-/** Checks every parameter the model declared against the file (before any allocation) and plans the copies. */
-function planCopies(family: ModelFamily, rules: FamilyRules, params: ParameterSet, file: SafetensorsFile, strict: boolean): Plan {
-  const plan: Plan = { copies: [], missing: [], ignored: [] };
+/** A parameter and the file tensor that holds it. */
+export interface NamePlan {
+  pairs: [Parameter, string][];
+  /** File name of an I8 tensor → the name of its scales. */
+  scales: Map<string, string>;
+  missing: string[];
+  ignored: string[];
+}
+
+/** The float dtypes a parameter loads from. */
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+
+/**
+ * Checks every parameter the model declared against the names, shapes and dtypes of a file
+ * (before any allocation; no data needed): present under its name or one alias (never two),
+ * same shape, a float dtype; heads the family allows to be missing are listed unless `strict`.
+ */
+export function planNames(family: ModelFamily, params: ParameterSet, tensors: ReadonlyMap<string, { dtype: string; shape: readonly number[] }>, strict: boolean): NamePlan {
+  const rules = FAMILIES[family];
+  const plan: NamePlan = { pairs: [], scales: new Map(), missing: [], ignored: [] };
   const used = new Set<string>();   // file names copied from
   for (const p of params.list()) {
-    const found = rules.names(p.name).filter((n) => file.tensors.has(n));
+    const found = rules.names(p.name).filter((n) => tensors.has(n));
     if (found.length > 1) throw new CheckpointError(`loadModel: the file holds both ${found.join(' and ')}, two names for the ${family} parameter ${p.name}; it is ambiguous`);
     const name = found[0];
     if (name === undefined) {
@@ -213,18 +313,47 @@ function planCopies(family: ModelFamily, rules: FamilyRules, params: ParameterSe
       }
       throw new CheckpointError(`loadModel: ${family} parameter ${p.name} (shape [${p.spec.shape.join(', ')}]) is missing from the file`);
     }
-    const t = file.tensors.get(name)!;
+    const t = tensors.get(name)!;
     if (t.shape.join(',') !== p.spec.shape.join(',')) {
       throw new CheckpointError(`loadModel: ${name} has shape [${t.shape.join(', ')}], the ${family} config needs [${p.spec.shape.join(', ')}] for ${p.name}`);
     }
-    if (!(t.data instanceof Float32Array)) throw new CheckpointError(`loadModel: ${name} has dtype ${t.dtype}, expected a float type (F32, F16, BF16)`);
-    checkFinite('loadModel', name, t.data, t.shape);
+    if (t.dtype === 'I8') {
+      // int8 weights with per-channel scales (saveModel's 'int8'): scales broadcast along one axis
+      const scaleName = name + SCALE_SUFFIX, sc = tensors.get(scaleName);
+      const axes = sc ? sc.shape.map((d, a) => (d === t.shape[a] && d !== 1 ? a : -1)).filter((a) => a >= 0) : [];
+      const fits = sc && sc.shape.length === t.shape.length && sc.shape.every((d, a) => d === 1 || d === t.shape[a]) && axes.length <= 1;
+      if (!sc || !FLOAT_DTYPES.has(sc.dtype) || !fits) {
+        throw new CheckpointError(`loadModel: ${name} is I8, which needs float scales ${scaleName} shaped like [${t.shape.join(', ')}] with 1 on every axis but the output one; ${sc ? `it is ${sc.dtype} [${sc.shape.join(', ')}]` : 'the file has none'}`);
+      }
+      plan.scales.set(name, scaleName);
+      used.add(scaleName);
+    } else if (!FLOAT_DTYPES.has(t.dtype)) {
+      throw new CheckpointError(`loadModel: ${name} has dtype ${t.dtype}, expected a float type (F32, F16, BF16), or I8 with scales`);
+    }
     used.add(name);
-    plan.copies.push([p, t.data]);
+    plan.pairs.push([p, name]);
   }
   // the rest: buffers (GPT-2's attn.bias masks, position_ids), tied copies (lm_head.weight,
   // Marian's embed_tokens), other tasks' heads, optimizer state. A second name for a parameter
   // cannot hide here: every alias of every parameter was looked up above.
-  for (const name of file.tensors.keys()) if (!used.has(name)) plan.ignored.push(name);
+  for (const name of tensors.keys()) if (!used.has(name)) plan.ignored.push(name);
   return plan;
+}
+
+/** planNames on a decoded file, plus every copied tensor's values checked finite. */
+function planCopies(family: ModelFamily, params: ParameterSet, file: SafetensorsFile, strict: boolean): Plan {
+  const { pairs, scales, missing, ignored } = planNames(family, params, file.tensors, strict);
+  const copies = pairs.map(([p, name]): [Parameter, Float32Array] => {
+    const t = file.tensors.get(name)!;
+    const scaleName = scales.get(name);
+    let data = t.data as Float32Array;
+    if (scaleName) {
+      const sc = file.tensors.get(scaleName)!;
+      checkFinite('loadModel', scaleName, sc.data as Float32Array, sc.shape);
+      data = dequantizeChannels(t.data, t.shape, sc.data as Float32Array, sc.shape);
+    }
+    checkFinite('loadModel', name, data, t.shape);
+    return [p, data];
+  });
+  return { copies, missing, ignored };
 }

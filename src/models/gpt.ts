@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { checkActivation, type Activation } from '../fn/activation.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
-import { embedding } from '../fn/embedding.js';
+import { checkIds, embedding } from '../fn/embedding.js';
 import { linear } from '../fn/linear.js';
 import { selectSeq } from '../fn/concat.js';
 import { residual } from '../fn/residual.js';
@@ -162,15 +162,25 @@ export class GPT extends Model {
    * Incremental forward for generation: idx (B, Tn) are the tokens at positions pos … pos+Tn−1;
    * keys and values go into `caches` (one per layer). Returns logits (B, Tn, V), or with
    * `lastOnly` (B, 1, V) of the last new position (a prompt's prefill). No gradients.
+   * Batches of prompts of different lengths are left-padded: `keyMask` i32 (B, ≥ pos+Tn) has 0 at
+   * the padded cache positions (never attended to), and `positions` i32 (B, Tn) gives each new
+   * token its position id (row b's first real token at 0) instead of pos … pos+Tn−1.
    */
-  forwardCached(idx: Tensor, caches: LayerCache[], pos: number, opts: { lastOnly?: boolean } = {}): Tensor {
+  forwardCached(idx: Tensor, caches: LayerCache[], pos: number, opts: { lastOnly?: boolean; keyMask?: Tensor | null; positions?: Tensor | null } = {}): Tensor {
     const [B, Tn] = this.#checkIdx(idx, 'idx');
     if (pos + Tn > this.config.blockSize) {
       throw new ShapeError(`GPT.forwardCached: positions ${pos}…${pos + Tn - 1} exceed blockSize ${this.config.blockSize}`);
     }
+    const positions = opts.positions ?? null;
+    if (positions) {
+      if (positions.dtype !== 'i32' || positions.shape.join(',') !== `${B},${Tn}`) {
+        throw new ShapeError(`GPT.forwardCached: positions is ${positions.describe()}, expected i32 [${B}, ${Tn}] like idx`);
+      }
+      checkIds('GPT.forwardCached', positions.i32(), this.config.blockSize, 'position id', Tn);
+    }
     return this.rt.tape.noGrad(() => {
-      let x = this.#embed(idx, B, Tn, pos);
-      for (let i = 0; i < this.h.length; i++) x = this.h[i]!.forward(x, { cache: caches[i]!, pos });
+      let x = this.#embed(idx, B, Tn, pos, positions);
+      for (let i = 0; i < this.h.length; i++) x = this.h[i]!.forward(x, { cache: caches[i]!, pos, selfMask: opts.keyMask ?? null });
       return this.#head(opts.lastOnly ? this.#last(x) : x);
     });
   }
@@ -199,10 +209,10 @@ export class GPT extends Model {
     return [B, T];
   }
 
-  /** tok_emb + pos_emb for positions pos … pos+T−1, then dropout. */
-  #embed(idx: Tensor, B: number, T: number, pos: number): Tensor {
+  /** tok_emb + pos_emb for positions pos … pos+T−1 (or the given position ids), then dropout. */
+  #embed(idx: Tensor, B: number, T: number, pos: number, ids: Tensor | null = null): Tensor {
     const rt = this.rt;
-    const positions = positionIds(rt, B, T, pos);
+    const positions = ids ?? positionIds(rt, B, T, pos);
     const tok = this.wte.forward(idx);                                                 // (B, T, C)
     const posEmb = this.wpe ? this.wpe.forward(positions) : embedding(rt, positions, this.#sinusoid!); // (B, T, C)
     return dropout(rt, residual(rt, tok, posEmb), this.config.dropout, this.ctx.rng, this.ctx.training);

@@ -21,6 +21,8 @@ export interface ModelOptions {
   validate?: (params: ParameterSet) => void;
   /** Keep packed copies of the weight matrices for inference (default true; false: weights only, ~2× less memory, slower decode). */
   packWeights?: boolean;
+  /** The format inference multiplies weight matrices in: 'f32' (default), 'int8', 'f16' or 'bf16' (see ParameterSet.inferenceDtype). */
+  dtype?: 'f32' | 'int8' | 'f16' | 'bf16';
 }
 
 /**
@@ -47,6 +49,7 @@ export abstract class Model {
   constructor(rt: Runtime, seed: number, opts: ModelOptions = {}) {
     this.rt = rt;
     if (opts.packWeights === false) this.params.packWeights = false;
+    if (opts.dtype !== undefined) this.params.inferenceDtype = opts.dtype;
     this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
   }
 
@@ -59,9 +62,19 @@ export abstract class Model {
     return t;
   }
 
+  readonly #onDispose: (() => void)[] = [];
+
+  /**
+   * @internal Runs `fn` when the model is disposed: what a layer above keeps for the model (the
+   * generators' pooled KV caches) is freed with it.
+   */
+  onDispose(fn: () => void): void {
+    this.#onDispose.push(fn);
+  }
+
   /**
    * Frees everything the model holds in its runtime — parameters, gradients, packed weights,
-   * position tables — for reuse; the model cannot be used afterwards (its tensors are stale).
+   * position tables, the KV caches generators keep for reuse — for reuse; the model cannot be used afterwards (its tensors are stale).
    * Optimizers and KV caches made for it are separate: `opt.dispose()`, `rt.free(cache.k)`.
    * Idempotent.
    * @example
@@ -72,6 +85,7 @@ export abstract class Model {
    * ```
    */
   dispose(): void {
+    for (const fn of this.#onDispose.splice(0)) fn();
     this.params.dispose();
     for (const t of this.owned.splice(0)) if (t.isLive) this.rt.free(t);
   }

@@ -159,7 +159,7 @@ export class Seq2Seq extends Model {
     const ln = { eps: cfg.layerNormEps };
     this.encoderNorm = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'model.encoder.layer_norm', cfg.dModel, ln) : null;
     this.decoderNorm = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'model.decoder.layer_norm', cfg.dModel, ln) : null;
-    this.lmHead = cfg.tieOutput ? null : ps.declare('lm_head.weight', [cfg.tgtVocabSize, cfg.dModel], { normal: 0.02 }, true);
+    this.lmHead = cfg.tieOutput ? null : ps.declare('lm_head.weight', [cfg.tgtVocabSize, cfg.dModel], { normal: 0.02 }, true, 0);
     opts.validate?.(ps);
     ps.allocate(rt, seed, { init: opts.init });
     this.#positions = this.own(rt.tensor(sinusoidalTable(cfg.maxPositions, cfg.dModel, cfg.sinusoid), [cfg.maxPositions, cfg.dModel]));

@@ -25,7 +25,7 @@ export class Linear {
   ) {
     this.layout = opts.layout ?? 'in,out';
     const shape = this.layout === 'in,out' ? [inFeatures, outFeatures] : [outFeatures, inFeatures];
-    this.weight = ps.declare(`${prefix}.weight`, shape, { normal: opts.std ?? 0.02 }, true);
+    this.weight = ps.declare(`${prefix}.weight`, shape, { normal: opts.std ?? 0.02 }, true, this.layout === 'in,out' ? 1 : 0);
     this.bias = opts.bias === false ? null : ps.declare(`${prefix}.bias`, [outFeatures], 'zeros', false);
   }
   readonly layout: WeightLayout;

@@ -4,7 +4,7 @@
 // any gradient is asked for (a model only run for inference never holds one). AdamW, zero-grad
 // and the global gradient norm are one kernel call each over one or two contiguous ranges.
 // `dispose` frees both buffers and every packed copy made from the weights.
-import { ShapeError, WasmformerError } from '../errors.js';
+import { ShapeError, ValueError, WasmformerError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import { shapeSize, Tracked, type Tensor } from '../tensor.js';
@@ -21,6 +21,8 @@ export interface ParameterSpec {
   init: Init;
   /** Whether it is a matmul weight: decayed by default (optimizers' `decay: 'matrices'`); embeddings and other ≥ 2-D tensors are decayed only with `decay: 'all-2d'`, biases and norms never. */
   decay: boolean;
+  /** A matmul weight's output axis: 1 for (in, out) storage (GPT-2's Conv1D), 0 for (out, in) (nn.Linear); per-channel quantization scales run along it. */
+  outAxis?: 0 | 1;
 }
 
 /** A declared parameter; `value` exists after `ParameterSet.allocate` (`value.grad` once gradients are asked for). */
@@ -76,11 +78,11 @@ export class ParameterSet {
   readonly #tracked = new Tracked();
 
   /** Adds a row to the shape table. Names must be unique. */
-  declare(name: string, shape: number[], init: Init, decay: boolean): Parameter {
+  declare(name: string, shape: number[], init: Init, decay: boolean, outAxis?: 0 | 1): Parameter {
     if (this.#flat) throw new WasmformerError(`declare ${name}: the ParameterSet is already allocated`);
     if (this.#byName.has(name)) throw new WasmformerError(`declare: parameter name ${name} is used twice`);
     shapeSize(shape, name);
-    const p = new Parameter({ name, shape: [...shape], init, decay });
+    const p = new Parameter({ name, shape: [...shape], init, decay, ...(outAxis === undefined ? {} : { outAxis }) });
     this.#list.push(p);
     this.#byName.set(name, p);
     return p;
@@ -153,7 +155,32 @@ export class ParameterSet {
   set packWeights(on: boolean) {
     this.#tracked.pack = on;
     if (on || !this.#rt) return;
-    for (const d of this.#tracked.derived.values()) this.#rt.free(d.tensor);
+    this.#dropDerived(this.#rt);
+  }
+
+  /**
+   * The format inference multiplies the weight matrices in (the tied head included): 'f32'
+   * (default), or 'int8' (symmetric, one scale per output channel), 'f16' or 'bf16' copies made
+   * from the f32 weights on first use and rebuilt when they change — 1, 2 or 2 bytes read per
+   * weight instead of 4. Training always uses the f32 weights. Changing it frees the copies.
+   */
+  get inferenceDtype(): 'f32' | 'int8' | 'f16' | 'bf16' {
+    return this.#tracked.dtype;
+  }
+
+  set inferenceDtype(dtype: 'f32' | 'int8' | 'f16' | 'bf16') {
+    if (!['f32', 'int8', 'f16', 'bf16'].includes(dtype)) throw new ValueError(`inferenceDtype: ${JSON.stringify(dtype)} is not one of f32, int8, f16, bf16`);
+    if (dtype === this.#tracked.dtype) return;
+    this.#tracked.dtype = dtype;
+    if (this.#rt) this.#dropDerived(this.#rt);
+  }
+
+  /** Frees every cache derived from the weights (packed and quantized copies). */
+  #dropDerived(rt: Runtime): void {
+    for (const d of this.#tracked.derived.values()) {
+      if (d.quantized) d.quantized.dispose();
+      else if (d.tensor) rt.free(d.tensor);
+    }
     this.#tracked.derived.clear();
   }
 
@@ -186,8 +213,7 @@ export class ParameterSet {
       return;
     }
     const rt = this.#rt;
-    for (const d of this.#tracked.derived.values()) rt.free(d.tensor);
-    this.#tracked.derived.clear();
+    this.#dropDerived(rt);
     if (this.#grads) rt.free(this.#grads);
     rt.free(this.#flat!);
     this.#grads = this.#flat = null;

@@ -99,7 +99,7 @@ export class PatchEmbedding {
     this.patchSize = cfg.patchSize;
     this.dModel = cfg.dModel;
     const P = cfg.patchSize;
-    this.weight = ps.declare(`${prefix}.projection.weight`, [cfg.dModel, cfg.channels, P, P], { normal: cfg.std ?? 0.02 }, true);
+    this.weight = ps.declare(`${prefix}.projection.weight`, [cfg.dModel, cfg.channels, P, P], { normal: cfg.std ?? 0.02 }, true, 0);
     this.bias = ps.declare(`${prefix}.projection.bias`, [cfg.dModel], 'zeros', false);
   }
 

@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { GEMM_TRANS_B, PACK_NR } from '../wasm/gemm-layout.js';
 import { expectF32, expectShape } from './check.js';
+import { quantizeWeight, type QuantizedWeight } from './quant.js';
 
 /** A weight in the kernels' packed layout: op(W) is (k, n). */
 export interface PackedWeight {
@@ -31,21 +32,48 @@ export interface PackedWeight {
  */
 export function packedWeight(rt: Runtime, w: Tensor, transB: boolean): PackedWeight | null {
   const tracked = w.tracked;
-  if (!tracked || !tracked.pack || w.dtype !== 'f32' || w.shape.length !== 2) return null;
+  if (!tracked || !tracked.pack || tracked.dtype !== 'f32' || w.dtype !== 'f32' || w.shape.length !== 2) return null;
   const [rows, cols] = w.shape as [number, number];
   const [k, n] = transB ? [cols, rows] : [rows, cols];
-  // one copy per memory range and layout, whatever tensor object views it; the key is built once per object
-  let keys = KEYS.get(w);
-  if (!keys) KEYS.set(w, (keys = [null, null]));
-  const key = (keys[transB ? 1 : 0] ??= `${w.ptr}:${rows}x${cols}:${transB ? 'N,K' : 'K,N'}`);
+  const key = keyOf(w, transB);
   const entry = tracked.derived.get(key);
-  if (entry && entry.version === tracked.version) return entry.packed ??= { tensor: entry.tensor, n, k };
+  if (entry?.tensor && entry.version === tracked.version) return entry.packed ??= { tensor: entry.tensor, n, k };
   const slivers = Math.ceil(n / PACK_NR);
   const tensor = entry?.tensor ?? rt.empty([Math.max(1, slivers * PACK_NR * k)]);
   rt.kernels.pack_weight_f32(tensor.ptr, w.ptr, n, k, cols, transB ? GEMM_TRANS_B : 0, 0, slivers);
   const packed = { tensor, n, k };
   tracked.derived.set(key, { version: tracked.version, tensor, packed });
   return packed;
+}
+
+/**
+ * The quantized or half-precision copy of the 2-D weight `w` (stored (N,K) with `transB`) in the
+ * format its parameters' `inferenceDtype` names, built on first use and rebuilt when they change;
+ * null when `w` is not model parameters or the format is 'f32'.
+ * @example
+ * ```ts
+ * model.params.inferenceDtype = 'int8';
+ * const qw = quantizedCopy(rt, model.params.get('transformer.h.0.mlp.c_fc.weight')!.value, false);
+ * ```
+ */
+export function quantizedCopy(rt: Runtime, w: Tensor, transB: boolean): QuantizedWeight | null {
+  const tracked = w.tracked;
+  if (!tracked || tracked.dtype === 'f32' || w.dtype !== 'f32' || w.shape.length !== 2) return null;
+  const key = `${keyOf(w, transB)}:${tracked.dtype}`;
+  const entry = tracked.derived.get(key);
+  if (entry?.quantized && entry.version === tracked.version) return entry.quantized as QuantizedWeight;
+  entry?.quantized?.dispose();
+  const quantized = quantizeWeight(rt, w, { dtype: tracked.dtype, transB });
+  tracked.derived.set(key, { version: tracked.version, quantized });
+  return quantized;
+}
+
+/** The cache key of a weight and layout: one copy per memory range, whatever tensor object views it (built once per object). */
+function keyOf(w: Tensor, transB: boolean): string {
+  let keys = KEYS.get(w);
+  if (!keys) KEYS.set(w, (keys = [null, null]));
+  const [rows, cols] = w.shape as [number, number];
+  return (keys[transB ? 1 : 0] ??= `${w.ptr}:${rows}x${cols}:${transB ? 'N,K' : 'K,N'}`);
 }
 
 /** The cache keys of a weight tensor object, per layout ((K,N), (N,K)). */

@@ -16,6 +16,7 @@ import { decodeSafetensors, encodeSafetensors, type SafetensorsFile } from '../i
 import { sumOfSquares } from '../ops/optim.js';
 import { firstNonFinite } from './step.js';
 import { readFileBytes, writeFileAtomic } from '../io/files.js';
+import { loadTokenizer, type AnyTokenizer } from '../tokenizers/load.js';
 
 /** The earlier GPT-only checkpoint format, still read. */
 export const CHECKPOINT_FORMAT = 'wasmformer-gpt-1';
@@ -33,7 +34,7 @@ export interface TrainPosition {
 
 export interface CheckpointContents {
   optimizer?: Optimizer;
-  /** Saved as `tokenizer.save()`. */
+  /** Saved as `tokenizer.save()` (any tokenizer: char, BPE, WordPiece); `tokenizerFromCheckpoint` restores it. */
   tokenizer?: { save(): string };
   position?: TrainPosition;
 }
@@ -45,6 +46,7 @@ export interface Checkpoint {
   family: ModelFamily;
   /** The full config; absent in files written elsewhere (e.g. Hugging Face's): then only names and shapes are checked. */
   config?: object;
+  /** The tokenizer's saved JSON, as written; {@link tokenizerFromCheckpoint} gives the tokenizer. */
   tokenizer?: string;
   optimizer?: Record<string, unknown>;
   position?: TrainPosition;
@@ -126,6 +128,24 @@ export function parseCheckpoint(bytes: Uint8Array): Checkpoint {
     optimizer: json('optimizer') as Record<string, unknown> | undefined,
     position: json('position') as TrainPosition | undefined,
   };
+}
+
+/**
+ * The tokenizer stored in a checkpoint (CharTokenizer, BPETokenizer or WordPieceTokenizer, by its
+ * saved type), or undefined when the checkpoint has none. A stored tokenizer that does not load
+ * throws CheckpointError with the reason.
+ * @example
+ * ```ts
+ * const tok = tokenizerFromCheckpoint(await readCheckpoint('runs/emma/ckpt.safetensors'));
+ * ```
+ */
+export function tokenizerFromCheckpoint(ckpt: Checkpoint): AnyTokenizer | undefined {
+  if (ckpt.tokenizer === undefined) return undefined;
+  try {
+    return loadTokenizer(ckpt.tokenizer);
+  } catch (err) {
+    throw new CheckpointError(`checkpoint: its tokenizer does not load: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

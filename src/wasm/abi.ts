@@ -10,6 +10,7 @@ import { embeddingForward, embeddingBackward } from '../ref/embedding.js';
 import { crossentropyForward, crossentropyBackward } from '../ref/crossentropy.js';
 import { adamwF32, sgdF32, sumsqF32 } from '../ref/optim.js';
 import { dropoutForward, dropoutBackward } from '../ref/dropout.js';
+import { quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32 } from '../ref/quant.js';
 
 /** A byte address in the runtime's wasm memory. */
 export type Ptr = number;
@@ -54,6 +55,12 @@ export interface Kernels {
   sumsq_f32(out: Ptr, x: Ptr, n: number): void;
   dropout_forward(out: Ptr, inp: Ptr, n: number, seed: number, threshold: number, scale: number): void;
   dropout_backward(dinp: Ptr, dout: Ptr, n: number, seed: number, threshold: number, scale: number): void;
+  quant_pack_i8(dst: Ptr, scales: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
+  quant_pack_f16(dst: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
+  quant_pack_bf16(dst: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
+  gemm_q8_f32(y: Ptr, x: Ptr, wq: Ptr, scales: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
+  gemm_f16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
+  gemm_bf16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
 }
 
 /** The module-level exports that are not kernels. */
@@ -69,11 +76,12 @@ export type KernelName = keyof Kernels;
 /**
  * How a kernel's arguments map onto its JS twin, one letter per argument:
  * `f` f32 pointer (→ Float32Array view from that address), `o` optional f32 pointer (0 → null),
- * `n` i32 pointer (→ Int32Array view from that address), `i` integer, `x` f32 scalar,
+ * `n` i32 pointer (→ Int32Array view from that address), `u` byte pointer (→ Uint8Array view from
+ * that address: packed int8 / f16 / bf16 weights), `i` integer, `x` f32 scalar,
  * `w` workspace pointer (the twin does not take it).
  */
 export interface KernelRow {
-  family: 'gemm' | 'softmax' | 'layernorm' | 'activation' | 'elementwise' | 'embedding' | 'crossentropy' | 'optim' | 'dropout';
+  family: 'gemm' | 'softmax' | 'layernorm' | 'activation' | 'elementwise' | 'embedding' | 'crossentropy' | 'optim' | 'dropout' | 'quant';
   args: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ref: (...args: any[]) => void;
@@ -118,6 +126,12 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   sumsq_f32:             { family: 'optim',        args: 'ffi',                ref: sumsqF32 },
   dropout_forward:       { family: 'dropout',      args: 'ffiiix',             ref: dropoutForward },
   dropout_backward:      { family: 'dropout',      args: 'ffiiix',             ref: dropoutBackward },
+  quant_pack_i8:         { family: 'quant',        args: 'uffiiiiii',          ref: quantPackI8 },
+  quant_pack_f16:        { family: 'quant',        args: 'ufiiiiii',           ref: quantPackF16 },
+  quant_pack_bf16:       { family: 'quant',        args: 'ufiiiiii',           ref: quantPackBf16 },
+  gemm_q8_f32:           { family: 'quant',        args: 'ffufoiiiiiwiiii',    ref: gemmQ8F32 },
+  gemm_f16_f32:          { family: 'quant',        args: 'ffuoiiiiiwiiii',     ref: gemmF16F32 },
+  gemm_bf16_f32:         { family: 'quant',        args: 'ffuoiiiiiwiiii',     ref: gemmBf16F32 },
 };
 
 /**
@@ -137,6 +151,7 @@ export function jsKernels(f32: () => Float32Array): Kernels {
         if (kind === 'f') mapped.push(heap.subarray(v >>> 2));
         else if (kind === 'o') mapped.push(v === 0 ? null : heap.subarray(v >>> 2));
         else if (kind === 'n') mapped.push(new Int32Array(heap.buffer, heap.byteOffset + (v >>> 2) * 4, heap.length - (v >>> 2)));
+        else if (kind === 'u') mapped.push(new Uint8Array(heap.buffer, heap.byteOffset + v, heap.byteLength - v));
         else if (kind !== 'w') mapped.push(v);
       }
       ref(...mapped);

@@ -157,7 +157,26 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
     },
   },
   sgd_f32: memoryBound(3, [0, 1, 2]),
+  // quantized weights: sliver ranges [s0, s1), as pack_weight_f32 (each sliver reads 8·K floats, writes 8·K values)
+  quant_pack_i8: sliverRange(7, (a) => 40 * a[4]!),
+  quant_pack_f16: sliverRange(6, (a) => 48 * a[3]!),
+  quant_pack_bf16: sliverRange(6, (a) => 48 * a[3]!),
 };
+
+/** A pack kernel over slivers [s0, s1) (arguments `at`, `at` + 1), `bytes` read and written per sliver. */
+function sliverRange(at: number, bytes: (a: number[]) => number): Sliced {
+  return {
+    units: (a) => a[at + 1]! - a[at]!,
+    grain: () => 1,
+    bytes,
+    slice(a, u0, u1) {
+      const s = a.slice();
+      s[at] = a[at]! + u0;
+      s[at + 1] = a[at]! + u1;
+      return s;
+    },
+  };
+}
 
 /** GEMM tile grid and path, read from the module once, and the scratch rows of one-row products. */
 interface GemmShape {
@@ -270,7 +289,27 @@ function geluBlocks(g: GemmShape, a: number[], threads: number): number[][] | nu
   return blocks.map((t) => [c, pre, A, B, bias, m, n, k, lda, ldb, ldc, flags, work, ...t.slice(14)]);
 }
 
+/**
+ * A product on a quantized weight (gemm_q8_f32: `extra` = 1 for its scales argument; gemm_f16_f32,
+ * gemm_bf16_f32: 0), block Y[i0:i1, j0:j1]: bands of columns on the sliver grid, BANDS_PER_THREAD
+ * per thread, each one contiguous stream of the weight; every task quantizes (int8) or pre-scales
+ * (f16) the rows it needs itself, with the same arithmetic, so any split gives the same bits.
+ */
+function quantBlocks(g: GemmShape, a: number[], threads: number, extra: number): number[][] | null {
+  const m = a[4 + extra]!, k = a[6 + extra]!;
+  const [i0, i1, j0, j1] = a.slice(10 + extra, 14 + extra) as [number, number, number, number];
+  const rows = Math.min(i1, m) - i0, cols = j1 - j0, flops = 2 * rows * cols * k;
+  if (rows <= 0 || flops < SPLIT_LIMITS.gemmMinFlops) return null;
+  const want = Math.max(1, Math.min(threads * BANDS_PER_THREAD, Math.floor(flops / SPLIT_LIMITS.gemmTaskFlops)));
+  const base = a.slice(0, 10 + extra);
+  return ranges(cols, g.nr, want).map(([u0, u1]) => [...base, i0, i1, j0 + u0, j0 + u1]);
+}
+
 function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Plan | null {
+  if (name === 'gemm_q8_f32' || name === 'gemm_f16_f32' || name === 'gemm_bf16_f32') {
+    const tasks = quantBlocks(g, a, threads, name === 'gemm_q8_f32' ? 1 : 0);
+    return tasks && tasks.length > 1 ? { fn: name, tasks } : null;
+  }
   if (name === 'gemm_gelu_f32') {
     const tasks = geluBlocks(g, a, threads);
     return tasks && tasks.length > 1 ? { fn: name, tasks } : null;

@@ -47,6 +47,12 @@ export const SAMPLES: Record<KernelName, number[]> = {
   sumsq_f32:          [37],
   dropout_forward:    [37, 0xdeadbeef, 2 ** 31, 2],              // n seed threshold (p = 0.5) scale
   dropout_backward:   [37, 0xdeadbeef, 2 ** 31, 2],
+  quant_pack_i8:      [9, 7, 9, 0, 0, 2],                        // n k ldw flags s0 s1 (both slivers, the second an edge)
+  quant_pack_f16:     [9, 7, 7, 2, 0, 2],                        // … W stored (N,K)
+  quant_pack_bf16:    [9, 7, 9, 0, 1, 2],                        // … the edge sliver only
+  gemm_q8_f32:        [5, 9, 7, 7, 9, 0, 5, 0, 9],               // m n k ldx ldy i0 i1 j0 j1
+  gemm_f16_f32:       [6, 9, 7, 7, 9, 0, 6, 8, 9],               // … the edge sliver only
+  gemm_bf16_f32:      [6, 9, 7, 7, 9, 1, 6, 0, 9],
 };
 
 export function callSample(rt: Runtime, name: KernelName, seed: number): Float32Array[] {
@@ -54,20 +60,27 @@ export function callSample(rt: Runtime, name: KernelName, seed: number): Float32
   const { args } = KERNELS[name];
   const rng = new Rng(seed);
   const scalars = [...SAMPLES[name]];
-  const buffers: number[] = [];
+  const buffers: { ptr: number; bytes: boolean }[] = [];
   const values: number[] = [];
   for (const kind of args) {
     if (kind === 'f' || kind === 'o') {
       const t = rt.empty([BUF], { arena: 'step' });
       const d = t.f32();
       for (let i = 0; i < BUF; i++) d[i] = 0.5 + rng.uniform();
-      buffers.push(t.ptr);
+      buffers.push({ ptr: t.ptr, bytes: false });
       values.push(t.ptr);
     } else if (kind === 'n') {
       const t = rt.empty([BUF], { arena: 'step', dtype: 'i32' });
       const d = t.i32();
       for (let i = 0; i < BUF; i++) d[i] = rng.int(IDS);
-      buffers.push(t.ptr);
+      buffers.push({ ptr: t.ptr, bytes: false });
+      values.push(t.ptr);
+    } else if (kind === 'u') {
+      // packed int8 / f16 / bf16 weights: bytes ≤ 0x3b, so every f16 and bf16 value is finite and below 1
+      const t = rt.empty([BUF], { arena: 'step' });
+      const d = new Uint8Array(rt.heap.memory.buffer, t.ptr, 4 * BUF);
+      for (let i = 0; i < d.length; i++) d[i] = rng.int(0x3c);
+      buffers.push({ ptr: t.ptr, bytes: true });
       values.push(t.ptr);
     } else if (kind === 'w') {
       values.push(rt.gemmWork);
@@ -76,7 +89,8 @@ export function callSample(rt: Runtime, name: KernelName, seed: number): Float32
     }
   }
   (rt.kernels[name] as (...a: number[]) => void)(...values);
-  return buffers.map((p) => rt.heap.f32.slice(p >>> 2, (p >>> 2) + BUF));
+  // byte buffers compare as their first BUF bytes (as floats, their bit patterns could be NaNs)
+  return buffers.map(({ ptr, bytes }) => (bytes ? Float32Array.from(new Uint8Array(rt.heap.memory.buffer, ptr, BUF)) : rt.heap.f32.slice(ptr >>> 2, (ptr >>> 2) + BUF)));
 }
 
 // This checks argument mapping and that a runtime runs the module correctly, not precision (the

@@ -82,7 +82,7 @@ describe('safetensors encoding', () => {
     expect(() => encodeSafetensors({ '': { dtype: 'F32', shape: [1], data: f(1) } })).toThrow(ValueError);
     expect(() => encodeSafetensors({ __metadata__: { dtype: 'F32', shape: [1], data: f(1) } })).toThrow(/'__metadata__' is reserved/);
     expect(() => encodeSafetensors({ w: { dtype: 'F32', shape: [2, 3], data: f(5) } }))
-      .toThrow(/tensor 'w' has shape \[2, 3\] \(6 elements, 24 bytes\) but 5 values \(20 bytes\)/);
+      .toThrow(/tensor 'w' has shape \[2, 3\] \(6 elements\) but 5 values/);
     expect(() => encodeSafetensors({ w: { dtype: 'F32', shape: [2, 3], data: f(5) } })).toThrow(ShapeError);
     expect(() => encodeSafetensors({ w: { dtype: 'F32', shape: [-1], data: f(1) } })).toThrow(/dimension -1/);
     expect(() => encodeSafetensors({ w: { dtype: 'I32', shape: [2], data: f(2) } })).toThrow(DTypeError);

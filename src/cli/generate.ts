@@ -1,0 +1,60 @@
+// `wasmformer generate <model> [prompt]`: streams the continuation of a prompt to stdout.
+import { ValueError } from '../errors.js';
+import { generateText, type TextOptions } from '../generate/text.js';
+import type { GPT } from '../models/gpt.js';
+import type { Runtime } from '../runtime.js';
+import { num, parse, UsageError } from './args.js';
+import { loadSource } from './source.js';
+
+export const GENERATE_HELP = `usage: wasmformer generate <model> [prompt] [options]
+  <model>             a Hugging Face folder or base URL (GPT-2 style), or a .safetensors file written by wasmformer
+  [prompt]            the text to continue (default: read stdin when it is not a terminal, else "\\n")
+  --max-new-tokens N  most tokens to add (default 200)
+  --temperature T     0 = greedy (default 0.8)
+  --top-k K           --top-p P          --seed S (default 0)
+  --repetition-penalty R   --frequency-penalty F   --presence-penalty P
+  --stop STRING       stop when the text contains STRING (repeatable)
+  --time-limit SEC    stop after this many seconds`;
+
+/** Generation options from the command line (shared with `serve`'s defaults). */
+export function textOptions(p: ReturnType<typeof parse>): TextOptions {
+  const opts: TextOptions = {
+    maxNewTokens: num(p, 'max-new-tokens', { min: 0, max: 1_000_000, integer: true }) ?? 200,
+    temperature: num(p, 'temperature', { min: 0 }) ?? 0.8,
+    topK: num(p, 'top-k', { min: 1, integer: true }),
+    topP: num(p, 'top-p', { min: 1e-9, max: 1 }),
+    seed: num(p, 'seed', { integer: true }) ?? 0,
+    repetitionPenalty: num(p, 'repetition-penalty', { min: 1e-9 }),
+    frequencyPenalty: num(p, 'frequency-penalty'),
+    presencePenalty: num(p, 'presence-penalty'),
+    stopStrings: (p.values.stop as string[] | undefined) ?? [],
+  };
+  const limit = num(p, 'time-limit', { min: 1e-3 });
+  if (limit !== undefined) opts.timeLimitMs = limit * 1000;
+  return opts;
+}
+
+export const GENERATION_OPTIONS = {
+  'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' },
+  seed: { type: 'string' }, 'repetition-penalty': { type: 'string' }, 'frequency-penalty': { type: 'string' },
+  'presence-penalty': { type: 'string' }, stop: { type: 'string', multiple: true }, 'time-limit': { type: 'string' },
+} as const;
+
+export async function generateCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream; readStdin(): Promise<string | null> }): Promise<void> {
+  const p = parse('generate', args, GENERATION_OPTIONS);
+  if (p.values.help) {
+    io.stdout.write(GENERATE_HELP + '\n');
+    return;
+  }
+  if (p.positionals.length < 1 || p.positionals.length > 2) throw new UsageError('wasmformer generate takes <model> [prompt] (see: wasmformer generate --help)');
+  const opts = textOptions(p);
+  const prompt = p.positionals[1] ?? (await io.readStdin()) ?? '\n';
+  const { model, tokenizer, source } = await loadSource(rt, p.positionals[0]!);
+  if (model.family !== 'gpt') throw new UsageError(`${source} holds a ${model.family} model; generate needs a GPT (a decoder-only language model)`);
+  if (!tokenizer) throw new UsageError(`${source} has no tokenizer (tokenizer.json, vocab.json + merges.txt, or one saved in the checkpoint)`);
+  if (prompt.length === 0) throw new ValueError('the prompt is empty');
+  const stream = generateText(model as GPT, tokenizer, prompt, opts);
+  for await (const piece of stream) io.stdout.write(piece);
+  io.stdout.write('\n');
+  model.dispose();
+}
