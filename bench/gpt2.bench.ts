@@ -3,8 +3,7 @@
 // beside ONNX Runtime Web at 1 and 2 threads (bench/peers: the same shapes, random weights, f32)
 // in the same run. One model in memory at a time. Executed directly it prints the rows:
 //   node --experimental-wasm-relaxed-simd --import tsx bench/gpt2.bench.ts   (BENCH_QUICK=1: short)
-import { pathToFileURL } from 'node:url';
-import { ORT_NAME, QUICK, budget, settle, threadsImpl, type BenchRow } from './lib.js';
+import { ORT_NAME, QUICK, budget, settle, threadsImpl, printWhenMain, type BenchRow } from './lib.js';
 import { timeCalls } from './peers/lib.js';
 import { ortGpt2 } from './peers/ort.js';
 import { GPT, createRuntime, generateTokens, type GPTConfig } from '../src/index.js';
@@ -109,9 +108,4 @@ export async function run(): Promise<BenchRow[]> {
   return rows;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const t0 = performance.now();
-  const rows = await run();
-  console.table(rows.map((r) => ({ case: r.case, impl: r.impl, metric: r.metric, value: Number(r.value.toPrecision(4)), unit: r.unit })));
-  console.log(`${((performance.now() - t0) / 1000).toFixed(0)} s`);
-}
+await printWhenMain(import.meta.url, run);

@@ -2,6 +2,7 @@
 // every suite reports (written to bench/results/latest.json by bench/run.ts), implementation
 // names per thread count, the quick-run switch, and the AssemblyScript build of calibration loops.
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 
 /** One measured number. `value` is in `unit` (GFLOP/s, GB/s, tokens/s, x for ratios, ms). */
@@ -83,3 +84,19 @@ const version = (pkg: string) => {
 /** Row names of the peers (bench/peers), without the thread suffix. */
 export const TFJS_NAME = `tfjs-wasm ${version('@tensorflow/tfjs-core')}`;
 export const ORT_NAME = `ort-web ${version('onnxruntime-web')}`;
+
+/**
+ * When `moduleUrl` is the script Node was started with, runs the suite and prints its rows as a
+ * table with the wall time (how each *.bench.ts runs on its own).
+ * @example
+ * ```ts
+ * await printWhenMain(import.meta.url, run);
+ * ```
+ */
+export async function printWhenMain(moduleUrl: string, run: () => Promise<BenchRow[]>): Promise<void> {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  const t0 = performance.now();
+  const rows = await run();
+  console.table(rows.map((r) => ({ case: r.case, impl: r.impl, metric: r.metric, value: Number(r.value.toPrecision(4)), unit: r.unit })));
+  console.log(`${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}

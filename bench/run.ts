@@ -15,6 +15,7 @@ import * as gpt2 from './gpt2.bench.js';
 import * as families from './families.bench.js';
 import * as quant from './quant.bench.js';
 import * as tokenizer from './tokenizer.bench.js';
+import * as pretrained from './pretrained.bench.js';
 import * as calibrate from './calibrate.js';
 
 const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
@@ -30,6 +31,8 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
   tokenizer,
   // Decode-shaped products on int8 / f16 / bf16 weights against f32 packed weights, streamed from memory (≈ 4 minutes).
   quant: { run: () => quant.run() },
+  // GPT-2-small-shaped folder in Hugging Face layout: load time, prefill and decode in f32/f16/int8 at 1 and 2 threads, ORT's decode, the bandwidth bound (≈ 5 minutes).
+  pretrained,
   // Start-up time per runtime and .wasm sizes (bench/startup.ts): spawns Deno, Bun, Chromium and
   // workerd, so it runs only when named (`npm run bench -- startup`), not in the full run.
   startup: { run: async () => (await import('./startup.js')).run() },

@@ -265,13 +265,14 @@ export function gemmBf16F32(y: Float32Array, x: Float32Array, wh: Uint8Array, bi
  * dequantize(out, 'f16', wh, null, 3, 2, 0); // back to W (2,3), each value rounded to f16
  */
 export function dequantize(out: Float32Array, dtype: QuantDType, wp: Uint8Array, scales: Float32Array | null, n: number, k: number, flags: number): void {
-  const trans = (flags & GEMM_TRANS_B) !== 0;
+  const trans = (flags & GEMM_TRANS_B) !== 0, se = sliverElems(k);
   // one f32 per f16 / bf16 bit pattern: a table makes a model's worth of weights quick
   const table = dtype === 'int8' ? null : halfTable(dtype);
   for (let j = 0; j < n; j++) {
+    const base = Math.floor(j / QUANT_NR) * se + slot(0, j % QUANT_NR), scale = scales ? scales[j]! : 0;
     for (let p = 0; p < k; p++) {
-      const v = table ? table[packedAt(wp, k, p, j, 2)]! : fr(scales![j]! * packedAt(wp, k, p, j, 1));
-      out[trans ? j * k + p : p * n + j] = v;
+      const e = base + (p >> 1) * 16 + (p & 1);
+      out[trans ? j * k + p : p * n + j] = table ? table[wp[2 * e]! | (wp[2 * e + 1]! << 8)]! : fr(scale * ((wp[e]! << 24) >> 24));
     }
   }
 }

@@ -4,7 +4,9 @@
 // the rows depend on their index), flat elementwise kernels at multiples of 64 elements (so the
 // vector loops see the same lanes). Sums over rows (colsum, embedding_backward's scatter, the
 // parameter gradients of layernorm_backward) are split by bands of columns, each column summed
-// over the rows in order as in one call. Not split: sumsq (one f64 sum) and the index-hashed dropout.
+// over the rows in order as in one call. Products on quantized / half-precision weights are split
+// into bands of whole slivers (every output computed alike whatever the band), their pack kernels
+// into sliver ranges. Not split: sumsq (one f64 sum) and the index-hashed dropout.
 // Calls too small to pay for waking the workers run on the caller; the limits are measured.
 import type { Kernels, KernelName, ModuleExports } from './abi.js';
 import type { WorkerPool } from './pool.js';

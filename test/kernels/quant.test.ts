@@ -278,10 +278,13 @@ describe.each(VARIANTS)('quantized weights %s', (variant) => {
     const h = harness(variant);
     for (const [dtype, values] of [['f16', F16_SPECIAL], ['bf16', BF16_SPECIAL]] as const) {
       const n = 11, k = values.length, w = specialWeight(values, n);
-      h.reset();
-      const pw = h.alloc(w.length, w), dst = allocBytes(h, quantizedBytes(dtype, n, k));
-      packKernel(h, dtype, dst, 0, pw, n, k, n, 0, 0, 2);
-      expectBytes(h, dst, packTwin(dtype, w, n, k, n, 0).bytes, `${dtype} special values`);
+      const wt = Float32Array.from({ length: n * k }, (_, i) => w[(i % k) * n + Math.floor(i / k)]!);   // the same op(W) stored (N,K)
+      for (const [stored, flags] of [[w, 0], [wt, GEMM_TRANS_B]] as const) {
+        h.reset();
+        const pw = h.alloc(stored.length, stored), dst = allocBytes(h, quantizedBytes(dtype, n, k)), ld = flags ? k : n;
+        packKernel(h, dtype, dst, 0, pw, n, k, ld, flags, 0, 2);
+        expectBytes(h, dst, packTwin(dtype, stored, n, k, ld, flags).bytes, `${dtype} special values, flags ${flags}`);
+      }
     }
   });
 

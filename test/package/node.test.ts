@@ -3,7 +3,7 @@
 // match the plain-JS reference, and the shipped declarations type-check a consumer's .ts
 // (nodenext and bundler resolution) — a deliberate type error fails.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, createConsumer, describeRun, fixtureFiles, installedPackageJson, isInside, lastJson, pack, referenceSmoke, smokeProblems, autoBuild, type Consumer, type Packed, type RunResult, type SmokeResult } from './pack.js';
+import { REPO, bin, createConsumer, describeRun, fixtureFiles, installedPackageJson, isInside, lastJson, pack, referenceSmoke, smokeProblems, autoBuild, type Consumer, type Packed, type RunResult, type SmokeResult } from './pack.js';
 
 interface NodeOut {
   resolved: Record<string, { path?: string; exists?: boolean; error?: string }>;
@@ -95,4 +95,17 @@ describe('Node ESM consumer', () => {
     // Node 20.19+ loads the ES module through require(esm) (the library has no top-level await).
     expect(lastJson<{ loaded?: string; code?: string; message?: string }>(r)).toEqual({ loaded: 'function' });
   }, 60_000);
+
+  it('the wasmformer command runs through npx from the installed package: help, a generation, and mistakes in one line', async () => {
+    const help = await consumer.run('npx', ['--no-install', 'wasmformer', '--help'], { timeoutMs: 60_000 });
+    expect(help.code, describeRun('npx wasmformer --help', help)).toBe(0);
+    expect(help.stdout).toMatch(/^usage: wasmformer/);
+    const tiny = `${REPO}/test/fixtures/pretrained/tiny-gpt2`;
+    const gen = await consumer.run('npx', ['--no-install', 'wasmformer', 'generate', tiny, 'the fox', '--max-new-tokens', '8', '--temperature=0'], { timeoutMs: 60_000 });
+    expect(gen.code, describeRun('npx wasmformer generate', gen)).toBe(0);
+    expect(gen.stdout.length).toBeGreaterThan(1);
+    const bad = await consumer.run('npx', ['--no-install', 'wasmformer', 'generate', 'no/such/model'], { timeoutMs: 60_000 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe("wasmformer: 'no/such/model' does not exist; give a model folder (config.json + model.safetensors), a URL, or a .safetensors file written by wasmformer");
+  }, 120_000);
 });

@@ -25,6 +25,7 @@ const KEEP = process.env.WASMFORMER_KEEP_TMP === '1';
 export const BUILD_OUTPUTS = [
   'dist/index.js',
   'dist/index.d.ts',
+  'dist/bundle/cli.js',
   'build/wasmformer-simd.wasm',
   'build/wasmformer-relaxed.wasm',
   'build/wasmformer-threads.wasm',

@@ -18,6 +18,7 @@ let pkg: {
   types?: string;
   type?: string;
   exports: Record<string, string | Record<string, string>>;
+  bin?: Record<string, string>;
   dependencies?: Record<string, string>;
   files?: string[];
 };
@@ -65,7 +66,7 @@ describe('the packed tarball', () => {
     expect(packed.info.unpackedSize, 'unpacked size (bytes): something big slipped in?').toBeLessThan(5 * 1024 * 1024);
   });
 
-  it("every target of the exports map, `main` and `types` exists in the tarball", () => {
+  it("every target of the exports map, `main`, `types` and `bin` exists in the tarball", () => {
     const targets: [string, string][] = [];
     for (const [key, value] of Object.entries(pkg.exports)) {
       if (typeof value === 'string') targets.push([key, value]);
@@ -73,7 +74,8 @@ describe('the packed tarball', () => {
     }
     if (pkg.main) targets.push(['main', pkg.main]);
     if (pkg.types) targets.push(['types', pkg.types]);
-    expect(targets.length).toBeGreaterThanOrEqual(8);
+    for (const [name, t] of Object.entries(pkg.bin ?? {})) targets.push([`bin ${name}`, t]);
+    expect(targets.length).toBeGreaterThanOrEqual(9);
     const missing = targets.filter(([, t]) => !files.includes(norm(t)));
     expect(missing, 'exports/main/types pointing at files the tarball lacks').toEqual([]);
     // The "." entry has types first (TypeScript reads conditions in order) and an import target.

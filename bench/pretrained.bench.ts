@@ -1,0 +1,127 @@
+// A published-model-shaped GPT end to end (issue 13): GPT-2 small's shape with random weights,
+// saved once by this bench in Hugging Face layout (config.json + model.safetensors, f32), then
+// - load: `loadPretrained` from that folder (warm file cache: read once before timing), with
+//   the persistent memory it holds after loading against the weight bytes;
+// - prefill (128 tokens) and greedy decode (32 tokens through the KV cache) in f32, f16 and int8
+//   (`dtype`: every weight matrix and the tied head read in that format), at 1 and 2 threads;
+// - ONNX Runtime Web's f32 decode at 1 and 2 threads (bench/peers, the same shapes);
+// - the in-run bound: weight bytes per decoded token ÷ the read bandwidth measured now.
+// Executed directly it prints the rows:
+//   node --expose-gc --experimental-wasm-relaxed-simd --import tsx bench/pretrained.bench.ts   (BENCH_QUICK=1: short)
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QUICK, budget, settle, threadsImpl, ORT_NAME, printWhenMain, type BenchRow } from './lib.js';
+import { readBandwidth } from './bandwidth.js';
+import { ortGpt2 } from './peers/ort.js';
+import { GPT, createRuntime, generateTokens, hfConfig, loadPretrained, saveModel, writeFileAtomic } from '../src/index.js';
+import { GPT2_SMALL, PROMPT_TOKENS } from './gpt2.bench.js';
+
+const SUITE = 'pretrained';
+const DECODE_TOKENS = QUICK ? 8 : 32;
+const PROMPT = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919 + 13) % 50257);
+type Row = (c: string, impl: string, metric: string, value: number, unit: string) => void;
+
+/** The folder of random GPT-2-small weights, written once (≈ 500 MB). */
+async function makeFolder(): Promise<string> {
+  const dir = join(tmpdir(), 'wasmformer-bench-gpt2-small');
+  try {
+    readFileSync(join(dir, 'config.json'));
+    return dir;
+  } catch {
+    mkdirSync(dir, { recursive: true });
+  }
+  const rt = await createRuntime({ variant: 'simd', threads: 1 });
+  try {
+    const model = new GPT(rt, GPT2_SMALL, { seed: 1 });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(model), null, 2));
+    await writeFileAtomic(join(dir, 'model.safetensors'), saveModel(model));
+  } finally {
+    rt.dispose();
+  }
+  return dir;
+}
+
+/** Load, prefill and decode of one format at one thread count, relaxed build (simd where relaxed cannot run). */
+async function ours(dir: string, dtype: 'f32' | 'f16' | 'int8', threads: number, row: Row): Promise<number | null> {
+  let rt;
+  try {
+    rt = await createRuntime({ threads, onThreadsUnavailable: 'error' });
+  } catch {
+    return null;
+  }
+  const impl = `${threadsImpl(rt.backend.replace('-threads', '') as 'simd' | 'relaxed', threads)} ${dtype}`;
+  try {
+    const t0 = performance.now();
+    const { model } = await loadPretrained(rt, dir, { dtype, tokenizer: false });
+    row('load (warm file cache)', impl, 'ms', performance.now() - t0, 'ms');
+    const weightBytes = 4 * model.numParams();
+    row('memory after load / f32 weight bytes', impl, 'x', rt.memoryReport().persistent.usedBytes / weightBytes, 'x');
+    const gpt = model as GPT;
+    const prefill = () => {
+      const it = generateTokens(gpt, PROMPT, { maxNewTokens: 1, temperature: 0 });
+      const s = performance.now();
+      it.next();
+      return performance.now() - s;
+    };
+    prefill();   // makes the quantized (or packed) copies
+    const p = [prefill(), prefill(), prefill()].sort((a, b) => a - b)[1]!;
+    row(`prefill ${PROMPT_TOKENS} tokens`, impl, 'tokens/s', PROMPT_TOKENS / p * 1000, 'tokens/s');
+    const decode = () => {
+      let first = 0, count = -1;
+      for (const _ of generateTokens(gpt, PROMPT, { maxNewTokens: DECODE_TOKENS + 1, temperature: 0 })) if (++count === 0) first = performance.now();
+      return count / ((performance.now() - first) / 1000);
+    };
+    decode();
+    await settle();
+    const d = Math.max(decode(), QUICK ? 0 : decode());
+    row(`decode, context ${PROMPT_TOKENS}+`, impl, 'tokens/s', d, 'tokens/s');
+    row('peak wasm memory', impl, 'MiB', rt.memoryReport().peakBytes / 2 ** 20, 'MiB');
+    model.dispose();
+    return d;
+  } finally {
+    rt.dispose();
+  }
+}
+
+/** Rows: our f32/f16/int8 at 1 and 2 threads, ORT f32 at 1 and 2 threads, the bandwidth bound and the ratios the issue's bars name. */
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const row: Row = (c, impl, metric, value, unit) => rows.push({ suite: SUITE, case: c, impl, metric, value, unit });
+  const dir = await makeFolder();
+  readFileSync(join(dir, 'model.safetensors'));   // into the file cache
+  const decode: Record<string, number> = {};
+  for (const threads of [1, 2]) {
+    for (const dtype of ['f32', 'f16', 'int8'] as const) {
+      const d = await ours(dir, dtype, threads, row);
+      if (d !== null) decode[`${dtype} ${threads}`] = d;
+      (globalThis as { gc?: () => void }).gc?.();
+      await settle();
+    }
+  }
+  for (const threads of [1, 2] as const) {
+    try {
+      const r = await ortGpt2({ threads, promptTokens: PROMPT_TOKENS, decodeTokens: QUICK ? 8 : 16, budgetMs: budget(8000, 3000) });
+      row(`decode, context ${PROMPT_TOKENS}+`, `${threadsImpl(ORT_NAME, threads)} f32`, 'tokens/s', r.decodeTokensPerS, 'tokens/s');
+      decode[`ort ${threads}`] = r.decodeTokensPerS;
+      row('create the session', `${threadsImpl(ORT_NAME, threads)} f32`, 'ms', r.createMs, 'ms');
+    } catch (err) {
+      console.error(`pretrained: ORT ${threads}t failed: ${(err as Error).message.slice(0, 500)}`);
+    }
+  }
+  const bw = await readBandwidth();
+  const f32PerToken = 4 * 124_439_808;   // GPT-2 small's parameters (the tied head read once)
+  for (const [threads, gbs] of [[1, bw.one], [2, bw.two]] as const) {
+    row('read bandwidth', `${threads} thread${threads > 1 ? 's' : ''}`, 'GB/s', gbs, 'GB/s');
+    const bound = gbs * 1e9 / f32PerToken;
+    row('f32 decode bound (bandwidth / weight bytes)', `${threads}t`, 'tokens/s', bound, 'tokens/s');
+    const f32 = decode[`f32 ${threads}`], int8 = decode[`int8 ${threads}`], ort = decode[`ort ${threads}`];
+    if (f32) row('f32 decode / bound', `${threads}t`, 'x', f32 / bound, 'x');
+    if (f32 && int8) row('int8 decode / f32 decode', `${threads}t`, 'x', int8 / f32, 'x');
+    if (ort && int8) row('int8 decode / ORT f32 decode', `${threads}t`, 'x', int8 / ort, 'x');
+  }
+  if (process.env.BENCH_KEEP_FOLDER !== '1') rmSync(dir, { recursive: true, force: true });
+  return rows;
+}
+
+await printWhenMain(import.meta.url, run);
