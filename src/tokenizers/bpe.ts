@@ -3,13 +3,13 @@
 // rank → ids. The merge loop works on integer ids with a pair → rank hash table, and a bounded
 // cache maps each pre-token string to its ids, so common words cost one Map look-up.
 import { TokenError } from '../errors.js';
+import { TemplatedTokenizer } from './templated.js';
 import { BYTE_TO_CHAR, decodeUtf8, tokenByteTable, Utf8Stream, utf8Symbols } from './bytes.js';
 import { MergeTable, mergeSymbols } from './bpe-merge.js';
 import { mergesFromList, parseMergesTxt, parseVocabJson, type MergeSource } from './bpe-files.js';
-import { encodeBatch, type BatchEncoding, type BatchOptions } from './batch.js';
 import { checkContiguous, Fields, formatError, item, parseJson, type Place } from './json.js';
 import { normalize, normalizerSteps, type NormalizerStep } from './normalize.js';
-import { addedCount, applyTemplate, checkTemplateIds, savedTemplate, type Encoding, type Template } from './postprocess.js';
+import { checkTemplateIds, savedTemplate, type Template } from './postprocess.js';
 import { GPT2_PATTERN, gpt2PieceEnd, PiecePattern } from './pretokenize.js';
 import { AddedTokens, type AddedToken } from './special.js';
 import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
@@ -74,18 +74,14 @@ const CACHE_KEY_MAX = 128;
  * tok.decode([15496, 995]);                  // 'Hello world'
  * tok.encode('<|endoftext|>');               // Int32Array [50256]
  */
-export class BPETokenizer implements Tokenizer {
-  readonly #tokens: readonly string[];
-  readonly #ids: Map<string, number>;
+export class BPETokenizer extends TemplatedTokenizer implements Tokenizer {
   readonly #merges: readonly (readonly [string, string])[];
   readonly #table: MergeTable;
   readonly #byteId = new Int32Array(256);
-  readonly #added: AddedTokens;
   readonly #normalizer: readonly NormalizerStep[];
   readonly #pre: readonly BPEPreStep[];
   readonly #patterns: (PiecePattern | null)[];
   readonly #fast: 'gpt2' | 'prefix+gpt2' | null;
-  readonly #template: Template | null;
   readonly #ignoreMerges: boolean;
   readonly #padToken: string | null;
   readonly #bytes: Uint8Array;
@@ -103,6 +99,7 @@ export class BPETokenizer implements Tokenizer {
    * new BPETokenizer({ vocab: [...byteTokens, 'Ġt'], merges: [['Ġ', 't']] });
    */
   constructor(config: BPEConfig, source: BPESource = { file: 'BPE config', vocab: 'vocab' }) {
+    super();
     const vp: Place = { file: source.file, path: source.vocab };
     const tokens = config.vocab;
     if (!Array.isArray(tokens)) throw formatError(vp, 'expected the token of each id');
@@ -131,11 +128,11 @@ export class BPETokenizer implements Tokenizer {
       mergeIds.push([ia!, ib!, iab!]);
     });
     checkAddedTokens(config.addedTokens ?? [], tokens, vp);
-    this.#tokens = Object.freeze([...tokens]);
-    this.#ids = ids;
+    this.tokens = Object.freeze([...tokens]);
+    this.ids = ids;
     this.#merges = config.merges.map(([a, b]) => [a, b] as const);
     this.#table = new MergeTable(mergeIds);
-    this.#added = new AddedTokens(config.addedTokens ?? []);
+    this.added = new AddedTokens(config.addedTokens ?? []);
     this.#normalizer = [...(config.normalizer ?? [])];
     this.#pre = [...(config.preTokenizer ?? [{ type: 'split', pattern: GPT2_PATTERN }])];
     this.#patterns = this.#pre.map((s, i) => {
@@ -148,12 +145,12 @@ export class BPETokenizer implements Tokenizer {
     });
     const steps = this.#pre.map((s) => (s.type === 'split' ? (s.pattern === GPT2_PATTERN ? 'gpt2' : 'split') : 'prefix')).join('+');
     this.#fast = steps === 'gpt2' ? 'gpt2' : steps === 'prefix+gpt2' ? 'prefix+gpt2' : null;
-    this.#template = config.template ?? null;
-    checkTemplateIds(this.#template, tokens.length, vp);
+    this.template = config.template ?? null;
+    checkTemplateIds(this.template, tokens.length, vp);
     this.#ignoreMerges = config.ignoreMerges ?? false;
     this.#padToken = config.padToken ?? null;
     if (this.#padToken !== null && !ids.has(this.#padToken)) throw formatError(vp, `pad token ${JSON.stringify(this.#padToken)} is not in the vocabulary`);
-    ({ bytes: this.#bytes, offsets: this.#offsets } = tokenByteTable(this.#tokens));
+    ({ bytes: this.#bytes, offsets: this.#offsets } = tokenByteTable(this.tokens));
   }
 
   /**
@@ -208,10 +205,6 @@ export class BPETokenizer implements Tokenizer {
     }, { file, vocab: 'vocab', merge: merges });
   }
 
-  /** The number of ids. */
-  get vocabSize(): number {
-    return this.#tokens.length;
-  }
 
   /** The number of merges. */
   get mergeCount(): number {
@@ -220,23 +213,11 @@ export class BPETokenizer implements Tokenizer {
 
   /** The pad token's id, or 0 when there is none. */
   get padId(): number {
-    return this.#padToken === null ? 0 : this.#ids.get(this.#padToken)!;
+    return this.#padToken === null ? 0 : this.ids.get(this.#padToken)!;
   }
 
-  /** The special tokens' strings and ids. */
-  get specialTokens(): ReadonlyMap<string, number> {
-    return new Map(this.#added.list.filter((t) => t.special).map((t) => [t.content, t.id]));
-  }
 
-  /** The id of a token string ('Ġthe' → 262 in GPT-2), or undefined. */
-  tokenToId(token: string): number | undefined {
-    return this.#ids.get(token);
-  }
 
-  /** The token string of an id, or undefined outside [0, vocabSize). */
-  idToToken(id: number): string | undefined {
-    return this.#tokens[id];
-  }
 
   /**
    * The ids of `text`. Special tokens written in the text follow `options.special` (default
@@ -247,41 +228,13 @@ export class BPETokenizer implements Tokenizer {
   encode(text: string, options: EncodeOptions = {}): Int32Array {
     if (typeof text !== 'string') throw new TokenError(`BPETokenizer.encode: expected a string, got ${text === null ? 'null' : typeof text}`);
     this.#n = 0;
-    for (const seg of this.#added.split(text, options.special ?? 'allow')) {
+    for (const seg of this.added.split(text, options.special ?? 'allow')) {
       if (seg.id >= 0) this.#push(seg.id);
       else if (seg.end > seg.start) this.#encodeText(text, seg.start, seg.end);
     }
     const ids = this.#out.slice(0, this.#n);
     if (this.#out.length > 1 << 20) this.#out = new Int32Array(1024); // do not keep a huge buffer
     return options.addSpecialTokens ? this.postProcess(ids) : ids;
-  }
-
-  /**
-   * Two texts with the template's tokens (none for GPT-2) and token type ids (0 for `a`, 1 for `b` without a template).
-   * @example
-   * tok.encodePair('question', 'context').typeIds;
-   */
-  encodePair(a: string, b: string, options: Omit<EncodeOptions, 'addSpecialTokens'> = {}): Encoding {
-    return applyTemplate(this.#template, this.encode(a, options), this.encode(b, options));
-  }
-
-  /** `ids` wrapped with the template's tokens for one text (unchanged without a template). */
-  postProcess(ids: Int32Array): Int32Array {
-    return this.#template ? applyTemplate(this.#template, ids).ids : ids;
-  }
-
-  /** How many ids the template adds around one text. */
-  addedTokenCount(): number {
-    return addedCount(this.#template, false);
-  }
-
-  /**
-   * `texts` in one padded (B, T) block with an attention mask; see {@link encodeBatch}.
-   * @example
-   * tok.encodeBatch(['a b c', 'a'], { padTo: 'longest', side: 'left' });
-   */
-  encodeBatch(texts: readonly string[], options: BatchOptions = {}): BatchEncoding {
-    return encodeBatch(this, texts, options);
   }
 
   /**
@@ -293,18 +246,18 @@ export class BPETokenizer implements Tokenizer {
    */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     const skip = options.skipSpecialTokens ?? false;
-    const off = this.#offsets, size = this.#tokens.length;
+    const off = this.#offsets, size = this.tokens.length;
     let total = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (!(id >= 0 && id < size && Number.isInteger(id))) throw idsError('BPETokenizer.decode', id, i, size);
-      if (!(skip && this.#added.isSpecial(id))) total += off[id + 1]! - off[id]!;
+      if (!(skip && this.added.isSpecial(id))) total += off[id + 1]! - off[id]!;
     }
     const bytes = new Uint8Array(total);
     let o = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (skip && this.#added.isSpecial(id)) continue;
+      if (skip && this.added.isSpecial(id)) continue;
       const s = off[id]!, e = off[id + 1]!;
       if (e - s === 1) bytes[o++] = this.#bytes[s]!;
       else { bytes.set(this.#bytes.subarray(s, e), o); o += e - s; }
@@ -325,10 +278,10 @@ export class BPETokenizer implements Tokenizer {
     let position = 0;
     return {
       push: (id: number) => {
-        const size = this.#tokens.length;
+        const size = this.tokens.length;
         if (!(id >= 0 && id < size && Number.isInteger(id))) throw idsError('BPETokenizer.decoder().push', id, position, size);
         position++;
-        if (skip && this.#added.isSpecial(id)) return '';
+        if (skip && this.added.isSpecial(id)) return '';
         return utf8.push(this.#bytes.subarray(this.#offsets[id]!, this.#offsets[id + 1]!));
       },
       flush: () => utf8.flush(),
@@ -338,12 +291,12 @@ export class BPETokenizer implements Tokenizer {
   /** The saved form (plain data). */
   toJSON(): BPETokenizerJSON {
     return {
-      type: 'bpe', version: 1, vocab: [...this.#tokens],
+      type: 'bpe', version: 1, vocab: [...this.tokens],
       merges: this.#merges.map(([a, b]) => (a.includes(' ') || b.includes(' ') ? [a, b] : `${a} ${b}`)),
-      addedTokens: this.#added.list.map((t) => ({ ...t })),
+      addedTokens: this.added.list.map((t) => ({ ...t })),
       normalizer: this.#normalizer.map((s) => ({ ...s })),
       preTokenizer: this.#pre.map((s) => ({ ...s })),
-      template: this.#template, ignoreMerges: this.#ignoreMerges, padToken: this.#padToken,
+      template: this.template, ignoreMerges: this.#ignoreMerges, padToken: this.#padToken,
     };
   }
 
@@ -426,7 +379,7 @@ export class BPETokenizer implements Tokenizer {
       if (this.#sym.length < 3 * (j - i)) this.#sym = new Int32Array(3 * (j - i) + 64);
       const sym = this.#sym;
       let n = utf8Symbols(text, i, j, this.#byteId, sym);
-      const whole = this.#ignoreMerges ? this.#ids.get(wordAsBytes(key)) : undefined;
+      const whole = this.#ignoreMerges ? this.ids.get(wordAsBytes(key)) : undefined;
       if (whole !== undefined) {
         sym[0] = whole;
         n = 1;

@@ -4,11 +4,11 @@
 // nothing, or longer than max_input_chars_per_word, is one [UNK]. Post-processing adds
 // [CLS] … [SEP] (and [SEP] B [SEP] for pairs, with token type ids) when asked.
 import { TokenError } from '../errors.js';
-import { encodeBatch, type BatchEncoding, type BatchOptions } from './batch.js';
+import { TemplatedTokenizer } from './templated.js';
 import { checkAddedTokens, idsError, savedAddedTokens } from './common.js';
 import { checkContiguous, Fields, formatError, item, parseJson, type Place } from './json.js';
 import { BERT_UNCASED, normalize, normalizerSteps, type NormalizerStep } from './normalize.js';
-import { addedCount, applyTemplate, bertTemplate, checkTemplateIds, savedTemplate, type Encoding, type Template } from './postprocess.js';
+import { bertTemplate, checkTemplateIds, savedTemplate, type Template } from './postprocess.js';
 import { AddedTokens, type AddedToken } from './special.js';
 import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
 
@@ -72,17 +72,13 @@ const CACHE_MAX = 1 << 15;
  * tok.encode('Hello, my dog is cute', { addSpecialTokens: true }); // Int32Array [101, 7592, 1010, 2026, 3899, 2003, 10140, 102]
  * tok.decode([7592, 1010, 2026, 3899]);                            // 'hello, my dog'
  */
-export class WordPieceTokenizer implements Tokenizer {
-  readonly #tokens: readonly string[];
-  readonly #ids: Map<string, number>;
+export class WordPieceTokenizer extends TemplatedTokenizer implements Tokenizer {
   readonly #unk: string;
   readonly #unkId: number;
   readonly #prefix: string;
   readonly #maxChars: number;
   readonly #normalizer: readonly NormalizerStep[];
   readonly #split: WordSplit;
-  readonly #added: AddedTokens;
-  readonly #template: Template | null;
   readonly #cleanup: boolean;
   readonly #padToken: string | null;
   readonly #cache = new Map<string, number[]>();
@@ -94,6 +90,7 @@ export class WordPieceTokenizer implements Tokenizer {
    * new WordPieceTokenizer({ vocab: ['[UNK]', 'un', '##able'] }).encode('unable'); // Int32Array [1, 2]
    */
   constructor(config: WordPieceConfig, file = 'WordPiece config') {
+    super();
     const vp: Place = { file, path: 'vocab' };
     const tokens = config.vocab;
     if (!Array.isArray(tokens)) throw formatError(vp, 'expected the token of each id');
@@ -106,8 +103,8 @@ export class WordPieceTokenizer implements Tokenizer {
       if (earlier !== undefined) throw formatError(item(vp, i), `token ${JSON.stringify(t)} repeats id ${earlier}`);
       ids.set(t, i);
     }
-    this.#tokens = Object.freeze([...tokens]);
-    this.#ids = ids;
+    this.tokens = Object.freeze([...tokens]);
+    this.ids = ids;
     this.#unk = config.unkToken ?? '[UNK]';
     const unkId = ids.get(this.#unk);
     if (unkId === undefined) throw formatError(vp, `the unknown token ${JSON.stringify(this.#unk)} is not in the vocabulary`);
@@ -120,10 +117,10 @@ export class WordPieceTokenizer implements Tokenizer {
     if (!Object.hasOwn(SPLITS, this.#split)) throw formatError({ file, path: 'wordSplit' }, `unknown word split ${JSON.stringify(this.#split)} (known: ${Object.keys(SPLITS).join(', ')})`);
     const added = config.addedTokens ?? BERT_SPECIALS.filter((t) => ids.has(t)).map((content) => ({ id: ids.get(content)!, content, special: true }));
     checkAddedTokens(added, tokens, vp);
-    this.#added = new AddedTokens(added);
-    this.#template = config.template !== undefined ? config.template
+    this.added = new AddedTokens(added);
+    this.template = config.template !== undefined ? config.template
       : ids.has('[CLS]') && ids.has('[SEP]') ? bertTemplate(['[CLS]', ids.get('[CLS]')!], ['[SEP]', ids.get('[SEP]')!]) : null;
-    checkTemplateIds(this.#template, tokens.length, vp);
+    checkTemplateIds(this.template, tokens.length, vp);
     this.#cleanup = config.cleanup ?? true;
     this.#padToken = config.padToken !== undefined ? config.padToken : ids.has('[PAD]') ? '[PAD]' : null;
     if (this.#padToken !== null && !ids.has(this.#padToken)) throw formatError(vp, `pad token ${JSON.stringify(this.#padToken)} is not in the vocabulary`);
@@ -177,14 +174,10 @@ export class WordPieceTokenizer implements Tokenizer {
     }, file);
   }
 
-  /** The number of ids. */
-  get vocabSize(): number {
-    return this.#tokens.length;
-  }
 
   /** The pad token's id ([PAD]: 0 in BERT), or 0 when there is none. */
   get padId(): number {
-    return this.#padToken === null ? 0 : this.#ids.get(this.#padToken)!;
+    return this.#padToken === null ? 0 : this.ids.get(this.#padToken)!;
   }
 
   /** The id of [UNK]. */
@@ -192,20 +185,8 @@ export class WordPieceTokenizer implements Tokenizer {
     return this.#unkId;
   }
 
-  /** The special tokens' strings and ids. */
-  get specialTokens(): ReadonlyMap<string, number> {
-    return new Map(this.#added.list.filter((t) => t.special).map((t) => [t.content, t.id]));
-  }
 
-  /** The id of a token string ('##ing', '[CLS]'), or undefined. */
-  tokenToId(token: string): number | undefined {
-    return this.#ids.get(token);
-  }
 
-  /** The token string of an id, or undefined outside [0, vocabSize). */
-  idToToken(id: number): string | undefined {
-    return this.#tokens[id];
-  }
 
   /**
    * The ids of `text`; `addSpecialTokens` adds [CLS] … [SEP] (the template), `special` says what
@@ -216,7 +197,7 @@ export class WordPieceTokenizer implements Tokenizer {
   encode(text: string, options: EncodeOptions = {}): Int32Array {
     if (typeof text !== 'string') throw new TokenError(`WordPieceTokenizer.encode: expected a string, got ${text === null ? 'null' : typeof text}`);
     const out: number[] = [];
-    for (const seg of this.#added.split(text, options.special ?? 'allow')) {
+    for (const seg of this.added.split(text, options.special ?? 'allow')) {
       if (seg.id >= 0) out.push(seg.id);
       else if (seg.end > seg.start) this.#encodeText(text.slice(seg.start, seg.end), out);
     }
@@ -230,35 +211,7 @@ export class WordPieceTokenizer implements Tokenizer {
    * bert.tokenize('unaffable'); // ['una', '##ffa', '##ble']
    */
   tokenize(text: string): string[] {
-    return [...this.encode(text)].map((id) => this.#tokens[id]!);
-  }
-
-  /**
-   * Two texts as `[CLS] a [SEP] b [SEP]` with token type ids 0 … 0 1 … 1.
-   * @example
-   * const { ids, typeIds } = bert.encodePair('who?', 'me');
-   */
-  encodePair(a: string, b: string, options: Omit<EncodeOptions, 'addSpecialTokens'> = {}): Encoding {
-    return applyTemplate(this.#template, this.encode(a, options), this.encode(b, options));
-  }
-
-  /** `ids` wrapped as one text by the template ([CLS] ids [SEP]). */
-  postProcess(ids: Int32Array): Int32Array {
-    return this.#template ? applyTemplate(this.#template, ids).ids : ids;
-  }
-
-  /** How many ids the template adds around one text (2 for BERT). */
-  addedTokenCount(): number {
-    return addedCount(this.#template, false);
-  }
-
-  /**
-   * `texts` in one padded (B, T) block with an attention mask; padding uses [PAD]; see {@link encodeBatch}.
-   * @example
-   * bert.encodeBatch(['a b c', 'a'], { addSpecialTokens: true, truncate: 128 });
-   */
-  encodeBatch(texts: readonly string[], options: BatchOptions = {}): BatchEncoding {
-    return encodeBatch(this, texts, options);
+    return [...this.encode(text)].map((id) => this.tokens[id]!);
   }
 
   /**
@@ -287,14 +240,14 @@ export class WordPieceTokenizer implements Tokenizer {
 
   #decoderFor(options: DecodeOptions, what: string): StreamDecoder {
     const skip = options.skipSpecialTokens ?? false;
-    const size = this.#tokens.length, prefix = this.#prefix;
+    const size = this.tokens.length, prefix = this.#prefix;
     let position = 0, first = true;
     return {
       push: (id: number) => {
         if (!(id >= 0 && id < size && Number.isInteger(id))) throw idsError(what, id, position, size);
         position++;
-        if (skip && this.#added.isSpecial(id)) return '';
-        let t = this.#tokens[id]!;
+        if (skip && this.added.isSpecial(id)) return '';
+        let t = this.tokens[id]!;
         if (!first) t = t.startsWith(prefix) ? t.slice(prefix.length) : ' ' + t;
         first = false;
         return this.#cleanup ? cleanup(t) : t;
@@ -306,9 +259,9 @@ export class WordPieceTokenizer implements Tokenizer {
   /** The saved form (plain data). */
   toJSON(): WordPieceTokenizerJSON {
     return {
-      type: 'wordpiece', version: 1, vocab: [...this.#tokens], unkToken: this.#unk, continuingPrefix: this.#prefix,
+      type: 'wordpiece', version: 1, vocab: [...this.tokens], unkToken: this.#unk, continuingPrefix: this.#prefix,
       maxInputCharsPerWord: this.#maxChars, normalizer: this.#normalizer.map((s) => ({ ...s })), wordSplit: this.#split,
-      addedTokens: this.#added.list.map((t) => ({ ...t })), template: this.#template, cleanup: this.#cleanup, padToken: this.#padToken,
+      addedTokens: this.added.list.map((t) => ({ ...t })), template: this.template, cleanup: this.#cleanup, padToken: this.#padToken,
     };
   }
 
@@ -349,7 +302,7 @@ export class WordPieceTokenizer implements Tokenizer {
       let end = chars, found = -1;
       for (; end > start; end--) {
         const piece = word.slice(bounds[start], bounds[end]);
-        const id = this.#ids.get(start > 0 ? this.#prefix + piece : piece);
+        const id = this.ids.get(start > 0 ? this.#prefix + piece : piece);
         if (id !== undefined) { found = id; break; }
       }
       if (found < 0) return [this.#unkId];
