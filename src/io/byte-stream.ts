@@ -10,7 +10,7 @@ export interface ByteStream {
   readonly name: string;
   /** Total bytes when known (a file's size, a response's Content-Length), else null. */
   readonly size: number | null;
-  /** The next bytes, at most `max` of them (at least 1 unless the stream has ended: then empty). */
+  /** The next bytes, at most `max` of them (at least 1 unless the stream has ended: then empty); valid until the next read (the buffer may be reused). */
   read(max: number): Promise<Uint8Array>;
   /** Releases the file or connection; safe to call twice. */
   close(): Promise<void>;

@@ -14,6 +14,7 @@ import type { SafetensorsEntry, SafetensorsHeader } from '../io/safetensors.js';
 import type { BPETokenizer } from '../tokenizers/bpe.js';
 import { tokenizerFromFolder } from '../tokenizers/files.js';
 import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
+import { sumOfSquares } from '../ops/optim.js';
 import { checkFinite, dequantizeChannels, makeModel, planNames, type LoadReport, type NamePlan } from './files.js';
 import { configFromHf } from './huggingface.js';
 import type { Model, ModelFamily } from './model.js';
@@ -107,12 +108,15 @@ export async function loadPretrained(rt: Runtime, source: string | URL, opts: Pr
     for (const s of shards) await streamSafetensorsData(s.stream, s.header, sinks);
     for (const [param, name] of p.pairs) {
       const sc = scales.get(name);
-      if (sc) {
-        checkFinite('loadPretrained', p.scales.get(name)!, sc, tensors.get(p.scales.get(name)!)!.shape);
-        const v = param.value.f32();
-        dequantizeChannels(v, param.spec.shape, sc, tensors.get(p.scales.get(name)!)!.shape, v);
-      }
-      checkFinite('loadPretrained', name, param.value.f32(), param.spec.shape);
+      if (!sc) continue;
+      checkFinite('loadPretrained', p.scales.get(name)!, sc, tensors.get(p.scales.get(name)!)!.shape);
+      const v = param.value.f32();
+      dequantizeChannels(v, param.spec.shape, sc, tensors.get(p.scales.get(name)!)!.shape, v);
+    }
+    // finite everywhere iff Σw² is (one threaded kernel, summed in f64); otherwise, or if that sum
+    // overflows f32, the exact scan names the tensor and index
+    if (!Number.isFinite(sumOfSquares(rt, built.params.flat))) {
+      for (const [param, name] of p.pairs) checkFinite('loadPretrained', name, param.value.f32(), param.spec.shape);
     }
     built.params.changed();
     built.eval();
