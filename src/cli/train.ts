@@ -24,7 +24,7 @@ export const TRAIN_HELP = `usage: wasmformer train <text file> [options]
   --tokenizer char|bpe   characters (default) or a byte-level BPE trained on the text
   --vocab-size N         BPE vocabulary (default 2048)
   --steps N (2000)  --layers N (4)  --heads N (4)  --d-model N (128)  --block N (64)  --batch N (12)
-  --lr X (1e-3)  --min-lr X (1e-4)  --warmup N (100)  --weight-decay X (0.1)  --clip X (1)  --dropout X (0)
+  --lr X (1e-3)  --min-lr X (1e-4)  --warmup N (100, at most a tenth of --steps)  --weight-decay X (0.1)  --clip X (1)  --dropout X (0)
   --eval-every N (250)  --eval-batches N (20)  --final-eval-batches N (200)  --sample-tokens N (500)
   --seed N (1337)  --out DIR (runs/<file name>)  --resume CHECKPOINT`;
 
@@ -43,7 +43,8 @@ export async function trainCommand(rt: Runtime, args: string[], io: { stdout: No
   const [path] = positionals('train', p, ['text file']);
   const int = (k: string, fallback: number, min = 1) => num(p, k, { min, integer: true }) ?? fallback;
   const real = (k: string, fallback: number, min = 0) => num(p, k, { min }) ?? fallback;
-  const steps = int('steps', 2000), warmup = int('warmup', 100, 0), evalEvery = int('eval-every', 250);
+  const steps = int('steps', 2000), evalEvery = int('eval-every', 250);
+  const warmup = int('warmup', Math.min(100, Math.floor(steps / 10)), 0);   // the recipe's 100, or a tenth of a short run
   if (warmup >= steps) throw new UsageError(`--warmup ${warmup} must be below --steps ${steps} (for short runs try --warmup ${Math.floor(steps / 10)})`);
   const nHead = int('heads', 4), dModel = int('d-model', 128);
   if (dModel % nHead !== 0) throw new UsageError(`--d-model ${dModel} is not divisible by --heads ${nHead}; pick heads that divide it (e.g. ${[1, 2, 4, 8].filter((h) => dModel % h === 0).join(', ')})`);

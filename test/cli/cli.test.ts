@@ -109,7 +109,7 @@ describe('wasmformer', () => {
     [['generate', GPT2, 'a', '--top-k', 'abc'], 2, /--top-k is 'abc', expected an integer ≥ 1/],
     [['generate', GPT2, 'a', '--nope'], 2, /Unknown option '--nope'/],
     [['train', join(dir, 'nothing.txt')], 2, /cannot read '.*nothing.txt': no such file/],
-    [['train', GPT2 + '/merges.txt', '--steps', '100'], 2, /--warmup 100 must be below --steps 100/],
+    [['train', GPT2 + '/merges.txt', '--steps', '100', '--warmup', '100'], 2, /--warmup 100 must be below --steps 100/],
     [['train', GPT2 + '/merges.txt', '--heads', '3'], 2, /--d-model 128 is not divisible by --heads 3/],
     [['quantize', GPT2, join(dir, 'x.safetensors'), '--dtype', 'int4'], 2, /--dtype is 'int4', expected one of int8, f16, bf16/],
     [['--threads', '0', 'bench'], 2, /--threads is '0', expected an integer in \[1, 256\]/],
