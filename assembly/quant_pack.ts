@@ -69,6 +69,179 @@ export function f32_to_bf16(x: f32): u32 {
   return (b + 0x7fff + ((b >> 16) & 1)) >> 16;
 }
 
+// The pack kernels convert whole slivers with v128 (eight columns: two vectors per row of W stored
+// (K,N); eight rows, four k at a time, for W stored (N,K)), with the arithmetic of the scalar
+// conversions above lane by lane; an edge sliver (fewer than 8 columns) and the k tails go element
+// by element. Measured on one core, 768×3072, (K,N) / (N,K): int8 3.3 / 4.3 ms, f16 1.8 / 2.1,
+// bf16 1.1 / 1.5 (element by element: 23, 17, 16).
+
+/** f32_to_f16 on four lanes (f32 in, the f16 codes in i32 lanes out). */
+// @ts-ignore: decorator
+@inline function f16x4(v: v128): v128 {
+  const sign = v128.and(i32x4.shr_u(v, 16), i32x4.splat(0x8000)), a = v128.and(v, i32x4.splat(0x7fffffff));
+  const r = i32x4.sub(a, i32x4.splat(0x38000000));
+  const normal = i32x4.shr_u(i32x4.add(i32x4.add(r, i32x4.splat(0xfff)), v128.and(i32x4.shr_u(r, 13), i32x4.splat(1))), 13);
+  const small = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(a, f32x4.splat(16777216.0))));
+  let h = v128.bitselect(normal, small, i32x4.ge_s(a, i32x4.splat(0x38800000)));
+  h = v128.bitselect(i32x4.splat(0x7bff), h, i32x4.ge_s(a, i32x4.splat(0x477ff000)));
+  h = v128.bitselect(i32x4.splat(0x7e00), h, i32x4.gt_s(a, i32x4.splat(0x7f800000)));
+  return v128.or(h, sign);
+}
+
+/** f32_to_bf16 on four lanes. */
+// @ts-ignore: decorator
+@inline function bf16x4(v: v128): v128 {
+  const a = v128.and(v, i32x4.splat(0x7fffffff)), top = i32x4.shr_u(v, 16);
+  let h = i32x4.shr_u(i32x4.add(i32x4.add(v, i32x4.splat(0x7fff)), v128.and(top, i32x4.splat(1))), 16);
+  h = v128.bitselect(v128.or(v128.and(top, i32x4.splat(0x8000)), i32x4.splat(0x7f7f)), h, i32x4.ge_s(a, i32x4.splat(0x7f7f8000)));
+  return v128.bitselect(v128.or(top, i32x4.splat(0x40)), h, i32x4.gt_s(a, i32x4.splat(0x7f800000)));
+}
+
+/** One weight quantized: clamp(roundeven(w · inv), ±127) (NaN → 0). */
+// @ts-ignore: decorator
+@inline function q8(w: f32, inv: f32): i32 {
+  return <i32>min<f32>(127, max<f32>(-127, nearest<f32>(w * inv)));
+}
+
+/** q8 on four lanes (i32 lanes out). */
+// @ts-ignore: decorator
+@inline function q8x4(v: v128, inv: v128): v128 {
+  return i32x4.trunc_sat_f32x4_s(f32x4.min(f32x4.splat(127), f32x4.max(f32x4.splat(-127), f32x4.nearest(f32x4.mul(v, inv)))));
+}
+
+/** The int8 sliver s (columns j0 … j0+7) element by element: any edge, either storage. */
+function pack_i8_scalar(d: usize, scales: usize, w: usize, ld: usize, trans: bool, n: i32, k: i32, j0: i32): void {
+  const kp = (k + 1) & ~1;
+  for (let r = 0; r < 8; r++) {
+    const j = j0 + r;
+    let amax: f32 = 0;
+    if (j < n) for (let p = 0; p < k; p++) amax = max<f32>(amax, abs<f32>(load<f32>(at(w, ld, trans, p, j))));
+    const zero = !(amax >= TINY_COLUMN);
+    const inv: f32 = zero ? 0 : <f32>127 / amax;
+    store<f32>(scales + (<usize>j << 2), zero ? 0 : amax / <f32>127);
+    for (let p = 0; p < kp; p++) store<i8>(d + slot(p, r), <i8>(j < n && p < k ? q8(load<f32>(at(w, ld, trans, p, j)), inv) : 0));
+  }
+}
+
+/** A full int8 sliver of W stored (K,N): columns two vectors wide, pairs of rows interleaved by one byte shuffle. */
+function pack_i8_n(d: usize, scales: usize, w: usize, ld: usize, k: i32): void {
+  let m0 = f32x4.splat(0), m1 = m0;
+  for (let p = 0; p < k; p++) {
+    const row = w + <usize>p * ld;
+    m0 = f32x4.max(m0, f32x4.abs(v128.load(row))); m1 = f32x4.max(m1, f32x4.abs(v128.load(row, 16)));
+  }
+  const tiny = f32x4.splat(TINY_COLUMN), c127 = f32x4.splat(127);
+  const z0 = v128.not(f32x4.ge(m0, tiny)), z1 = v128.not(f32x4.ge(m1, tiny));
+  const i0 = v128.andnot(f32x4.div(c127, m0), z0), i1 = v128.andnot(f32x4.div(c127, m1), z1);
+  v128.store(scales, v128.andnot(f32x4.div(m0, c127), z0)); v128.store(scales, v128.andnot(f32x4.div(m1, c127), z1), 16);
+  const none = i32x4.splat(0);
+  for (let p = 0; p < k; p += 2) {
+    const row = w + <usize>p * ld, next = row + ld;
+    const a = i16x8.narrow_i32x4_s(q8x4(v128.load(row), i0), q8x4(v128.load(row, 16), i1));
+    const b = p + 1 < k ? i16x8.narrow_i32x4_s(q8x4(v128.load(next), i0), q8x4(v128.load(next, 16), i1)) : none;
+    const bytes = i8x16.narrow_i16x8_s(a, b);                   // columns 0-7 of row p, then of row p+1
+    v128.store(d + (<usize>p << 3), i8x16.shuffle(bytes, bytes, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
+  }
+}
+
+/** A full int8 sliver of W stored (N,K): eight rows (= columns of op(W)), four k at a time. */
+function pack_i8_t(d: usize, scales: usize, w: usize, ld: usize, k: i32): void {
+  const k4 = k & ~3;
+  for (let r = 0; r < 8; r++) {                            // scales[r] = amax of row r, for now
+    const row = w + <usize>r * ld;
+    let mv = f32x4.splat(0);
+    for (let p = 0; p < k4; p += 4) mv = f32x4.max(mv, f32x4.abs(v128.load(row + (<usize>p << 2))));
+    let amax = max<f32>(max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (let p = k4; p < k; p++) amax = max<f32>(amax, abs<f32>(load<f32>(row + (<usize>p << 2))));
+    store<f32>(scales + (<usize>r << 2), amax);
+  }
+  const v0 = inv_splat(scales, 0), v1 = inv_splat(scales, 1), v2 = inv_splat(scales, 2), v3 = inv_splat(scales, 3);
+  const v4 = inv_splat(scales, 4), v5 = inv_splat(scales, 5), v6 = inv_splat(scales, 6), v7 = inv_splat(scales, 7);
+  for (let p = 0; p < k4; p += 4) {
+    const q = w + (<usize>p << 2);
+    const c01 = i16x8.narrow_i32x4_s(q8x4(v128.load(q), v0), q8x4(v128.load(q + ld), v1));
+    const c23 = i16x8.narrow_i32x4_s(q8x4(v128.load(q + 2 * ld), v2), q8x4(v128.load(q + 3 * ld), v3));
+    const c45 = i16x8.narrow_i32x4_s(q8x4(v128.load(q + 4 * ld), v4), q8x4(v128.load(q + 5 * ld), v5));
+    const c67 = i16x8.narrow_i32x4_s(q8x4(v128.load(q + 6 * ld), v6), q8x4(v128.load(q + 7 * ld), v7));
+    const x = i8x16.narrow_i16x8_s(c01, c23), y = i8x16.narrow_i16x8_s(c45, c67);   // columns 0-3 (4 k each), 4-7
+    v128.store(d + (<usize>p << 3), i8x16.shuffle(x, y, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29));
+    v128.store(d + (<usize>p << 3), i8x16.shuffle(x, y, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31), 16);
+  }
+  const kp = (k + 1) & ~1;
+  for (let r = 0; r < 8; r++) {                            // the k tail, then scales[r] = amax / 127
+    const row = w + <usize>r * ld, amax = load<f32>(scales + (<usize>r << 2)), zero = !(amax >= TINY_COLUMN);
+    const inv: f32 = zero ? 0 : <f32>127 / amax;
+    for (let p = k4; p < kp; p++) store<i8>(d + slot(p, r), <i8>(p < k ? q8(load<f32>(row + (<usize>p << 2)), inv) : 0));
+    store<f32>(scales + (<usize>r << 2), zero ? 0 : amax / <f32>127);
+  }
+}
+
+/** splat(127 / amax), amax = scales[r] (0 for a tiny or zero column, as pack_i8_scalar). */
+// @ts-ignore: decorator
+@inline function inv_splat(scales: usize, r: usize): v128 {
+  const amax = load<f32>(scales + (r << 2));
+  return f32x4.splat(amax >= TINY_COLUMN ? <f32>127 / amax : 0);
+}
+
+/** The f16 / bf16 sliver element by element: any edge, either storage. */
+function pack_half_scalar(d: usize, w: usize, ld: usize, trans: bool, n: i32, k: i32, j0: i32, bf16: bool): void {
+  const kp = (k + 1) & ~1;
+  for (let p = 0; p < kp; p++) {
+    for (let r = 0; r < 8; r++) {
+      const j = j0 + r;
+      let h: u32 = 0;
+      if (j < n && p < k) {
+        const v = load<f32>(at(w, ld, trans, p, j));
+        h = bf16 ? f32_to_bf16(v) : f32_to_f16(v);
+      }
+      store<u16>(d + (slot(p, r) << 1), <u16>h);
+    }
+  }
+}
+
+/** Four lanes converted to f16 or bf16 codes (i32 lanes). */
+// @ts-ignore: decorator
+@inline function halfx4(v: v128, bf16: bool): v128 {
+  return bf16 ? bf16x4(v) : f16x4(v);
+}
+
+/** A full f16 / bf16 sliver of W stored (K,N): per pair of rows, each 32-bit lane = row p's code | row p+1's << 16. */
+// @ts-ignore: decorator
+@inline function pack_half_n(d: usize, w: usize, ld: usize, k: i32, bf16: bool): void {
+  for (let p = 0; p < k; p += 2) {
+    const row = w + <usize>p * ld, next = row + ld, o = d + (<usize>p << 4);
+    let lo = halfx4(v128.load(row), bf16), hi = halfx4(v128.load(row, 16), bf16);
+    if (p + 1 < k) {
+      lo = v128.or(lo, i32x4.shl(halfx4(v128.load(next), bf16), 16));
+      hi = v128.or(hi, i32x4.shl(halfx4(v128.load(next, 16), bf16), 16));
+    }
+    v128.store(o, lo); v128.store(o, hi, 16);
+  }
+}
+
+/** A full f16 / bf16 sliver of W stored (N,K): eight rows, four k at a time, codes narrowed to 16 bits and regrouped by pairs. */
+// @ts-ignore: decorator
+@inline function pack_half_t(d: usize, w: usize, ld: usize, k: i32, bf16: bool): void {
+  const k4 = k & ~3;
+  for (let p = 0; p < k4; p += 4) {
+    const q = w + (<usize>p << 2), o = d + (<usize>p << 4);
+    // c01: the codes of columns 0 and 1 at k p … p+3, as 16-bit lanes: 32-bit lanes (p,p+1 | p+2,p+3) of column 0, then of 1
+    const c01 = i16x8.narrow_i32x4_u(halfx4(v128.load(q), bf16), halfx4(v128.load(q + ld), bf16));
+    const c23 = i16x8.narrow_i32x4_u(halfx4(v128.load(q + 2 * ld), bf16), halfx4(v128.load(q + 3 * ld), bf16));
+    const c45 = i16x8.narrow_i32x4_u(halfx4(v128.load(q + 4 * ld), bf16), halfx4(v128.load(q + 5 * ld), bf16));
+    const c67 = i16x8.narrow_i32x4_u(halfx4(v128.load(q + 6 * ld), bf16), halfx4(v128.load(q + 7 * ld), bf16));
+    v128.store(o, i32x4.shuffle(c01, c23, 0, 2, 4, 6)); v128.store(o, i32x4.shuffle(c45, c67, 0, 2, 4, 6), 16);
+    v128.store(o, i32x4.shuffle(c01, c23, 1, 3, 5, 7), 32); v128.store(o, i32x4.shuffle(c45, c67, 1, 3, 5, 7), 48);
+  }
+  const kp = (k + 1) & ~1;
+  for (let p = k4; p < kp; p++) {
+    for (let r = 0; r < 8; r++) {
+      const h = p < k ? (bf16 ? f32_to_bf16(load<f32>(w + <usize>r * ld + (<usize>p << 2))) : f32_to_f16(load<f32>(w + <usize>r * ld + (<usize>p << 2)))) : 0;
+      store<u16>(d + (slot(p, r) << 1), <u16>h);
+    }
+  }
+}
+
 /**
  * Packs the slivers [s0, s1) of op(W) (K,N) as int8 with per-column scales (layout above):
  * dst holds the whole packed weight (ceil(n/8)·8·Kp bytes), scales ceil(n/8)·8 floats. flags
@@ -76,41 +249,24 @@ export function f32_to_bf16(x: f32): u32 {
  * disjoint ones at once).
  */
 export function quant_pack_i8(dst: usize, scales: usize, w: usize, n: i32, k: i32, ldw: i32, flags: i32, s0: i32, s1: i32): void {
-  const trans = (flags & TRANS_B) != 0, ld = <usize>ldw, kp = (k + 1) & ~1;
+  const trans = (flags & TRANS_B) != 0, ld = <usize>ldw << 2;
   for (let s = s0; s < s1; s++) {
-    const j0 = s << 3, d = dst + <usize>s * sliver_elems(k);
-    for (let r = 0; r < 8; r++) {
-      const j = j0 + r;
-      let amax: f32 = 0;
-      if (j < n) for (let p = 0; p < k; p++) amax = max<f32>(amax, abs<f32>(load<f32>(at(w, ld, trans, p, j))));
-      const zero = !(amax >= TINY_COLUMN);
-      const inv: f32 = zero ? 0 : <f32>127 / amax;
-      store<f32>(scales + (<usize>j << 2), zero ? 0 : amax / <f32>127);
-      for (let p = 0; p < kp; p++) {
-        let q: i32 = 0;
-        if (j < n && p < k) q = <i32>min<f32>(127, max<f32>(-127, nearest<f32>(load<f32>(at(w, ld, trans, p, j)) * inv)));
-        store<i8>(d + slot(p, r), <i8>q);
-      }
-    }
+    const j0 = s << 3, d = dst + <usize>s * sliver_elems(k), sc = scales + (<usize>j0 << 2);
+    if (j0 + 8 > n || k <= 0) pack_i8_scalar(d, scales, w, <usize>ldw, trans, n, k, j0);
+    else if (trans) pack_i8_t(d, sc, w + <usize>j0 * ld, ld, k);
+    else pack_i8_n(d, sc, w + (<usize>j0 << 2), ld, k);
   }
 }
 
-/** Packs the slivers [s0, s1) of op(W) as f16 (`bf16` 0) or bf16 (1): 2-byte elements, layout above. */
-function pack_half(dst: usize, w: usize, n: i32, k: i32, ldw: i32, flags: i32, s0: i32, s1: i32, bf16: bool): void {
-  const trans = (flags & TRANS_B) != 0, ld = <usize>ldw, kp = (k + 1) & ~1;
+/** Packs the slivers [s0, s1) of op(W) as f16 or bf16: 2-byte elements, layout above. */
+// @ts-ignore: decorator
+@inline function pack_half(dst: usize, w: usize, n: i32, k: i32, ldw: i32, flags: i32, s0: i32, s1: i32, bf16: bool): void {
+  const trans = (flags & TRANS_B) != 0, ld = <usize>ldw << 2;
   for (let s = s0; s < s1; s++) {
     const j0 = s << 3, d = dst + (<usize>s * sliver_elems(k) << 1);
-    for (let p = 0; p < kp; p++) {
-      for (let r = 0; r < 8; r++) {
-        const j = j0 + r;
-        let h: u32 = 0;
-        if (j < n && p < k) {
-          const v = load<f32>(at(w, ld, trans, p, j));
-          h = bf16 ? f32_to_bf16(v) : f32_to_f16(v);
-        }
-        store<u16>(d + (slot(p, r) << 1), <u16>h);
-      }
-    }
+    if (j0 + 8 > n || k <= 0) pack_half_scalar(d, w, <usize>ldw, trans, n, k, j0, bf16);
+    else if (trans) pack_half_t(d, w + <usize>j0 * ld, ld, k, bf16);
+    else pack_half_n(d, w + (<usize>j0 << 2), ld, k, bf16);
   }
 }
 

@@ -19,6 +19,8 @@ export {
   CheckpointError, ConfigError, FileError, TokenizerFormatError, TokenError, TrainingError, NotImplementedError, WorkerError,
 } from './errors.js';
 export { matmul } from './ops/gemm.js';
+export { quantizeWeight, matmulQuantized, dequantizeWeight, QuantizedWeight, QUANT_MAX_K } from './ops/quant.js';
+export type { QuantizeOptions, QuantDType } from './ops/quant.js';
 export type { MatmulOptions } from './ops/gemm.js';
 export { softmax, softmaxBackward } from './ops/softmax.js';
 export type { SoftmaxOptions } from './ops/softmax.js';

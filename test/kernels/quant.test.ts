@@ -474,7 +474,7 @@ describe('quantized weights, threads', () => {
         const want = simd.f32(whole(simd, a, dtype), m * a.ldy).slice();
         expectBits(threads, whole(threads, b, dtype), want, `${key} ${dtype}: threads vs simd`, b.ldy);
       }
-      expect(threads.rt.threadStats.jobs, `${key}: split calls`).toBeGreaterThan(jobs + 3);
+      expect(threads.rt.threadStats.jobs, `${key}: split calls`).toBeGreaterThanOrEqual(jobs + 3);   // at least the three products
     }
   });
 });
