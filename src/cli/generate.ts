@@ -40,7 +40,7 @@ export const GENERATION_OPTIONS = {
   'presence-penalty': { type: 'string' }, stop: { type: 'string', multiple: true }, 'time-limit': { type: 'string' },
 } as const;
 
-export async function generateCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream; readStdin(): Promise<string | null> }): Promise<void> {
+export async function generateCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream; stderr?: NodeJS.WritableStream; readStdin(): Promise<string | null> }): Promise<void> {
   const p = parse('generate', args, GENERATION_OPTIONS);
   if (p.values.help) {
     io.stdout.write(GENERATE_HELP + '\n');
@@ -49,7 +49,7 @@ export async function generateCommand(rt: Runtime, args: string[], io: { stdout:
   if (p.positionals.length < 1 || p.positionals.length > 2) throw new UsageError('wasmformer generate takes <model> [prompt] (see: wasmformer generate --help)');
   const opts = textOptions(p);
   const prompt = p.positionals[1] ?? (await io.readStdin()) ?? '\n';
-  const { model, tokenizer, source } = await loadSource(rt, p.positionals[0]!);
+  const { model, tokenizer, source } = await loadSource(rt, p.positionals[0]!, io.stderr);
   if (model.family !== 'gpt') throw new UsageError(`${source} holds a ${model.family} model; generate needs a GPT (a decoder-only language model)`);
   if (!tokenizer) throw new UsageError(`${source} has no tokenizer (tokenizer.json, vocab.json + merges.txt, or one saved in the checkpoint)`);
   if (prompt.length === 0) throw new ValueError('the prompt is empty');

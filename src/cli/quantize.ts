@@ -13,7 +13,7 @@ export const QUANTIZE_HELP = `usage: wasmformer quantize <model> <out.safetensor
   f16 / bf16:     every parameter at half precision
   the output holds the tokenizer: 'wasmformer generate <out.safetensors>' runs it`;
 
-export async function quantizeCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream }): Promise<void> {
+export async function quantizeCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream; stderr?: NodeJS.WritableStream }): Promise<void> {
   const p = parse('quantize', args, { dtype: { type: 'string' } });
   if (p.values.help) {
     io.stdout.write(QUANTIZE_HELP + '\n');
@@ -21,7 +21,7 @@ export async function quantizeCommand(rt: Runtime, args: string[], io: { stdout:
   }
   const [source, out] = positionals('quantize', p, ['model', 'out.safetensors']);
   const dtype = choice(p, 'dtype', ['int8', 'f16', 'bf16'] as const, 'int8');
-  const { model, tokenizer } = await loadSource(rt, source!);
+  const { model, tokenizer } = await loadSource(rt, source!, io.stderr);
   const bytes = saveModel(model, tokenizer ? { tokenizer: tokenizer.save() } : {}, { dtype });
   await writeFileAtomic(out!, bytes);
   const f32Bytes = 4 * model.numParams();

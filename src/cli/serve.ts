@@ -167,7 +167,7 @@ export async function serveCommand(rt: Runtime, args: string[], io: { stdout: No
     queue: num(p, 'queue', { min: 0, integer: true }) ?? 16,
     maxNewTokens: num(p, 'max-new-tokens', { min: 1, max: 1_000_000, integer: true }) ?? 1024,
   };
-  const loaded = await loadSource(rt, p.positionals[0]!);
+  const loaded = await loadSource(rt, p.positionals[0]!, io.stderr);
   const server = makeServer(loaded, opts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new UsageError(`port ${port} on ${host} is in use; pick another with --port`) : err));

@@ -22,7 +22,17 @@ export interface Loaded {
  * Loads `source`: an http(s) URL or a directory → loadPretrained; a file → our safetensors format.
  * @throws UsageError for a path that does not exist; the loaders' typed errors otherwise.
  */
-export async function loadSource(rt: Runtime, source: string): Promise<Loaded> {
+export async function loadSource(rt: Runtime, source: string, progress?: NodeJS.WritableStream): Promise<Loaded> {
+  // loading a published model takes seconds: say so on a terminal
+  const tty = (progress as NodeJS.WriteStream | undefined)?.isTTY === true;
+  const t0 = performance.now();
+  if (tty) progress!.write(`loading ${source} …`);
+  const loaded = await load(rt, source);
+  if (tty) progress!.write(` ${(loaded.model.numParams() / 1e6).toFixed(1)}M parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  return loaded;
+}
+
+async function load(rt: Runtime, source: string): Promise<Loaded> {
   if (/^https?:\/\//i.test(source)) {
     const { model, tokenizer } = await loadPretrained(rt, source);
     return { model, tokenizer, source };
