@@ -18,7 +18,7 @@
 // The simd build has no fused multiply-add: an f16 weight that is subnormal (|w| < 6.1e-5) then
 // meets a multiply with a subnormal operand, which this CPU serves slowly (GPT-2-like weights,
 // 0.24% subnormal: M = 1 about 30% slower than without them; bf16 has no such values in practice).
-import { sliver_elems, fill_rows } from "./quant_pack";
+import { sliver_elems, fill_rows, store_sliver } from "./quant_pack";
 import { gemm_workspace_bytes, gemm_packed_f32, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
 import { madd } from "./gemm_ukernel";
 
@@ -150,19 +150,7 @@ function half_pass4_bf16(acc: usize, x0: usize, x1: usize, x2: usize, x3: usize,
 /** y (nb ≤ 8) = alpha · [lo, hi] + bias, as gemv_sliver's store (mul, then add). */
 function half_store(y: usize, lo: v128, hi: v128, nb: i32, alpha: f32, bias: usize, tmp: usize): void {
   const va = f32x4.splat(alpha);
-  lo = f32x4.mul(lo, va); hi = f32x4.mul(hi, va);
-  if (nb == 8) {
-    if (bias) { lo = f32x4.add(lo, v128.load(bias)); hi = f32x4.add(hi, v128.load(bias, 16)); }
-    v128.store(y, lo); v128.store(y, hi, 16);
-    return;
-  }
-  if (bias) {
-    memory.fill(tmp, 0, 32);
-    memory.copy(tmp, bias, <usize>nb << 2);
-    lo = f32x4.add(lo, v128.load(tmp)); hi = f32x4.add(hi, v128.load(tmp, 16));
-  }
-  v128.store(tmp, lo); v128.store(tmp, hi, 16);
-  memory.copy(y, tmp, <usize>nb << 2);
+  store_sliver(y, f32x4.mul(lo, va), f32x4.mul(hi, va), nb, bias, tmp);
 }
 
 /** Slivers [s0, s1) converted to f32 (the exact weights, unscaled) as a packed f32 weight (pack_weight_f32's layout) at dst. */

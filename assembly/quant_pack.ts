@@ -288,3 +288,23 @@ export function fill_rows(y: usize, bias: usize, ldy: i32, i0: i32, i1: i32, j0:
     else memory.fill(row, 0, <usize>(j1 - j0) << 2);
   }
 }
+
+/**
+ * Stores the 8 results [lo, hi] of one sliver, plus bias (nb floats, or 0: none), at y: the first
+ * nb (≤ 8) of them; a partial sliver goes through tmp (8 floats). Plain adds: the same bits in every build.
+ */
+// @ts-ignore: decorator
+@inline export function store_sliver(y: usize, lo: v128, hi: v128, nb: i32, bias: usize, tmp: usize): void {
+  if (nb == 8) {
+    if (bias) { lo = f32x4.add(lo, v128.load(bias)); hi = f32x4.add(hi, v128.load(bias, 16)); }
+    v128.store(y, lo); v128.store(y, hi, 16);
+    return;
+  }
+  if (bias) {
+    memory.fill(tmp, 0, 32);
+    memory.copy(tmp, bias, <usize>nb << 2);
+    lo = f32x4.add(lo, v128.load(tmp)); hi = f32x4.add(hi, v128.load(tmp, 16));
+  }
+  v128.store(tmp, lo); v128.store(tmp, hi, 16);
+  memory.copy(y, tmp, <usize>nb << 2);
+}

@@ -21,7 +21,7 @@
 //   y = fl(fl(Σ_blocks fl(block sum)) · fl(sx · scale_n)) + bias   (plain f32 mul and add)
 // A row of X holding NaN or ±inf gives NaN in every output of the row; a row with max |x| < 2^-96
 // counts as zero (its outputs are the bias).
-import { sliver_elems, fill_rows } from "./quant_pack";
+import { sliver_elems, fill_rows, store_sliver } from "./quant_pack";
 import { gemm_workspace_bytes } from "./gemm";
 
 /** Pairs of k per int8 accumulation block (QUANT_KB / 2). */
@@ -144,20 +144,9 @@ function q8_rows2(tile: usize, x: usize, xs: usize, w: usize, pairs: i32): void 
 /** y (nb ≤ 8) = sums · (sx · scale) + bias, plain mul and add (the same bits in every build); nb < 8 through tmp (16 floats). */
 function q8_store(y: usize, sums: usize, sx: f32, scales: usize /* (8) */, bias: usize /* (nb) or 0 */, nb: i32, tmp: usize): void {
   const vs = f32x4.splat(sx);
-  let lo = f32x4.mul(v128.load(sums), f32x4.mul(vs, v128.load(scales)));
-  let hi = f32x4.mul(v128.load(sums, 16), f32x4.mul(vs, v128.load(scales, 16)));
-  if (nb == 8) {
-    if (bias) { lo = f32x4.add(lo, v128.load(bias)); hi = f32x4.add(hi, v128.load(bias, 16)); }
-    v128.store(y, lo); v128.store(y, hi, 16);
-    return;
-  }
-  if (bias) {
-    memory.fill(tmp, 0, 32);
-    memory.copy(tmp, bias, <usize>nb << 2);
-    lo = f32x4.add(lo, v128.load(tmp)); hi = f32x4.add(hi, v128.load(tmp, 16));
-  }
-  v128.store(tmp, lo); v128.store(tmp, hi, 16);
-  memory.copy(y, tmp, <usize>nb << 2);
+  const lo = f32x4.mul(v128.load(sums), f32x4.mul(vs, v128.load(scales)));
+  const hi = f32x4.mul(v128.load(sums, 16), f32x4.mul(vs, v128.load(scales, 16)));
+  store_sliver(y, lo, hi, nb, bias, tmp);
 }
 
 /**
