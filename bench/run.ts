@@ -3,6 +3,7 @@
 // machine it ran on to bench/results/machine.json; a full run also rewrites bench/RESULTS.md.
 // Run with node --experimental-wasm-relaxed-simd (npm run bench does) so the relaxed build loads;
 // BENCH_QUICK=1 shortens every budget (development runs; never for the committed results).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { QUICK, type BenchRow } from './lib.js';
@@ -40,6 +41,13 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
 };
 const optIn = new Set(['startup']);
 const only = process.argv.slice(2);
+// names are checked before the build (`npm run bench` builds here, not before: a typo answers at once)
+const unknown = only.filter((n) => !Object.keys(suites).some((k) => k.trim() === n));
+if (unknown.length) {
+  console.error(`npm run bench: no suite ${unknown.map((n) => `'${n}'`).join(', ')}; suites: ${Object.keys(suites).map((k) => k.trim()).filter((k, i, a) => a.indexOf(k) === i).join(', ')} (startup runs only when named)`);
+  process.exit(2);
+}
+if (process.env.BENCH_NO_BUILD !== '1') execFileSync('npm', ['run', 'build'], { stdio: 'inherit' });
 
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',

@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor.js';
 import type { ModelContext } from '../nn/context.js';
 import { ParameterSet } from '../nn/parameters.js';
 import type { KeepsAttention, KeptAttention } from '../nn/attention.js';
-import { ValueError } from '../errors.js';
+import { ValueError, preview } from '../errors.js';
 
 /** The model families: each has a class, a config and the Hugging Face names of its checkpoints. */
 export type ModelFamily = 'gpt' | 'bert' | 'seq2seq' | 'vit';
@@ -47,6 +47,7 @@ export abstract class Model {
 
   /** `seed` seeds the dropout masks (the weights are seeded by `params.allocate`). */
   constructor(rt: Runtime, seed: number, opts: ModelOptions = {}) {
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new ValueError(`${new.target.name}: seed is ${preview(seed)}, expected an integer in [0, 2^32)`);
     this.rt = rt;
     if (opts.packWeights === false) this.params.packWeights = false;
     if (opts.dtype !== undefined) this.params.inferenceDtype = opts.dtype;

@@ -2,7 +2,7 @@
 // (with the gradient scale that clipping chose) and its state as named tensors for
 // checkpoints — and the base class that AdamW and SGD share: the step count, argument
 // checks, and the split of the flat buffer into the weight-decayed range and the rest.
-import { ValueError } from '../errors.js';
+import { ValueError, preview } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
 
@@ -49,11 +49,22 @@ export abstract class FlatOptimizer implements Optimizer {
   #t = 0;
 
   constructor(params: ParameterSet, weightDecay: number, decay: DecayRule = 'matrices') {
-    if (!(weightDecay >= 0)) throw new ValueError(`${new.target.name}: weightDecay is ${weightDecay}, expected ≥ 0`);
+    if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw new ValueError(`${new.target.name}: weightDecay is ${preview(weightDecay)}, expected a finite number ≥ 0`);
     if (decay !== 'matrices' && decay !== 'all-2d') throw new ValueError(`${new.target.name}: decay is ${String(decay)}, expected 'matrices' or 'all-2d'`);
     this.params = params;
     this.weightDecay = weightDecay;
     this.decay = decay;
+  }
+
+  /**
+   * Throws ValueError for an option `known` does not list — notably `lr`, which is given per
+   * step (`train({ lr })`, `step({ lr })`), not to the constructor.
+   */
+  protected static checkKeys(name: string, opts: object, known: readonly string[]): void {
+    const unknown = Object.keys(opts ?? {}).filter((k) => !known.includes(k));
+    if (unknown.length === 0) return;
+    const lr = unknown.includes('lr') ? '; the learning rate is given per step: train({ lr }) or optimizer.step({ lr })' : '';
+    throw new ValueError(`${name}: unknown option ${unknown.map((k) => `'${k}'`).join(', ')} (options: ${known.join(', ')})${lr}`);
   }
 
   get stepCount(): number {

@@ -30,6 +30,7 @@ export class SGD extends FlatOptimizer {
   #buf: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: SGDOptions = {}) {
+    FlatOptimizer.checkKeys('SGD', opts, ['momentum', 'weightDecay', 'nesterov', 'decay']);
     super(params, opts.weightDecay ?? 0, opts.decay);
     this.momentum = opts.momentum ?? 0;
     this.nesterov = opts.nesterov ?? false;

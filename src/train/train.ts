@@ -7,6 +7,7 @@
 // checkpoint, so the last good checkpoint stays intact.
 import { CheckpointError, ValueError, preview } from '../errors.js';
 import { Rng } from '../random.js';
+import { checkIds } from '../ops/embedding.js';
 import type { GPT } from '../models/gpt.js';
 import type { Model } from '../models/model.js';
 import type { Tensor } from '../tensor.js';
@@ -100,9 +101,9 @@ export interface TrainOptions {
   /** A GPT's token streams (exactly one of `batches` and `data`). */
   data?: {
     /** Training token stream. */
-    train: Int32Array;
+    train: Int32Array | readonly number[];
     /** Validation token stream (evaluations report its loss too). */
-    val?: Int32Array;
+    val?: Int32Array | readonly number[];
     batchSize: number;
     /** Sequence length, default model.config.blockSize. */
     blockSize?: number;
@@ -161,17 +162,25 @@ export interface TrainResult {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { model, optimizer, data } = opts;
   const rt = model.rt;
-  if (!Number.isInteger(opts.steps) || opts.steps < 0) throw new ValueError(`train: steps is ${opts.steps}, expected an integer ≥ 0`);
+  if (!Number.isSafeInteger(opts.steps) || opts.steps < 1) throw new ValueError(`train: steps is ${preview(opts.steps)}, expected an integer ≥ 1 (the total number of updates)`);
+  if (opts.clip !== undefined && !(typeof opts.clip === 'number' && opts.clip > 0 && Number.isFinite(opts.clip))) {
+    throw new ValueError(`train: clip is ${preview(opts.clip)}, expected a finite number > 0 (the largest global gradient norm), or no clip`);
+  }
+  if (typeof opts.lr !== 'function' && !(typeof opts.lr === 'number' && opts.lr > 0 && Number.isFinite(opts.lr))) {
+    throw new ValueError(`train: lr is ${preview(opts.lr)}, expected a finite number > 0 or a schedule (step) => lr`);
+  }
   if ((data === undefined) === (opts.batches === undefined)) throw new ValueError('train: give exactly one of `data` (a GPT\'s token streams) and `batches` (a BatchSource)');
   let source: BatchSource;
   let evaluateNow: () => Record<string, number>;
   if (data) {
     if (model.family !== 'gpt') throw new ValueError(`train: \`data\` (token streams) trains a GPT; this is a ${model.family} model: pass \`batches\``);
     const gpt = model as GPT, B = data.batchSize, T = data.blockSize ?? gpt.config.blockSize;
-    source = new TokenBatches(gpt, new BatchSampler(data.train, B, T, data.seed ?? 1337));
+    const trainIds = tokenStream('data.train', data.train, gpt.config.vocabSize);
+    const valIds = data.val === undefined ? undefined : tokenStream('data.val', data.val, gpt.config.vocabSize);
+    source = new TokenBatches(gpt, new BatchSampler(trainIds, B, T, data.seed ?? 1337));
     evaluateNow = () => ({
-      train: evaluate(gpt, data.train, { batchSize: B, blockSize: T, batches: opts.evalBatches }),
-      ...(data.val ? { val: evaluate(gpt, data.val, { batchSize: B, blockSize: T, batches: opts.evalBatches }) } : {}),
+      train: evaluate(gpt, trainIds, { batchSize: B, blockSize: T, batches: opts.evalBatches }),
+      ...(valIds ? { val: evaluate(gpt, valIds, { batchSize: B, blockSize: T, batches: opts.evalBatches }) } : {}),
     });
   } else {
     source = opts.batches!;
@@ -285,6 +294,21 @@ export function evaluate(model: Model, data: BatchSource | Int32Array, opts: { b
     model.train(wasTraining);
   }
   return sum / items;
+}
+
+/** A token stream as Int32Array: an Int32Array as it is, an array of integer ids converted; anything else a ValueError. Ids are checked against the vocabulary. */
+function tokenStream(what: string, ids: unknown, vocab: number): Int32Array {
+  let out: Int32Array;
+  if (ids instanceof Int32Array) out = ids;
+  else if (Array.isArray(ids) || ids instanceof Uint16Array || ids instanceof Uint32Array) {
+    const bad = (ids as ArrayLike<number> & Iterable<number>);
+    for (let i = 0; i < bad.length; i++) if (!Number.isInteger(bad[i])) throw new ValueError(`train: ${what}[${i}] is ${preview(bad[i])}, expected an integer token id`);
+    out = Int32Array.from(bad);
+  } else {
+    throw new ValueError(`train: ${what} is ${preview(ids)}, expected token ids (an Int32Array, or an array of integers)`);
+  }
+  checkIds(`train (${what})`, out, vocab);
+  return out;
 }
 
 function now(): number {

@@ -120,7 +120,7 @@ export interface Packed {
   /** Absolute path of the .tgz. */
   tgz: string;
   info: PackInfo;
-  /** Whether `npm pack` ran the `prepare` build (it does when the build outputs are missing). */
+  /** Whether `npm pack` ran the `prepack` build (it does when the build outputs are missing). */
   built: boolean;
   cleanup(): void;
 }
@@ -134,7 +134,7 @@ export function parsePackJson(stdout: string): PackInfo[] {
 
 /**
  * `npm pack`s the repo into a fresh temp dir. When the build outputs exist (the test command
- * builds first) scripts are skipped; otherwise `prepare` runs the full build, as on publish.
+ * builds first) scripts are skipped; otherwise `prepack` runs the full build, as on publish.
  * `dryRun` only lists (no tarball).
  */
 export async function pack(opts: { dryRun?: boolean } = {}): Promise<Packed> {

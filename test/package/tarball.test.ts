@@ -19,6 +19,7 @@ let pkg: {
   type?: string;
   exports: Record<string, string | Record<string, string>>;
   bin?: Record<string, string>;
+  scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
   files?: string[];
 };
@@ -56,6 +57,8 @@ describe('the packed tarball', () => {
     for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']) expect(files, f).toContain(f);
     expect(pkg.type).toBe('module');
     expect(pkg.dependencies ?? {}).toEqual({});
+    // nothing runs when a user installs it (the build is `prepack`, run by npm pack/publish only)
+    expect(Object.keys(pkg.scripts ?? {}).filter((s) => /^(pre|post)?install$|^prepare$/.test(s))).toEqual([]);
   });
 
   it('contains nothing from test/, bench/, examples/, scratch/, runs/, docs/ or other repo-only files', () => {
