@@ -252,7 +252,7 @@ export async function runTask(model: BERT, task: 'mlm' | 'classify', books: Book
   });
   const r = await train({
     model, optimizer, batches, steps: opts.steps, clip: opts.clip ?? 1, evalEvery: opts.evalEvery,
-    lr: cosineWithWarmup({ lr: opts.lr, minLr: opts.lr / 10, warmupSteps: opts.warmup, decaySteps: opts.steps }),
+    lr: cosineWithWarmup({ lr: opts.lr, minLr: opts.lr / 10, warmupSteps: Math.min(opts.warmup, Math.floor(opts.steps / 2)), decaySteps: opts.steps }),   // a short run warms up for half of it at most
     evaluate: () => ({ accuracy: evaluate() }),
     onStep: (s) => opts.onStep?.(s.step + 1, s.loss),
     onEval: (e) => opts.onEval?.(e.step, e.accuracy!),

@@ -9,7 +9,7 @@
 //   npm run bert -- --mlm-steps 1500 --cls-steps 600 --labelled 200 --out runs/bert-long
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { exampleArgs } from './args.js';
 import cliProgress from 'cli-progress';
 import { attentionMaps, attentionSvg, attentionTerminal, createRuntime, hfConfig, lossCurveSvg, Rng, saveModel, writeFileAtomic } from '../src/index.js';
 import { BERT, type BertConfig } from '../src/models/bert.js';
@@ -18,34 +18,32 @@ import {
   runTask, tokenLabel, VOCAB_SIZE, type RunOptions, type RunResult,
 } from './bert-tasks.js';
 
-const { values: opt } = parseArgs({
-  options: {
-    books: { type: 'string', default: AUTHORS.join(',') },
-    layers: { type: 'string', default: '2' },
-    heads: { type: 'string', default: '4' },
-    'd-model': { type: 'string', default: '64' },
-    'init-std': { type: 'string', default: '0.1' },
-    dropout: { type: 'string', default: '0' },
-    'short-chars': { type: 'string', default: '32' },
-    'long-chars': { type: 'string', default: '64' },
-    'mlm-steps': { type: 'string', default: '600' },
-    'mlm-long-steps': { type: 'string', default: '300' },
-    'mlm-batch': { type: 'string', default: '64' },
-    'mlm-lr': { type: 'string', default: '5e-3' },
-    'mask-prob': { type: 'string', default: '0.15' },
-    'cls-steps': { type: 'string', default: '300' },
-    'cls-batch': { type: 'string', default: '32' },
-    'cls-lr': { type: 'string', default: '1e-3' },
-    labelled: { type: 'string', default: '0' },
-    'held-out': { type: 'string', default: '150' },
-    'eval-every': { type: 'string', default: '100' },
-    'skip-scratch': { type: 'boolean', default: false },
-    seed: { type: 'string', default: '1' },
-    variant: { type: 'string', default: 'auto' },
-    plain: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'runs/bert' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const { values: opt, num } = exampleArgs('bert', {
+  books: { type: 'string', default: AUTHORS.join(',') },
+  layers: { type: 'string', default: '2' },
+  heads: { type: 'string', default: '4' },
+  'd-model': { type: 'string', default: '64' },
+  'init-std': { type: 'string', default: '0.1' },
+  dropout: { type: 'string', default: '0' },
+  'short-chars': { type: 'string', default: '32' },
+  'long-chars': { type: 'string', default: '64' },
+  'mlm-steps': { type: 'string', default: '600' },
+  'mlm-long-steps': { type: 'string', default: '300' },
+  'mlm-batch': { type: 'string', default: '64' },
+  'mlm-lr': { type: 'string', default: '5e-3' },
+  'mask-prob': { type: 'string', default: '0.15' },
+  'cls-steps': { type: 'string', default: '300' },
+  'cls-batch': { type: 'string', default: '32' },
+  'cls-lr': { type: 'string', default: '1e-3' },
+  labelled: { type: 'string', default: '0' },
+  'held-out': { type: 'string', default: '150' },
+  'eval-every': { type: 'string', default: '100' },
+  'skip-scratch': { type: 'boolean', default: false },
+  seed: { type: 'string', default: '1' },
+  variant: { type: 'string', default: 'auto' },
+  plain: { type: 'boolean', default: false },
+  out: { type: 'string', default: 'runs/bert' },
+  help: { type: 'boolean', short: 'h', default: false },
 });
 if (opt.help) {
   console.log('usage: npm run bert -- [--books a,b,c] [--layers 2] [--heads 4] [--d-model 64] [--init-std 0.1] [--dropout 0]\n' +
@@ -55,11 +53,6 @@ if (opt.help) {
     '  [--plain (no colours)] [--out runs/bert]');
   process.exit(0);
 }
-const num = (k: keyof typeof opt): number => {
-  const v = Number(opt[k]);
-  if (!Number.isFinite(v)) throw new Error(`--${k} must be a number, got ${String(opt[k])}`);
-  return v;
-};
 
 const books = loadBooks(opt.books.split(','));
 const [shortChars, longChars] = [num('short-chars'), num('long-chars')];

@@ -9,7 +9,7 @@
 //   npm run seq2seq -- --steps 500 --max-len 8 --out runs/quick
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { exampleArgs } from './args.js';
 import cliProgress from 'cli-progress';
 import {
   AdamW, attentionMaps, attentionSvg, attentionTerminal, beamSearch, createRuntime, greedyDecode, lossCurveSvg, noam, saveModel, Seq2Seq, seededBatches,
@@ -17,31 +17,29 @@ import {
 } from '../src/index.js';
 import { BOS, decodeDigits, EOS, PAD, ReverseTask, VOCAB, type Pair } from './seq2seq/task.js';
 
-const { values: opt } = parseArgs({
-  options: {
-    steps: { type: 'string', default: '3000' },
-    batch: { type: 'string', default: '64' },
-    'max-len': { type: 'string', default: '12' },
-    'd-model': { type: 'string', default: '64' },
-    layers: { type: 'string', default: '2' },
-    heads: { type: 'string', default: '4' },
-    'd-ff': { type: 'string', default: '256' },
-    dropout: { type: 'string', default: '0' },
-    norm: { type: 'string', default: 'post' },
-    warmup: { type: 'string', default: '400' },
-    factor: { type: 'string', default: '0.25' },
-    smoothing: { type: 'string', default: '0.1' },
-    clip: { type: 'string', default: '1' },
-    beam: { type: 'string', default: '4' },
-    alpha: { type: 'string', default: '0.6' },
-    'eval-every': { type: 'string', default: '250' },
-    'eval-size': { type: 'string', default: '200' },
-    'test-size': { type: 'string', default: '1000' },
-    seed: { type: 'string', default: '1' },
-    variant: { type: 'string', default: 'auto' },
-    out: { type: 'string', default: 'runs/seq2seq' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const { values: opt, num } = exampleArgs('seq2seq', {
+  steps: { type: 'string', default: '3000' },
+  batch: { type: 'string', default: '64' },
+  'max-len': { type: 'string', default: '12' },
+  'd-model': { type: 'string', default: '64' },
+  layers: { type: 'string', default: '2' },
+  heads: { type: 'string', default: '4' },
+  'd-ff': { type: 'string', default: '256' },
+  dropout: { type: 'string', default: '0' },
+  norm: { type: 'string', default: 'post' },
+  warmup: { type: 'string', default: '400' },
+  factor: { type: 'string', default: '0.25' },
+  smoothing: { type: 'string', default: '0.1' },
+  clip: { type: 'string', default: '1' },
+  beam: { type: 'string', default: '4' },
+  alpha: { type: 'string', default: '0.6' },
+  'eval-every': { type: 'string', default: '250' },
+  'eval-size': { type: 'string', default: '200' },
+  'test-size': { type: 'string', default: '1000' },
+  seed: { type: 'string', default: '1' },
+  variant: { type: 'string', default: 'auto' },
+  out: { type: 'string', default: 'runs/seq2seq' },
+  help: { type: 'boolean', short: 'h', default: false },
 });
 if (opt.help) {
   console.log('usage: npm run seq2seq -- [--steps 3000] [--batch 64] [--max-len 12] [--d-model 64] [--layers 2] [--heads 4] [--d-ff 256]\n' +
@@ -49,11 +47,6 @@ if (opt.help) {
     '  [--eval-every 250] [--eval-size 200] [--test-size 1000] [--seed 1] [--variant auto|simd|relaxed|js] [--out runs/seq2seq]');
   process.exit(0);
 }
-const num = (k: keyof typeof opt): number => {
-  const v = Number(opt[k]);
-  if (!Number.isFinite(v)) throw new Error(`--${k} must be a number, got ${String(opt[k])}`);
-  return v;
-};
 const steps = num('steps'), B = num('batch'), maxLen = num('max-len'), dModel = num('d-model');
 const rt = await createRuntime(opt.variant === 'auto' ? {} : { variant: opt.variant as 'simd' | 'relaxed' | 'js' });
 for (const note of rt.notes) console.log(`note: ${note}`);

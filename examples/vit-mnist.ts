@@ -12,7 +12,7 @@
 //   npm run vit-mnist -- --epochs 10 --out runs/vit-quick
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { exampleArgs } from './args.js';
 import cliProgress from 'cli-progress';
 import {
   AdamW, attentionMaps, attentionSvg, attentionTerminal, clsAttentionGrid, cosineWithWarmup, createRuntime, hfConfig, lossCurveSvg, Rng,
@@ -22,34 +22,32 @@ import { augmentImages, gatherImages, shuffle, stratifiedSplit, type AugmentOpti
 import { ViT } from '../src/models/vit.js';
 import { evaluateImages, loadMnist, MNIST_PIXELS, splitMnist, type Scores } from './mnist.js';
 
-const { values: opt } = parseArgs({
-  options: {
-    epochs: { type: 'string', default: '80' },
-    batch: { type: 'string', default: '64' },
-    patch: { type: 'string', default: '7' },
-    'd-model': { type: 'string', default: '64' },
-    layers: { type: 'string', default: '6' },
-    heads: { type: 'string', default: '4' },
-    'd-ff': { type: 'string', default: '128' },
-    dropout: { type: 'string', default: '0' },
-    lr: { type: 'string', default: '2e-3' },
-    'min-lr': { type: 'string', default: '2e-5' },
-    'warmup-epochs': { type: 'string', default: '3' },
-    'weight-decay': { type: 'string', default: '0.05' },
-    clip: { type: 'string', default: '1' },
-    smoothing: { type: 'string', default: '0.1' },
-    shift: { type: 'string', default: '2' },
-    rotate: { type: 'string', default: '10' },
-    scale: { type: 'string', default: '0.1' },
-    'elastic-alpha': { type: 'string', default: '8' },
-    'elastic-sigma': { type: 'string', default: '3' },
-    seed: { type: 'string', default: '1' },
-    'split-seed': { type: 'string', default: '2024' },
-    tune: { type: 'boolean', default: false },
-    variant: { type: 'string', default: 'auto' },
-    out: { type: 'string', default: 'runs/vit' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const { values: opt, num } = exampleArgs('vit-mnist', {
+  epochs: { type: 'string', default: '80' },
+  batch: { type: 'string', default: '64' },
+  patch: { type: 'string', default: '7' },
+  'd-model': { type: 'string', default: '64' },
+  layers: { type: 'string', default: '6' },
+  heads: { type: 'string', default: '4' },
+  'd-ff': { type: 'string', default: '128' },
+  dropout: { type: 'string', default: '0' },
+  lr: { type: 'string', default: '2e-3' },
+  'min-lr': { type: 'string', default: '2e-5' },
+  'warmup-epochs': { type: 'string', default: '3' },
+  'weight-decay': { type: 'string', default: '0.05' },
+  clip: { type: 'string', default: '1' },
+  smoothing: { type: 'string', default: '0.1' },
+  shift: { type: 'string', default: '2' },
+  rotate: { type: 'string', default: '10' },
+  scale: { type: 'string', default: '0.1' },
+  'elastic-alpha': { type: 'string', default: '8' },
+  'elastic-sigma': { type: 'string', default: '3' },
+  seed: { type: 'string', default: '1' },
+  'split-seed': { type: 'string', default: '2024' },
+  tune: { type: 'boolean', default: false },
+  variant: { type: 'string', default: 'auto' },
+  out: { type: 'string', default: 'runs/vit' },
+  help: { type: 'boolean', short: 'h', default: false },
 });
 if (opt.help) {
   console.log('usage: npm run vit-mnist -- [--epochs 80] [--batch 64] [--patch 7] [--d-model 64] [--layers 6] [--heads 4] [--d-ff 128]\n' +
@@ -57,11 +55,6 @@ if (opt.help) {
     '  [--shift 2] [--rotate 10] [--scale 0.1] [--elastic-alpha 8] [--elastic-sigma 3] [--seed 1] [--split-seed 2024] [--tune] [--variant auto|simd|relaxed|js] [--out runs/vit]');
   process.exit(0);
 }
-const num = (k: keyof typeof opt): number => {
-  const v = Number(opt[k]);
-  if (!Number.isFinite(v)) throw new Error(`--${k} must be a number, got ${String(opt[k])}`);
-  return v;
-};
 
 // Data: 8,500 train / 1,500 held out; with --tune, 1,000 of the 8,500 become the evaluation set.
 const data = loadMnist();
@@ -85,7 +78,7 @@ const epochs = num('epochs');
 const stepsPerEpoch = Math.floor(trainSet.length / B);   // the last partial batch of each shuffle is dropped
 const steps = epochs * stepsPerEpoch;
 const optimizer = new AdamW(model.params, { betas: [0.9, 0.999], weightDecay: num('weight-decay') });
-const lr = cosineWithWarmup({ lr: num('lr'), minLr: num('min-lr'), warmupSteps: num('warmup-epochs') * stepsPerEpoch, decaySteps: steps });
+const lr = cosineWithWarmup({ lr: num('lr'), minLr: num('min-lr'), warmupSteps: Math.min(num('warmup-epochs') * stepsPerEpoch, Math.floor(steps / 2)), decaySteps: steps });   // at most half a short run
 const augment: AugmentOptions = { shift: num('shift'), rotate: num('rotate'), scale: num('scale') };
 if (num('elastic-alpha') > 0) augment.elastic = { alpha: num('elastic-alpha'), sigma: num('elastic-sigma') };
 

@@ -21,7 +21,7 @@ const origin = `http://127.0.0.1:${values.port}`;
 
 const child = spawn(workerd, ['serve', built.configPath, '--verbose'], { stdio: ['ignore', 'inherit', 'inherit'] });
 child.on('exit', (code, signal) => {
-  if (signal !== 'SIGTERM' && signal !== 'SIGINT') console.error(`workerd exited (${code ?? signal})`);
+  if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT') console.error(`workerd exited (${code ?? signal})`);
   process.exit(code ?? 0);
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));

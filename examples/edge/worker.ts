@@ -99,12 +99,36 @@ interface GenerateRequest {
 }
 
 const FIELDS = ['prompt', 'maxNewTokens', 'temperature', 'topK', 'topP', 'seed', 'stream'];
+/** The largest request body read (a prompt and a few options fit in far less). */
+const MAX_BODY = 16 * 1024;
+
+/** The body as text, refused with 413 past MAX_BODY bytes: by Content-Length first, else while it arrives (never read whole). */
+async function readBody(request: Request): Promise<string> {
+  const declared = Number(request.headers.get('content-length'));
+  if (declared > MAX_BODY) throw new HttpError(413, `the body is ${declared} bytes; the limit is ${MAX_BODY}`);
+  const reader = request.body?.getReader();
+  if (!reader) return '';
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    size += r.value.length;
+    if (size > MAX_BODY) {
+      await reader.cancel();
+      throw new HttpError(413, `the body is more than the ${MAX_BODY}-byte limit`);
+    }
+    parts.push(r.value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) { bytes.set(p, at); at += p.length; }
+  return new TextDecoder().decode(bytes);
+}
 
 /** The request's options from a POST's JSON body or a GET's query, checked (throws HttpError 400). */
 async function readGenerateRequest(request: Request, url: URL): Promise<GenerateRequest> {
   let raw: Record<string, unknown>;
   if (request.method === 'POST') {
-    const body = await request.text();
+    const body = await readBody(request);
     let parsed: unknown;
     try {
       parsed = body.trim() === '' ? {} : JSON.parse(body);

@@ -250,11 +250,11 @@ export interface SafetensorsHeader {
  */
 export function safetensorsHeaderLength(first8: Uint8Array, fileLength: number | null): number {
   if (first8.length < 8) throw new CheckpointError(`safetensors: file has ${first8.length} bytes, fewer than the 8-byte header length`);
-  const view = new DataView(first8.buffer, first8.byteOffset, 8);
-  const headerLength = view.getUint32(0, true) + view.getUint32(4, true) * 4294967296;
-  if (headerLength > MAX_HEADER_BYTES) {
-    throw new CheckpointError(`safetensors: header length (bytes 0..8) says ${headerLength} bytes, more than the ${MAX_HEADER_BYTES}-byte limit; the file is corrupt or not safetensors`);
+  const exact = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);   // exact even past 2^53, for the message
+  if (exact > BigInt(MAX_HEADER_BYTES)) {
+    throw new CheckpointError(`safetensors: header length (bytes 0..8) says ${exact} bytes, more than the ${MAX_HEADER_BYTES}-byte limit; the file is corrupt or not safetensors`);
   }
+  const headerLength = Number(exact);
   if (fileLength !== null && 8 + headerLength > fileLength) {
     throw new CheckpointError(`safetensors: header length (bytes 0..8) says ${headerLength} bytes, but only ${fileLength - 8} bytes follow it`);
   }

@@ -216,6 +216,7 @@ describe('examples/edge worker on workerd', () => {
     await bad(await post(simdOnly, { max_new_tokens: 5 }), 400, 'unknown field "max_new_tokens"');
     await bad(await post(simdOnly, '{"prompt": "Emma'), 400, 'not valid JSON');
     await bad(await post(simdOnly, '[1, 2]'), 400, 'JSON object');
+    await bad(await post(simdOnly, JSON.stringify({ prompt: 'Emma '.repeat(4000) })), 413, 'the limit is 16384');
     const put = await fetch(`${simdOnly.origin}/generate`, { method: 'PUT', body: '{}' });
     await bad(put, 405, 'PUT is not allowed', 'GET or POST');
     expect(put.headers.get('allow')).toBe('GET, POST');

@@ -152,6 +152,8 @@ describe('safetensors validation', () => {
     const huge = new Uint8Array(16);
     new DataView(huge.buffer).setUint32(4, 1, true); // 2^32
     bad(huge, /says 4294967296 bytes, more than the 100000000-byte limit/);
+    // a text file read as safetensors: its first 8 bytes give the exact (not a rounded) length
+    bad(new TextEncoder().encode('{"hello": 1}'), /says 2481321132518023803 bytes, more than the 100000000-byte limit; the file is corrupt or not safetensors/);
   });
 
   it('rejects headers that are not UTF-8 JSON objects', () => {
