@@ -3,7 +3,7 @@
 // seeds d(loss)/d(loss) = 1 and runs the closures newest first. Gradients of activations
 // live in the step arena and die with it; parameters' gradients are views of the model's
 // flat gradient buffer, so zeroing them is one fill.
-import { ShapeError, WasmformerError } from '../errors.js';
+import { ShapeError, ValueError, WasmformerError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 
@@ -63,8 +63,9 @@ export class Tape {
   }
 
   /**
-   * Back-propagates from a one-element `loss`: adds d(loss)/d(t) into `t.grad` of every
-   * parameter that contributed, then forgets the recorded ops.
+   * Back-propagates from a one-element `loss`: adds `weight`·d(loss)/d(t) into `t.grad` of every
+   * parameter that contributed (weight 1 by default; 1/n to average n accumulated micro-batches),
+   * then forgets the recorded ops.
    * @example
    * ```ts
    * model.zeroGrad();
@@ -72,10 +73,11 @@ export class Tape {
    * rt.tape.backward(loss);
    * ```
    */
-  backward(loss: Tensor): void {
+  backward(loss: Tensor, weight = 1): void {
     if (loss.size !== 1) throw new ShapeError(`backward: the loss must have one element, got ${loss.describe()}`);
     if (!loss.requiresGrad) throw new WasmformerError('backward: the loss was computed without gradients (inside noGrad, or from tensors that do not require them)');
-    loss.grad = this.#rt.tensor([1], [1], { arena: 'step' });
+    if (!Number.isFinite(weight)) throw new ValueError(`backward: weight is ${weight}, expected a finite number`);
+    loss.grad = this.#rt.tensor([weight], [1], { arena: 'step' });
     const nodes = this.#nodes;
     this.#nodes = [];
     for (let i = nodes.length - 1; i >= 0; i--) nodes[i]!.backward();

@@ -2,7 +2,7 @@
 // backward, global-norm clipping, update. Non-finite losses or gradients stop with a
 // TrainingError before the parameters are touched. The GPT loop (train.ts) and the loops of
 // the other families (examples, tests) all go through here.
-import { TrainingError } from '../errors.js';
+import { TrainingError, ValueError, preview } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
@@ -35,27 +35,40 @@ export interface StepResult {
 }
 
 /**
- * One update: `lossOf` builds the batch (in the step arena) and returns the model's scalar loss.
+ * One update: `lossOf(i)` builds micro-batch i (in the step arena) and returns the model's scalar
+ * loss on it. With `microBatches: n` (gradient accumulation) the gradients of n micro-batches are
+ * averaged before the one update — each micro-batch's activations freed before the next, so memory
+ * is one micro-batch's — and the loss reported is their mean: for equal-sized micro-batches, the
+ * step of one n-times-larger batch (to f32 rounding).
+ * @throws ValueError for a micro-batch count that is not an integer ≥ 1; TrainingError for a non-finite loss or gradient (nothing updated).
  * @example
  * ```ts
  * const { loss } = trainStep(model, optimizer, () => model.forward(src, tgtIn, tgtOut).loss!, { step, lr: noamLr(step), clip: 1 });
+ * trainStep(model, optimizer, (i) => lossOfBatch(i), { step, lr: 1e-3, microBatches: 4 });   // one update from 4 batches
  * ```
  */
-export function trainStep(model: Trainable, optimizer: Optimizer, lossOf: () => Tensor,
-  opts: { step: number; lr: number; clip?: number }): StepResult {
+export function trainStep(model: Trainable, optimizer: Optimizer, lossOf: (micro: number) => Tensor,
+  opts: { step: number; lr: number; clip?: number; microBatches?: number }): StepResult {
   const rt = model.rt;
   const { step } = opts;
-  rt.step.reset();
-  rt.tape.clear();
+  const n = opts.microBatches ?? 1;
+  if (!Number.isSafeInteger(n) || n < 1) throw new ValueError(`trainStep: microBatches is ${preview(n)}, expected an integer ≥ 1`);
   model.train(true);
   model.zeroGrad();
-  const loss = lossOf();
-  const value = loss.item();
-  if (!Number.isFinite(value)) {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    rt.step.reset();
     rt.tape.clear();
-    throw new TrainingError(step, `training stopped at step ${step}: the loss is ${value}; the parameters were not updated`);
+    const loss = lossOf(i);
+    const value = loss.item();
+    if (!Number.isFinite(value)) {
+      rt.tape.clear();
+      throw new TrainingError(step, `training stopped at step ${step}: the loss is ${value}${n > 1 ? ` (micro-batch ${i} of ${n})` : ''}; the parameters were not updated`);
+    }
+    rt.tape.backward(loss, 1 / n);
+    sum += value;
   }
-  rt.tape.backward(loss);
+  const value = sum / n;
   const { norm, scale } = opts.clip ? clipGradNorm(model.params, opts.clip) : { norm: gradNorm(model.params), scale: 1 };
   if (!Number.isFinite(norm)) {
     throw new TrainingError(step, `training stopped at step ${step}: the gradient norm is ${norm} (a NaN or Inf gradient); the parameters were not updated`);

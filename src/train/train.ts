@@ -112,6 +112,8 @@ export interface TrainOptions {
   };
   /** Total number of updates (including those done before a resume). */
   steps: number;
+  /** Gradient accumulation: each update averages the gradients of this many batches (default 1); memory stays one batch's. */
+  accumulate?: number;
   /** Learning rate, or a schedule of the 0-based step. */
   lr: number | ((step: number) => number);
   /** Clip the global gradient norm to this (off by default). */
@@ -163,6 +165,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { model, optimizer, data } = opts;
   const rt = model.rt;
   if (!Number.isSafeInteger(opts.steps) || opts.steps < 1) throw new ValueError(`train: steps is ${preview(opts.steps)}, expected an integer ≥ 1 (the total number of updates)`);
+  if (opts.accumulate !== undefined && !(Number.isSafeInteger(opts.accumulate) && opts.accumulate >= 1)) {
+    throw new ValueError(`train: accumulate is ${preview(opts.accumulate)}, expected an integer ≥ 1 (batches whose gradients make one update)`);
+  }
   if (opts.clip !== undefined && !(typeof opts.clip === 'number' && opts.clip > 0 && Number.isFinite(opts.clip))) {
     throw new ValueError(`train: clip is ${preview(opts.clip)}, expected a finite number > 0 (the largest global gradient norm), or no clip`);
   }
@@ -215,6 +220,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (pos.dropoutRng !== undefined) model.ctx.rng.setState(pos.dropoutRng);
   }
   const lrAt = typeof opts.lr === 'function' ? opts.lr : () => opts.lr as number;
+  const accumulate = opts.accumulate ?? 1;
   const evalEvery = opts.evalEvery ?? 0;
   const result: TrainResult = { steps: start, losses: [], evals: [], wallMs: 0, peakBytes: 0 };
   const t0 = now();
@@ -226,9 +232,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let items = 0;
     const { loss, norm } = trainStep(model, optimizer, () => {
       const b = source.next();
-      items = b.items;
+      items += b.items;
       return b.loss;
-    }, { step, lr, clip: opts.clip });
+    }, { step, lr, clip: opts.clip, microBatches: accumulate });
     const elapsed = now() - s0;
     result.steps = step + 1;
     result.losses.push({ step, loss });
