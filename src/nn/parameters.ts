@@ -31,6 +31,8 @@ export class Parameter {
   #value: Tensor | null = null;
   /** Offset in the flat buffers, in elements. */
   offset = -1;
+  /** No gradient wanted and no update (`ParameterSet.setFrozen`). */
+  frozen = false;
 
   constructor(spec: ParameterSpec) {
     this.spec = spec;
@@ -113,6 +115,7 @@ export class ParameterSet {
     for (const p of this.#list) {
       const value = this.#flat.view(p.spec.shape, p.offset);
       this.#gradLater(value, p.offset);
+      value.requiresGrad = !p.frozen;
       p.bind(value);
     }
     if ((typeof opts.init === 'function' ? opts.init() : opts.init) === false) return;
@@ -266,7 +269,28 @@ export class ParameterSet {
     const shape = [rows, ...rest];
     const t = this.flat.view(shape, parts[0]!.offset);
     this.#gradLater(t, parts[0]!.offset);
+    t.requiresGrad = parts.some((p) => !p.frozen);
+    this.#joinedViews.push({ t, parts: [...parts] });
     return t;
+  }
+
+  readonly #joinedViews: { t: Tensor; parts: Parameter[] }[] = [];
+
+  /**
+   * Freezes (or thaws) parameters: a frozen one needs no gradient — backward computes none for it
+   * where it stands alone (a joined view over several, such as a fused QKV, still computes theirs
+   * while any part is not frozen) — and optimizers leave it as it is.
+   * @example
+   * ```ts
+   * model.params.setFrozen(model.params.list().filter((p) => p.name.includes('embeddings')), true);
+   * ```
+   */
+  setFrozen(params: Iterable<Parameter>, frozen: boolean): void {
+    for (const p of params) {
+      p.frozen = frozen;
+      if (this.#flat) p.value.requiresGrad = !frozen;
+    }
+    for (const j of this.#joinedViews) j.t.requiresGrad = j.parts.some((p) => !p.frozen);
   }
 
   /**

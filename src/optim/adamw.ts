@@ -4,10 +4,10 @@
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
-import { FlatOptimizer, type DecayRule } from './optimizer.js';
+import { FlatOptimizer, type DecayRule, type GroupOptions } from './optimizer.js';
 import { adamwUpdate } from '../ops/optim.js';
 
-export interface AdamWOptions {
+export interface AdamWOptions extends GroupOptions {
   /** (β1, β2), default (0.9, 0.999). */
   betas?: [number, number];
   /** Default 1e-8. */
@@ -34,12 +34,13 @@ export class AdamW extends FlatOptimizer {
   #v: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: AdamWOptions = {}) {
-    FlatOptimizer.checkKeys('AdamW', opts, ['betas', 'eps', 'weightDecay', 'decay']);
+    FlatOptimizer.checkKeys('AdamW', opts, ['betas', 'eps', 'weightDecay', 'decay', 'groups', 'layerDecay']);
     super(params, opts.weightDecay ?? 0.01, opts.decay);
     [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1)) throw new ValueError(`AdamW: betas are ${JSON.stringify(opts.betas)}, expected two numbers in [0, 1)`);
     if (!(this.eps > 0) || !Number.isFinite(this.eps)) throw new ValueError(`AdamW: eps is ${this.eps}, expected a finite number > 0`);
+    this.setGroups(opts);
     for (const [name, v] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
       if (!(v >= 0 && v < 1)) throw new ValueError(`AdamW: ${name} is ${v}, expected 0 ≤ β < 1`);
     }

@@ -4,7 +4,7 @@
 // checks, and the split of the flat buffer into the weight-decayed range and the rest.
 import { ValueError, preview } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import type { ParameterSet } from '../nn/parameters.js';
+import type { Parameter, ParameterSet } from '../nn/parameters.js';
 
 /**
  * Which parameters weight decay applies to. 'matrices' (default): the matmul weights only —
@@ -14,6 +14,37 @@ import type { ParameterSet } from '../nn/parameters.js';
  * (`p.dim() >= 2`).
  */
 export type DecayRule = 'matrices' | 'all-2d';
+
+/** Parameters that train differently from the rest (`groups` of AdamW and SGD). */
+export interface ParamGroup {
+  /** Which parameters: their names, a RegExp on the name, or a test. Every group must match at least one. */
+  params: readonly string[] | RegExp | ((name: string) => boolean);
+  /** Multiplies the step's learning rate for these (default 1; 0 freezes them in effect, but keeps computing their gradients). */
+  lrScale?: number;
+  /** Their weight decay (default: the optimizer's, by its decay rule). */
+  weightDecay?: number;
+  /** No updates and no gradients computed for them (`ParameterSet.setFrozen`). */
+  frozen?: boolean;
+}
+
+/** Options shared by AdamW and SGD for training parameters differently. */
+export interface GroupOptions {
+  /** Parameter groups; a parameter may be in one group at most. */
+  groups?: readonly ParamGroup[];
+  /**
+   * Layer-wise learning-rate decay for fine-tuning: the parameters of layer k (0 = embeddings,
+   * 1 … L = the transformer layers by their index in the name, L = final norms and heads) train at
+   * lr · decay^(L − k); multiplies any group's lrScale. In (0, 1].
+   */
+  layerDecay?: number;
+}
+
+/** The layer k of a parameter name for layer-wise decay, given L layers: embeddings 0, block i (`.h.i.`, `.layer.i.`, `.layers.i.`) i + 1, anything else L. */
+export function layerOf(name: string, layers: number): number {
+  const block = /\.(?:h|layer|layers)\.(\d+)\./.exec(name);
+  if (block) return Math.min(layers, Number(block[1]) + 1);
+  return /embed|\.wte\.|\.wpe\.|cls_token|position_embeddings/.test(name) ? 0 : layers;
+}
 
 /** Arguments of one update. */
 export interface StepOptions {
@@ -75,11 +106,65 @@ export abstract class FlatOptimizer implements Optimizer {
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValueError(`${this.name}.step: lr is ${lr}, expected a finite number ≥ 0`);
     if (!(gradScale >= 0) || !Number.isFinite(gradScale)) throw new ValueError(`${this.name}.step: gradScale is ${gradScale}, expected a finite number ≥ 0`);
     this.#t++;
+    for (const r of this.#ranges()) if (!r.frozen) this.update(r.start, r.end, r.wd, lr * r.lrScale, gradScale, this.#t);
+    this.params.changed();
+  }
+
+  /** Per-parameter settings of the groups and layer decay (null: none, one rule for all). */
+  #settings: Map<Parameter, { wd: number | null; lrScale: number; frozen: boolean }> | null = null;
+
+  /**
+   * Resolves `groups` and `layerDecay` against the parameters (called by the subclass's constructor).
+   * @throws ValueError for a parameter in two groups, a group that matches nothing, or a value out of range.
+   */
+  protected setGroups(opts: GroupOptions): void {
+    const { groups = [], layerDecay } = opts;
+    if (groups.length === 0 && layerDecay === undefined) return;
+    if (layerDecay !== undefined && !(layerDecay > 0 && layerDecay <= 1)) throw new ValueError(`${this.name}: layerDecay is ${preview(layerDecay)}, expected a number in (0, 1]`);
+    const list = this.params.list();
+    const layers = Math.max(0, ...list.map((p) => { const m = /\.(?:h|layer|layers)\.(\d+)\./.exec(p.name); return m ? Number(m[1]) + 1 : 0; }));
+    const settings = new Map(list.map((p) => [p, { wd: null as number | null, lrScale: layerDecay === undefined ? 1 : layerDecay ** (layers - layerOf(p.name, layers)), frozen: false }]));
+    const owner = new Map<Parameter, number>();
+    groups.forEach((g, i) => {
+      const test = Array.isArray(g.params) ? (n: string) => (g.params as readonly string[]).includes(n)
+        : g.params instanceof RegExp ? (n: string) => (g.params as RegExp).test(n) : typeof g.params === 'function' ? g.params as (n: string) => boolean : null;
+      if (!test) throw new ValueError(`${this.name}: groups[${i}].params is ${preview(g.params)}, expected names, a RegExp or a test`);
+      if (g.lrScale !== undefined && !(g.lrScale >= 0 && Number.isFinite(g.lrScale))) throw new ValueError(`${this.name}: groups[${i}].lrScale is ${preview(g.lrScale)}, expected a finite number ≥ 0`);
+      if (g.weightDecay !== undefined && !(g.weightDecay >= 0 && Number.isFinite(g.weightDecay))) throw new ValueError(`${this.name}: groups[${i}].weightDecay is ${preview(g.weightDecay)}, expected a finite number ≥ 0`);
+      const members = list.filter((p) => test(p.name));
+      if (members.length === 0) throw new ValueError(`${this.name}: groups[${i}] matches no parameter (${preview(g.params)})`);
+      for (const p of members) {
+        if (owner.has(p)) throw new ValueError(`${this.name}: parameter ${p.name} is in groups[${owner.get(p)}] and groups[${i}]; a parameter may be in one group`);
+        owner.set(p, i);
+        const s = settings.get(p)!;
+        s.lrScale *= g.lrScale ?? 1;
+        if (g.weightDecay !== undefined) s.wd = g.weightDecay;
+        s.frozen = g.frozen === true;
+      }
+    });
+    this.params.setFrozen(list.filter((p) => settings.get(p)!.frozen), true);
+    this.#settings = settings;
+  }
+
+  /** The flat buffers as ranges of equal settings, in order (two ranges without groups: the decayed ones and the rest). */
+  #ranges(): { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] {
     const split = this.decay === 'all-2d' ? this.params.matrixEnd : this.params.decayEnd;
     const total = this.params.flat.size;
-    if (split > 0) this.update(0, split, this.weightDecay, lr, gradScale, this.#t);
-    if (total > split) this.update(split, total, 0, lr, gradScale, this.#t);
-    this.params.changed();
+    if (!this.#settings) {
+      return [{ start: 0, end: split, wd: this.weightDecay, lrScale: 1, frozen: false }, { start: split, end: total, wd: 0, lrScale: 1, frozen: false }]
+        .filter((r) => r.end > r.start);
+    }
+    const ranges: { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] = [];
+    const list = [...this.params.list()].sort((a, b) => a.offset - b.offset);
+    list.forEach((p, i) => {
+      const s = this.#settings!.get(p)!;
+      const wd = s.wd ?? (p.offset < split ? this.weightDecay : 0);
+      const end = i + 1 < list.length ? list[i + 1]!.offset : total;   // padding goes with the parameter before it
+      const last = ranges[ranges.length - 1];
+      if (last && last.wd === wd && last.lrScale === s.lrScale && last.frozen === s.frozen) last.end = end;
+      else ranges.push({ start: i === 0 ? 0 : p.offset, end, wd, lrScale: s.lrScale, frozen: s.frozen });
+    });
+    return ranges;
   }
 
   /** Updates elements [start, end) of the flat buffers with weight decay `wd`; `t` is the 1-based step. */

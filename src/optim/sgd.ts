@@ -3,10 +3,10 @@
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
-import { FlatOptimizer, type DecayRule } from './optimizer.js';
+import { FlatOptimizer, type DecayRule, type GroupOptions } from './optimizer.js';
 import { sgdUpdate } from '../ops/optim.js';
 
-export interface SGDOptions {
+export interface SGDOptions extends GroupOptions {
   /** Default 0 (plain SGD). */
   momentum?: number;
   /** L2 penalty added to the gradient (decayed group only), default 0. */
@@ -30,12 +30,13 @@ export class SGD extends FlatOptimizer {
   #buf: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: SGDOptions = {}) {
-    FlatOptimizer.checkKeys('SGD', opts, ['momentum', 'weightDecay', 'nesterov', 'decay']);
+    FlatOptimizer.checkKeys('SGD', opts, ['momentum', 'weightDecay', 'nesterov', 'decay', 'groups', 'layerDecay']);
     super(params, opts.weightDecay ?? 0, opts.decay);
     this.momentum = opts.momentum ?? 0;
     this.nesterov = opts.nesterov ?? false;
     if (!(this.momentum >= 0 && this.momentum < 1)) throw new ValueError(`SGD: momentum is ${this.momentum}, expected 0 ≤ μ < 1`);
     if (this.nesterov && this.momentum === 0) throw new ValueError('SGD: nesterov needs momentum > 0');
+    this.setGroups(opts);
   }
 
   /** The momentum buffer, zeros until the first step. */

@@ -1,0 +1,72 @@
+// Parameter groups: a group's learning-rate scale and weight decay, frozen parameters (no update,
+// no gradient computed), and layer-wise learning-rate decay lr·decay^(L−k). The update is one
+// elementwise kernel per range of equal settings, so each parameter's new value is, bit for bit,
+// what the plain optimizer gives at that parameter's own learning rate and decay.
+import { describe, expect, it } from 'vitest';
+import { AdamW, createRuntime, GPT, SGD, trainStep, ValueError } from '../../src/index.js';
+import { layerOf } from '../../src/optim/optimizer.js';
+
+const rt = await createRuntime({ variant: 'simd', threads: 1 });
+const cfg = { vocabSize: 9, blockSize: 8, nLayer: 2, nHead: 2, dModel: 8 };
+const x = Array.from({ length: 16 }, (_, i) => (i * 5) % 9), y = Array.from({ length: 16 }, (_, i) => (i * 2 + 1) % 9);
+const t = (d: number[]) => rt.tensor(d, [2, 8], { dtype: 'i32', arena: 'step' });
+
+/** The parameters (by name) after one step of `make(model)` from the same seed and batch. */
+function after(make: (m: GPT) => SGD | AdamW, lr = 0.1): Map<string, number[]> {
+  const m = new GPT(rt, cfg, { seed: 4 });
+  const opt = make(m);
+  trainStep(m, opt, () => m.forward(t(x), t(y)).loss!, { step: 0, lr });
+  const out = new Map(m.params.list().map((p) => [p.name, Array.from(p.value.f32())]));
+  m.dispose(); opt.dispose();
+  return out;
+}
+
+describe('parameter groups', () => {
+  it('a group trains at its own learning-rate scale and weight decay; the rest as the plain optimizer', () => {
+    const grouped = after((m) => new SGD(m.params, { weightDecay: 0.01, groups: [{ params: /\.attn\./, lrScale: 0.5, weightDecay: 0.2 }] }));
+    const plain = after((m) => new SGD(m.params, { weightDecay: 0.01 }));
+    const half = after((m) => new SGD(m.params, { weightDecay: 0.2, decay: 'all-2d' }), 0.05);
+    for (const [name, v] of grouped) {
+      if (/\.attn\./.test(name)) {
+        // lr·0.5 and decay 0.2 on every attention parameter, biases included (the group sets it)
+        if (name.endsWith('.weight')) expect(v, name).toEqual(half.get(name));
+        else expect(v, name).not.toEqual(plain.get(name));
+      } else {
+        expect(v, name).toEqual(plain.get(name));
+      }
+    }
+  });
+
+  it('frozen parameters keep their values and get no gradient', () => {
+    const m = new GPT(rt, cfg, { seed: 4 });
+    const before = new Map(m.params.list().map((p) => [p.name, Array.from(p.value.f32())]));
+    const opt = new AdamW(m.params, { groups: [{ params: ['transformer.wte.weight', 'transformer.h.0.attn.c_attn.weight'], frozen: true }] });
+    trainStep(m, opt, () => m.forward(t(x), t(y)).loss!, { step: 0, lr: 0.1 });
+    for (const p of m.params.list()) {
+      const same = Array.from(p.value.f32()).every((v, i) => v === before.get(p.name)![i]);
+      expect(same, p.name).toBe(p.name === 'transformer.wte.weight' || p.name === 'transformer.h.0.attn.c_attn.weight');
+    }
+    const g = m.params.get('transformer.h.0.attn.c_attn.weight')!;
+    expect(m.params.grads.f32().subarray(g.offset, g.offset + g.value.size).every((v) => v === 0)).toBe(true);   // never computed
+    m.dispose(); opt.dispose();
+  });
+
+  it('layer-wise decay: layer k trains at lr·decay^(L−k) (embeddings 0, blocks 1 … L, norms and head L)', () => {
+    expect([layerOf('transformer.wte.weight', 2), layerOf('transformer.h.0.mlp.c_fc.weight', 2), layerOf('transformer.h.1.ln_1.bias', 2), layerOf('transformer.ln_f.weight', 2)]).toEqual([0, 1, 2, 2]);
+    expect([layerOf('bert.encoder.layer.3.output.dense.weight', 12), layerOf('bert.embeddings.word_embeddings.weight', 12), layerOf('classifier.weight', 12)]).toEqual([4, 0, 12]);
+    const decayed = after((m) => new SGD(m.params, { layerDecay: 0.5 }));
+    const at = (scale: number) => after((m) => new SGD(m.params), 0.1 * scale);
+    const runs = new Map([[1, at(1)], [0.5, at(0.5)], [0.25, at(0.25)]]);
+    for (const [name, v] of decayed) expect(v, name).toEqual(runs.get(0.5 ** (2 - layerOf(name, 2)))!.get(name));
+  });
+
+  it('refuses a parameter in two groups, a group matching nothing, and values out of range', () => {
+    const m = new GPT(rt, cfg, { seed: 4 });
+    expect(() => new AdamW(m.params, { groups: [{ params: /ln_1/ }, { params: /h\.0\./ }] })).toThrow(/parameter transformer.h.0.ln_1.weight is in groups\[0\] and groups\[1\]/);
+    expect(() => new AdamW(m.params, { groups: [{ params: /nothing/ }] })).toThrow(/groups\[0\] matches no parameter/);
+    expect(() => new AdamW(m.params, { layerDecay: 0 })).toThrow(ValueError);
+    expect(() => new AdamW(m.params, { layerDecay: 1.5 })).toThrow(/layerDecay is 1.5, expected a number in \(0, 1\]/);
+    expect(() => new SGD(m.params, { groups: [{ params: /ln_f/, lrScale: -1 }] })).toThrow(/lrScale is -1/);
+    m.dispose();
+  });
+});
