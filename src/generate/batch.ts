@@ -51,12 +51,14 @@ export function generateBatch(model: GPT, prompts: readonly ArrayLike<number>[],
   if (penalize) prompts.forEach((p, b) => { for (let i = 0; i < p.length; i++) bump(rows[b]!.counts, p[i]!); });
   const stop = new Set(opts.stopTokens ?? []);
   const rt = model.rt;
-  const caches = model.createCache(B);
-  // (B, blockSize) key mask: 1 from each row's first real token on, kept for the whole call
-  const mask = rt.zeros([B, blockSize], { dtype: 'i32' });
+  const length = L + opts.maxNewTokens;                 // the cache holds what this call writes, no more
+  const caches = model.createCache(B, Math.max(1, length));
+  // (B, length) key mask: 1 from each row's first real token on, kept for the whole call
+  const mask = rt.zeros([B, Math.max(1, length)], { dtype: 'i32' });
   try {
     const m = mask.i32();
-    rows.forEach((r, b) => m.fill(1, b * blockSize + r.pad, (b + 1) * blockSize));
+    const width = Math.max(1, length);
+    rows.forEach((r, b) => m.fill(1, b * width + r.pad, (b + 1) * width));
     const step = (idx: number[], width: number, pos: number, positions: number[]) => inEval(model, () => rt.step.scope(() => {
       const t = (data: number[]) => rt.tensor(data, [B, width], { dtype: 'i32', arena: 'step' });
       return model.forwardCached(t(idx), caches, pos, { lastOnly: true, keyMask: mask, positions: t(positions) }).f32().slice();

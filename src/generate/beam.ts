@@ -176,7 +176,7 @@ function gptBeams(model: GPT, prompt: ArrayLike<number>, k: number, alpha: numbe
   const minLength = checkMinLength(opts.minLength, maxNew!);
   const wasTraining = model.ctx.training;
   model.eval();
-  let caches = model.createCache(k), spare = model.createCache(k);
+  let caches = model.createCache(k, P + maxNew!), spare = model.createCache(k, P + maxNew!);
   try {
     return search(k, alpha, maxNew!, {
       V, eosId,
