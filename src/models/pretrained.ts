@@ -137,8 +137,12 @@ async function openShards(folder: Folder): Promise<{ stream: ByteStream; header:
   const opened: { stream: ByteStream; header: SafetensorsHeader }[] = [];
   try {
     if (single) {
-      opened.push({ stream: single, header: await readSafetensorsHeader(single) });
-      return opened;
+      try {
+        return [{ stream: single, header: await readSafetensorsHeader(single) }];
+      } catch (err) {
+        await single.close();
+        throw err;
+      }
     }
     const indexText = await folder.text('model.safetensors.index.json');
     if (indexText === null) {
@@ -157,8 +161,12 @@ async function openShards(folder: Folder): Promise<{ stream: ByteStream; header:
     for (const f of files) {
       const stream = await folder.stream(f);
       if (!stream) throw new FileError(folder.at(f), 'ENOENT', `loadPretrained: the index names shard ${f}, which ${folder.name} does not have`);
-      opened.push({ stream, header: { dataStart: 0, entries: [], metadata: {} } });
-      opened[opened.length - 1]!.header = await readSafetensorsHeader(stream);
+      try {
+        opened.push({ stream, header: await readSafetensorsHeader(stream) });
+      } catch (err) {
+        await stream.close();
+        throw err;
+      }
     }
     return opened;
   } catch (err) {

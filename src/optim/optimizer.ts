@@ -146,8 +146,14 @@ export abstract class FlatOptimizer implements Optimizer {
     this.#settings = settings;
   }
 
-  /** The flat buffers as ranges of equal settings, in order (two ranges without groups: the decayed ones and the rest). */
+  #rangeCache: { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] | null = null;
+
+  /** The flat buffers as ranges of equal settings, in order (two ranges without groups: the decayed ones and the rest); fixed once the parameters are laid out, so worked out once. */
   #ranges(): { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] {
+    return (this.#rangeCache ??= this.#layout());
+  }
+
+  #layout(): { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] {
     const split = this.decay === 'all-2d' ? this.params.matrixEnd : this.params.decayEnd;
     const total = this.params.flat.size;
     if (!this.#settings) {

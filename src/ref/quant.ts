@@ -10,6 +10,7 @@
 //   f16 / bf16: IEEE round to nearest even, subnormals kept; NaN → quiet NaN, overflow and ±inf
 //     saturate to ±max finite. The products sum w·x exactly (f64) and round once.
 import { GEMM_TRANS_B } from '../wasm/gemm-layout.js';
+import { roundEven } from '../math.js';
 
 /** Output columns per sliver. */
 export const QUANT_NR = 8;
@@ -35,11 +36,6 @@ export const scalesLength = (n: number) => Math.ceil(n / QUANT_NR) * QUANT_NR;
 /** Element index of (p, r) inside a sliver. */
 export const slot = (p: number, r: number) => (p >> 1) * 16 + (r >> 2) * 8 + (r & 3) * 2 + (p & 1);
 
-/** Round half to even (IEEE roundTiesToEven on an f32 value). */
-export function roundEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /**
  * f32 → f16 bits, round to nearest even; NaN → quiet NaN, overflow and ±inf → ±65504.

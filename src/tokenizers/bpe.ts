@@ -7,7 +7,7 @@ import { TemplatedTokenizer } from './templated.js';
 import { BYTE_TO_CHAR, decodeUtf8, tokenByteTable, Utf8Stream, utf8Symbols } from './bytes.js';
 import { MergeTable, mergeSymbols } from './bpe-merge.js';
 import { mergesFromList, parseMergesTxt, parseVocabJson, type MergeSource } from './bpe-files.js';
-import { checkContiguous, Fields, formatError, item, parseJson, type Place } from './json.js';
+import { Fields, formatError, item, parseJson, type Place } from './json.js';
 import { normalize, normalizerSteps, type NormalizerStep } from './normalize.js';
 import { checkTemplateIds, savedTemplate, type Template } from './postprocess.js';
 import { GPT2_PATTERN, gpt2PieceEnd, PiecePattern } from './pretokenize.js';
@@ -101,17 +101,7 @@ export class BPETokenizer extends TemplatedTokenizer implements Tokenizer {
   constructor(config: BPEConfig, source: BPESource = { file: 'BPE config', vocab: 'vocab' }) {
     super();
     const vp: Place = { file: source.file, path: source.vocab };
-    const tokens = config.vocab;
-    if (!Array.isArray(tokens)) throw formatError(vp, 'expected the token of each id');
-    checkContiguous(tokens, vp);
-    const ids = new Map<string, number>();
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i];
-      if (typeof t !== 'string' || t === '') throw formatError(item(vp, i), `expected a non-empty token string, got ${JSON.stringify(t)}`);
-      const earlier = ids.get(t);
-      if (earlier !== undefined) throw formatError(item(vp, i), `token ${JSON.stringify(t)} repeats id ${earlier}`);
-      ids.set(t, i);
-    }
+    const ids = this.setVocab(config.vocab, vp), tokens = this.tokens;
     for (let b = 0; b < 256; b++) {
       const id = ids.get(BYTE_TO_CHAR[b]!);
       if (id === undefined) throw formatError(vp, `byte-level BPE needs all 256 byte tokens; ${JSON.stringify(BYTE_TO_CHAR[b])} (byte 0x${b.toString(16).padStart(2, '0')}) is missing`);
@@ -128,8 +118,6 @@ export class BPETokenizer extends TemplatedTokenizer implements Tokenizer {
       mergeIds.push([ia!, ib!, iab!]);
     });
     checkAddedTokens(config.addedTokens ?? [], tokens, vp);
-    this.tokens = Object.freeze([...tokens]);
-    this.ids = ids;
     this.#merges = config.merges.map(([a, b]) => [a, b] as const);
     this.#table = new MergeTable(mergeIds);
     this.added = new AddedTokens(config.addedTokens ?? []);

@@ -3,6 +3,7 @@
 // with token types; none for GPT-2), and batches.
 import { encodeBatch, type BatchEncoding, type BatchOptions } from './batch.js';
 import { addedCount, applyTemplate, type Encoding, type Template } from './postprocess.js';
+import { checkContiguous, formatError, item, type Place } from './json.js';
 import { AddedTokens } from './special.js';
 import type { EncodeOptions } from './types.js';
 
@@ -18,6 +19,26 @@ export abstract class TemplatedTokenizer {
   protected template: Template | null = null;
 
   abstract encode(text: string, options?: EncodeOptions): Int32Array;
+
+  /**
+   * Checks a vocabulary (one non-empty, distinct token string per id, contiguous) and takes it as
+   * `tokens` and `ids`; throws TokenizerFormatError naming the entry at fault (`vp`: the file and field).
+   */
+  protected setVocab(tokens: unknown, vp: Place): Map<string, number> {
+    if (!Array.isArray(tokens)) throw formatError(vp, 'expected the token of each id');
+    checkContiguous(tokens, vp);
+    const ids = new Map<string, number>();
+    for (let i = 0; i < tokens.length; i++) {
+      const t: unknown = tokens[i];
+      if (typeof t !== 'string' || t === '') throw formatError(item(vp, i), `expected a non-empty token string, got ${JSON.stringify(t)}`);
+      const earlier = ids.get(t);
+      if (earlier !== undefined) throw formatError(item(vp, i), `token ${JSON.stringify(t)} repeats id ${earlier}`);
+      ids.set(t, i);
+    }
+    this.tokens = Object.freeze([...(tokens as string[])]);
+    this.ids = ids;
+    return ids;
+  }
 
   /** The number of ids: every id is in [0, vocabSize). */
   get vocabSize(): number {

@@ -6,7 +6,7 @@
 import { TokenError } from '../errors.js';
 import { TemplatedTokenizer } from './templated.js';
 import { checkAddedTokens, idsError, savedAddedTokens } from './common.js';
-import { checkContiguous, Fields, formatError, item, parseJson, type Place } from './json.js';
+import { Fields, formatError, parseJson, type Place } from './json.js';
 import { BERT_UNCASED, normalize, normalizerSteps, type NormalizerStep } from './normalize.js';
 import { bertTemplate, checkTemplateIds, savedTemplate, type Template } from './postprocess.js';
 import { AddedTokens, type AddedToken } from './special.js';
@@ -92,19 +92,7 @@ export class WordPieceTokenizer extends TemplatedTokenizer implements Tokenizer 
   constructor(config: WordPieceConfig, file = 'WordPiece config') {
     super();
     const vp: Place = { file, path: 'vocab' };
-    const tokens = config.vocab;
-    if (!Array.isArray(tokens)) throw formatError(vp, 'expected the token of each id');
-    checkContiguous(tokens, vp);
-    const ids = new Map<string, number>();
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i];
-      if (typeof t !== 'string' || t === '') throw formatError(item(vp, i), `expected a non-empty token string, got ${JSON.stringify(t)}`);
-      const earlier = ids.get(t);
-      if (earlier !== undefined) throw formatError(item(vp, i), `token ${JSON.stringify(t)} repeats id ${earlier}`);
-      ids.set(t, i);
-    }
-    this.tokens = Object.freeze([...tokens]);
-    this.ids = ids;
+    const ids = this.setVocab(config.vocab, vp), tokens = this.tokens;
     this.#unk = config.unkToken ?? '[UNK]';
     const unkId = ids.get(this.#unk);
     if (unkId === undefined) throw formatError(vp, `the unknown token ${JSON.stringify(this.#unk)} is not in the vocabulary`);
