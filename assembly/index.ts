@@ -16,3 +16,7 @@ export { dropout_forward, dropout_backward } from "./dropout";
 export { quant_pack_i8, quant_pack_f16, quant_pack_bf16, QUANT_NR, QUANT_KB } from "./quant_pack";
 export { gemm_q8_f32 } from "./quant_q8";
 export { gemm_f16_f32, gemm_bf16_f32 } from "./quant_half";
+export { rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_params } from "./rmsnorm";
+export { swiglu_forward, swiglu_backward } from "./swiglu";
+export { rope_forward, rope_backward } from "./rope";
+export { attention_fused_forward, attention_fused_backward, ATTN_BQ, ATTN_BK, ATTN_MAX_HS } from "./attention";

@@ -83,6 +83,14 @@ export class Tape {
     for (let i = nodes.length - 1; i >= 0; i--) nodes[i]!.backward();
   }
 
+  /**
+   * @internal Removes the ops recorded since the tape had `from` of them and returns their
+   * backward closures, oldest first (gradient checkpointing: fn/checkpoint.ts drops or replays them).
+   */
+  takeSince(from: number): (() => void)[] {
+    return this.#nodes.splice(from).map((n) => n.backward);
+  }
+
   /** Forgets the recorded ops without running them (e.g. after a forward that will not be differentiated). */
   clear(): void {
     this.#nodes = [];

@@ -1,24 +1,33 @@
 // Multi-head scaled dot-product attention, softmax(Q·Kᵀ/√hs)·V, with its backward: self- or
 // cross-attention, causal or not, with key padding masks. Heads are never copied out: Q, K and
 // V are strided views into their projections (e.g. the fused c_attn output (B, T, 3C)), and
-// each batched GEMM covers all heads of one sequence (stride hs between heads). The (B, NH,
-// Tq, Tk) probabilities are kept for the backward and can be read for visualisation.
-import { DTypeError, ShapeError } from '../errors.js';
+// each batched GEMM covers all heads of one sequence (stride hs between heads). By default the
+// fused kernels run: no (B, NH, Tq, Tk) probabilities are stored, only one log-sum-exp per query
+// row, from which the backward recomputes them block by block. Asked for the probabilities (for
+// visualisation), or with heads larger than the fused kernels take, the dense path runs and keeps
+// them for its backward.
+import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
-import { fill } from '../ops/elementwise.js';
-import { attendBackward, attendForward, type AttentionDims, type GradView, type HeadView } from '../ops/attention.js';
-import { gradSlot } from './grad.js';
+import { colsum, fill } from '../ops/elementwise.js';
+import {
+  attendBackward, attendForward, attendFusedBackward, attendFusedForward, FUSED_MAX_HEAD_SIZE,
+  type AttentionDims, type GradView, type HeadView, type MaskView,
+} from '../ops/attention.js';
+import { gradOf, gradSlot } from './grad.js';
 
 
 /** What `attention` returns. */
 export interface AttentionResult {
   /** (B, Tq, C): the heads' outputs side by side, ready for the output projection. */
   y: Tensor;
-  /** (B, NH, Tq, Tk): attention probabilities (step arena; copy them to keep them). */
-  probs: Tensor;
+  /** (B, NH, Tq, Tk): attention probabilities (step arena; copy them to keep them), when asked for with `probs: true`; else null. */
+  probs: Tensor | null;
 }
+
+/** How attention runs: fused kernels that never store the probabilities, or the dense path that does. */
+export type AttentionPath = 'fused' | 'dense';
 
 /** Columns [col, col + width) of a (B, T, W) tensor: Q, K or V inside a fused projection. */
 export interface ColumnSlice {
@@ -36,6 +45,26 @@ export interface AttentionOptions {
    * (padding), anything else keeps it. A query that sees no key at all gets a zero output.
    */
   keyMask?: Tensor | null;
+  /** Return the (B, NH, Tq, Tk) probabilities (runs the dense path, which stores them). Default false. */
+  probs?: boolean;
+  /**
+   * Force a path: 'fused' (the default: memory O(T), not O(T²)) or 'dense' (scores, softmax and
+   * products as whole (Tq, Tk) matrices). Heads larger than 256 always run dense.
+   */
+  path?: AttentionPath;
+  /**
+   * Sliding-window attention (Longformer): a query sees only keys at most `window` positions away
+   * (causal: behind it). Cost linear in T. Fused path only. 0 or absent: every key.
+   */
+  window?: number;
+  /** With a window: this many leading positions (e.g. [CLS]) see every key and are seen by every query. */
+  globals?: number;
+  /**
+   * A relative position bias (NH, Tq + Tk − 1) added to the scores: entry (h, j − r + Tq − 1) for
+   * query r and key j (ALiBi's fixed slopes, T5's learned buckets via `relativeBias`); its gradient
+   * flows back when it requires one. Fused path only.
+   */
+  rel?: Tensor | null;
 }
 
 /**
@@ -44,7 +73,8 @@ export interface AttentionOptions {
  * @example
  * ```ts
  * const qkv = linear(rt, x, cAttn.weight, cAttn.bias);           // (B, T, 3C)
- * const { y, probs } = attention(rt, qkv, 4, { causal: true });  // y (B, T, C), probs (B, 4, T, T)
+ * const { y } = attention(rt, qkv, 4, { causal: true });                      // y (B, T, C)
+ * const { probs } = attention(rt, qkv, 4, { causal: true, probs: true });     // probs (B, 4, T, T)
  * ```
  */
 export function attention(rt: Runtime, qkv: Tensor, nHead: number, opts: AttentionOptions = {}): AttentionResult {
@@ -83,18 +113,32 @@ export function attend(rt: Runtime, q: Tensor | ColumnSlice, k: Tensor | ColumnS
   if (!Number.isInteger(nHead) || nHead < 1 || C % nHead !== 0) throw new ShapeError(`${op}: C = ${C} is not divisible by nHead = ${nHead}`);
   if (Tq < 1 || Tk < 1) throw new ShapeError(`${op}: empty sequences (Tq = ${Tq}, Tk = ${Tk})`);
   const mask = opts.keyMask ? checkKeyMask(op, opts.keyMask, B, Tk) : null;
-  const d: AttentionDims = { B, Tq, Tk, nHead, hs: C / nHead, causal: opts.causal ?? false };
+  const d: AttentionDims = { B, Tq, Tk, nHead, hs: C / nHead, causal: opts.causal ?? false, window: opts.window ?? 0, globals: opts.globals ?? 0 };
+  const maskView: MaskView | null = mask ? { t: mask, ld: Tk } : null;
+  const [qv, kv, vv] = [view(qs, qs.t), view(ks, ks.t), view(vs, vs.t)];
+  const rel = opts.rel ?? null;
+  const fusedOnly = d.window ? `a sliding window (window ${d.window})` : rel ? 'a relative position bias' : null;
+  const fused = fusedOnly !== null || (!opts.probs && (opts.path ?? 'fused') === 'fused' && d.hs <= FUSED_MAX_HEAD_SIZE);
+  if (fusedOnly && (opts.probs || opts.path === 'dense' || d.hs > FUSED_MAX_HEAD_SIZE)) {
+    throw new ValueError(`${op}: ${fusedOnly} runs on the fused kernels only: no probabilities, path 'fused', heads ≤ ${FUSED_MAX_HEAD_SIZE} (here: probs ${!!opts.probs}, path ${opts.path ?? 'fused'}, hs ${d.hs})`);
+  }
+  if (rel) expectF32(op, 'rel', rel);
   const y = rt.empty([B, Tq, C], { arena: 'step' });
-  const probs = rt.empty([B, nHead, Tq, Tk], { arena: 'step' });
   const yv: HeadView = { t: y, at: 0, ld: C, batchStride: Tq * C };
-  attendForward(rt, yv, probs, view(qs, qs.t), view(ks, ks.t), view(vs, vs.t), d, mask ? { t: mask, ld: Tk } : null);
-  if (rt.tape.needsGrad(qs.t, ks.t, vs.t)) {
+  const probs = fused ? null : rt.empty([B, nHead, Tq, Tk], { arena: 'step' });
+  const lse = fused ? rt.empty([B, nHead, Tq], { arena: 'step' }) : null;
+  if (lse) attendFusedForward(rt, yv, lse, qv, kv, vv, d, maskView, { rel });
+  else attendForward(rt, yv, probs!, qv, kv, vv, d, maskView);
+  if (rt.tape.needsGrad(qs.t, ks.t, vs.t, rel)) {
     rt.tape.record(op, y, () => {
       if (!y.grad) return;
       const betas = gradBetas(rt, [qs, ks, vs]);
       const g = (s: ColumnSlice, i: number): GradView | null => (betas[i] === null ? null : { ...view(s, s.t.grad!), beta: betas[i]! });
-      attendBackward(rt, { t: y.grad, at: 0, ld: C, batchStride: Tq * C }, g(qs, 0), g(ks, 1), g(vs, 2),
-        probs, view(qs, qs.t), view(ks, ks.t), view(vs, vs.t), d);
+      const dy: HeadView = { t: y.grad, at: 0, ld: C, batchStride: Tq * C };
+      if (!lse) return attendBackward(rt, dy, g(qs, 0), g(ks, 1), g(vs, 2), probs!, qv, kv, vv, d);
+      const drel = rel?.requiresGrad ? rt.empty([B * nHead, Tq + Tk - 1], { arena: 'step' }) : null;
+      attendFusedBackward(rt, dy, yv, g(qs, 0), g(ks, 1), g(vs, 2), lse, qv, kv, vv, d, maskView, { rel, drel });
+      if (drel) colsum(rt, gradOf(rt, rel!).view([nHead * (Tq + Tk - 1)]), drel.view([B, nHead * (Tq + Tk - 1)]));   // Σ over sequences
     });
   }
   return { y, probs };

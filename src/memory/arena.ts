@@ -187,6 +187,11 @@ export class Arena implements Allocator {
     return scoped(this, fn);
   }
 
+  /** Restarts the peak from what is handed out now (to measure one step's peak). */
+  resetPeak(): void {
+    this.#peak = this.#used;
+  }
+
   report(): ArenaReport {
     return chunkReport(this.#chunks, this.#used, this.#peak);
   }

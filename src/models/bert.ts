@@ -15,6 +15,7 @@ import { gatherRows } from '../fn/gather.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import type { NormPlacement } from '../nn/layer.js';
+import { runLayers } from '../nn/stack.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { BERT_LAYER_NAMES, TransformerLayer } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
@@ -185,7 +186,7 @@ export class BERT extends Model {
     let x = residual(rt, residual(rt, this.wordEmbeddings.forward(ids), this.positionEmbeddings.forward(positions)),
       this.tokenTypeEmbeddings.forward(types));                                   // (B, T, C)
     x = dropout(rt, this.embeddingsNorm.forward(x), this.config.dropout, this.ctx.rng, this.ctx.training);
-    for (const layer of this.layers) x = layer.forward(x, { selfMask: mask });
+    x = runLayers(this.ctx, this.layers, x, { selfMask: mask });
     if (this.encoderNorm) x = this.encoderNorm.forward(x);
     return x;
   }

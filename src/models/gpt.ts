@@ -13,6 +13,7 @@ import { linear } from '../fn/linear.js';
 import { selectSeq } from '../fn/concat.js';
 import { residual } from '../fn/residual.js';
 import { GPT2_LAYER_NAMES, TransformerLayer, type NormPlacement } from '../nn/layer.js';
+import { runLayers } from '../nn/stack.js';
 import type { KeepsAttention, LayerCache } from '../nn/attention.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Model, type ModelOptions } from './model.js';
@@ -36,8 +37,12 @@ export interface GPTConfig {
   tieWeights: boolean;
   /** 'pre' (GPT-2) or 'post' (the original transformer). */
   norm: NormPlacement;
-  /** 'learned' (GPT-2) or 'sinusoidal' (the original transformer). */
-  positions: 'learned' | 'sinusoidal';
+  /**
+   * 'learned' (GPT-2), 'sinusoidal' (the original transformer), or inside attention: 'rope' (rotary,
+   * GPT-NeoX/Llama) or 'alibi' (linear biases). With 'rope' and 'alibi' no parameter depends on
+   * blockSize: a model trained on short sequences runs on longer ones (raise blockSize to allow them).
+   */
+  positions: 'learned' | 'sinusoidal' | 'rope' | 'alibi';
   activation: Activation;
   layerNormEps: number;
 }
@@ -74,7 +79,8 @@ export function gptConfig(partial: Partial<GPTConfig> = {}): GPTConfig {
     if (typeof cfg[key] !== 'boolean') throw new ValueError(`GPT config: ${key} is ${preview(cfg[key])}, expected true or false`);
   }
   if (cfg.norm !== 'pre' && cfg.norm !== 'post') throw new ValueError(`GPT config: norm is ${String(cfg.norm)}, expected 'pre' or 'post'`);
-  if (cfg.positions !== 'learned' && cfg.positions !== 'sinusoidal') throw new ValueError(`GPT config: positions is ${String(cfg.positions)}, expected 'learned' or 'sinusoidal'`);
+  if (!['learned', 'sinusoidal', 'rope', 'alibi'].includes(cfg.positions)) throw new ValueError(`GPT config: positions is ${String(cfg.positions)}, expected 'learned', 'sinusoidal', 'rope' or 'alibi'`);
+  if (cfg.positions === 'rope' && (cfg.dModel / cfg.nHead) % 2 !== 0) throw new ShapeError(`GPT config: rotary positions need an even head size; dModel ${cfg.dModel} / nHead ${cfg.nHead} = ${cfg.dModel / cfg.nHead}`);
   checkActivation('GPT config', cfg.activation, ['gelu', 'gelu_erf', 'relu']);
   if (typeof cfg.layerNormEps !== 'number' || !(cfg.layerNormEps > 0 && cfg.layerNormEps < 1)) throw new ValueError(`GPT config: layerNormEps is ${preview(cfg.layerNormEps)}, expected a number in (0, 1)`);
   return cfg;
@@ -122,7 +128,8 @@ export class GPT extends Model {
     this.wte = new Embedding(this.ctx, ps, 'transformer.wte', cfg.vocabSize, cfg.dModel);
     this.wpe = cfg.positions === 'learned' ? new Embedding(this.ctx, ps, 'transformer.wpe', cfg.blockSize, cfg.dModel) : null;
     this.h = [];
-    for (let i = 0; i < cfg.nLayer; i++) this.h.push(new TransformerLayer(this.ctx, ps, `transformer.h.${i}`, { ...cfg, projStd, causal: true }, GPT2_LAYER_NAMES));
+    const inAttention = cfg.positions === 'rope' || cfg.positions === 'alibi' ? cfg.positions : undefined;
+    for (let i = 0; i < cfg.nLayer; i++) this.h.push(new TransformerLayer(this.ctx, ps, `transformer.h.${i}`, { ...cfg, positions: inAttention, projStd, causal: true }, GPT2_LAYER_NAMES));
     // Post-norm blocks end in a LayerNorm already; pre-norm needs a final one.
     this.ln_f = cfg.norm === 'pre' ? new LayerNorm(this.ctx, ps, 'transformer.ln_f', cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps }) : null;
     this.lm_head = cfg.tieWeights ? null : new Linear(this.ctx, ps, 'lm_head', cfg.dModel, cfg.vocabSize, { bias: false, layout: 'out,in' });
@@ -152,7 +159,7 @@ export class GPT extends Model {
     }
     if (opts.lastOnly && targets) throw new ValueError('GPT.forward: lastOnly gives the last position\'s logits only; a loss needs every position (drop targets or lastOnly)');
     let x = this.#embed(idx, B, T, 0);                  // (B, T, C)
-    for (const block of this.h) x = block.forward(x);
+    x = runLayers(this.ctx, this.h, x);
     const logits = this.#head(opts.lastOnly ? this.#last(x) : x);   // (B, T or 1, V)
     const loss = targets ? crossEntropy(this.rt, logits, targets) : undefined;
     return { logits, loss };
@@ -216,11 +223,12 @@ export class GPT extends Model {
     return [B, T];
   }
 
-  /** tok_emb + pos_emb for positions pos … pos+T−1 (or the given position ids), then dropout. */
+  /** tok_emb + pos_emb for positions pos … pos+T−1 (or the given position ids), then dropout. RoPE and ALiBi: tok_emb only. */
   #embed(idx: Tensor, B: number, T: number, pos: number, ids: Tensor | null = null): Tensor {
     const rt = this.rt;
-    const positions = ids ?? positionIds(rt, B, T, pos);
     const tok = this.wte.forward(idx);                                                 // (B, T, C)
+    if (!this.wpe && !this.#sinusoid) return dropout(rt, tok, this.config.dropout, this.ctx.rng, this.ctx.training);
+    const positions = ids ?? positionIds(rt, B, T, pos);
     const posEmb = this.wpe ? this.wpe.forward(positions) : embedding(rt, positions, this.#sinusoid!); // (B, T, C)
     return dropout(rt, residual(rt, tok, posEmb), this.config.dropout, this.ctx.rng, this.ctx.training);
   }

@@ -6,6 +6,7 @@ import type { Tensor } from '../tensor.js';
 import type { ModelContext } from '../nn/context.js';
 import { ParameterSet } from '../nn/parameters.js';
 import type { KeepsAttention, KeptAttention } from '../nn/attention.js';
+import type { AttentionPath } from '../fn/attention.js';
 import { ValueError, preview } from '../errors.js';
 
 /** The model families: each has a class, a config and the Hugging Face names of its checkpoints. */
@@ -23,6 +24,18 @@ export interface ModelOptions {
   packWeights?: boolean;
   /** The format inference multiplies weight matrices in: 'f32' (default), 'int8', 'f16' or 'bf16' (see ParameterSet.inferenceDtype). */
   dtype?: 'f32' | 'int8' | 'f16' | 'bf16';
+  /**
+   * How attention runs: 'fused' (default; kernels that never store the T×T probabilities, memory
+   * linear in T) or 'dense' (scores and probabilities as whole matrices, kept for the backward).
+   * Same results to f32 rounding. Also settable later: `model.ctx.attentionPath = 'dense'`.
+   */
+  attention?: AttentionPath;
+  /**
+   * Gradient checkpointing while training: the layers run in segments of this many, each keeping
+   * only its input; the backward recomputes a segment's activations (one more forward) — the same
+   * gradients, bit for bit, for much less memory. 0 (default): off. See `setCheckpoint`.
+   */
+  checkpoint?: number;
 }
 
 /**
@@ -51,7 +64,11 @@ export abstract class Model {
     this.rt = rt;
     if (opts.packWeights === false) this.params.packWeights = false;
     if (opts.dtype !== undefined) this.params.inferenceDtype = opts.dtype;
-    this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed) };
+    if (opts.attention !== undefined && opts.attention !== 'fused' && opts.attention !== 'dense') {
+      throw new ValueError(`${new.target.name}: attention is ${preview(opts.attention)}, expected 'fused' or 'dense'`);
+    }
+    this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed), attentionPath: opts.attention ?? 'fused' };
+    if (opts.checkpoint !== undefined) this.setCheckpoint(opts.checkpoint);
   }
 
   /** Persistent tensors the model made besides its parameters (fixed position tables), freed by `dispose`. */
@@ -89,6 +106,20 @@ export abstract class Model {
     for (const fn of this.#onDispose.splice(0)) fn();
     this.params.dispose();
     for (const t of this.owned.splice(0)) if (t.isLive) this.rt.free(t);
+  }
+
+  /**
+   * Gradient checkpointing: segments of `every` layers keep only their input while training and
+   * recompute the rest in the backward (with the same dropout draws). 1: every layer; 0: off.
+   * @example
+   * ```ts
+   * model.setCheckpoint(1);            // T = 1024 fits where it did not; ~1/3 more time per step
+   * ```
+   */
+  setCheckpoint(every: number): this {
+    if (!Number.isInteger(every) || every < 0) throw new ValueError(`${this.constructor.name}: checkpoint is ${preview(every)}, expected an integer ≥ 0 (layers per checkpointed segment; 0 = off)`);
+    this.ctx.checkpoint = every;
+    return this;
   }
 
   /** Number of parameters (scalars in the parameter table). */

@@ -17,6 +17,7 @@ import { residual } from '../fn/residual.js';
 import { scaled } from '../fn/scale.js';
 import type { KeepsAttention, LayerCache } from '../nn/attention.js';
 import type { NormPlacement } from '../nn/layer.js';
+import { runLayers } from '../nn/stack.js';
 import { LayerNorm } from '../nn/layers.js';
 import { TransformerLayer, SEQ2SEQ_DECODER_NAMES, SEQ2SEQ_ENCODER_NAMES } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
@@ -185,7 +186,7 @@ export class Seq2Seq extends Model {
     const tgtMask = opts.tgtMask ?? this.paddingMask(tgtIn);
     const memory = this.#encode(src, srcMask);                          // (B, S, C)
     let y = this.#embed(tgtIn, this.tgtEmbed, 0);                       // (B, T, C)
-    for (const layer of this.decoder) y = layer.forward(y, { selfMask: tgtMask, memory, memoryMask: srcMask });
+    y = runLayers(this.ctx, this.decoder, y, { selfMask: tgtMask, memory, memoryMask: srcMask });
     const logits = this.#head(y);                                       // (B, T, V)
     const loss = tgtOut ? crossEntropy(this.rt, logits, tgtOut, { ignoreIndex: this.config.padId, smoothing: opts.smoothing ?? 0 }) : undefined;
     return { logits, loss };
@@ -200,7 +201,7 @@ export class Seq2Seq extends Model {
   /** `encode` for a source already checked. */
   #encode(src: Tensor, mask: Tensor): Tensor {
     let x = this.#embed(src, this.srcEmbed, 0);                         // (B, S, C)
-    for (const layer of this.encoder) x = layer.forward(x, { selfMask: mask });
+    x = runLayers(this.ctx, this.encoder, x, { selfMask: mask });
     return this.encoderNorm ? this.encoderNorm.forward(x) : x;
   }
 

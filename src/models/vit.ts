@@ -15,6 +15,7 @@ import { dropout } from '../fn/dropout.js';
 import { embedding } from '../fn/embedding.js';
 import { residual } from '../fn/residual.js';
 import { TransformerLayer, VIT_LAYER_NAMES } from '../nn/layer.js';
+import { runLayers } from '../nn/stack.js';
 import { LayerNorm, Linear } from '../nn/layers.js';
 import type { Parameter } from '../nn/parameters.js';
 import type { KeepsAttention, KeptAttention } from '../nn/attention.js';
@@ -162,7 +163,7 @@ export class ViT extends Model {
     const dims = this.#checkImages(images);
     const targets = labels === undefined ? null : this.#labels(labels, dims.B);
     let x = this.#embed(this.patchEmbeddings.patches(images, dims), dims.B);   // (B, N + 1, C)
-    for (const layer of this.layers) x = layer.forward(x);
+    x = runLayers(this.ctx, this.layers, x);
     // HF normalises every position, then reads [CLS]; LayerNorm is per position, so read first.
     const cls = this.layernorm.forward(selectSeq(this.rt, x, 0));               // (B, C)
     const logits = this.classifier.forward(cls);                                // (B, numClasses)

@@ -5,14 +5,15 @@
 // weights ('out,in': BERT's attention.self.query …, ViT's, Marian/BART's q_proj …). Separate
 // projections that lie back to back in the parameter buffer (the usual case) run as one GEMM
 // over the joined weight, as the fused one does; cross-attention joins key and value the same way.
-import { ShapeError } from '../errors.js';
+import { ShapeError, ValueError, preview } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { attend, checkKeyMask, type ColumnSlice } from '../fn/attention.js';
-import { attendForward, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
+import { attend, checkKeyMask, type AttentionOptions, type AttentionResult, type ColumnSlice } from '../fn/attention.js';
+import { attendForward, attendFusedForward, FUSED_MAX_HEAD_SIZE, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
 import { copyBlock } from '../ops/elementwise.js';
 import type { Runtime } from '../runtime.js';
 import { dropout } from '../fn/dropout.js';
 import { linear } from '../fn/linear.js';
+import { rope } from '../fn/rope.js';
 import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
 import type { ParameterSet } from './parameters.js';
@@ -70,6 +71,30 @@ export interface AttentionConfig {
   std?: number;
   /** Init std of the output projection (default std; GPT-2: 0.02 / √(2·nLayer)). */
   projStd?: number;
+  /**
+   * Positions inside self-attention: 'rope' rotates Q and K by position (GPT-NeoX/Llama); 'alibi'
+   * adds −slope_h·distance to the scores (Press et al.). Absent: none (positions come from embeddings).
+   */
+  positions?: AttentionPositions;
+  /** RoPE's base: θ_i = base^(−2i/hs). Default 10000. */
+  ropeBase?: number;
+}
+
+/** Position schemes that live inside attention. */
+export type AttentionPositions = 'rope' | 'alibi';
+
+/**
+ * ALiBi's head slopes: 2^(−8h/n) for h = 1 … n when n is a power of two; otherwise those of the
+ * power of two m below n, then every other slope of 2m (Press et al.'s reference recipe).
+ * @example
+ * ```ts
+ * alibiSlopes(4);   // [0.25, 0.0625, 0.015625, 0.00390625]
+ * ```
+ */
+export function alibiSlopes(n: number): number[] {
+  const pow2 = (m: number) => Array.from({ length: m }, (_, h) => 2 ** (-8 * (h + 1) / m));
+  const m = 2 ** Math.floor(Math.log2(n));
+  return m === n ? pow2(n) : [...pow2(m), ...pow2(2 * m).filter((_, i) => i % 2 === 0).slice(0, n - m)];
 }
 
 /** What one call attends to besides its own input. */
@@ -116,6 +141,9 @@ export class Attention implements KeepsAttention {
   readonly dModel: number;
   readonly causal: boolean;
   readonly dropoutP: number;
+  readonly positions: AttentionPositions | null;
+  readonly ropeBase: number;
+  readonly #slopes: number[] | null;
   /** The (B, NH, Tq, Tk) probabilities of the last forward when `keepProbs` is on (a copy). */
   lastProbs: KeptProbs | null = null;
   /** Copy the attention probabilities of each forward into `lastProbs` (for visualisation). */
@@ -132,6 +160,15 @@ export class Attention implements KeepsAttention {
     this.nHead = cfg.nHead;
     this.causal = cfg.causal ?? false;
     this.dropoutP = cfg.dropout ?? 0;
+    this.positions = cfg.positions ?? null;
+    if (this.positions !== null && this.positions !== 'rope' && this.positions !== 'alibi') {
+      throw new ValueError(`${prefix}: positions is ${preview(this.positions)}, expected 'rope', 'alibi' or none`);
+    }
+    this.ropeBase = cfg.ropeBase ?? 10000;
+    if (this.positions === 'rope' && (cfg.dModel / cfg.nHead) % 2 !== 0) {
+      throw new ShapeError(`${prefix}: rotary positions need an even head size; dModel ${cfg.dModel} / nHead ${cfg.nHead} = ${cfg.dModel / cfg.nHead}`);
+    }
+    this.#slopes = this.positions === 'alibi' ? alibiSlopes(cfg.nHead) : null;
     this.#ps = ps;
     const C = cfg.dModel, bias = cfg.bias;
     if ('qkv' in names) {
@@ -158,11 +195,35 @@ export class Attention implements KeepsAttention {
     if (inputs.memory) {
       const [q] = this.#project(x, 1);
       const [k, v] = this.#projectKV(inputs.memory);
-      return this.#finish(attend(this.ctx.rt, q!, k, v, this.nHead, { causal: this.causal, keyMask: mask }));
+      return this.#finish(attend(this.ctx.rt, q!, k, v, this.nHead, this.#options(mask)));
     }
     if (inputs.cache) return this.#selfCached(x, inputs.cache, inputs.pos ?? 0, mask);
-    const [q, k, v] = this.#project(x, 3);
-    return this.#finish(attend(this.ctx.rt, q!, k!, v!, this.nHead, { causal: this.causal, keyMask: mask }));
+    const [q, k, v] = this.#positioned(this.#project(x, 3), 0);
+    const T = x.shape[1]!;
+    return this.#finish(attend(this.ctx.rt, q!, k!, v!, this.nHead, { ...this.#options(mask), rel: this.#alibi(T, T) }));
+  }
+
+  /** Q and K rotated for positions pos0 … (RoPE); unchanged otherwise. V passes through. */
+  #positioned([q, k, v]: ColumnSlice[], pos0: number): ColumnSlice[] {
+    if (this.positions !== 'rope') return [q!, k!, v!];
+    const rot = (s: ColumnSlice): ColumnSlice => ({ t: rope(this.ctx.rt, s, this.nHead, { pos0, base: this.ropeBase }), col: 0, width: this.dModel });
+    return [rot(q!), rot(k!), v!];
+  }
+
+  /** ALiBi's bias (NH, Tq + Tk − 1) for Tq queries at the end of Tk keys: −slope_h·(distance behind), or null. */
+  #alibi(Tq: number, Tk: number): Tensor | null {
+    if (!this.#slopes) return null;
+    const L = Tq + Tk - 1, data = new Float32Array(this.nHead * L);
+    // entry j − r + Tq − 1 ↔ key j, query r at position r + Tk − Tq: distance (r + Tk − Tq) − j = Tk − 1 − index
+    for (let h = 0; h < this.nHead; h++) for (let i = 0; i < L; i++) data[h * L + i] = -this.#slopes[h]! * Math.abs(Tk - 1 - i);
+    return this.ctx.rt.tensor(data, [this.nHead, L], { arena: 'step' });
+  }
+
+  /** The attention options of a whole-sequence call: the probabilities (dense path) only when kept. */
+  #options(keyMask: Tensor | null): AttentionOptions {
+    // ALiBi's bias runs on the fused kernels only: no probabilities to keep then
+    const fusedOnly = this.positions === 'alibi';
+    return { causal: this.causal, keyMask, probs: this.keepProbs && !fusedOnly, path: fusedOnly ? 'fused' : this.ctx.attentionPath };
   }
 
   /**
@@ -185,9 +246,11 @@ export class Attention implements KeepsAttention {
   #selfCached(x: Tensor, cache: LayerCache, pos: number, keyMask: Tensor | null): Tensor {
     const [B, Tn, C] = x.shape as [number, number, number];
     const hv = (s: ColumnSlice): HeadView => ({ t: s.t, at: s.col, ld: s.t.shape[2]!, batchStride: Tn * s.t.shape[2]! });
-    const [q, k, v] = this.#project(x, 3).map(hv) as [HeadView, HeadView, HeadView];
-    const y = attendCached(this.ctx.rt, q, k, v, cache, pos,
-      { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask);
+    const [q, k, v] = this.#positioned(this.#project(x, 3), pos).map(hv) as [HeadView, HeadView, HeadView];
+    const { y, probs } = attendCached(this.ctx.rt, q, k, v, cache, pos,
+      { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask, this.#dense(),
+      this.#alibi(Tn, pos + Tn));
+    if (probs) this.#keep(probs);
     return this.o.forward(y);
   }
 
@@ -202,14 +265,18 @@ export class Attention implements KeepsAttention {
     const mask = memoryMask ? checkKeyMask('cross-attention', memoryMask, Bs, S) : null;
     const [q] = this.#project(x, 1);                                           // (B, Tn, C) columns
     const y = rt.empty([B, Tn, C], { arena: 'step' });
-    const probs = rt.empty([B, this.nHead, Tn, S], { arena: 'step' });
     const stride = Bs === 1 ? 0 : S * C2, ldq = q!.t.shape[2]!;
-    attendForward(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, probs, { t: q!.t, at: q!.col, ld: ldq, batchStride: Tn * ldq },
+    const probs = attendNoGrad(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, { t: q!.t, at: q!.col, ld: ldq, batchStride: Tn * ldq },
       { t: kv, at: 0, ld: C2, batchStride: stride }, { t: kv, at: C, ld: C2, batchStride: stride },
       { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: C / this.nHead, causal: false },
-      mask ? { t: mask, ld: S, shared: Bs === 1 } : null);
-    this.#keep(probs);
+      mask ? { t: mask, ld: S, shared: Bs === 1 } : null, this.#dense());
+    if (probs) this.#keep(probs);
     return this.o.forward(y);
+  }
+
+  /** Whether a call without gradients runs the dense path: probabilities kept, or asked for (never with ALiBi: fused only). */
+  #dense(): boolean {
+    return (this.keepProbs || this.ctx.attentionPath === 'dense') && this.positions !== 'alibi';
   }
 
   /** Copies probs (B, NH, Tq, Tk) into `lastProbs` when asked to keep them. */
@@ -219,8 +286,8 @@ export class Attention implements KeepsAttention {
     this.lastProbs = { data: probs.f32().slice(), batch, heads, tq, tk };
   }
 
-  #finish({ y, probs }: { y: Tensor; probs: Tensor }): Tensor {
-    this.#keep(probs);
+  #finish({ y, probs }: AttentionResult): Tensor {
+    if (probs) this.#keep(probs);
     return dropout(this.ctx.rt, this.o.forward(y), this.dropoutP, this.ctx.rng, this.ctx.training);
   }
 
@@ -267,13 +334,28 @@ export class Attention implements KeepsAttention {
 }
 
 /**
+ * Attention without gradients into y: the fused kernels, or with `dense` (or heads too large for
+ * them) the dense path, whose probabilities (B, NH, Tq, Tk) it returns (step arena).
+ */
+function attendNoGrad(rt: Runtime, y: HeadView, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims,
+  mask: MaskView | null, dense: boolean, rel: Tensor | null = null): Tensor | null {
+  if ((!dense && d.hs <= FUSED_MAX_HEAD_SIZE) || rel) {
+    attendFusedForward(rt, y, rt.empty([d.B, d.nHead, d.Tq], { arena: 'step' }), q, k, v, d, mask, { rel });
+    return null;
+  }
+  const probs = rt.empty([d.B, d.nHead, d.Tq, d.Tk], { arena: 'step' });
+  attendForward(rt, y, probs, q, k, v, d, mask);
+  return probs;
+}
+
+/**
  * Incremental self-attention: writes the new keys and values (B, Tn rows each, views k and v)
  * into `cache` at positions pos … pos+Tn−1, then the new queries attend over positions
  * 0 … pos+Tn−1 (d.Tk = pos + Tn). keyMask i32 (B, ≥ pos+Tn) hides padded positions.
- * Returns y (B, Tn, C) in the step arena.
+ * Returns y (B, Tn, C) in the step arena, and the probabilities when `dense`.
  */
 function attendCached(rt: Runtime, q: HeadView, k: HeadView, v: HeadView, cache: LayerCache, pos: number,
-  d: AttentionDims, keyMask: Tensor | null): Tensor {
+  d: AttentionDims, keyMask: Tensor | null, dense: boolean, rel: Tensor | null): { y: Tensor; probs: Tensor | null } {
   const { B, Tq: Tn, Tk } = d;
   const C = d.nHead * d.hs;
   const cap = cache.k.shape[1]!;
@@ -290,9 +372,8 @@ function attendCached(rt: Runtime, q: HeadView, k: HeadView, v: HeadView, cache:
     if (keyMask.shape[1]! < Tk) throw new ShapeError(`attention cache: keyMask has ${keyMask.shape[1]} positions, ${Tk} are cached`);
     mask = { t: checkKeyMask('attention cache', keyMask, B, keyMask.shape[1]!), ld: keyMask.shape[1]! };
   }
-  const probs = rt.empty([B, d.nHead, Tn, Tk], { arena: 'step' });
   const y = rt.empty([B, Tn, C], { arena: 'step' });
   const kv = (t: Tensor): HeadView => ({ t, at: 0, ld: C, batchStride: cap * C });
-  attendForward(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, probs, q, kv(cache.k), kv(cache.v), d, mask);
-  return y;
+  const probs = attendNoGrad(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, q, kv(cache.k), kv(cache.v), d, mask, dense, rel);
+  return { y, probs };
 }

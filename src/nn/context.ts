@@ -1,5 +1,8 @@
-// What every module of one model shares: the runtime, the train/eval switch, and the Rng
-// that dropout draws its seeds from (part of a checkpoint, so resumed runs drop the same units).
+// What every module of one model shares: the runtime, the train/eval switch, the Rng that
+// dropout draws its seeds from (part of a checkpoint, so resumed runs drop the same units), how
+// attention runs (fused or dense: the same numbers to f32 rounding, different memory) and
+// whether layers are checkpointed (recomputed in the backward: less memory, same gradients).
+import type { AttentionPath } from '../fn/attention.js';
 import type { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 
@@ -10,4 +13,8 @@ export interface ModelContext {
   training: boolean;
   /** Source of dropout seeds. */
   readonly rng: Rng;
+  /** 'fused' (default: attention memory O(T)) or 'dense' (stores the T×T probabilities). */
+  attentionPath?: AttentionPath;
+  /** Gradient checkpointing while training: segments of this many layers keep only their input (0 or absent: off). */
+  checkpoint?: number;
 }

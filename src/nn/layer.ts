@@ -4,13 +4,15 @@
 // each sublayer wrapped in a residual connection with LayerNorm before it (pre-norm, GPT-2 and
 // ViT) or after the sum (post-norm, BERT and the paper). What differs between families is data:
 // the names table (parameter names, layouts and declaration order of each family's checkpoints).
-import { ValueError } from '../errors.js';
+// Options for modern decoders: RMSNorm instead of LayerNorm (normType 'rms', T5 / Llama) and the
+// gated SwiGLU feed-forward (ffn 'swiglu', Llama).
+import { ValueError, preview } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { residual } from '../fn/residual.js';
 import type { ModelContext } from './context.js';
-import { LayerNorm } from './layers.js';
-import { Attention, type AttentionNames, type LayerCache } from './attention.js';
-import { MLP } from './mlp.js';
+import { LayerNorm, RMSNorm } from './layers.js';
+import { Attention, type AttentionNames, type AttentionPositions, type LayerCache } from './attention.js';
+import { MLP, SwiGLUMLP, LLAMA_SWIGLU_NAMES } from './mlp.js';
 import type { ParameterSet } from './parameters.js';
 import type { Activation } from '../fn/activation.js';
 import type { WeightLayout } from '../fn/linear.js';
@@ -33,7 +35,17 @@ export interface LayerNames {
   ffnLayout?: WeightLayout;
   /** Declare each sublayer's LayerNorm before the sublayer (GPT-2's module order: ln_1, attn, ln_2, mlp), not after. */
   normFirst?: boolean;
+  /** SwiGLU feed-forward (ffn 'swiglu') projections; default Llama's `mlp.gate_proj`, `mlp.up_proj`, `mlp.down_proj` (layout: ffnLayout). */
+  gate?: string;
+  up?: string;
+  down?: string;
 }
+
+/** Which normalisation a layer uses: LayerNorm (weight and bias), or RMSNorm (weight only, named `<norm>.weight`). */
+export type NormType = 'layer' | 'rms';
+
+/** Which feed-forward a layer uses: fc1 → activation → fc2, or the gated down(silu(gate(x)) ⊙ up(x)). */
+export type FeedForwardType = 'mlp' | 'swiglu';
 
 /** A layer's sizes and options. */
 export interface LayerConfig {
@@ -53,6 +65,14 @@ export interface LayerConfig {
   std?: number;
   /** Init std of the two output projections (default std; GPT-2: 0.02 / √(2·nLayer)). */
   projStd?: number;
+  /** Default 'layer'. 'rms': RMSNorm (its eps is layerNormEps, default 1e-6 then). */
+  normType?: NormType;
+  /** Default 'mlp'. 'swiglu': three projections named by LayerNames gate / up / down; `activation` is not used. */
+  ffn?: FeedForwardType;
+  /** Positions inside self-attention: 'rope' (rotary) or 'alibi' (linear biases); absent: none (the model adds embeddings). */
+  positions?: AttentionPositions;
+  /** RoPE's base (default 10000). */
+  ropeBase?: number;
 }
 
 /** Names of Hugging Face GPT-2's layer (`transformer.h.N.` …), pre-norm. */
@@ -112,18 +132,23 @@ export interface LayerInputs {
  */
 export class TransformerLayer {
   readonly selfAttn!: Attention;
-  readonly selfNorm!: LayerNorm;
+  readonly selfNorm!: LayerNorm | RMSNorm;
   readonly crossAttn!: Attention | null;
-  readonly crossNorm!: LayerNorm | null;
-  readonly ffn!: MLP;
-  readonly ffnNorm!: LayerNorm;
+  readonly crossNorm!: LayerNorm | RMSNorm | null;
+  readonly ffn!: MLP | SwiGLUMLP;
+  readonly ffnNorm!: LayerNorm | RMSNorm;
   readonly norm: NormPlacement;
 
   constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, cfg: LayerConfig, names: LayerNames) {
     this.norm = cfg.norm ?? 'post';
-    const ln = (name: string) => new LayerNorm(ctx, ps, `${prefix}.${name}`, cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps });
+    const normType = cfg.normType ?? 'layer', ffnType = cfg.ffn ?? 'mlp';
+    if (normType !== 'layer' && normType !== 'rms') throw new ValueError(`TransformerLayer: normType is ${preview(normType)}, expected 'layer' or 'rms'`);
+    if (ffnType !== 'mlp' && ffnType !== 'swiglu') throw new ValueError(`TransformerLayer: ffn is ${preview(ffnType)}, expected 'mlp' or 'swiglu'`);
+    const ln = (name: string) => (normType === 'rms'
+      ? new RMSNorm(ctx, ps, `${prefix}.${name}`, cfg.dModel, { eps: cfg.layerNormEps })
+      : new LayerNorm(ctx, ps, `${prefix}.${name}`, cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps }));
     // each sublayer with its LayerNorm, declared in the order the family's checkpoints list them
-    const pair = <T>(norm: string, make: () => T): [T, LayerNorm] => {
+    const pair = <T>(norm: string, make: () => T): [T, LayerNorm | RMSNorm] => {
       if (names.normFirst) {
         const n = ln(norm);
         return [make(), n];
@@ -140,7 +165,10 @@ export class TransformerLayer {
       this.crossAttn = null;
       this.crossNorm = null;
     }
-    [this.ffn, this.ffnNorm] = pair(names.ffnNorm, () => new MLP(ctx, ps, prefix, cfg, { fc: names.fc1, proj: names.fc2, layout: names.ffnLayout ?? 'out,in' }));
+    const layout = names.ffnLayout ?? 'out,in';
+    [this.ffn, this.ffnNorm] = pair(names.ffnNorm, () => (ffnType === 'swiglu'
+      ? new SwiGLUMLP(ctx, ps, prefix, cfg, { gate: names.gate ?? LLAMA_SWIGLU_NAMES.gate, up: names.up ?? LLAMA_SWIGLU_NAMES.up, down: names.down ?? LLAMA_SWIGLU_NAMES.down, layout })
+      : new MLP(ctx, ps, prefix, cfg, { fc: names.fc1, proj: names.fc2, layout })));
   }
 
   /**
@@ -158,7 +186,7 @@ export class TransformerLayer {
   }
 
   /** One residual sublayer with its LayerNorm before (pre) or after (post). */
-  #sub(x: Tensor, ln: LayerNorm, f: (h: Tensor) => Tensor): Tensor {
+  #sub(x: Tensor, ln: LayerNorm | RMSNorm, f: (h: Tensor) => Tensor): Tensor {
     const rt = this.ctx.rt;
     return this.norm === 'pre' ? residual(rt, x, f(ln.forward(x))) : ln.forward(residual(rt, x, f(x)));
   }

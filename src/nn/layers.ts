@@ -1,9 +1,10 @@
-// The parameterised building blocks: Linear, Embedding, LayerNorm. Each declares its
+// The parameterised building blocks: Linear, Embedding, LayerNorm, RMSNorm. Each declares its
 // parameters under a Hugging Face style prefix and calls the differentiable op in src/fn.
 import type { Tensor } from '../tensor.js';
 import { linear, type WeightLayout } from '../fn/linear.js';
 import { embedding } from '../fn/embedding.js';
 import { layerNorm } from '../fn/layernorm.js';
+import { rmsNorm } from '../fn/rmsnorm.js';
 import type { ModelContext } from './context.js';
 import type { Parameter, ParameterSet } from './parameters.js';
 
@@ -80,5 +81,28 @@ export class LayerNorm {
     // Without a bias the kernel still adds one: a zero vector for this call, not a parameter
     const bias = this.bias ? this.bias.value : rt.zeros([this.dim], { arena: 'step' });
     return layerNorm(rt, x, this.weight.value, bias, this.eps);
+  }
+}
+
+/**
+ * RMS normalisation over the last dimension with a learned gain only (T5's LayerNorm, Llama's
+ * RMSNorm): y = x / sqrt(mean(x²) + eps) · weight. One parameter, `<prefix>.weight`.
+ * @example
+ * ```ts
+ * const norm = new RMSNorm(ctx, ps, 'model.layers.0.input_layernorm', 128, { eps: 1e-6 });
+ * const y = norm.forward(x); // (…, 128)
+ * ```
+ */
+export class RMSNorm {
+  readonly weight: Parameter;
+  readonly eps: number;
+  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly dim: number, opts: { eps?: number } = {}) {
+    this.weight = ps.declare(`${prefix}.weight`, [dim], 'ones', false);
+    this.eps = opts.eps ?? 1e-6;
+  }
+
+  /** x (…, C) → (…, C) */
+  forward(x: Tensor): Tensor {
+    return rmsNorm(this.ctx.rt, x, this.weight.value, this.eps);
   }
 }

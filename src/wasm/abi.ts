@@ -3,6 +3,7 @@
 // The manifest drives the JS fallback backend, the ABI test and the benchmarks.
 import { gemmF32, gemmBlockF32, gemmBatchedF32, gemvChunksF32, gemvSumF32, packWeightF32, gemmPackedF32, gemmGeluF32 } from '../ref/gemm.js';
 import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.js';
+import { attentionFusedForward, attentionFusedBackward } from '../ref/attention.js';
 import { layernormForward, layernormBackward, layernormBackwardParams } from '../ref/layernorm.js';
 import { geluForward, geluBackward, geluErfForward, geluErfBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
@@ -11,6 +12,9 @@ import { crossentropyForward, crossentropyBackward } from '../ref/crossentropy.j
 import { adamwF32, sgdF32, sumsqF32 } from '../ref/optim.js';
 import { dropoutForward, dropoutBackward } from '../ref/dropout.js';
 import { quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32 } from '../ref/quant.js';
+import { rmsnormForward, rmsnormBackward, rmsnormBackwardParams } from '../ref/rmsnorm.js';
+import { swigluForward, swigluBackward } from '../ref/swiglu.js';
+import { ropeForward, ropeBackward } from '../ref/rope.js';
 
 /** A byte address in the runtime's wasm memory. */
 export type Ptr = number;
@@ -28,6 +32,12 @@ export interface Kernels {
   softmax_forward(out: Ptr, inp: Ptr, rows: number, cols: number, block: number, scale: number, causal: number): void;
   softmax_backward(dinp: Ptr, dout: Ptr, out: Ptr, rows: number, cols: number, scale: number): void;
   attention_mask_f32(scores: Ptr, mask: Ptr, rows: number, cols: number, group: number, maskLd: number): void;
+  attention_fused_forward(y: Ptr, lse: Ptr, q: Ptr, k: Ptr, v: Ptr, mask: Ptr, rel: Ptr, tq: number, tk: number, nHead: number, hs: number,
+    ldq: number, ldk: number, ldv: number, ldy: number, bsq: number, bsk: number, bsv: number, bsy: number, maskLd: number,
+    scale: number, flags: number, window: number, globals: number, work: Ptr, u0: number, u1: number): void;
+  attention_fused_backward(dq: Ptr, dk: Ptr, dv: Ptr, drel: Ptr, dy: Ptr, y: Ptr, lse: Ptr, q: Ptr, k: Ptr, v: Ptr, mask: Ptr, rel: Ptr,
+    tq: number, tk: number, nHead: number, hs: number, ldq: number, ldk: number, ldv: number, ldy: number,
+    bsq: number, bsk: number, bsv: number, bsy: number, maskLd: number, scale: number, flags: number, window: number, globals: number, work: Ptr, u0: number, u1: number): void;
   layernorm_forward(out: Ptr, mean: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, n: number, c: number, eps: number): void;
   layernorm_backward(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number): void;
   layernorm_backward_params(dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number, ld: number): void;
@@ -61,6 +71,13 @@ export interface Kernels {
   gemm_q8_f32(y: Ptr, x: Ptr, wq: Ptr, scales: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
   gemm_f16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
   gemm_bf16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
+  rmsnorm_forward(out: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, n: number, c: number, eps: number): void;
+  rmsnorm_backward(dinp: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, rstd: Ptr, n: number, c: number): void;
+  rmsnorm_backward_params(dweight: Ptr, dout: Ptr, inp: Ptr, rstd: Ptr, n: number, c: number, ld: number): void;
+  swiglu_forward(out: Ptr, gate: Ptr, up: Ptr, n: number, c: number, ld: number): void;
+  swiglu_backward(dgate: Ptr, dup: Ptr, dout: Ptr, gate: Ptr, up: Ptr, n: number, c: number, ld: number): void;
+  rope_forward(out: Ptr, inp: Ptr, table: Ptr, positions: Ptr, p0: number, n: number, nHead: number, hs: number, rd: number, ld: number): void;
+  rope_backward(dinp: Ptr, dout: Ptr, table: Ptr, positions: Ptr, p0: number, n: number, nHead: number, hs: number, rd: number, ld: number): void;
 }
 
 /** The module-level exports that are not kernels. */
@@ -76,12 +93,13 @@ export type KernelName = keyof Kernels;
 /**
  * How a kernel's arguments map onto its JS twin, one letter per argument:
  * `f` f32 pointer (→ Float32Array view from that address), `o` optional f32 pointer (0 → null),
- * `n` i32 pointer (→ Int32Array view from that address), `u` byte pointer (→ Uint8Array view from
+ * `n` i32 pointer (→ Int32Array view from that address), `N` optional i32 pointer (0 → null), `u` byte pointer (→ Uint8Array view from
  * that address: packed int8 / f16 / bf16 weights), `i` integer, `x` f32 scalar,
  * `w` workspace pointer (the twin does not take it).
  */
 export interface KernelRow {
-  family: 'gemm' | 'softmax' | 'layernorm' | 'activation' | 'elementwise' | 'embedding' | 'crossentropy' | 'optim' | 'dropout' | 'quant';
+  family: 'gemm' | 'softmax' | 'attention' | 'layernorm' | 'activation' | 'elementwise' | 'embedding' | 'crossentropy' | 'optim' | 'dropout' | 'quant'
+    | 'rmsnorm' | 'swiglu' | 'rope';
   args: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ref: (...args: any[]) => void;
@@ -99,6 +117,8 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   softmax_forward:       { family: 'softmax',      args: 'ffiiixi',            ref: softmaxForward },
   softmax_backward:      { family: 'softmax',      args: 'fffiix',             ref: softmaxBackward },
   attention_mask_f32:    { family: 'softmax',      args: 'fniiii',             ref: attentionMask },
+  attention_fused_forward:  { family: 'attention', args: 'fffffNoiiiiiiiiiiiiixiiiwii', ref: attentionFusedForward },
+  attention_fused_backward: { family: 'attention', args: 'ooooffffffNoiiiiiiiiiiiiixiiiwii', ref: attentionFusedBackward },
   layernorm_forward:     { family: 'layernorm',    args: 'ffffffiix',          ref: layernormForward },
   layernorm_backward:    { family: 'layernorm',    args: 'foofffffii',         ref: layernormBackward },
   layernorm_backward_params: { family: 'layernorm', args: 'ffffffiii',        ref: layernormBackwardParams },
@@ -132,6 +152,13 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   gemm_q8_f32:           { family: 'quant',        args: 'ffufoiiiiiwiiii',    ref: gemmQ8F32 },
   gemm_f16_f32:          { family: 'quant',        args: 'ffuoiiiiiwiiii',     ref: gemmF16F32 },
   gemm_bf16_f32:         { family: 'quant',        args: 'ffuoiiiiiwiiii',     ref: gemmBf16F32 },
+  rmsnorm_forward:       { family: 'rmsnorm',      args: 'ffffiix',            ref: rmsnormForward },
+  rmsnorm_backward:      { family: 'rmsnorm',      args: 'fffffii',            ref: rmsnormBackward },
+  rmsnorm_backward_params: { family: 'rmsnorm',    args: 'ffffiii',            ref: rmsnormBackwardParams },
+  swiglu_forward:        { family: 'swiglu',       args: 'fffiii',             ref: swigluForward },
+  swiglu_backward:       { family: 'swiglu',       args: 'fffffiii',           ref: swigluBackward },
+  rope_forward:          { family: 'rope',         args: 'fffniiiiii',         ref: ropeForward },
+  rope_backward:         { family: 'rope',         args: 'fffniiiiii',         ref: ropeBackward },
 };
 
 /**
@@ -150,7 +177,8 @@ export function jsKernels(f32: () => Float32Array): Kernels {
         const v = values[i]!;
         if (kind === 'f') mapped.push(heap.subarray(v >>> 2));
         else if (kind === 'o') mapped.push(v === 0 ? null : heap.subarray(v >>> 2));
-        else if (kind === 'n') mapped.push(new Int32Array(heap.buffer, heap.byteOffset + (v >>> 2) * 4, heap.length - (v >>> 2)));
+        else if (kind === 'n' || (kind === 'N' && v !== 0)) mapped.push(new Int32Array(heap.buffer, heap.byteOffset + (v >>> 2) * 4, heap.length - (v >>> 2)));
+        else if (kind === 'N') mapped.push(null);
         else if (kind === 'u') mapped.push(new Uint8Array(heap.buffer, heap.byteOffset + v, heap.byteLength - v));
         else if (kind !== 'w') mapped.push(v);
       }

@@ -10,6 +10,7 @@
 // Calls too small to pay for waking the workers run on the caller; the limits are measured.
 import type { Kernels, KernelName, ModuleExports } from './abi.js';
 import type { WorkerPool } from './pool.js';
+import { ATTN_BQ } from '../ref/attention.js';
 
 /**
  * Smallest calls worth splitting, and the least work per task: GEMM in flops (2·M·N·K), row-wise
@@ -167,9 +168,43 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   quant_pack_i8: sliverRange(7, (a) => 40 * a[4]!),
   quant_pack_f16: sliverRange(6, (a) => 48 * a[3]!),
   quant_pack_bf16: sliverRange(6, (a) => 48 * a[3]!),
+  // fused attention: ranges of independent units (forward: query blocks of one head; backward: heads),
+  // work per unit counted as 4·rows·keys·hs (the bytes of one f32 product of that size)
+  attention_fused_forward: sliverRange(25, (a) => 4 * Math.min(ATTN_BQ, a[7]!) * a[8]! * a[10]!),
+  attention_fused_backward: sliverRange(30, (a) => 4 * a[12]! * a[13]! * a[15]!),
+  // rmsnorm: rows; its weight gradient (a sum over rows) by bands of columns, as colsum
+  rmsnorm_forward: rowsOf(4, [0, 2], (a) => a[5]!, [1]),
+  rmsnorm_backward: rowsOf(5, [0, 1, 2], (a) => a[6]!, [4]),
+  rmsnorm_backward_params: columnsOf(5, [0, 1, 2], (a) => 8 * a[4]! + 4, 4),
+  // rows whose pointers step by different widths: gate/up rows ld apart, out / dout rows c apart
+  swiglu_forward: rowsStrided(3, [[0, (a) => a[4]!], [1, (a) => a[5]!], [2, (a) => a[5]!]], [], (a) => 12 * a[4]!),
+  swiglu_backward: rowsStrided(5, [[0, (a) => a[7]!], [1, (a) => a[7]!], [2, (a) => a[6]!], [3, (a) => a[7]!], [4, (a) => a[7]!]], [], (a) => 28 * a[6]!),
+  // rope: the strided side rows ld apart, the contiguous side nHead·hs, one position per row
+  rope_forward: rowsStrided(5, [[0, (a) => a[6]! * a[7]!], [1, (a) => a[9]!]], [3], (a) => 8 * a[6]! * a[7]! + 4),
+  rope_backward: rowsStrided(5, [[0, (a) => a[9]!], [1, (a) => a[6]! * a[7]!]], [3], (a) => 12 * a[6]! * a[7]! + 4),
 };
 
-/** A pack kernel over slivers [s0, s1) (arguments `at`, `at` + 1), `bytes` read and written per sliver. */
+/**
+ * Whole rows counted by argument `count`, each pointer [arg, width] stepping its own width(a)
+ * floats per row (strided views beside contiguous ones), `perRowPtrs` one element per row;
+ * `bytes(a)` read and written per row.
+ */
+function rowsStrided(count: number, ptrs: [number, (a: number[]) => number][], perRowPtrs: number[], bytes: (a: number[]) => number): Sliced {
+  return {
+    units: (a) => a[count]!,
+    grain: () => 1,
+    bytes,
+    slice(a, u0, u1) {
+      const s = a.slice();
+      for (const [p, width] of ptrs) s[p] = a[p]! + 4 * u0 * width(a);
+      for (const p of perRowPtrs) s[p] = a[p]! + 4 * u0;
+      s[count] = u1 - u0;
+      return s;
+    },
+  };
+}
+
+/** A kernel over units [u0, u1) (arguments `at`, `at` + 1: a pack kernel's slivers, fused attention's blocks), `bytes` of work per unit. */
 function sliverRange(at: number, bytes: (a: number[]) => number): Sliced {
   return {
     units: (a) => a[at + 1]! - a[at]!,

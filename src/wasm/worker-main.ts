@@ -20,8 +20,8 @@ export const CTL = {
 } as const;
 export const CTL_INTS = 64;
 /** Most arguments of one task (≥ every kernel's: test/wasm/abi.test.ts), most tasks of one job, characters of an error message. */
-export const MAX_ARGS = 24;
-export const MAX_TASKS = 256;
+export const MAX_ARGS = 32;
+export const MAX_TASKS = 240;
 export const ERR_CHARS = 256;
 /** Byte offsets from the base: job table (f64 arguments, MAX_ARGS per task), error text (UTF-16). */
 export const TABLE_OFFSET = CTL_INTS * 4;

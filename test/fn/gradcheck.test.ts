@@ -72,10 +72,13 @@ describe.each(runtimes)('gradients by finite differences (%s)', (_name, rt) => {
     gradcheck(rt, () => dropout(rt, x, 0.3, new Rng(99), true), [x], { samples: 40 });
   });
 
+  // every attention check runs on both paths: the fused kernels (default) and the dense one
+  const PATHS = ['fused', 'dense'] as const;
+
   it('attention: causal and bidirectional, several heads', () => {
-    for (const causal of [true, false]) {
+    for (const causal of [true, false]) for (const path of PATHS) {
       const qkv = param(rt, [2, 5, 3 * 8], 14, 0.7); // B 2, T 5, C 8, 2 heads of 4
-      gradcheck(rt, () => attention(rt, qkv, 2, { causal }).y, [qkv], { samples: 60 });
+      gradcheck(rt, () => attention(rt, qkv, 2, { causal, path }).y, [qkv], { samples: 60 });
     }
   });
 
@@ -83,24 +86,24 @@ describe.each(runtimes)('gradients by finite differences (%s)', (_name, rt) => {
     const q = param(rt, [2, 3, 8], 17, 0.7);        // decoder queries: B 2, Tq 3, C 8, 2 heads
     const kv = param(rt, [2, 5, 16], 18, 0.7);      // encoder keys | values: Tk 5
     const mask = rt.tensor([1, 1, 1, 1, 1, 1, 1, 0, 0, 0], [2, 5], { dtype: 'i32' }); // second source has 2 real tokens
-    for (const keyMask of [null, mask]) {
-      gradcheck(rt, () => attend(rt, q, { t: kv, col: 0, width: 8 }, { t: kv, col: 8, width: 8 }, 2, { keyMask }).y, [q, kv], { samples: 60 });
+    for (const keyMask of [null, mask]) for (const path of PATHS) {
+      gradcheck(rt, () => attend(rt, q, { t: kv, col: 0, width: 8 }, { t: kv, col: 8, width: 8 }, 2, { keyMask, path }).y, [q, kv], { samples: 60 });
     }
   });
 
   it('self-attention with padding masks (causal and bidirectional, a fully masked row included)', () => {
     const qkv = param(rt, [3, 4, 3 * 8], 19, 0.7);
     const mask = rt.tensor([1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0], [3, 4], { dtype: 'i32' }); // 3rd: left pad + right pad
-    for (const causal of [true, false]) {
+    for (const causal of [true, false]) for (const path of PATHS) {
       // causal: query 0 of sequence 3 sees only key 0, which is masked → zero output row
-      gradcheck(rt, () => attention(rt, qkv, 2, { causal, keyMask: mask }).y, [qkv], { samples: 60 });
+      gradcheck(rt, () => attention(rt, qkv, 2, { causal, keyMask: mask, path }).y, [qkv], { samples: 60 });
     }
   });
 
   it('attention with q, k, v in three separate tensors, one of them shared (k = v)', () => {
     const q = param(rt, [1, 4, 6], 20, 0.7);
     const k = param(rt, [1, 3, 6], 21, 0.7);
-    gradcheck(rt, () => attend(rt, q, k, k, 3).y, [q, k], { samples: 40 });
+    for (const path of PATHS) gradcheck(rt, () => attend(rt, q, k, k, 3, { path }).y, [q, k], { samples: 40 });
   });
 
   it('crossEntropy: plain, label smoothing 0.1, ignore index', () => {

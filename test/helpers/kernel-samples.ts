@@ -19,6 +19,10 @@ export const SAMPLES: Record<KernelName, number[]> = {
   gemm_batched_f32:   [3, 4, 5, 6, 5, 7, 3, 1, 1, 2, 40, 0, 40, 2, 10, 50, 100], // … flags=3 alpha beta batch sA sB sC outer oA oB oC
   softmax_forward:    [6, 10, 3, 0.5, 1],                        // rows cols block scale causal
   attention_mask_f32: [12, 5, 4, 7],                              // rows cols group mask_ld (ids 0 are masked)
+  // tq tk nHead hs ldq ldk ldv ldy bsq bsk bsv bsy maskLd scale flags window globals u0 u1: 2 sequences, strided heads,
+  // masked keys, a relative bias; causal, a window of 2 and 1 global token (backward: dq and dv added to, dk written)
+  attention_fused_forward:  [5, 6, 2, 3, 7, 8, 6, 9, 40, 50, 40, 50, 6, 0.5, 1, 2, 1, 0, 4],
+  attention_fused_backward: [5, 6, 2, 3, 7, 8, 6, 9, 40, 50, 40, 50, 6, 0.5, 11, 2, 1, 0, 4],
   softmax_backward:   [6, 10, 0.5],
   layernorm_forward:  [6, 12, 1e-5],
   layernorm_backward: [6, 12],
@@ -53,6 +57,13 @@ export const SAMPLES: Record<KernelName, number[]> = {
   gemm_q8_f32:        [5, 9, 7, 7, 9, 0, 5, 0, 9],               // m n k ldx ldy i0 i1 j0 j1
   gemm_f16_f32:       [6, 9, 7, 7, 9, 0, 6, 8, 9],               // … the edge sliver only
   gemm_bf16_f32:      [6, 9, 7, 7, 9, 1, 6, 0, 9],
+  rmsnorm_forward:    [6, 12, 1e-6],                             // n c eps
+  rmsnorm_backward:   [6, 12],
+  rmsnorm_backward_params: [6, 8, 12],                           // n c ld (a band of 8 columns)
+  swiglu_forward:     [6, 10, 24],                               // n c ld (gate and up rows 24 apart, as in a (6, 24) tensor)
+  swiglu_backward:    [6, 10, 24],
+  rope_forward:       [0, 6, 2, 10, 6, 24],                      // p0 n nHead hs rd ld (partial rotary; positions < 8: table rows of 6)
+  rope_backward:      [0, 6, 2, 10, 6, 24],
 };
 
 export function callSample(rt: Runtime, name: KernelName, seed: number): Float32Array[] {
@@ -69,7 +80,7 @@ export function callSample(rt: Runtime, name: KernelName, seed: number): Float32
       for (let i = 0; i < BUF; i++) d[i] = 0.5 + rng.uniform();
       buffers.push({ ptr: t.ptr, bytes: false });
       values.push(t.ptr);
-    } else if (kind === 'n') {
+    } else if (kind === 'n' || kind === 'N') {
       const t = rt.empty([BUF], { arena: 'step', dtype: 'i32' });
       const d = t.i32();
       for (let i = 0; i < BUF; i++) d[i] = rng.int(IDS);

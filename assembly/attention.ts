@@ -1,0 +1,491 @@
+// Fused multi-head attention ("flash" attention): softmax(scale·Q·Kᵀ)·V and its backward without
+// ever storing the Tq×Tk probabilities. The forward walks blocks of ATTN_BK keys with an online
+// softmax (running row max m and sum l; earlier partial outputs rescaled by exp(m_old − m_new)),
+// and keeps one number per query row, lse = m + ln l, from which the backward recomputes every
+// probability exactly as the forward produced it. Causal attention skips the key blocks a query
+// block cannot see (half the work at Tq = Tk), and only the blocks on the diagonal mask per row.
+//
+// Views: Q, K, V, Y and their gradients are strided head views, as in src/ops/attention.ts: row i
+// of head h of sequence b starts at float b·bs + i·ld + h·hs of its pointer. The key mask (i32, 0 = hidden) has one row of keys per sequence, maskLd apart (0: one
+// row shared by all). Which keys a query sees besides (causal, sliding window, global tokens): see
+// "Which keys a query sees" below; key blocks no row of a query block sees are skipped. A query that
+// sees no key gets a zero output and lse = +∞ (so every recomputed probability is exp(−∞) = 0).
+// An optional relative position bias (ALiBi, T5) is added to the scores; its gradient is summed
+// per relative position in the backward.
+//
+// Work units, each independent (the threads split [u0, u1)): the forward's unit is one block of
+// ATTN_BQ query rows of one head of one sequence; the backward's is one head of one sequence (its
+// dQ sums over key blocks, so the unit owns all its query rows). The scratch lives in `work`
+// (gemm_workspace_bytes(), ≥ ATTN_WORK_BYTES for hs ≤ ATTN_MAX_HS).
+//
+// The products are small register-tiled loops (4 rows × 8 columns of f32x4 accumulators, as the
+// GEMM micro-kernel) on packed tiles: Kᵀ and Vᵀ (hs, BK) for the scores and dP, K and V rows
+// (BK, hp) and Q and dY rows (BQ, hp) for the rest, hp = hs rounded up to 8 with zero columns.
+import { madd, hsum, exp4Nonpos, exp1Nonpos } from "./simd_math";
+
+/** Query rows per block. */
+export const ATTN_BQ: i32 = 32;
+/** Keys per block. */
+export const ATTN_BK: i32 = 64;
+/** Largest head size the fused kernels take (their scratch must fit the GEMM workspace). */
+export const ATTN_MAX_HS: i32 = 256;
+
+const BQ = ATTN_BQ, BK = ATTN_BK;
+
+// @ts-ignore: decorator
+@inline function ceil8(x: i32): i32 { return (x + 7) & ~7; }
+// @ts-ignore: decorator
+@inline function f4(i: i32): usize { return <usize>i << 2; }
+
+// ---------------------------------------------------------------------------------------------
+// Packing
+
+/** dst (hs, BK) ← rows j < n of src (n, hs; row stride ld floats) transposed; columns n … np−1 zero.
+ *  Blocks of 4 keys × 4 dimensions go through registers (four loads, eight shuffles, four stores). */
+function pack_t(dst: usize, src: usize, ld: i32, n: i32, np: i32, hs: i32): void {
+  let j = 0;
+  const h4 = hs & ~3;
+  for (; j + 4 <= n; j += 4) {
+    const s0 = src + f4(j * ld), s1 = s0 + f4(ld), s2 = s1 + f4(ld), s3 = s2 + f4(ld);
+    let d = 0;
+    for (; d < h4; d += 4) {
+      const o = f4(d);
+      const r0 = v128.load(s0 + o), r1 = v128.load(s1 + o), r2 = v128.load(s2 + o), r3 = v128.load(s3 + o);
+      const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);   // (r0d0 r1d0 r0d1 r1d1), (r2…r3…)
+      const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+      const out = dst + f4(d * BK + j);
+      v128.store(out, i64x2.shuffle(t0, t1, 0, 2));
+      v128.store(out + f4(BK), i64x2.shuffle(t0, t1, 1, 3));
+      v128.store(out + f4(2 * BK), i64x2.shuffle(t2, t3, 0, 2));
+      v128.store(out + f4(3 * BK), i64x2.shuffle(t2, t3, 1, 3));
+    }
+    for (; d < hs; d++) {
+      const out = dst + f4(d * BK + j), o = f4(d);
+      store<f32>(out, load<f32>(s0 + o)); store<f32>(out, load<f32>(s1 + o), 4);
+      store<f32>(out, load<f32>(s2 + o), 8); store<f32>(out, load<f32>(s3 + o), 12);
+    }
+  }
+  for (; j < n; j++) {
+    const s = src + f4(j * ld);
+    for (let d = 0; d < hs; d++) store<f32>(dst + f4(d * BK + j), load<f32>(s + f4(d)));
+  }
+  for (let d = 0; d < hs; d++) for (let jj = n; jj < np; jj++) store<f32>(dst + f4(d * BK + jj), 0);
+}
+
+/** dst (n, hp) ← src (n, hs; row stride ld floats); columns hs … hp−1 zero. */
+function pack_rows(dst: usize, src: usize, ld: i32, n: i32, hs: i32, hp: i32): void {
+  for (let j = 0; j < n; j++) {
+    const s = src + f4(j * ld), o = dst + f4(j * hp);
+    let c = 0;
+    for (; c + 4 <= hs; c += 4) v128.store(o + f4(c), v128.load(s + f4(c)));
+    for (; c < hs; c++) store<f32>(o + f4(c), load<f32>(s + f4(c)));
+    for (; c < hp; c++) store<f32>(o + f4(c), 0);
+  }
+}
+
+/** n floats at p ← 0. */
+function zero(p: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(p + f4(i), z);
+  for (; i < n; i++) store<f32>(p + f4(i), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The three products
+
+/** s (R, BK) = A (R, hs; row stride lda) · kt (hs, BK), columns 0 … np−1 (np a multiple of 8). */
+function mm_nt(s: usize, a: usize, lda: i32, kt: usize, rows: i32, hs: i32, np: i32): void {
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const a0 = a + f4(i * lda), a1 = a0 + f4(lda), a2 = a1 + f4(lda), a3 = a2 + f4(lda);
+    for (let j = 0; j < np; j += 8) {
+      let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      let b = kt + f4(j);
+      for (let d = 0; d < hs; d++) {
+        const b0 = v128.load(b), b1 = v128.load(b, 16);
+        const o = f4(d);
+        let x = v128.load32_splat(a0 + o);
+        c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
+        x = v128.load32_splat(a1 + o);
+        c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
+        x = v128.load32_splat(a2 + o);
+        c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
+        x = v128.load32_splat(a3 + o);
+        c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
+        b += f4(BK);
+      }
+      const out = s + f4(i * BK + j);
+      v128.store(out, c00);              v128.store(out, c01, 16);
+      v128.store(out + f4(BK), c10);     v128.store(out + f4(BK), c11, 16);
+      v128.store(out + f4(2 * BK), c20); v128.store(out + f4(2 * BK), c21, 16);
+      v128.store(out + f4(3 * BK), c30); v128.store(out + f4(3 * BK), c31, 16);
+    }
+  }
+  for (; i < rows; i++) {
+    const a0 = a + f4(i * lda);
+    for (let j = 0; j < np; j += 8) {
+      let c00 = f32x4.splat(0), c01 = c00;
+      let b = kt + f4(j);
+      for (let d = 0; d < hs; d++) {
+        const x = v128.load32_splat(a0 + f4(d));
+        c00 = madd(x, v128.load(b), c00); c01 = madd(x, v128.load(b, 16), c01);
+        b += f4(BK);
+      }
+      const out = s + f4(i * BK + j);
+      v128.store(out, c00); v128.store(out, c01, 16);
+    }
+  }
+}
+
+/** C (R, hp; row stride ldc) (+)= P (R, BK; first n columns) · B (n, hp; row stride ldb): acc ≠ 0 adds, else overwrites. */
+function mm_nn(c: usize, ldc: i32, p: usize, b: usize, ldb: i32, rows: i32, n: i32, hp: i32, acc: i32): void {
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const p0 = p + f4(i * BK), p1 = p0 + f4(BK), p2 = p1 + f4(BK), p3 = p2 + f4(BK);
+    for (let col = 0; col < hp; col += 8) {
+      let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      let bp = b + f4(col);
+      for (let j = 0; j < n; j++) {
+        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+        const o = f4(j);
+        let x = v128.load32_splat(p0 + o);
+        c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
+        x = v128.load32_splat(p1 + o);
+        c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
+        x = v128.load32_splat(p2 + o);
+        c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
+        x = v128.load32_splat(p3 + o);
+        c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
+        bp += f4(ldb);
+      }
+      const r0 = c + f4(i * ldc + col), r1 = r0 + f4(ldc), r2 = r1 + f4(ldc), r3 = r2 + f4(ldc);
+      if (acc != 0) {
+        c00 = f32x4.add(c00, v128.load(r0)); c01 = f32x4.add(c01, v128.load(r0, 16));
+        c10 = f32x4.add(c10, v128.load(r1)); c11 = f32x4.add(c11, v128.load(r1, 16));
+        c20 = f32x4.add(c20, v128.load(r2)); c21 = f32x4.add(c21, v128.load(r2, 16));
+        c30 = f32x4.add(c30, v128.load(r3)); c31 = f32x4.add(c31, v128.load(r3, 16));
+      }
+      v128.store(r0, c00); v128.store(r0, c01, 16);
+      v128.store(r1, c10); v128.store(r1, c11, 16);
+      v128.store(r2, c20); v128.store(r2, c21, 16);
+      v128.store(r3, c30); v128.store(r3, c31, 16);
+    }
+  }
+  for (; i < rows; i++) {
+    const p0 = p + f4(i * BK);
+    for (let col = 0; col < hp; col += 8) {
+      let c00 = f32x4.splat(0), c01 = c00;
+      let bp = b + f4(col);
+      for (let j = 0; j < n; j++) {
+        const x = v128.load32_splat(p0 + f4(j));
+        c00 = madd(x, v128.load(bp), c00); c01 = madd(x, v128.load(bp, 16), c01);
+        bp += f4(ldb);
+      }
+      const r0 = c + f4(i * ldc + col);
+      if (acc != 0) {
+        c00 = f32x4.add(c00, v128.load(r0)); c01 = f32x4.add(c01, v128.load(r0, 16));
+      }
+      v128.store(r0, c00); v128.store(r0, c01, 16);
+    }
+  }
+}
+
+/** C (n, hp) += Pᵀ (n, R) · B (R, hp), P (R, BK) by rows: the key-side gradients dV and dK. */
+function mm_tn(c: usize, p: usize, b: usize, rows: i32, n: i32, hp: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    for (let col = 0; col < hp; col += 8) {
+      let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      let bp = b + f4(col), pp = p + f4(j);
+      for (let i = 0; i < rows; i++) {
+        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+        let x = v128.load32_splat(pp);
+        c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
+        x = v128.load32_splat(pp, 4);
+        c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
+        x = v128.load32_splat(pp, 8);
+        c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
+        x = v128.load32_splat(pp, 12);
+        c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
+        bp += f4(hp); pp += f4(BK);
+      }
+      const r0 = c + f4(j * hp + col), r1 = r0 + f4(hp), r2 = r1 + f4(hp), r3 = r2 + f4(hp);
+      v128.store(r0, f32x4.add(c00, v128.load(r0))); v128.store(r0, f32x4.add(c01, v128.load(r0, 16)), 16);
+      v128.store(r1, f32x4.add(c10, v128.load(r1))); v128.store(r1, f32x4.add(c11, v128.load(r1, 16)), 16);
+      v128.store(r2, f32x4.add(c20, v128.load(r2))); v128.store(r2, f32x4.add(c21, v128.load(r2, 16)), 16);
+      v128.store(r3, f32x4.add(c30, v128.load(r3))); v128.store(r3, f32x4.add(c31, v128.load(r3, 16)), 16);
+    }
+  }
+  for (; j < n; j++) {
+    for (let col = 0; col < hp; col += 8) {
+      let c00 = f32x4.splat(0), c01 = c00;
+      let bp = b + f4(col), pp = p + f4(j);
+      for (let i = 0; i < rows; i++) {
+        const x = v128.load32_splat(pp);
+        c00 = madd(x, v128.load(bp), c00); c01 = madd(x, v128.load(bp, 16), c01);
+        bp += f4(hp); pp += f4(BK);
+      }
+      const r0 = c + f4(j * hp + col);
+      v128.store(r0, f32x4.add(c00, v128.load(r0))); v128.store(r0, f32x4.add(c01, v128.load(r0, 16)), 16);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which keys a query sees
+//
+// Query row r has the absolute position a = r + tk − tq (its keys are positions 0 … tk − 1). It
+// sees key j when the key mask allows j and
+//   - causal: j ≤ a;
+//   - with a window W > 0: |a − j| ≤ W (causal: a − W ≤ j ≤ a), the Longformer pattern, except that
+//   - the first G positions are global: a global query sees every key, a global key is seen by
+//     every query (both still under the causal rule).
+// One call's pattern, set on entry (module globals are per instance, so per thread).
+
+let P_CAUSAL: i32 = 0, P_WIN: i32 = 0, P_GLOB: i32 = 0, P_OFF: i32 = 0, P_TK: i32 = 0;
+
+// @ts-ignore: decorator
+@inline function set_pattern(flags: i32, window: i32, globals: i32, tq: i32, tk: i32): void {
+  P_CAUSAL = flags & 1; P_WIN = window; P_GLOB = globals; P_OFF = tk - tq; P_TK = tk;
+}
+
+/** First key row r sees outside the global keys. */
+// @ts-ignore: decorator
+@inline function row_lo(r: i32): i32 {
+  const a = r + P_OFF;
+  return a < P_GLOB || P_WIN == 0 ? 0 : max(0, a - P_WIN);
+}
+
+/** Last key row r sees (−1 or less: none). */
+// @ts-ignore: decorator
+@inline function row_hi(r: i32): i32 {
+  const a = r + P_OFF;
+  if (P_CAUSAL != 0) return min(a, P_TK - 1);
+  return a < P_GLOB || P_WIN == 0 ? P_TK - 1 : min(P_TK - 1, a + P_WIN);
+}
+
+/** Whether any row of [r0, r0 + rows) sees any key of [j0, j0 + n). */
+function block_sees(r0: i32, rows: i32, j0: i32, n: i32): bool {
+  const r1 = r0 + rows - 1;
+  const hi = max(row_hi(r0), row_hi(r1));                 // hi is monotone in r but for the global rows first
+  if (j0 <= hi && j0 + n - 1 >= row_lo(r0)) return true;
+  return j0 < P_GLOB && j0 <= (P_CAUSAL != 0 ? r1 + P_OFF : P_TK - 1);
+}
+
+/** bias[0 … np) ← 0 for the keys j0 + j the key mask lets through (j < n), −∞ for the rest; returns how many pass. */
+function key_bias(bias: usize, mrow: usize, j0: i32, n: i32, np: i32): i32 {
+  let seen = 0;
+  for (let j = 0; j < np; j++) {
+    const on = j < n && (mrow == 0 || load<i32>(mrow + f4(j0 + j)) != 0);
+    store<f32>(bias + f4(j), on ? 0 : -Infinity);
+    seen += <i32>on;
+  }
+  return seen;
+}
+
+/**
+ * Row s of scores for keys j0 … j0 + np − 1 of query row r ← scale·s + bias (the key mask), + rel
+ * (a relative position bias row for these keys, or 0), and −∞ where the pattern hides the key.
+ */
+function scale_mask_row(s: usize, bias: usize, np: i32, n: i32, scale: f32, r: i32, j0: i32, rel: usize): void {
+  const sv = f32x4.splat(scale);
+  for (let j = 0; j < np; j += 4) v128.store(s + f4(j), madd(v128.load(s + f4(j)), sv, v128.load(bias + f4(j))));
+  if (rel != 0) {
+    let j = 0;
+    for (; j + 4 <= n; j += 4) v128.store(s + f4(j), f32x4.add(v128.load(s + f4(j)), v128.load(rel + f4(j))));
+    for (; j < n; j++) store<f32>(s + f4(j), load<f32>(s + f4(j)) + load<f32>(rel + f4(j)));
+  }
+  const lo = row_lo(r) - j0, hi = row_hi(r) - j0;
+  if (lo <= 0 && hi >= np - 1) return;
+  const hiG = (P_CAUSAL != 0 ? r + P_OFF : P_TK - 1) - j0;  // global keys (j0 + j < G) seen up to here
+  const g = P_GLOB - j0;
+  for (let j = 0; j < min(np, lo); j++) if (!(j < g && j <= hiG)) store<f32>(s + f4(j), -Infinity);
+  for (let j = max(0, hi + 1); j < np; j++) if (!(j < g && j <= hiG)) store<f32>(s + f4(j), -Infinity);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+/**
+ * y (B, tq, NH·hs view) = softmax(scale·Q·Kᵀ + rel + masks)·V per head; lse (B, NH, tq) ← each
+ * row's log Σ exp (+∞ for a row that sees no key). flags bit 0: causal. rel: 0, or a relative
+ * position bias (NH, tq + tk − 1), entry (h, j − r + tq − 1) added to the score of query r, key j
+ * (ALiBi, T5). Units [u0, u1) of B·NH·⌈tq/BQ⌉ (query blocks).
+ */
+export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, rel: usize,
+  tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32, bsq: i32, bsk: i32, bsv: i32, bsy: i32,
+  maskLd: i32, scale: f32, flags: i32, window: i32, globals: i32, work: usize, u0: i32, u1: i32): void {
+  set_pattern(flags, window, globals, tq, tk);
+  const hp = ceil8(hs), relLd = tq + tk - 1;
+  const kt = work, vp = kt + f4(hs * BK), s = vp + f4(BK * hp), o = s + f4(BQ * BK);
+  const mv = o + f4(BQ * hp), lv = mv + f4(BQ), bias = lv + f4(BQ);
+  const nqb = (tq + BQ - 1) / BQ;
+  for (let u = u0; u < u1; u++) {
+    const qb = u % nqb, bh = u / nqb, h = bh % nHead, b = bh / nHead;
+    const i0 = qb * BQ, rows = min(BQ, tq - i0);
+    const qp = q + f4(b * bsq + i0 * ldq + h * hs);
+    const kh = k + f4(b * bsk + h * hs), vh = v + f4(b * bsv + h * hs);
+    const mrow: usize = mask == 0 ? 0 : mask + f4(b * maskLd);
+    const relh: usize = rel == 0 ? 0 : rel + f4(h * relLd + tq - 1);
+    for (let r = 0; r < rows; r++) { store<f32>(mv + f4(r), -Infinity); store<f32>(lv + f4(r), 0); }
+    zero(o, rows * hp);
+    for (let j0 = 0; j0 < tk; j0 += BK) {
+      const n = min(BK, tk - j0), np = ceil8(n);
+      if (!block_sees(i0, rows, j0, n) || key_bias(bias, mrow, j0, n, np) == 0) continue;
+      pack_t(kt, kh + f4(j0 * ldk), ldk, n, np, hs);
+      // V's rows as they are when whole vectors cover a head, else copied with zero columns
+      let vb = vh + f4(j0 * ldv), ldvb = ldv;
+      if (hp != hs) { pack_rows(vp, vb, ldv, n, hs, hp); vb = vp; ldvb = hp; }
+      mm_nt(s, qp, ldq, kt, rows, hs, np);
+      for (let r = 0; r < rows; r++) {
+        const sr = s + f4(r * BK);
+        scale_mask_row(sr, bias, np, n, scale, i0 + r, j0, relh == 0 ? 0 : relh + f4(j0 - i0 - r));
+        // the tile's row max (−∞ columns included: pmax keeps the other operand)
+        let mx = f32x4.splat(-Infinity);
+        for (let j = 0; j < np; j += 4) mx = f32x4.pmax(mx, v128.load(sr + f4(j)));
+        const mt = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+        if (mt == -Infinity) { zero(sr, np); continue; }
+        const mold = load<f32>(mv + f4(r)), mnew = max(mold, mt);
+        const alpha = exp1Nonpos(mold - mnew);         // 0 for the row's first visible tile
+        const mvec = f32x4.splat(mnew);
+        let sum = f32x4.splat(0);
+        for (let j = 0; j < np; j += 4) {
+          const e = exp4Nonpos(f32x4.sub(v128.load(sr + f4(j)), mvec));
+          v128.store(sr + f4(j), e);
+          sum = f32x4.add(sum, e);
+        }
+        store<f32>(lv + f4(r), load<f32>(lv + f4(r)) * alpha + hsum(sum));
+        store<f32>(mv + f4(r), mnew);
+        if (alpha != 1) {
+          const av = f32x4.splat(alpha), orow = o + f4(r * hp);
+          for (let c = 0; c < hp; c += 4) v128.store(orow + f4(c), f32x4.mul(v128.load(orow + f4(c)), av));
+        }
+      }
+      mm_nn(o, hp, s, vb, ldvb, rows, n, hp, 1);
+    }
+    // y = O / l; lse = m + ln l
+    for (let r = 0; r < rows; r++) {
+      const l = load<f32>(lv + f4(r));
+      const yr = y + f4(b * bsy + (i0 + r) * ldy + h * hs), orow = o + f4(r * hp);
+      const inv: f32 = l > 0 ? 1 / l : 0;
+      for (let c = 0; c < hs; c++) store<f32>(yr + f4(c), load<f32>(orow + f4(c)) * inv);
+      store<f32>(lse + f4(bh * tq + i0 + r), l > 0 ? load<f32>(mv + f4(r)) + <f32>Math.log(<f64>l) : Infinity);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+/**
+ * Gradients of attention_fused_forward for the heads [u0, u1) of B·NH: dq, dk, dv (views with the
+ * strides of q, k and v; pointer 0: not wanted) are written, or added to where flags bit 1 / 2 / 3
+ * is set. drel (B·NH, tq + tk − 1), when not 0, is written with each relative position's Σ of
+ * d loss / d score (the bias's gradient, per sequence). Scratch: the workspace (delta = Σ dy ⊙ y
+ * per row after the tiles: tq floats).
+ */
+export function attention_fused_backward(dq: usize, dk: usize, dv: usize, drel: usize, dy: usize, y: usize, lse: usize,
+  q: usize, k: usize, v: usize, mask: usize, rel: usize, tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32,
+  bsq: i32, bsk: i32, bsv: i32, bsy: i32, maskLd: i32, scale: f32, flags: i32, window: i32, globals: i32, work: usize, u0: i32, u1: i32): void {
+  set_pattern(flags, window, globals, tq, tk);
+  const hp = ceil8(hs), relLd = tq + tk - 1;
+  const kt = work, vt = kt + f4(hs * BK), kp = vt + f4(hs * BK), dka = kp + f4(BK * hp), dva = dka + f4(BK * hp);
+  const qp = dva + f4(BK * hp), dyp = qp + f4(BQ * hp), p = dyp + f4(BQ * hp), ds = p + f4(BQ * BK);
+  const dqt = ds + f4(BQ * BK), bias = dqt + f4(BQ * hp), drow = bias + f4(BK);
+  const sv = f32x4.splat(scale), zv = f32x4.splat(0);
+  for (let bh = u0; bh < u1; bh++) {
+    const h = bh % nHead, b = bh / nHead;
+    const qh = q + f4(b * bsq + h * hs), kh = k + f4(b * bsk + h * hs), vh = v + f4(b * bsv + h * hs);
+    const yh = y + f4(b * bsy + h * hs), dyh = dy + f4(b * bsy + h * hs);
+    const dqh = dq == 0 ? <usize>0 : dq + f4(b * bsq + h * hs), dkh = dk == 0 ? <usize>0 : dk + f4(b * bsk + h * hs);
+    const dvh = dv == 0 ? <usize>0 : dv + f4(b * bsv + h * hs);
+    const mrow: usize = mask == 0 ? 0 : mask + f4(b * maskLd);
+    const relh: usize = rel == 0 ? 0 : rel + f4(h * relLd + tq - 1);
+    const drelh: usize = drel == 0 ? 0 : drel + f4(bh * relLd + tq - 1);
+    if (drel != 0) zero(drel + f4(bh * relLd), relLd);
+    const lrow = lse + f4(bh * tq);
+    // delta_i = Σ_c dy_ic · y_ic
+    for (let i = 0; i < tq; i++) {
+      const a = dyh + f4(i * ldy), c2 = yh + f4(i * ldy);
+      let acc = f32x4.splat(0);
+      let c = 0;
+      for (; c + 4 <= hs; c += 4) acc = madd(v128.load(a + f4(c)), v128.load(c2 + f4(c)), acc);
+      let d = hsum(acc);
+      for (; c < hs; c++) d += load<f32>(a + f4(c)) * load<f32>(c2 + f4(c));
+      store<f32>(drow + f4(i), d);
+    }
+    if (dqh != 0 && (flags & 2) == 0) for (let i = 0; i < tq; i++) zero(dqh + f4(i * ldq), hs);
+    for (let j0 = 0; j0 < tk; j0 += BK) {
+      const n = min(BK, tk - j0), np = ceil8(n);
+      const seen = key_bias(bias, mrow, j0, n, np);
+      zero(dka, n * hp);
+      zero(dva, n * hp);
+      if (seen > 0) {
+        pack_t(kt, kh + f4(j0 * ldk), ldk, n, np, hs);
+        pack_t(vt, vh + f4(j0 * ldv), ldv, n, np, hs);
+        let kb = kh + f4(j0 * ldk), ldkb = ldk;                        // K's rows for dQ += dS·K (as V's in the forward)
+        if (hp != hs) { pack_rows(kp, kb, ldk, n, hs, hp); kb = kp; ldkb = hp; }
+        for (let i0 = 0; i0 < tq; i0 += BQ) {
+          const rows = min(BQ, tq - i0);
+          if (!block_sees(i0, rows, j0, n)) continue;
+          mm_nt(p, qh + f4(i0 * ldq), ldq, kt, rows, hs, np);       // S
+          mm_nt(ds, dyh + f4(i0 * ldy), ldy, vt, rows, hs, np);     // dP = dY·Vᵀ
+          for (let r = 0; r < rows; r++) {
+            const pr = p + f4(r * BK), dr = ds + f4(r * BK);
+            const l = load<f32>(lrow + f4(i0 + r));
+            if (l == Infinity) { zero(pr, np); zero(dr, np); continue; }
+            scale_mask_row(pr, bias, np, n, scale, i0 + r, j0, relh == 0 ? 0 : relh + f4(j0 - i0 - r));
+            const lv = f32x4.splat(l), dv4 = f32x4.splat(load<f32>(drow + f4(i0 + r)));
+            for (let j = 0; j < np; j += 4) {
+              // P = exp(s − lse) (s ≤ lse up to rounding: clamp to the exp's domain); d loss / d s = P ⊙ (dP − delta)
+              const e = exp4Nonpos(f32x4.pmin(f32x4.sub(v128.load(pr + f4(j)), lv), zv));
+              v128.store(pr + f4(j), e);
+              v128.store(dr + f4(j), f32x4.mul(e, f32x4.sub(v128.load(dr + f4(j)), dv4)));
+            }
+            if (drelh != 0) {
+              const dd = drelh + f4(j0 - i0 - r);
+              for (let j = 0; j < n; j++) store<f32>(dd + f4(j), load<f32>(dd + f4(j)) + load<f32>(dr + f4(j)));
+            }
+            for (let j = 0; j < np; j += 4) v128.store(dr + f4(j), f32x4.mul(v128.load(dr + f4(j)), sv));   // dS = scale · d loss / d s
+          }
+          if (dvh != 0) {
+            pack_rows(dyp, dyh + f4(i0 * ldy), ldy, rows, hs, hp);
+            mm_tn(dva, p, dyp, rows, n, hp);                          // dV += Pᵀ·dY
+          }
+          if (dkh != 0) {
+            pack_rows(qp, qh + f4(i0 * ldq), ldq, rows, hs, hp);
+            mm_tn(dka, ds, qp, rows, n, hp);                          // dK += dSᵀ·Q
+          }
+          if (dqh != 0) {                                             // dQ += dS·K
+            if (hp == hs) mm_nn(dqh + f4(i0 * ldq), ldq, ds, kb, ldkb, rows, n, hp, 1);
+            else {
+              mm_nn(dqt, hp, ds, kb, ldkb, rows, n, hp, 0);
+              for (let r = 0; r < rows; r++) {
+                const dst = dqh + f4((i0 + r) * ldq), src = dqt + f4(r * hp);
+                for (let c = 0; c < hs; c++) store<f32>(dst + f4(c), load<f32>(dst + f4(c)) + load<f32>(src + f4(c)));
+              }
+            }
+          }
+        }
+      }
+      // dK, dV rows j0 … j0+n−1: written or added (zero for keys no query sees)
+      for (let j = 0; j < n; j++) {
+        if (dkh != 0) store_row(dkh + f4((j0 + j) * ldk), dka + f4(j * hp), hs, flags & 4);
+        if (dvh != 0) store_row(dvh + f4((j0 + j) * ldv), dva + f4(j * hp), hs, flags & 8);
+      }
+    }
+  }
+}
+
+/** dst[0 … n) ← src (add = 0) or dst += src. */
+function store_row(dst: usize, src: usize, n: i32, add: i32): void {
+  let c = 0;
+  if (add != 0) {
+    for (; c + 4 <= n; c += 4) v128.store(dst + f4(c), f32x4.add(v128.load(dst + f4(c)), v128.load(src + f4(c))));
+    for (; c < n; c++) store<f32>(dst + f4(c), load<f32>(dst + f4(c)) + load<f32>(src + f4(c)));
+  } else {
+    for (; c + 4 <= n; c += 4) v128.store(dst + f4(c), v128.load(src + f4(c)));
+    for (; c < n; c++) store<f32>(dst + f4(c), load<f32>(src + f4(c)));
+  }
+}

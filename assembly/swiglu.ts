@@ -1,0 +1,92 @@
+// The gate of a SwiGLU feed-forward (Shazeer 2020, "GLU Variants Improve Transformer"; Llama's
+// MLP), forward and backward: out = silu(gate) ⊙ up, silu(a) = a·sigmoid(a). gate and up are
+// rows ld floats apart, so both may be column halves of one (n, 2c) GEMM output (ld = 2c) or
+// two separate (n, c) tensors (ld = c); out and dout are contiguous (n, c). Any n, c ≥ 0,
+// pointers need 4-byte alignment only.
+import { madd, exp4, vconst, C_ONE } from "./simd_math";
+
+/**
+ * silu(a) = a·σ(a) of four lanes. σ(a) and 1 − σ(a) come from t = exp(−|a|) ≤ 1 (never
+ * overflows): with q = 1/(1 + t), σ(|a|) = q and 1 − σ(|a|) = t·q; for a < 0 the two swap.
+ * Neither is formed as 1 − something, so both keep their relative accuracy (≤ 6.2u: exp4's
+ * ≤ 2.1u, then the sum, the division and the product u each). NaN stays NaN.
+ */
+// @ts-ignore: decorator
+@inline function silu4(a: v128): v128 {
+  const t = exp4(f32x4.neg(f32x4.abs(a)));
+  const q = f32x4.div(vconst(C_ONE), f32x4.add(vconst(C_ONE), t));
+  const s = v128.bitselect(f32x4.mul(t, q), q, f32x4.lt(a, f32x4.splat(0)));    // σ(a)
+  return f32x4.mul(a, s);
+}
+
+/** silu'(a) = σ(a)·(1 + a·(1 − σ(a))) of four lanes, σ and 1 − σ formed as in silu4. */
+// @ts-ignore: decorator
+@inline function siluGrad4(a: v128): v128 {
+  const t = exp4(f32x4.neg(f32x4.abs(a)));
+  const q = f32x4.div(vconst(C_ONE), f32x4.add(vconst(C_ONE), t));
+  const tq = f32x4.mul(t, q);
+  const neg = f32x4.lt(a, f32x4.splat(0));
+  const s = v128.bitselect(tq, q, neg);             // σ(a)
+  const r = v128.bitselect(q, tq, neg);             // 1 − σ(a)
+  return f32x4.mul(s, madd(a, r, vconst(C_ONE)));
+}
+
+/** out (n, c) = silu(gate) ⊙ up, gate and up (n, c) rows ld apart. gate = +∞ gives ∞·up, −∞ NaN. */
+export function swiglu_forward(out: usize /* (n, c) */, gate: usize /* (n, ld) */, up: usize /* (n, ld) */,
+  n: i32, c: i32, ld: i32): void {
+  for (let r = 0; r < n; r++) {
+    const y = out + (<usize>r * <usize>c << 2);
+    const g = gate + (<usize>r * <usize>ld << 2), u = up + (<usize>r * <usize>ld << 2);
+    let i = 0;
+    for (; i + 8 <= c; i += 8) {
+      const o = <usize>i << 2;
+      const y0 = f32x4.mul(silu4(v128.load(g + o)), v128.load(u + o));
+      const y1 = f32x4.mul(silu4(v128.load(g + o, 16)), v128.load(u + o, 16));
+      v128.store(y + o, y0); v128.store(y + o, y1, 16);
+    }
+    for (; i + 4 <= c; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(y + o, f32x4.mul(silu4(v128.load(g + o)), v128.load(u + o)));
+    }
+    for (; i < c; i++) {
+      const o = <usize>i << 2;
+      store<f32>(y + o, f32x4.extract_lane(silu4(f32x4.splat(load<f32>(g + o))), 0) * load<f32>(u + o));
+    }
+  }
+}
+
+/**
+ * Adds the gradients of swiglu_forward into dgate and dup (n, c; rows ld apart, like gate and
+ * up). Differentiates  out = silu(gate) · up:
+ *   dgate += dout · up · silu'(gate);  dup += dout · silu(gate).
+ * dgate and dup may not overlap the inputs; they may be one buffer (gate = up: both terms add up).
+ */
+export function swiglu_backward(dgate: usize /* (n, ld) */, dup: usize /* (n, ld) */, dout: usize /* (n, c) */,
+  gate: usize /* (n, ld) */, up: usize /* (n, ld) */, n: i32, c: i32, ld: i32): void {
+  const one = vconst(C_ONE), zero = f32x4.splat(0);
+  for (let r = 0; r < n; r++) {
+    const rs = <usize>r * <usize>ld << 2;
+    const dg = dgate + rs, du = dup + rs, g = gate + rs, u = up + rs;
+    const dy = dout + (<usize>r * <usize>c << 2);
+    let i = 0;
+    for (; i + 4 <= c; i += 4) {
+      // silu4 and siluGrad4 in one: σ(a) and 1 − σ(a) from one exp and one division
+      const o = <usize>i << 2;
+      const a = v128.load(g + o), gy = v128.load(dy + o);
+      const t = exp4(f32x4.neg(f32x4.abs(a)));
+      const q = f32x4.div(one, f32x4.add(one, t)), tq = f32x4.mul(t, q);
+      const neg = f32x4.lt(a, zero);
+      const s = v128.bitselect(tq, q, neg), sc = v128.bitselect(q, tq, neg);     // σ(a), 1 − σ(a)
+      v128.store(dg + o, madd(f32x4.mul(gy, v128.load(u + o)), f32x4.mul(s, madd(a, sc, one)), v128.load(dg + o)));
+      v128.store(du + o, madd(gy, f32x4.mul(a, s), v128.load(du + o)));      // after dg's store: dgate may be dup
+    }
+    for (; i < c; i++) {          // the tail, one lane at a time through the same formulas
+      const o = <usize>i << 2;
+      const a = f32x4.splat(load<f32>(g + o)), gy = f32x4.splat(load<f32>(dy + o));
+      const dgv = madd(f32x4.mul(gy, f32x4.splat(load<f32>(u + o))), siluGrad4(a), f32x4.splat(load<f32>(dg + o)));
+      store<f32>(dg + o, f32x4.extract_lane(dgv, 0));
+      const duv = madd(gy, silu4(a), f32x4.splat(load<f32>(du + o)));
+      store<f32>(du + o, f32x4.extract_lane(duv, 0));
+    }
+  }
+}

@@ -1,0 +1,29 @@
+// A stack of transformer layers run in order: every family's encoder and decoder. With gradient
+// checkpointing on (ModelContext.checkpoint = k), segments of k layers keep only their input
+// while training; their backward recomputes them (fn/checkpoint.ts) with the same dropout draws.
+import type { Tensor } from '../tensor.js';
+import type { RngState } from '../random.js';
+import { checkpoint } from '../fn/checkpoint.js';
+import type { ModelContext } from './context.js';
+import type { LayerInputs, TransformerLayer } from './layer.js';
+
+/**
+ * x (B, T, C) through `layers` in order → (B, T, C).
+ * @example
+ * ```ts
+ * const h = runLayers(model.ctx, model.h, x);                          // GPT's blocks
+ * const y = runLayers(ctx, decoder, y0, { selfMask, memory, memoryMask });
+ * ```
+ */
+export function runLayers(ctx: ModelContext, layers: readonly TransformerLayer[], x: Tensor, inputs: LayerInputs = {}): Tensor {
+  const k = ctx.checkpoint ?? 0;
+  const all = (from: number, to: number) => (h: Tensor) => {
+    for (let i = from; i < to; i++) h = layers[i]!.forward(h, inputs);
+    return h;
+  };
+  if (k === 0 || inputs.cache || !ctx.rt.tape.enabled) return all(0, layers.length)(x);
+  const rng = ctx.rng;
+  const opts = { inputs: [inputs.memory], save: () => rng.getState(), restore: (s: unknown) => void rng.setState(s as RngState) };
+  for (let i = 0; i < layers.length; i += k) x = checkpoint(ctx.rt, all(i, Math.min(layers.length, i + k)), x, opts);
+  return x;
+}
