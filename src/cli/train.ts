@@ -25,12 +25,15 @@ export const TRAIN_HELP = `usage: wasmformer train <text file> [options]
   --vocab-size N         BPE vocabulary (default 2048)
   --steps N (2000)  --layers N (4)  --heads N (4)  --d-model N (128)  --block N (64)  --batch N (12)
   --lr X (1e-3)  --min-lr X (1e-4)  --warmup N (100, at most a tenth of --steps)  --weight-decay X (0.1)  --clip X (1)  --dropout X (0)
+  --positions learned|rope|alibi (learned)  --window N (0: full attention)
+  --checkpoint N         gradient checkpointing: recompute segments of N layers in the backward (0: off; 1: least memory)
+  --attention fused|dense  attention kernels (fused: memory linear in --block; dense: stores block² probabilities)
   --eval-every N (250)  --eval-batches N (20)  --final-eval-batches N (200)  --sample-tokens N (500)
   --seed N (1337)  --out DIR (runs/<file name>)  --resume CHECKPOINT`;
 
 const OPTIONS = Object.fromEntries([
   'tokenizer', 'vocab-size', 'steps', 'layers', 'heads', 'd-model', 'block', 'batch', 'lr', 'min-lr', 'warmup', 'weight-decay', 'clip', 'dropout',
-  'eval-every', 'eval-batches', 'final-eval-batches', 'sample-tokens', 'seed', 'out', 'resume',
+  'eval-every', 'eval-batches', 'final-eval-batches', 'sample-tokens', 'seed', 'out', 'resume', 'positions', 'window', 'checkpoint', 'attention',
 ].map((k) => [k, { type: 'string' as const }]));
 
 export async function trainCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream }): Promise<void> {
@@ -52,6 +55,10 @@ export async function trainCommand(rt: Runtime, args: string[], io: { stdout: No
   const dropout = real('dropout', 0);
   if (dropout >= 1) throw new UsageError(`--dropout ${dropout} must be below 1`);
   const seed = int('seed', 1337, 0);
+  const positions = choice(p, 'positions', ['learned', 'rope', 'alibi'] as const, 'learned');
+  if (positions === 'rope' && (dModel / nHead) % 2 !== 0) throw new UsageError(`--positions rope needs an even head size; --d-model ${dModel} / --heads ${nHead} = ${dModel / nHead}`);
+  const attention = choice(p, 'attention', ['fused', 'dense'] as const, 'fused');
+  const window = int('window', 0, 0), checkpoint = int('checkpoint', 0, 0);
 
   let text: string;
   try {
@@ -67,7 +74,8 @@ export async function trainCommand(rt: Runtime, args: string[], io: { stdout: No
   const out = (p.values.out as string | undefined) ?? join('runs', basename(path!).replace(/\.[^.]*$/, ''));
   mkdirSync(out, { recursive: true });
 
-  const model = new GPT(rt, { vocabSize: tok.vocabSize, blockSize: block, nLayer: int('layers', 4), nHead, dModel, dropout }, { seed });
+  const model = new GPT(rt, { vocabSize: tok.vocabSize, blockSize: block, nLayer: int('layers', 4), nHead, dModel, dropout, positions, window },
+    { seed, checkpoint, attention });
   const optimizer = new AdamW(model.params, { betas: [0.9, 0.99], weightDecay: real('weight-decay', 0.1) });
   const lr = cosineWithWarmup({ lr: real('lr', 1e-3, 1e-12), minLr: real('min-lr', 1e-4), warmupSteps: warmup, decaySteps: steps });
   log(`${basename(path!)}: ${text.length.toLocaleString()} characters, ${kind === 'char' ? 'character' : 'BPE'} vocabulary ${tok.vocabSize}, ` +
@@ -105,7 +113,8 @@ export async function trainCommand(rt: Runtime, args: string[], io: { stdout: No
   const finalVal = evaluate(model, valIds, { batchSize, batches: finalBatches });
   const tokensPerSecond = ((result.steps - (curve[0]?.step ?? 0)) * batchSize * block) / trainSeconds;
   log(`\nfinal (${finalBatches} batches): train loss ${finalTrain.toFixed(4)}, val loss ${finalVal.toFixed(4)}`);
-  log(`wall time ${trainSeconds.toFixed(1)} s (${Math.round(tokensPerSecond)} tokens/s including evaluations), peak wasm memory ${(rt.memoryReport().peakBytes / 2 ** 20).toFixed(1)} MiB`);
+  const mem = rt.memoryReport();
+  log(`wall time ${trainSeconds.toFixed(1)} s (${Math.round(tokensPerSecond)} tokens/s including evaluations), peak wasm memory ${(mem.peakBytes / 2 ** 20).toFixed(1)} MiB (step arena peak ${(mem.step.peakBytes / 2 ** 20).toFixed(1)} MiB)`);
   const start = tok.encode(text.includes('\n') ? '\n' : [...text][0]!);   // a newline, else the text's first character
   const sample = generate(model, start, { maxNewTokens: int('sample-tokens', 500, 0), temperature: 0.8, topK: 200, seed });
   const sampleText = tok.decode(sample.subarray(start.length));
@@ -113,7 +122,7 @@ export async function trainCommand(rt: Runtime, args: string[], io: { stdout: No
   writeFileSync(join(out, 'loss.json'), JSON.stringify({
     file: path, tokenizer: kind, config: model.config, params: model.numParams(), backend: rt.backend, steps: result.steps,
     finalTrainLoss: finalTrain, finalValLoss: finalVal, evalBatches: finalBatches, wallSeconds: trainSeconds, tokensPerSecond,
-    peakBytes: rt.memoryReport().peakBytes, evals, curve,
+    peakBytes: mem.peakBytes, stepPeakBytes: mem.step.peakBytes, evals, curve,
   }, null, 1) + '\n');
   writeFileSync(join(out, 'loss.csv'), toCsv(curve.map((c) => ({ ...c, val: evals.find((e) => e.step === c.step + 1)?.val }))));
   writeFileSync(join(out, 'loss.svg'), lossCurveSvg([

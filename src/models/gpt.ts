@@ -45,12 +45,14 @@ export interface GPTConfig {
   positions: 'learned' | 'sinusoidal' | 'rope' | 'alibi';
   activation: Activation;
   layerNormEps: number;
+  /** Sliding-window attention (Mistral-style, causal): each position sees at most this many positions behind it. 0: all. */
+  window: number;
 }
 
 /** GPT-2 small (124M parameters). */
 export const GPT2_SMALL: GPTConfig = {
   vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, dModel: 768, dFF: 3072,
-  dropout: 0, bias: true, tieWeights: true, norm: 'pre', positions: 'learned', activation: 'gelu', layerNormEps: 1e-5,
+  dropout: 0, bias: true, tieWeights: true, norm: 'pre', positions: 'learned', activation: 'gelu', layerNormEps: 1e-5, window: 0,
 };
 
 /**
@@ -82,6 +84,7 @@ export function gptConfig(partial: Partial<GPTConfig> = {}): GPTConfig {
   if (!['learned', 'sinusoidal', 'rope', 'alibi'].includes(cfg.positions)) throw new ValueError(`GPT config: positions is ${String(cfg.positions)}, expected 'learned', 'sinusoidal', 'rope' or 'alibi'`);
   if (cfg.positions === 'rope' && (cfg.dModel / cfg.nHead) % 2 !== 0) throw new ShapeError(`GPT config: rotary positions need an even head size; dModel ${cfg.dModel} / nHead ${cfg.nHead} = ${cfg.dModel / cfg.nHead}`);
   checkActivation('GPT config', cfg.activation, ['gelu', 'gelu_erf', 'relu']);
+  if (!Number.isInteger(cfg.window) || cfg.window < 0) throw new ValueError(`GPT config: window is ${preview(cfg.window)}, expected an integer ≥ 0 (0: no window)`);
   if (typeof cfg.layerNormEps !== 'number' || !(cfg.layerNormEps > 0 && cfg.layerNormEps < 1)) throw new ValueError(`GPT config: layerNormEps is ${preview(cfg.layerNormEps)}, expected a number in (0, 1)`);
   return cfg;
 }

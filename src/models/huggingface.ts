@@ -8,6 +8,7 @@ import type { BertConfig } from './bert.js';
 import type { GPTConfig } from './gpt.js';
 import type { Model, ModelFamily } from './model.js';
 import type { ViTConfig } from './vit.js';
+import type { T5Config } from './t5.js';
 
 /** Our activation names as transformers spells them: our tanh 'gelu' is its "gelu_new", our 'gelu_erf' its "gelu". */
 const act = (a: string) => (a === 'gelu' ? 'gelu_new' : a === 'gelu_erf' ? 'gelu' : a);
@@ -25,8 +26,8 @@ export function hfConfig(model: Model): Record<string, unknown> {
   switch (model.family) {
     case 'gpt': {
       const c = model.config as GPTConfig;
-      if (c.norm !== 'pre' || c.positions !== 'learned' || !c.bias || !c.tieWeights) {
-        throw new ValueError(`hfConfig: GPT-2 is pre-norm with learned positions, biases and a tied head; this GPT has norm '${c.norm}', positions '${c.positions}', bias ${c.bias}, tieWeights ${c.tieWeights}`);
+      if (c.norm !== 'pre' || c.positions !== 'learned' || !c.bias || !c.tieWeights || c.window) {
+        throw new ValueError(`hfConfig: GPT-2 is pre-norm with learned positions, biases, a tied head and full attention; this GPT has norm '${c.norm}', positions '${c.positions}', bias ${c.bias}, tieWeights ${c.tieWeights}, window ${c.window}`);
       }
       return {
         model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: c.vocabSize, n_positions: c.blockSize, n_ctx: c.blockSize,
@@ -57,6 +58,16 @@ export function hfConfig(model: Model): Record<string, unknown> {
       // Named like Marian, but Marian's position table is [sin | cos] halves and its config has
       // fields (final layer norms, logits bias) we have not matched against transformers.
       throw new ValueError('hfConfig: no transformers architecture is known to match the Seq2Seq layout exactly; save it with saveModel');
+    case 't5': {
+      const c = model.config as T5Config;
+      return {
+        model_type: 't5', architectures: ['T5ForConditionalGeneration'], is_encoder_decoder: true, vocab_size: c.vocabSize,
+        d_model: c.dModel, d_kv: c.dModel / c.nHead, d_ff: c.dFF, num_layers: c.nLayer, num_decoder_layers: c.nDecoderLayer,
+        num_heads: c.nHead, relative_attention_num_buckets: c.relBuckets, relative_attention_max_distance: c.relMaxDistance,
+        dropout_rate: c.dropout, layer_norm_epsilon: c.layerNormEps, feed_forward_proj: 'relu', tie_word_embeddings: c.tieWordEmbeddings,
+        pad_token_id: c.padId, eos_token_id: c.eosId, decoder_start_token_id: c.decoderStartId, initializer_factor: 1,
+      };
+    }
   }
 }
 

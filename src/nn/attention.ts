@@ -16,6 +16,7 @@ import { linear } from '../fn/linear.js';
 import { rope } from '../fn/rope.js';
 import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
+import type { RelativeBias } from './relative-bias.js';
 import type { ParameterSet } from './parameters.js';
 
 /** Attention probabilities of one forward with their sizes: data is (batch, heads, tq, tk) row-major. */
@@ -78,6 +79,19 @@ export interface AttentionConfig {
   positions?: AttentionPositions;
   /** RoPE's base: θ_i = base^(−2i/hs). Default 10000. */
   ropeBase?: number;
+  /** Sliding-window self-attention (Longformer): each query sees keys at most this far away (causal: behind). 0 or absent: all. */
+  window?: number;
+  /** With a window: this many leading positions see and are seen by every position. */
+  globals?: number;
+  /** Multiplies the scores before the softmax. Default 1/√hs; T5: 1 (its init of the query absorbs it). */
+  scale?: number;
+  /** Init std of the query projection (default std; T5: (dModel·hs)^−½). */
+  qStd?: number;
+  /**
+   * A learned relative position bias added to self-attention's scores (T5): the stack's shared
+   * table, read for each call's (Tq, Tk). Not with `positions`; cross-attention takes none.
+   */
+  relativeBias?: RelativeBias | null;
 }
 
 /** Position schemes that live inside attention. */
@@ -143,6 +157,12 @@ export class Attention implements KeepsAttention {
   readonly dropoutP: number;
   readonly positions: AttentionPositions | null;
   readonly ropeBase: number;
+  readonly window: number;
+  readonly globals: number;
+  /** The scores' multiplier (absent: 1/√hs). */
+  readonly scale: number | undefined;
+  /** The stack's learned relative position bias (T5), or null. */
+  readonly relativeBias: RelativeBias | null;
   readonly #slopes: number[] | null;
   /** The (B, NH, Tq, Tk) probabilities of the last forward when `keepProbs` is on (a copy). */
   lastProbs: KeptProbs | null = null;
@@ -165,10 +185,23 @@ export class Attention implements KeepsAttention {
       throw new ValueError(`${prefix}: positions is ${preview(this.positions)}, expected 'rope', 'alibi' or none`);
     }
     this.ropeBase = cfg.ropeBase ?? 10000;
+    this.window = cfg.window ?? 0;
+    this.globals = cfg.globals ?? 0;
+    if (!Number.isInteger(this.window) || this.window < 0) throw new ValueError(`${prefix}: window is ${preview(this.window)}, expected an integer ≥ 0 (0: no window)`);
+    if (!Number.isInteger(this.globals) || this.globals < 0 || (this.globals > 0 && this.window === 0)) {
+      throw new ValueError(`${prefix}: globals is ${preview(this.globals)}, expected an integer ≥ 0, and > 0 only with a window`);
+    }
     if (this.positions === 'rope' && (cfg.dModel / cfg.nHead) % 2 !== 0) {
       throw new ShapeError(`${prefix}: rotary positions need an even head size; dModel ${cfg.dModel} / nHead ${cfg.nHead} = ${cfg.dModel / cfg.nHead}`);
     }
     this.#slopes = this.positions === 'alibi' ? alibiSlopes(cfg.nHead) : null;
+    if (cfg.scale !== undefined && !(Number.isFinite(cfg.scale) && cfg.scale > 0)) throw new ValueError(`${prefix}: scale is ${preview(cfg.scale)}, expected a finite number > 0`);
+    this.scale = cfg.scale;
+    this.relativeBias = cfg.relativeBias ?? null;
+    if (this.relativeBias && this.positions !== null) throw new ValueError(`${prefix}: a relative position bias and positions '${this.positions}' cannot be combined`);
+    if (this.relativeBias && this.relativeBias.nHead !== cfg.nHead) {
+      throw new ShapeError(`${prefix}: the relative position bias has ${this.relativeBias.nHead} heads, the attention ${cfg.nHead}`);
+    }
     this.#ps = ps;
     const C = cfg.dModel, bias = cfg.bias;
     if ('qkv' in names) {
@@ -178,7 +211,7 @@ export class Attention implements KeepsAttention {
     } else {
       const lin = (name: string, std?: number) => new Linear(ctx, ps, `${prefix}.${name}`, C, C, { bias, std, layout: 'out,in' });
       this.qkv = null;
-      this.q = lin(names.q, cfg.std);
+      this.q = lin(names.q, cfg.qStd ?? cfg.std);
       this.k = lin(names.k, cfg.std);
       this.v = lin(names.v, cfg.std);
       this.o = lin(names.o, cfg.projStd ?? cfg.std);
@@ -200,7 +233,7 @@ export class Attention implements KeepsAttention {
     if (inputs.cache) return this.#selfCached(x, inputs.cache, inputs.pos ?? 0, mask);
     const [q, k, v] = this.#positioned(this.#project(x, 3), 0);
     const T = x.shape[1]!;
-    return this.#finish(attend(this.ctx.rt, q!, k!, v!, this.nHead, { ...this.#options(mask), rel: this.#alibi(T, T) }));
+    return this.#finish(attend(this.ctx.rt, q!, k!, v!, this.nHead, { ...this.#options(mask), rel: this.#bias(T, T) }));
   }
 
   /** Q and K rotated for positions pos0 … (RoPE); unchanged otherwise. V passes through. */
@@ -210,8 +243,9 @@ export class Attention implements KeepsAttention {
     return [rot(q!), rot(k!), v!];
   }
 
-  /** ALiBi's bias (NH, Tq + Tk − 1) for Tq queries at the end of Tk keys: −slope_h·(distance behind), or null. */
-  #alibi(Tq: number, Tk: number): Tensor | null {
+  /** Self-attention's bias (NH, Tq + Tk − 1) for Tq queries at the end of Tk keys: the learned relative one (T5), ALiBi's, or null. */
+  #bias(Tq: number, Tk: number): Tensor | null {
+    if (this.relativeBias) return this.relativeBias.forward(Tq, Tk);
     if (!this.#slopes) return null;
     const L = Tq + Tk - 1, data = new Float32Array(this.nHead * L);
     // entry j − r + Tq − 1 ↔ key j, query r at position r + Tk − Tq: distance (r + Tk − Tq) − j = Tk − 1 − index
@@ -221,9 +255,12 @@ export class Attention implements KeepsAttention {
 
   /** The attention options of a whole-sequence call: the probabilities (dense path) only when kept. */
   #options(keyMask: Tensor | null): AttentionOptions {
-    // ALiBi's bias runs on the fused kernels only: no probabilities to keep then
-    const fusedOnly = this.positions === 'alibi';
-    return { causal: this.causal, keyMask, probs: this.keepProbs && !fusedOnly, path: fusedOnly ? 'fused' : this.ctx.attentionPath };
+    // ALiBi's bias and a window run on the fused kernels only: no probabilities to keep then
+    const fusedOnly = this.#fusedOnly();
+    return {
+      causal: this.causal, keyMask, probs: this.keepProbs && !fusedOnly, path: fusedOnly ? 'fused' : this.ctx.attentionPath,
+      window: this.window, globals: this.globals, scale: this.scale,
+    };
   }
 
   /**
@@ -248,8 +285,8 @@ export class Attention implements KeepsAttention {
     const hv = (s: ColumnSlice): HeadView => ({ t: s.t, at: s.col, ld: s.t.shape[2]!, batchStride: Tn * s.t.shape[2]! });
     const [q, k, v] = this.#positioned(this.#project(x, 3), pos).map(hv) as [HeadView, HeadView, HeadView];
     const { y, probs } = attendCached(this.ctx.rt, q, k, v, cache, pos,
-      { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal }, keyMask, this.#dense(),
-      this.#alibi(Tn, pos + Tn));
+      { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal, window: this.window, globals: this.globals, scale: this.scale }, keyMask, this.#dense(),
+      this.#bias(Tn, pos + Tn));
     if (probs) this.#keep(probs);
     return this.o.forward(y);
   }
@@ -268,15 +305,20 @@ export class Attention implements KeepsAttention {
     const stride = Bs === 1 ? 0 : S * C2, ldq = q!.t.shape[2]!;
     const probs = attendNoGrad(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, { t: q!.t, at: q!.col, ld: ldq, batchStride: Tn * ldq },
       { t: kv, at: 0, ld: C2, batchStride: stride }, { t: kv, at: C, ld: C2, batchStride: stride },
-      { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: C / this.nHead, causal: false },
+      { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: C / this.nHead, causal: false, scale: this.scale },
       mask ? { t: mask, ld: S, shared: Bs === 1 } : null, this.#dense());
     if (probs) this.#keep(probs);
     return this.o.forward(y);
   }
 
-  /** Whether a call without gradients runs the dense path: probabilities kept, or asked for (never with ALiBi: fused only). */
+  /** Attention that runs on the fused kernels only: ALiBi's bias, a learned relative bias, a sliding window. */
+  #fusedOnly(): boolean {
+    return this.positions === 'alibi' || this.relativeBias !== null || this.window > 0;
+  }
+
+  /** Whether a call without gradients runs the dense path: probabilities kept, or asked for (never for fused-only attention). */
   #dense(): boolean {
-    return (this.keepProbs || this.ctx.attentionPath === 'dense') && this.positions !== 'alibi';
+    return (this.keepProbs || this.ctx.attentionPath === 'dense') && !this.#fusedOnly();
   }
 
   /** Copies probs (B, NH, Tq, Tk) into `lastProbs` when asked to keep them. */

@@ -14,6 +14,7 @@ import { LayerNorm, RMSNorm } from './layers.js';
 import { Attention, type AttentionNames, type AttentionPositions, type LayerCache } from './attention.js';
 import { MLP, SwiGLUMLP, LLAMA_SWIGLU_NAMES } from './mlp.js';
 import type { ParameterSet } from './parameters.js';
+import type { RelativeBias } from './relative-bias.js';
 import type { Activation } from '../fn/activation.js';
 import type { WeightLayout } from '../fn/linear.js';
 
@@ -73,6 +74,18 @@ export interface LayerConfig {
   positions?: AttentionPositions;
   /** RoPE's base (default 10000). */
   ropeBase?: number;
+  /** Sliding-window self-attention: keys at most this far from each query (0 or absent: all). */
+  window?: number;
+  /** With a window: leading positions that see and are seen by all. */
+  globals?: number;
+  /** Attention's score multiplier (default 1/√hs; T5: 1). */
+  scale?: number;
+  /** Init std of the query projection (default std; T5: (dModel·hs)^−½). */
+  qStd?: number;
+  /** Init std of the feed-forward's output projection (default projStd; T5: dFF^−½). */
+  ffnProjStd?: number;
+  /** The stack's learned relative position bias (T5), added in self-attention; shared by the stack's layers. */
+  relativeBias?: RelativeBias | null;
 }
 
 /** Names of Hugging Face GPT-2's layer (`transformer.h.N.` …), pre-norm. */
@@ -103,6 +116,20 @@ export const SEQ2SEQ_ENCODER_NAMES: LayerNames = {
 /** … and its decoder layer (`model.decoder.layers.N.` …), with cross-attention `encoder_attn`. */
 export const SEQ2SEQ_DECODER_NAMES: LayerNames = {
   ...SEQ2SEQ_ENCODER_NAMES, crossAttn: SEQ2SEQ_ATTN('encoder_attn'), crossNorm: 'encoder_attn_layer_norm',
+};
+
+const T5_ATTN = (p: string): AttentionNames => ({ q: `${p}.q`, k: `${p}.k`, v: `${p}.v`, o: `${p}.o` });
+
+/** Names of Hugging Face T5's encoder block (`encoder.block.N.` …), pre-norm RMSNorm, ReLU feed-forward (T5 v1.0). */
+export const T5_ENCODER_NAMES: LayerNames = {
+  selfAttn: T5_ATTN('layer.0.SelfAttention'), selfNorm: 'layer.0.layer_norm',
+  fc1: 'layer.1.DenseReluDense.wi', fc2: 'layer.1.DenseReluDense.wo', ffnNorm: 'layer.1.layer_norm',
+};
+
+/** … and its decoder block (`decoder.block.N.` …): cross-attention `layer.1.EncDecAttention`, the feed-forward in `layer.2`. */
+export const T5_DECODER_NAMES: LayerNames = {
+  ...T5_ENCODER_NAMES, crossAttn: T5_ATTN('layer.1.EncDecAttention'), crossNorm: 'layer.1.layer_norm',
+  fc1: 'layer.2.DenseReluDense.wi', fc2: 'layer.2.DenseReluDense.wo', ffnNorm: 'layer.2.layer_norm',
 };
 
 /** What a decoder layer attends to besides itself. */
@@ -160,15 +187,16 @@ export class TransformerLayer {
     if (names.crossAttn) {
       const cross = names.crossAttn;
       [this.crossAttn, this.crossNorm] = pair(names.crossNorm ?? `${'q' in cross ? cross.q : cross.qkv}_norm`,
-        () => new Attention(ctx, ps, prefix, { ...cfg, causal: false }, cross));
+        () => new Attention(ctx, ps, prefix, { ...cfg, causal: false, positions: undefined, window: 0, globals: 0, relativeBias: null }, cross));   // positions, windows and biases are self-attention's
     } else {
       this.crossAttn = null;
       this.crossNorm = null;
     }
     const layout = names.ffnLayout ?? 'out,in';
+    const ffnCfg = cfg.ffnProjStd === undefined ? cfg : { ...cfg, projStd: cfg.ffnProjStd };
     [this.ffn, this.ffnNorm] = pair(names.ffnNorm, () => (ffnType === 'swiglu'
-      ? new SwiGLUMLP(ctx, ps, prefix, cfg, { gate: names.gate ?? LLAMA_SWIGLU_NAMES.gate, up: names.up ?? LLAMA_SWIGLU_NAMES.up, down: names.down ?? LLAMA_SWIGLU_NAMES.down, layout })
-      : new MLP(ctx, ps, prefix, cfg, { fc: names.fc1, proj: names.fc2, layout })));
+      ? new SwiGLUMLP(ctx, ps, prefix, ffnCfg, { gate: names.gate ?? LLAMA_SWIGLU_NAMES.gate, up: names.up ?? LLAMA_SWIGLU_NAMES.up, down: names.down ?? LLAMA_SWIGLU_NAMES.down, layout })
+      : new MLP(ctx, ps, prefix, ffnCfg, { fc: names.fc1, proj: names.fc2, layout })));
   }
 
   /**

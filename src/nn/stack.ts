@@ -1,6 +1,8 @@
 // A stack of transformer layers run in order: every family's encoder and decoder. With gradient
 // checkpointing on (ModelContext.checkpoint = k), segments of k layers keep only their input
 // while training; their backward recomputes them (fn/checkpoint.ts) with the same dropout draws.
+// Every segment is checkpointed, the last too: the step arena frees nothing until the step ends,
+// so a plain last segment's activations and gradients would sit under every later recompute.
 import type { Tensor } from '../tensor.js';
 import type { RngState } from '../random.js';
 import { checkpoint } from '../fn/checkpoint.js';

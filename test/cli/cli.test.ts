@@ -91,9 +91,12 @@ describe('wasmformer', () => {
     for (const tokenizer of ['char', 'bpe']) {
       const out = join(dir, `run-${tokenizer}`);
       const r = await run(['train', text, '--tokenizer', tokenizer, '--vocab-size', '300', '--steps', '30', '--warmup', '3', '--eval-every', '15',
-        '--layers', '1', '--heads', '2', '--d-model', '32', '--block', '16', '--batch', '4', '--final-eval-batches', '2', '--sample-tokens', '20', '--out', out]);
+        '--layers', '1', '--heads', '2', '--d-model', '32', '--block', '16', '--batch', '4', '--final-eval-batches', '2', '--sample-tokens', '20', '--out', out,
+        // the BPE run also takes the long-context options: rotary positions, a window, checkpointing
+        ...(tokenizer === 'bpe' ? ['--positions', 'rope', '--window', '8', '--checkpoint', '1'] : [])]);
       expect(r.code, r.err).toBe(0);
       expect(r.out).toMatch(/final \(2 batches\): train loss \d/);
+      if (tokenizer === 'bpe') expect(r.out).toMatch(/"positions":"rope".*"window":8/);
       const g = await run(['generate', join(out, 'ckpt.safetensors'), 'It is', '--max-new-tokens', '10']);
       expect(g.code, g.err).toBe(0);
     }
@@ -111,6 +114,8 @@ describe('wasmformer', () => {
     [['train', join(dir, 'nothing.txt')], 2, /cannot read '.*nothing.txt': no such file/],
     [['train', GPT2 + '/merges.txt', '--steps', '100', '--warmup', '100'], 2, /--warmup 100 must be below --steps 100/],
     [['train', GPT2 + '/merges.txt', '--heads', '3'], 2, /--d-model 128 is not divisible by --heads 3/],
+    [['train', GPT2 + '/merges.txt', '--d-model', '12', '--heads', '4', '--positions', 'rope'], 2, /--positions rope needs an even head size; --d-model 12 \/ --heads 4 = 3/],
+    [['train', GPT2 + '/merges.txt', '--attention', 'flash'], 2, /--attention is 'flash', expected one of fused, dense/],
     [['quantize', GPT2, join(dir, 'x.safetensors'), '--dtype', 'int4'], 2, /--dtype is 'int4', expected one of int8, f16, bf16/],
     [['--threads', '0', 'bench'], 2, /--threads is '0', expected an integer in \[1, 256\]/],
   ];
