@@ -1,73 +1,47 @@
 // The runtime suite in real Chromium (Debian's, driven by playwright-core), on a page served
-// with and without cross-origin isolation, compared with Node's report. Without isolation
-// there is no SharedArrayBuffer: `variant: 'threads'` must fall back to one thread and say why.
-import { writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// with and without cross-origin isolation, on the main thread and in a Worker, compared with
+// Node's report (browser-suite.ts holds what every engine must show). Chromium validates
+// relaxed SIMD and fuses relaxed_madd like Node (same V8), so relaxed is bit-identical too;
+// threads run only in a Worker of an isolated page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, serveStatic } from '../../tools/browser.js';
-import { runSuite, type SuiteReport } from './suite.js';
-import { bundleEntry } from './bundle.js';
-import { expectLikeNode } from './compare.js';
-
-const buildDir = fileURLToPath(new URL('../../build/', import.meta.url));
-const wasmUrl = (v: string) => new URL(`../../build/wasmformer-${v}.wasm`, import.meta.url);
+import { launchBrowser, type Browser } from './browsers.js';
+import { expectSuite, nodeReport, suiteInPage, suitePage, SUITE_WAIT_MS } from './browser-suite.js';
+import type { SuiteReport } from './suite.js';
 
 let node: SuiteReport;
 let dir: string;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+let browser: Browser;
 
 beforeAll(async () => {
-  node = await runSuite({ runtime: 'node', wasm: { simd: wasmUrl('simd'), relaxed: wasmUrl('relaxed'), threads: wasmUrl('threads') } });
-  const entry = await bundleEntry('page-entry.ts', 'suite');
-  dir = dirname(entry);
-  writeFileSync(`${dir}/index.html`, '<!doctype html><meta charset="utf-8"><title>wasmformer runtime suite</title><script type="module" src="suite.mjs"></script>\n');
-  browser = await launchChromium();
-}, 120_000);
+  [node, dir, browser] = await Promise.all([nodeReport(), suitePage(), launchBrowser('chromium')]);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
 });
 
-async function suiteIn(isolated: boolean): Promise<{ report: SuiteReport; errors: string[]; crossOriginIsolated: boolean }> {
-  const server = await serveStatic(dir, { isolated, mounts: { '/build/': buildDir } });
-  const page = await browser.context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  try {
-    await page.goto(`${server.origin}/index.html`);
-    await page.waitForFunction(() => (globalThis as { suiteReport?: unknown }).suiteReport !== undefined, null, { timeout: 120_000 });
-    const report = await page.evaluate(() => (globalThis as unknown as { suiteReport: SuiteReport }).suiteReport);
-    const isolatedPage = await page.evaluate(() => self.crossOriginIsolated);
-    return { report, errors, crossOriginIsolated: isolatedPage };
-  } finally {
-    await page.close();
-    await server.close();
-  }
-}
-
 describe('runtime suite in Chromium', () => {
   it("cross-origin isolated page's main thread: simd and relaxed as Node; threads say that this thread may not block", async () => {
-    const { report, errors, crossOriginIsolated } = await suiteIn(true);
-    expect(errors).toEqual([]);
-    expect(crossOriginIsolated).toBe(true);
-    expect(report.features.sharedMemory).toBe(true);
-    const c = expectLikeNode(report, node);
-    expect(c.variants).toEqual(['simd', 'relaxed']);
-    expect(report.threads.backend).toBe('relaxed');
-    expect(report.threads.fallback).toMatch(/^threads: .*a page's main thread, which may not block: create the runtime inside a Worker\): running on one thread \('relaxed'\)$/);
-    console.log(`chromium (isolated): relaxed ${c.relaxed}; ${report.ms.toFixed(0)} ms`);
-  }, 180_000);
+    const run = await suiteInPage(browser, dir, { isolated: true, inWorker: false });
+    const c = expectSuite(run, node, { isolated: true, inWorker: false });
+    expect(run.report.features).toEqual({ simd: true, relaxedSimd: true, sharedMemory: true, workers: false });
+    expect(c.relaxed).toBe('bit-identical');
+    console.log(`${browser.version} (isolated): relaxed ${c.relaxed}; ${run.report.ms.toFixed(0)} ms`);
+  }, SUITE_WAIT_MS + 30_000);
 
-  it('page without COOP/COEP: threads fall back to one thread and say so; the rest as Node', async () => {
-    const { report, errors, crossOriginIsolated } = await suiteIn(false);
-    expect(errors).toEqual([]);
-    expect(crossOriginIsolated).toBe(false);
-    expect(report.features.sharedMemory).toBe(false);
-    const c = expectLikeNode(report, node);
-    expect(c.variants).toEqual(['simd', 'relaxed']);
-    expect(report.threads.error).toBeNull();
-    expect(report.threads.backend).toBe('relaxed');
-    expect(report.threads.fallback).toMatch(/^threads: this page is not cross-origin isolated, so it has no SharedArrayBuffer \(serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp\): running on one thread \('relaxed'\)$/);
-  }, 180_000);
+  it('cross-origin isolated Worker: simd, relaxed and threads as Node, bit for bit', async () => {
+    const run = await suiteInPage(browser, dir, { isolated: true, inWorker: true });
+    const c = expectSuite(run, node, { isolated: true, inWorker: true });
+    expect(c.variants).toEqual(['simd', 'relaxed', 'threads']);
+    expect(c.relaxed).toBe('bit-identical');
+    console.log(`${browser.version} (isolated Worker): ${c.variants.join(', ')}; auto ${run.report.auto.backend}; ${run.report.ms.toFixed(0)} ms`);
+  }, SUITE_WAIT_MS + 30_000);
+
+  it('page without COOP/COEP, main thread and Worker: threads fall back to one thread and say so; the rest as Node', async () => {
+    for (const inWorker of [false, true]) {
+      const run = await suiteInPage(browser, dir, { isolated: false, inWorker });
+      const c = expectSuite(run, node, { isolated: false, inWorker });
+      expect(c.variants).toEqual(['simd', 'relaxed']);
+    }
+  }, 2 * SUITE_WAIT_MS + 30_000);
 });

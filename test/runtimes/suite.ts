@@ -43,6 +43,8 @@ export interface SuiteReport {
   features: Features;
   /** `Runtime.backend`, `fallback` and `notes` of `createRuntime({ variant: 'threads' })`, or its error. */
   threads: { backend: string | null; fallback: string | null; error: string | null };
+  /** What `createRuntime({ wasm })` (no variant: what a user gets) chose here, and its notes (why not something better). */
+  auto: { backend: string | null; notes: string[]; error: string | null };
   variants: Partial<Record<WasmVariant, VariantReport>>;
   checks: Check[];
   ms: number;
@@ -200,7 +202,10 @@ async function attempt<T>(what: string, checks: Check[], fn: () => Promise<T> | 
   try {
     return await fn();
   } catch (err) {
-    checks.push({ name: what, ok: false, detail: `threw ${(err as Error)?.stack ?? String(err)}` });
+    // V8's stack starts with the message; SpiderMonkey's and JavaScriptCore's are only the frames.
+    const e = err as Error;
+    const stack = e?.stack ?? '';
+    checks.push({ name: what, ok: false, detail: `threw ${stack.includes(String(e?.message)) ? stack : `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err)}\n${stack}`}` });
     return undefined;
   }
 }
@@ -244,6 +249,15 @@ export async function runSuite(input: SuiteInput): Promise<SuiteReport> {
     threads.error = (err as Error).message;
   }
 
+  let auto: SuiteReport['auto'] = { backend: null, notes: [], error: null };
+  try {
+    const rt = await createRuntime({ wasm: { ...input.wasm } });
+    auto = { backend: rt.backend, notes: [...rt.notes], error: null };
+    rt.dispose(); // its worker threads, if any, end here
+  } catch (err) {
+    auto.error = (err as Error).message;
+  }
+
   const none = await createRuntime({ features: { simd: false } });
   checks.push({
     name: 'a runtime without SIMD falls back to the JS kernels and says so',
@@ -267,5 +281,5 @@ export async function runSuite(input: SuiteInput): Promise<SuiteReport> {
       detail: message,
     });
   }
-  return { runtime: input.runtime, features, threads, variants, checks, ms: performance.now() - t0 };
+  return { runtime: input.runtime, features, threads, auto, variants, checks, ms: performance.now() - t0 };
 }
