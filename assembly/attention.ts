@@ -6,17 +6,19 @@
 // block cannot see (half the work at Tq = Tk), and only the blocks on the diagonal mask per row.
 //
 // Views: Q, K, V, Y and their gradients are strided head views, as in src/ops/attention.ts: row i
-// of head h of sequence b starts at float b·bs + i·ld + h·hs of its pointer. The key mask (i32, 0 = hidden) has one row of keys per sequence, maskLd apart (0: one
-// row shared by all). Which keys a query sees besides (causal, sliding window, global tokens): see
-// "Which keys a query sees" below; key blocks no row of a query block sees are skipped. A query that
-// sees no key gets a zero output and lse = +∞ (so every recomputed probability is exp(−∞) = 0).
-// An optional relative position bias (ALiBi, T5) is added to the scores; its gradient is summed
-// per relative position in the backward.
+// of head h of sequence b starts at float b·bs + i·ld + h·hs of its pointer. The key mask (i32,
+// 0 = hidden) has one row of keys per sequence, maskLd apart (0: one row shared by all). Which
+// keys a query sees besides (causal, sliding window, global tokens): "Which keys a query sees"
+// below; key blocks no row of a query block sees are skipped. A query that sees no key gets a
+// zero output and lse = +∞ (so every recomputed probability is exp(−∞) = 0). An optional relative
+// position bias (ALiBi, T5) is added to the scores; its gradient is summed per relative position
+// in the backward.
 //
 // Work units, each independent (the threads split [u0, u1)): the forward's unit is one block of
 // ATTN_BQ query rows of one head of one sequence; the backward's is one head of one sequence (its
 // dQ sums over key blocks, so the unit owns all its query rows). The scratch lives in `work`
-// (gemm_workspace_bytes(), ≥ ATTN_WORK_BYTES for hs ≤ ATTN_MAX_HS).
+// (gemm_workspace_bytes(): ≥ 970 KB; the backward's tiles take ≤ 442 KB at hs = ATTN_MAX_HS,
+// plus one float per query row: src/ops/attention.ts caps the rows at FUSED_MAX_QUERIES).
 //
 // The products are small register-tiled loops (4 rows × 8 columns of f32x4 accumulators, as the
 // GEMM micro-kernel) on packed tiles: Kᵀ and Vᵀ (hs, BK) for the scores and dP, K and V rows

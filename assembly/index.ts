@@ -20,3 +20,4 @@ export { rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_params } from "./rm
 export { swiglu_forward, swiglu_backward } from "./swiglu";
 export { rope_forward, rope_backward } from "./rope";
 export { attention_fused_forward, attention_fused_backward, ATTN_BQ, ATTN_BK, ATTN_MAX_HS } from "./attention";
+export { relbias_forward, relbias_backward } from "./relbias";

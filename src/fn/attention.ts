@@ -65,6 +65,8 @@ export interface AttentionOptions {
    * flows back when it requires one. Fused path only.
    */
   rel?: Tensor | null;
+  /** Multiplies the scores before the softmax. Default 1/√hs; T5 uses 1 (its init absorbs the factor). */
+  scale?: number;
 }
 
 /**
@@ -114,6 +116,7 @@ export function attend(rt: Runtime, q: Tensor | ColumnSlice, k: Tensor | ColumnS
   if (Tq < 1 || Tk < 1) throw new ShapeError(`${op}: empty sequences (Tq = ${Tq}, Tk = ${Tk})`);
   const mask = opts.keyMask ? checkKeyMask(op, opts.keyMask, B, Tk) : null;
   const d: AttentionDims = { B, Tq, Tk, nHead, hs: C / nHead, causal: opts.causal ?? false, window: opts.window ?? 0, globals: opts.globals ?? 0 };
+  if (opts.scale !== undefined) d.scale = opts.scale;
   const maskView: MaskView | null = mask ? { t: mask, ld: Tk } : null;
   const [qv, kv, vv] = [view(qs, qs.t), view(ks, ks.t), view(vs, vs.t)];
   const rel = opts.rel ?? null;

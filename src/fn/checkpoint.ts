@@ -33,8 +33,9 @@ export function checkpoint(rt: Runtime, f: (x: Tensor) => Tensor, x: Tensor, opt
   const tape = rt.tape;
   if (!tape.enabled) return f(x);
   const state = opts.save?.();
-  const y = rt.empty(x.shape, { arena: 'step' });                  // outlives the segment's activations
   const start = tape.length;
+  const before = rt.step.mark();                                    // a failed segment leaves nothing behind
+  const y = rt.empty(x.shape, { arena: 'step' });                  // outlives the segment's activations
   const mark = rt.step.mark();
   let needsGrad: boolean;
   try {
@@ -44,10 +45,13 @@ export function checkpoint(rt: Runtime, f: (x: Tensor) => Tensor, x: Tensor, opt
     }
     copy(rt, out, { out: y });
     needsGrad = out.requiresGrad;
-  } finally {
-    tape.takeSince(start);                                          // the replay records them again
-    rt.step.release(mark);
+  } catch (err) {
+    tape.takeSince(start);
+    rt.step.release(before);
+    throw err;
   }
+  tape.takeSince(start);                                            // the replay records them again
+  rt.step.release(mark);
   if (!needsGrad) return y;
   const inputs = [x, ...(opts.inputs ?? [])].filter((t): t is Tensor => !!t && t.requiresGrad);
   tape.record('checkpoint', y, () => {

@@ -16,6 +16,7 @@ import { GPT, gptConfig } from './gpt.js';
 import type { Model, ModelFamily, ModelOptions } from './model.js';
 import { Seq2Seq, seq2seqConfig } from './seq2seq.js';
 import { ViT, vitConfig } from './vit.js';
+import { T5, t5Config } from './t5.js';
 
 export const MODEL_FORMAT = 'wasmformer-model-1';
 
@@ -58,6 +59,11 @@ const FAMILIES: Record<ModelFamily, FamilyRules> = {
     make: (rt, c, o) => new ViT(rt, c, o),
     names: prefixed('vit.'),
     optional: /^classifier\./,
+  },
+  t5: {
+    config: (c) => t5Config(c),
+    make: (rt, c, o) => new T5(rt, c, o),
+    names: (name) => [name],   // Hugging Face's own; its tied copies (encoder/decoder.embed_tokens, lm_head when tied) are ignored
   },
 };
 

@@ -64,7 +64,7 @@ export function hfConfig(model: Model): Record<string, unknown> {
         model_type: 't5', architectures: ['T5ForConditionalGeneration'], is_encoder_decoder: true, vocab_size: c.vocabSize,
         d_model: c.dModel, d_kv: c.dModel / c.nHead, d_ff: c.dFF, num_layers: c.nLayer, num_decoder_layers: c.nDecoderLayer,
         num_heads: c.nHead, relative_attention_num_buckets: c.relBuckets, relative_attention_max_distance: c.relMaxDistance,
-        dropout_rate: c.dropout, layer_norm_epsilon: c.layerNormEps, feed_forward_proj: 'relu', tie_word_embeddings: c.tieWordEmbeddings,
+        dropout_rate: c.dropout, layer_norm_epsilon: c.layerNormEps, feed_forward_proj: c.feedForward, tie_word_embeddings: c.tieWordEmbeddings,
         pad_token_id: c.padId, eos_token_id: c.eosId, decoder_start_token_id: c.decoderStartId, initializer_factor: 1,
       };
     }

@@ -10,7 +10,7 @@ import type { AttentionPath } from '../fn/attention.js';
 import { ValueError, preview } from '../errors.js';
 
 /** The model families: each has a class, a config and the Hugging Face names of its checkpoints. */
-export type ModelFamily = 'gpt' | 'bert' | 'seq2seq' | 'vit';
+export type ModelFamily = 'gpt' | 'bert' | 'seq2seq' | 'vit' | 't5';
 
 /** What every model constructor takes besides its config. */
 export interface ModelOptions {
@@ -39,7 +39,7 @@ export interface ModelOptions {
 }
 
 /**
- * Base of GPT, BERT, Seq2Seq and ViT. A subclass declares its layers into `params`, then calls
+ * Base of GPT, BERT, Seq2Seq, ViT and T5. A subclass declares its layers into `params`, then calls
  * `params.allocate(rt, seed)`.
  * @example
  * ```ts

@@ -40,6 +40,8 @@ export interface AttentionDims {
   window?: number;
   /** With a window: this many leading positions are global. */
   globals?: number;
+  /** Multiplies the scores before the softmax (absent: 1/√hs; T5: 1, its init absorbs it). */
+  scale?: number;
 }
 
 /** What only the fused kernels add: a relative position bias and its gradient. */
@@ -74,6 +76,13 @@ function headPtr(op: string, name: string, v: HeadView, B: number, T: number, C:
 
 const isCount = (x: number) => Number.isInteger(x) && x >= 1;
 
+/** The scores' multiplier: d.scale, or 1/√hs without one. */
+const scoreScale = (d: AttentionDims): number => d.scale ?? 1 / Math.sqrt(d.hs);
+
+function checkScale(op: string, d: AttentionDims): void {
+  if (d.scale !== undefined && !(Number.isFinite(d.scale) && d.scale > 0)) throw new ValueError(`${op}: scale is ${d.scale}, expected a finite number > 0`);
+}
+
 /** Checks the sizes and the probabilities tensor (B, NH, Tq, Tk); returns its address. */
 function checkDims(op: string, d: AttentionDims, att: Tensor): number {
   const { B, Tq, Tk, nHead, hs } = d;
@@ -81,6 +90,7 @@ function checkDims(op: string, d: AttentionDims, att: Tensor): number {
     throw new ShapeError(`${op}: sizes B ${B}, Tq ${Tq}, Tk ${Tk}, nHead ${nHead}, hs ${hs}; expected integers ≥ 1`);
   }
   if (d.window) throw new ValueError(`${op}: a sliding window (window ${d.window}) runs on the fused kernels only (attendFusedForward)`);
+  checkScale(op, d);
   if (att.dtype !== 'f32' || att.size < B * nHead * Tq * Tk) {
     throw new ShapeError(`${op}: the probabilities need ${B}·${nHead}·${Tq}·${Tk} floats, ${att.describe()} holds ${att.size}`);
   }
@@ -88,7 +98,7 @@ function checkDims(op: string, d: AttentionDims, att: Tensor): number {
 }
 
 /**
- * att (B, NH, Tq, Tk) ← softmax(Q·Kᵀ/√hs) with the causal rule and the key mask, y ← att·V.
+ * att (B, NH, Tq, Tk) ← softmax(Q·Kᵀ/√hs) (or d.scale·Q·Kᵀ) with the causal rule and the key mask, y ← att·V.
  * Shared by training (Q, K, V inside qkv) and incremental decoding (K, V in a cache).
  * @example
  * ```ts
@@ -113,8 +123,8 @@ export function attendForward(rt: Runtime, y: HeadView, att: Tensor, q: HeadView
     nHead, hs, hs, Tq * Tk, B, q.batchStride, k.batchStride, attStride);
   // padded keys: S = −∞ (probability 0)
   if (mask) K.attention_mask_f32(a, pm, B * nHead * Tq, Tk, mask.shared ? B * nHead * Tq : nHead * Tq, mask.ld);
-  // att = softmax(S / √hs) with the causal mask, in place
-  K.softmax_forward(a, a, B * nHead * Tq, Tk, Tq, 1 / Math.sqrt(hs), d.causal ? 1 : 0);
+  // att = softmax(scale·S) (scale 1/√hs unless given) with the causal mask, in place
+  K.softmax_forward(a, a, B * nHead * Tq, Tk, Tq, scoreScale(d), d.causal ? 1 : 0);
   // y_h (Tq, hs) = att_h (Tq, Tk) · V_h (Tk, hs)
   K.gemm_batched_f32(py, a, pv, 0, Tq, hs, Tk, Tk, v.ld, y.ld, 0, 1, 0, work,
     nHead, Tq * Tk, hs, hs, B, attStride, v.batchStride, y.batchStride);
@@ -153,7 +163,7 @@ export function attendBackward(rt: Runtime, dy: HeadView, dq: GradView | null, d
       nHead, Tq * Tk, hs, hs, B, attStride, dy.batchStride, dv.batchStride);
   }
   // att = softmax(scale·S)  ⇒  dS = scale · att ⊙ (dAtt − Σ dAtt ⊙ att)   (masked entries: att = 0 ⇒ 0)
-  K.softmax_backward(dS, dAtt, a, B * nHead * Tq, Tk, 1 / Math.sqrt(hs));
+  K.softmax_backward(dS, dAtt, a, B * nHead * Tq, Tk, scoreScale(d));
   // S = Q·Kᵀ  ⇒  dQ_h (Tq, hs) += dS_h (Tq, Tk) · K_h (Tk, hs)
   if (dq) {
     K.gemm_batched_f32(pdq, dS, pk, 0, Tq, hs, Tk, Tk, k.ld, dq.ld, 0, 1, dq.beta, work,
@@ -191,6 +201,7 @@ function checkFusedDims(op: string, d: AttentionDims, lse: Tensor, extras: Fused
   const { window = 0, globals = 0 } = d;
   if (!Number.isInteger(window) || window < 0) throw new ValueError(`${op}: window is ${window}, expected an integer ≥ 0 (0: no window)`);
   if (!Number.isInteger(globals) || globals < 0 || globals > Tk) throw new ValueError(`${op}: globals is ${globals}, expected an integer from 0 to Tk = ${Tk}`);
+  checkScale(op, d);
   const relLd = Tq + Tk - 1;
   const ptr = (name: string, t: Tensor | null | undefined, rows: number) => {
     if (!t) return 0;
@@ -232,7 +243,7 @@ export function attendFusedForward(rt: Runtime, y: HeadView, lse: Tensor, q: Hea
   const [pm, maskLd] = maskArgs(op, mask, B, Tk);
   const units = B * nHead * Math.ceil(Tq / ATTN_BQ);
   rt.kernels.attention_fused_forward(py, lse.ptr, pq, pk, pv, pm, rel, Tq, Tk, nHead, hs, q.ld, k.ld, v.ld, y.ld,
-    q.batchStride, k.batchStride, v.batchStride, y.batchStride, maskLd, 1 / Math.sqrt(hs), d.causal ? 1 : 0, ...patternArgs(d), rt.gemmWork, 0, units);
+    q.batchStride, k.batchStride, v.batchStride, y.batchStride, maskLd, scoreScale(d), d.causal ? 1 : 0, ...patternArgs(d), rt.gemmWork, 0, units);
 }
 
 /**
@@ -266,6 +277,6 @@ export function attendFusedBackward(rt: Runtime, dy: HeadView, y: HeadView, dq: 
   });
   const [pm, maskLd] = maskArgs(op, mask, B, Tk);
   rt.kernels.attention_fused_backward(ptrs[0]!, ptrs[1]!, ptrs[2]!, drel, pdy, py, lse.ptr, pq, pk, pv, pm, rel, Tq, Tk, nHead, hs,
-    q.ld, k.ld, v.ld, y.ld, q.batchStride, k.batchStride, v.batchStride, y.batchStride, maskLd, 1 / Math.sqrt(hs), flags, ...patternArgs(d),
+    q.ld, k.ld, v.ld, y.ld, q.batchStride, k.batchStride, v.batchStride, y.batchStride, maskLd, scoreScale(d), flags, ...patternArgs(d),
     rt.gemmWork, 0, B * nHead);
 }

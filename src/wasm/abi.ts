@@ -15,6 +15,7 @@ import { quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf
 import { rmsnormForward, rmsnormBackward, rmsnormBackwardParams } from '../ref/rmsnorm.js';
 import { swigluForward, swigluBackward } from '../ref/swiglu.js';
 import { ropeForward, ropeBackward } from '../ref/rope.js';
+import { relbiasForward, relbiasBackward } from '../ref/relbias.js';
 
 /** A byte address in the runtime's wasm memory. */
 export type Ptr = number;
@@ -78,6 +79,8 @@ export interface Kernels {
   swiglu_backward(dgate: Ptr, dup: Ptr, dout: Ptr, gate: Ptr, up: Ptr, n: number, c: number, ld: number): void;
   rope_forward(out: Ptr, inp: Ptr, table: Ptr, positions: Ptr, p0: number, n: number, nHead: number, hs: number, rd: number, ld: number): void;
   rope_backward(dinp: Ptr, dout: Ptr, table: Ptr, positions: Ptr, p0: number, n: number, nHead: number, hs: number, rd: number, ld: number): void;
+  relbias_forward(out: Ptr, table: Ptr, buckets: Ptr, nHead: number, L: number): void;
+  relbias_backward(dtable: Ptr, dout: Ptr, buckets: Ptr, nHead: number, L: number): void;
 }
 
 /** The module-level exports that are not kernels. */
@@ -99,7 +102,7 @@ export type KernelName = keyof Kernels;
  */
 export interface KernelRow {
   family: 'gemm' | 'softmax' | 'attention' | 'layernorm' | 'activation' | 'elementwise' | 'embedding' | 'crossentropy' | 'optim' | 'dropout' | 'quant'
-    | 'rmsnorm' | 'swiglu' | 'rope';
+    | 'rmsnorm' | 'swiglu' | 'rope' | 'relbias';
   args: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ref: (...args: any[]) => void;
@@ -159,6 +162,8 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   swiglu_backward:       { family: 'swiglu',       args: 'fffffiii',           ref: swigluBackward },
   rope_forward:          { family: 'rope',         args: 'fffniiiiii',         ref: ropeForward },
   rope_backward:         { family: 'rope',         args: 'fffniiiiii',         ref: ropeBackward },
+  relbias_forward:       { family: 'relbias',      args: 'ffnii',              ref: relbiasForward },
+  relbias_backward:      { family: 'relbias',      args: 'ffnii',              ref: relbiasBackward },
 };
 
 /**

@@ -6,7 +6,9 @@
 // parameter gradients of layernorm_backward) are split by bands of columns, each column summed
 // over the rows in order as in one call. Products on quantized / half-precision weights are split
 // into bands of whole slivers (every output computed alike whatever the band), their pack kernels
-// into sliver ranges. Not split: sumsq (one f64 sum) and the index-hashed dropout.
+// into sliver ranges; fused attention into ranges of its independent units (forward: blocks of
+// query rows of one head; backward: whole heads). Not split: sumsq (one f64 sum) and the
+// index-hashed dropout.
 // Calls too small to pay for waking the workers run on the caller; the limits are measured.
 import type { Kernels, KernelName, ModuleExports } from './abi.js';
 import type { WorkerPool } from './pool.js';

@@ -64,6 +64,8 @@ export const SAMPLES: Record<KernelName, number[]> = {
   swiglu_backward:    [6, 10, 24],
   rope_forward:       [0, 6, 2, 10, 6, 24],                      // p0 n nHead hs rd ld (partial rotary; positions < 8: table rows of 6)
   rope_backward:      [0, 6, 2, 10, 6, 24],
+  relbias_forward:    [3, 20],                                   // nHead L (buckets < 8: table rows of 3)
+  relbias_backward:   [3, 20],
 };
 
 export function callSample(rt: Runtime, name: KernelName, seed: number): Float32Array[] {

@@ -4,7 +4,7 @@
 // steps, for GPT, BERT (padding masks), a Seq2Seq (cross-attention: the encoder output's gradient
 // comes out of the recomputed decoder) and ViT — while the step arena holds less; and bad values.
 import { describe, expect, it } from 'vitest';
-import { AdamW, BERT, createRuntime, GPT, Seq2Seq, trainStep, ValueError, ViT, type Model, type Tensor } from '../../src/index.js';
+import { AdamW, BERT, checkpoint, createRuntime, GPT, matmul, Seq2Seq, ShapeError, trainStep, ValueError, ViT, type Model, type Tensor } from '../../src/index.js';
 
 const rt = await createRuntime({ variant: 'simd', threads: 1 });
 const bits = (x: Float32Array) => Array.from(new Int32Array(x.slice().buffer));
@@ -82,10 +82,18 @@ describe('gradient checkpointing', () => {
     }
   });
 
-  it('refuses a segment length that is not an integer ≥ 0, naming it', () => {
+  it('refuses a segment length that is not an integer ≥ 0, and a segment that changes shape, naming them', () => {
     const m = new GPT(rt, { vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, dModel: 8 });
     for (const bad of [-1, 1.5, NaN, Infinity]) expect(() => m.setCheckpoint(bad)).toThrow(new ValueError(`GPT: checkpoint is ${bad}, expected an integer ≥ 0 (layers per checkpointed segment; 0 = off)`));
     expect(() => new GPT(rt, { vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, dModel: 8 }, { checkpoint: -2 })).toThrow(/checkpoint is -2/);
     m.dispose();
+    // a segment that does not keep its input's shape cannot be checkpointed: named, and the tape and arena left as they were
+    const x = rt.randn([2, 3], { seed: 1 });
+    x.requiresGrad = true;
+    const nodes = rt.tape.length, used = rt.memoryReport().step.usedBytes;
+    expect(() => checkpoint(rt, (h) => matmul(rt, h, rt.randn([3, 4], { seed: 2, arena: 'step' })), x))
+      .toThrow(new ShapeError('checkpoint: the segment maps [2, 3] to [2, 4]; a checkpointed segment must keep its input\'s shape'));
+    expect([rt.tape.length, rt.memoryReport().step.usedBytes]).toEqual([nodes, used]);
+    rt.tape.clear();
   });
 });
