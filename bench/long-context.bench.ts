@@ -1,7 +1,7 @@
 // The long-context suite (issue 14): the baby GPT's training step (forward, backward, clip,
 // AdamW) at T = 64, 256, 1024 and 4096 with 1024 tokens per step (4096 at T = 4096, batch 1),
-// three ways — the dense attention path (T×T probabilities kept for the backward), the fused
-// kernels, and fused + gradient checkpointing of every layer — reporting the step arena's peak,
+// four ways — the dense attention path (T×T probabilities kept for the backward), the fused
+// kernels, fused + gradient checkpointing of every layer, and of the first two layers only — reporting the step arena's peak,
 // the wasm memory after the step, and tokens/s, all in one run; and attention alone (forward +
 // backward of one layer's causal attention, B 1, 4 heads of 32) dense vs fused at T = 1024 and 4096.
 // Executed directly it prints the rows:
@@ -16,39 +16,33 @@ import {
 const SUITE = 'long-context';
 const LENGTHS = [64, 256, 1024, 4096] as const;
 const TOKENS_PER_STEP = 1024;
-const MODES = ['dense', 'fused', 'fused+checkpoint'] as const;
+const MODES = ['dense', 'fused', 'fused+checkpoint', 'fused+checkpoint 2 of 4'] as const;
 type Mode = (typeof MODES)[number];
-const STEPS = { warmup: QUICK ? 1 : 2, timed: QUICK ? 2 : 4 };
+const STEPS = { warmup: QUICK ? 1 : 2, rounds: QUICK ? 2 : 3, perRound: QUICK ? 1 : 2 };
 
 const tokens = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (Math.imul(i + seed, 2654435761) >>> 24) % 65);
 
-/** One configuration's step: peak step-arena bytes, wasm memory after, median tokens/s; or the error that stopped it. */
-async function stepRun(rt: Runtime, T: number, mode: Mode): Promise<{ peak: number; memory: number; tps: number } | { error: string }> {
-  const B = Math.max(1, TOKENS_PER_STEP / T);
-  let model: GPT | null = null, opt: AdamW | null = null;
-  try {
-    model = new GPT(rt, { ...BABY_GPT, blockSize: T }, { seed: 1337, attention: mode === 'dense' ? 'dense' : 'fused', checkpoint: mode === 'fused+checkpoint' ? 1 : 0 });
-    opt = new AdamW(model.params, { betas: [0.9, 0.99], weightDecay: 0.1 });
-    const m = model, o = opt;
-    const times: number[] = [];
-    let peak = 0;
-    for (let step = 0; step < STEPS.warmup + STEPS.timed; step++) {
-      if (step === STEPS.warmup) await settle();
-      rt.step.reset();
-      rt.step.resetPeak();
-      const x = tokens(B * T, step), y = tokens(B * T, step + 1);
-      const t0 = performance.now();
-      trainStep(m, o, () => m.forward(rt.tensor(x, [B, T], { dtype: 'i32', arena: 'step' }), rt.tensor(y, [B, T], { dtype: 'i32', arena: 'step' })).loss!, { step, lr: 1e-3, clip: 1 });
-      if (step >= STEPS.warmup) times.push(performance.now() - t0);
-      peak = Math.max(peak, rt.memoryReport().step.peakBytes);
-    }
-    return { peak, memory: rt.memoryReport().memoryBytes, tps: (B * T) / (median(times) / 1000) };
-  } catch (e) {
-    return { error: (e as Error).message.split('\n')[0]!.slice(0, 160) };
-  } finally {
+/** One configuration on its own runtime (wasm memory never shrinks, so its size is this configuration's alone). */
+interface Setup { mode: Mode; rt: Runtime; model: GPT; opt: AdamW; peak: number; times: number[] }
+
+async function setUp(threads: number, T: number, mode: Mode): Promise<Setup> {
+  const rt = await createRuntime({ variant: 'relaxed', threads });
+  const checkpoint = mode === 'fused+checkpoint' ? 1 : mode === 'fused+checkpoint 2 of 4' ? { every: 1, segments: 2 } : 0;
+  const model = new GPT(rt, { ...BABY_GPT, blockSize: T }, { seed: 1337, attention: mode === 'dense' ? 'dense' : 'fused', checkpoint });
+  return { mode, rt, model, opt: new AdamW(model.params, { betas: [0.9, 0.99], weightDecay: 0.1 }), peak: 0, times: [] };
+}
+
+/** `n` training steps of `s` at length T (batch for TOKENS_PER_STEP), timing each when `timed`; tracks the step arena's peak. */
+function steps(s: Setup, T: number, n: number, timed: boolean, step0: number): void {
+  const { rt, model, opt } = s, B = Math.max(1, TOKENS_PER_STEP / T);
+  for (let step = step0; step < step0 + n; step++) {
     rt.step.reset();
-    model?.dispose();
-    opt?.dispose();
+    rt.step.resetPeak();
+    const x = tokens(B * T, step), y = tokens(B * T, step + 1);
+    const t0 = performance.now();
+    trainStep(model, opt, () => model.forward(rt.tensor(x, [B, T], { dtype: 'i32', arena: 'step' }), rt.tensor(y, [B, T], { dtype: 'i32', arena: 'step' })).loss!, { step, lr: 1e-3, clip: 1 });
+    if (timed) s.times.push(performance.now() - t0);
+    s.peak = Math.max(s.peak, rt.memoryReport().step.peakBytes);
   }
 }
 
@@ -90,24 +84,29 @@ async function attentionMs(rt: Runtime, T: number, path: 'dense' | 'fused'): Pro
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const row = (c: string, impl: string, metric: string, value: number, unit: string) => rows.push({ suite: SUITE, case: c, impl, metric, value, unit });
-  // a fresh runtime per configuration: wasm memory never shrinks, so its size after the step is that configuration's alone
-  const fresh = (threads: number) => createRuntime({ variant: 'relaxed', threads });
   for (const threads of [1, 2]) {
     for (const T of LENGTHS) {
       const c = `baby GPT step T=${T} B=${Math.max(1, TOKENS_PER_STEP / T)}`;
+      // every configuration set up side by side, then timed in alternating rounds (this shared
+      // machine's speed drifts over minutes): the medians compare like with like
+      const setups: Setup[] = [];
       for (const mode of MODES) {
-        const impl = threadsImpl(`relaxed ${mode}`, threads);
-        if (mode === 'dense' && T === 4096) { row(c, impl, 'fits', 0, 'no: > 4 GiB of probabilities and their gradients'); continue; }
-        const rt = await fresh(threads);
-        const r = await stepRun(rt, T, mode);
-        rt.dispose();
-        if ('error' in r) { row(c, impl, 'error', 0, r.error); continue; }
-        row(c, impl, 'step peak', r.peak / 2 ** 20, 'MiB');
-        row(c, impl, 'wasm memory', r.memory / 2 ** 20, 'MiB');
-        row(c, impl, 'tokens/s', r.tps, 'tokens/s');
+        if (mode === 'dense' && T === 4096) { row(c, threadsImpl(`relaxed ${mode}`, threads), 'fits', 0, 'no: > 4 GiB of probabilities and their gradients'); continue; }
+        const s = await setUp(threads, T, mode);
+        steps(s, T, STEPS.warmup, false, 0);
+        setups.push(s);
+      }
+      await settle();
+      for (let round = 0; round < STEPS.rounds; round++) for (const s of setups) steps(s, T, STEPS.perRound, true, 100 + round * STEPS.perRound);
+      for (const s of setups) {
+        const impl = threadsImpl(`relaxed ${s.mode}`, threads), B = Math.max(1, TOKENS_PER_STEP / T);
+        row(c, impl, 'step peak', s.peak / 2 ** 20, 'MiB');
+        row(c, impl, 'wasm memory', s.rt.memoryReport().memoryBytes / 2 ** 20, 'MiB');
+        row(c, impl, 'tokens/s', (B * T) / (median(s.times) / 1000), 'tokens/s');
+        s.model.dispose(); s.opt.dispose(); s.rt.dispose();
       }
     }
-    const rt = await fresh(threads);
+    const rt = await createRuntime({ variant: 'relaxed', threads });
     for (const T of [1024, 4096]) {
       const dense = T <= 1024 ? await attentionMs(rt, T, 'dense') : NaN, fused = await attentionMs(rt, T, 'fused');
       const c = `causal attention fwd+bwd T=${T} (4 heads of 32)`;

@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { copyBlock } from '../ops/elementwise.js';
 import type { LayerCache } from '../nn/attention.js';
-import type { Seq2Seq } from '../models/seq2seq.js';
+import type { EncoderDecoder } from '../models/encoder-decoder.js';
 import type { GPT } from '../models/gpt.js';
 import { checkIds } from '../ops/embedding.js';
 import { argmax } from '../math.js';
@@ -41,16 +41,16 @@ export interface Hypothesis {
 }
 
 /**
- * Greedy decoding of a batch of sources: at every step each unfinished row takes its most
+ * Greedy decoding of a batch of sources (Seq2Seq or T5): at every step each unfinished row takes its most
  * likely next token. Returns the target ids of each source without BOS/EOS.
  * @example
  * ```ts
  * const out = greedyDecode(model, [[5, 6, 7], [8, 9]], { maxLength: 12 }); // e.g. [[7, 6, 5], [9, 8]]
  * ```
  */
-export function greedyDecode(model: Seq2Seq, sources: ArrayLike<number>[], opts: DecodeOptions = {}): number[][] {
+export function greedyDecode(model: EncoderDecoder, sources: ArrayLike<number>[], opts: DecodeOptions = {}): number[][] {
   const rt = model.rt;
-  const { bosId, eosId, tgtVocabSize: V } = model.config;
+  const { startId, eosId, vocabSize: V } = model.decoding;
   const maxLength = checkMaxLength(model, opts.maxLength);
   const minLength = checkMinLength(opts.minLength, maxLength);
   const B = sources.length;
@@ -63,7 +63,7 @@ export function greedyDecode(model: Seq2Seq, sources: ArrayLike<number>[], opts:
       const caches = model.createCache(B, maxLength, 'step');
       const out: number[][] = sources.map(() => []);
       const done = new Array<boolean>(B).fill(false);
-      let next = new Array<number>(B).fill(bosId);
+      let next = new Array<number>(B).fill(startId);
       for (let pos = 0; pos < maxLength && done.includes(false); pos++) {
         const logits = stepLogits(model, next, caches, pos, source, pos < minLength);
         next = next.map((_, b) => {
@@ -97,7 +97,7 @@ export function greedyDecode(model: Seq2Seq, sources: ArrayLike<number>[], opts:
  * best.tokens; // e.g. [7, 6, 5]
  * ```
  */
-export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts?: BeamOptions): Hypothesis[];
+export function beamSearch(model: EncoderDecoder, source: ArrayLike<number>, opts?: BeamOptions): Hypothesis[];
 /**
  * Beam search continuing a GPT prompt: as for a Seq2Seq, with the prompt run once and its cache
  * row copied to every beam; `eosId` ends a hypothesis (without one, every beam runs to
@@ -108,12 +108,12 @@ export function beamSearch(model: Seq2Seq, source: ArrayLike<number>, opts?: Bea
  * ```
  */
 export function beamSearch(model: GPT, prompt: ArrayLike<number>, opts: GptBeamOptions): Hypothesis[];
-export function beamSearch(model: Seq2Seq | GPT, input: ArrayLike<number>, opts: BeamOptions & Partial<GptBeamOptions> = {}): Hypothesis[] {
+export function beamSearch(model: EncoderDecoder | GPT, input: ArrayLike<number>, opts: BeamOptions & Partial<GptBeamOptions> = {}): Hypothesis[] {
   const k = opts.beamSize ?? 4;
   const alpha = opts.lengthPenalty ?? 0.6;
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`beamSearch: beamSize is ${k}, expected an integer ≥ 1`);
   if (!(alpha >= 0) || !Number.isFinite(alpha)) throw new ValueError(`beamSearch: lengthPenalty α is ${alpha}, expected a finite number ≥ 0`);
-  return model.family === 'gpt' ? gptBeams(model as GPT, input, k, alpha, opts) : seq2seqBeams(model as Seq2Seq, input, k, alpha, opts);
+  return model.family === 'gpt' ? gptBeams(model as GPT, input, k, alpha, opts) : seq2seqBeams(model as EncoderDecoder, input, k, alpha, opts);
 }
 
 /** Beam search options for a GPT. */
@@ -134,9 +134,9 @@ interface Stepper {
   reorder(parents: number[], pos: number): void;
 }
 
-function seq2seqBeams(model: Seq2Seq, source: ArrayLike<number>, k: number, alpha: number, opts: BeamOptions): Hypothesis[] {
+function seq2seqBeams(model: EncoderDecoder, source: ArrayLike<number>, k: number, alpha: number, opts: BeamOptions): Hypothesis[] {
   const rt = model.rt;
-  const { bosId, eosId, tgtVocabSize: V, dModel: C } = model.config;
+  const { startId, eosId, vocabSize: V, dModel: C } = model.decoding;
   const maxLength = checkMaxLength(model, opts.maxLength);
   const minLength = checkMinLength(opts.minLength, maxLength);
   const wasTraining = model.ctx.training;
@@ -148,7 +148,7 @@ function seq2seqBeams(model: Seq2Seq, source: ArrayLike<number>, k: number, alph
       let spare = model.createCache(k, maxLength, 'step');
       return search(k, alpha, maxLength, {
         V, eosId,
-        step: (last, pos) => stepLogits(model, pos === 0 ? [bosId] : last, caches, pos, shared, pos < minLength),
+        step: (last, pos) => stepLogits(model, pos === 0 ? [startId] : last, caches, pos, shared, pos < minLength),
         reorder: (parents, pos) => {
           // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
           for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (pos + 1) * C);
@@ -259,36 +259,36 @@ function reorder(rt: Runtime, from: LayerCache, to: LayerCache, parents: number[
  * out of the decoder's own attention, and BOS only starts one; EOS neither while `noEos`
  * (fewer than minLength tokens so far: every live row has produced exactly pos).
  */
-function stepLogits(model: Seq2Seq, ids: number[], caches: LayerCache[], pos: number, source: { memoryKV: Tensor[]; mask: Tensor },
+function stepLogits(model: EncoderDecoder, ids: number[], caches: LayerCache[], pos: number, source: { memoryKV: Tensor[]; mask: Tensor },
   noEos: boolean): Float32Array {
   const rt = model.rt;
-  const { padId, bosId, eosId, tgtVocabSize: V } = model.config;
+  const { padId, startId, eosId, vocabSize: V } = model.decoding;
   const logits = rt.step.scope(() => {
     const t = rt.tensor(ids, [ids.length, 1], { dtype: 'i32', arena: 'step' });
     return model.decodeStep(t, caches, pos, source).f32().slice();
   });
   for (let r = 0; r < ids.length; r++) {
-    logits[r * V + padId] = logits[r * V + bosId] = -Infinity;
+    logits[r * V + padId] = logits[r * V + startId] = -Infinity;
     if (noEos) logits[r * V + eosId] = -Infinity;
   }
   return logits;
 }
 
 /** Sources as one right-padded i32 (B, S) tensor in the step arena. */
-function padSources(model: Seq2Seq, sources: ArrayLike<number>[]): Tensor {
+function padSources(model: EncoderDecoder, sources: ArrayLike<number>[]): Tensor {
   const S = Math.max(...sources.map((s) => s.length));
   sources.forEach((s, b) => {
     if (s.length === 0) throw new ShapeError(`decode: source ${b} is empty; every source needs at least one token`);
   });
-  const data = new Int32Array(sources.length * S).fill(model.config.padId);
+  const data = new Int32Array(sources.length * S).fill(model.decoding.padId);
   sources.forEach((s, b) => data.set(Array.from(s), b * S));
   return model.rt.tensor(data, [sources.length, S], { dtype: 'i32', arena: 'step' });
 }
 
-function checkMaxLength(model: Seq2Seq, n: number | undefined): number {
-  const max = model.config.maxPositions;
+function checkMaxLength(model: EncoderDecoder, n: number | undefined): number {
+  const max = model.decoding.maxLength;
   const v = n ?? max;
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new ValueError(`decode: maxLength is ${v}, expected an integer in [1, ${max}] (maxPositions)`);
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new ValueError(`decode: maxLength is ${v}, expected an integer in [1, ${max}] (${model.family === 't5' ? 'T5_MAX_DECODE_LENGTH' : 'maxPositions'})`);
   return v;
 }
 

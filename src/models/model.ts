@@ -33,9 +33,10 @@ export interface ModelOptions {
   /**
    * Gradient checkpointing while training: the layers run in segments of this many, each keeping
    * only its input; the backward recomputes a segment's activations (one more forward) — the same
-   * gradients, bit for bit, for much less memory. 0 (default): off. See `setCheckpoint`.
+   * gradients, bit for bit, for much less memory. 0 (default): off. `{ every, segments }`: only
+   * the first `segments` segments recompute. See `setCheckpoint`.
    */
-  checkpoint?: number;
+  checkpoint?: number | { every: number; segments?: number };
 }
 
 /**
@@ -68,7 +69,8 @@ export abstract class Model {
       throw new ValueError(`${new.target.name}: attention is ${preview(opts.attention)}, expected 'fused' or 'dense'`);
     }
     this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed), attentionPath: opts.attention ?? 'fused' };
-    if (opts.checkpoint !== undefined) this.setCheckpoint(opts.checkpoint);
+    if (typeof opts.checkpoint === 'number') this.setCheckpoint(opts.checkpoint);
+    else if (opts.checkpoint !== undefined) this.setCheckpoint(opts.checkpoint.every, opts.checkpoint.segments);
   }
 
   /** Persistent tensors the model made besides its parameters (fixed position tables), freed by `dispose`. */
@@ -111,14 +113,21 @@ export abstract class Model {
   /**
    * Gradient checkpointing: segments of `every` layers keep only their input while training and
    * recompute the rest in the backward (with the same dropout draws). 1: every layer; 0: off.
+   * `segments` checkpoints only the first that many segments; the later layers keep their
+   * activations (less recompute for more memory). Gradients are the same bits either way.
    * @example
    * ```ts
-   * model.setCheckpoint(1);            // T = 1024 fits where it did not; ~1/3 more time per step
+   * model.setCheckpoint(1);            // least memory: one layer's activations at a time
+   * model.setCheckpoint(1, 2);         // the first two layers recompute, the others do not
    * ```
    */
-  setCheckpoint(every: number): this {
+  setCheckpoint(every: number, segments?: number): this {
     if (!Number.isInteger(every) || every < 0) throw new ValueError(`${this.constructor.name}: checkpoint is ${preview(every)}, expected an integer ≥ 0 (layers per checkpointed segment; 0 = off)`);
+    if (segments !== undefined && !(Number.isInteger(segments) && segments >= 0)) {
+      throw new ValueError(`${this.constructor.name}: checkpoint segments is ${preview(segments)}, expected an integer ≥ 0 (how many segments recompute)`);
+    }
     this.ctx.checkpoint = every;
+    this.ctx.checkpointSegments = segments;
     return this;
   }
 

@@ -15,13 +15,16 @@ import { copy } from '../ops/elementwise.js';
 import { linear } from '../fn/linear.js';
 import { residual } from '../fn/residual.js';
 import { scaled } from '../fn/scale.js';
-import type { KeepsAttention, LayerCache } from '../nn/attention.js';
+import type { LayerCache } from '../nn/attention.js';
 import type { NormPlacement } from '../nn/layer.js';
 import { runLayers } from '../nn/stack.js';
 import { LayerNorm } from '../nn/layers.js';
 import { TransformerLayer, SEQ2SEQ_DECODER_NAMES, SEQ2SEQ_ENCODER_NAMES } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
-import { Model, type ModelOptions } from './model.js';
+import type { ModelOptions } from './model.js';
+import { EncoderDecoder, type DecodingIds, type EncodedSource } from './encoder-decoder.js';
+
+export type { EncodedSource } from './encoder-decoder.js';
 import { positionIds, sinusoidalTable, type SinusoidLayout } from '../nn/positions.js';
 
 /** The shape of an encoder–decoder. Defaults are the paper's base model. */
@@ -107,16 +110,6 @@ export interface Seq2SeqOutput {
   loss?: Tensor;
 }
 
-/** Source-side state for decoding: the cross-attention keys/values of every decoder layer. */
-export interface EncodedSource {
-  /** (B, S, 2C) per decoder layer: K | V of the encoder output, computed once. */
-  memoryKV: Tensor[];
-  /** i32 (B, S): 1 = real source token, 0 = padding. */
-  mask: Tensor;
-  /** Source lengths without padding. */
-  lengths: number[];
-}
-
 /**
  * The original Transformer.
  * @example
@@ -125,13 +118,11 @@ export interface EncodedSource {
  * const { loss } = model.forward(src, tgtIn, tgtOut, { smoothing: 0.1 }); // src (B, S), tgtIn/tgtOut (B, T) i32
  * ```
  */
-export class Seq2Seq extends Model {
+export class Seq2Seq extends EncoderDecoder {
   readonly family = 'seq2seq' as const;
   readonly config: Seq2SeqConfig;
   readonly srcEmbed: Parameter;
   readonly tgtEmbed: Parameter;
-  readonly encoder: TransformerLayer[] = [];
-  readonly decoder: TransformerLayer[] = [];
   readonly encoderNorm: LayerNorm | null;
   readonly decoderNorm: LayerNorm | null;
   readonly lmHead: Parameter | null;
@@ -249,27 +240,16 @@ export class Seq2Seq extends Model {
     });
   }
 
+  /** What decoding reads: pad, BOS (the decoder's first input), EOS, the target vocabulary, maxPositions. */
+  get decoding(): DecodingIds {
+    const c = this.config;
+    return { padId: c.padId, startId: c.bosId, eosId: c.eosId, vocabSize: c.tgtVocabSize, maxLength: c.maxPositions, dModel: c.dModel };
+  }
+
   /** Decoder self-attention caches for `batch` rows of up to `length` target positions. */
   createCache(batch: number, length = this.config.maxPositions, arena: 'persistent' | 'step' = 'persistent'): LayerCache[] {
     const shape = [batch, Math.min(length, this.config.maxPositions), this.config.dModel];
     return this.decoder.map(() => ({ k: this.rt.empty(shape, { arena }), v: this.rt.empty(shape, { arena }) }));
-  }
-
-  /** i32 (B, T): 1 where ids ≠ padId (step arena). */
-  paddingMask(ids: Tensor): Tensor {
-    const m = this.rt.empty(ids.shape, { dtype: 'i32', arena: 'step' });
-    const src = ids.i32(), dst = m.i32();
-    for (let i = 0; i < src.length; i++) dst[i] = src[i] === this.config.padId ? 0 : 1;
-    return m;
-  }
-
-  /** Encoder self- ('encoder.0 self' …), decoder self- ('decoder.0 self' …) and cross-attentions ('decoder.0 cross' …). */
-  protected attentionModules(): { name: string; attn: KeepsAttention }[] {
-    return [
-      ...this.encoder.map((l, i) => ({ name: `encoder.${i} self`, attn: l.selfAttn })),
-      ...this.decoder.map((l, i) => ({ name: `decoder.${i} self`, attn: l.selfAttn })),
-      ...this.decoder.map((l, i) => ({ name: `decoder.${i} cross`, attn: l.crossAttn! })),
-    ];
   }
 
   #checkIds(ids: Tensor, what: string, vocab: number): [number, number] {

@@ -8,21 +8,20 @@
 import { DTypeError, ShapeError, ValueError, preview } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { argmax } from '../math.js';
 import { crossEntropy } from '../fn/crossentropy.js';
 import { dropout } from '../fn/dropout.js';
 import { checkIds, embedding } from '../fn/embedding.js';
 import { linear } from '../fn/linear.js';
 import { scaled } from '../fn/scale.js';
 import { copy } from '../ops/elementwise.js';
-import type { KeepsAttention, LayerCache } from '../nn/attention.js';
+import type { LayerCache } from '../nn/attention.js';
 import { RMSNorm } from '../nn/layers.js';
 import { TransformerLayer, T5_DECODER_NAMES, T5_ENCODER_NAMES, type LayerConfig } from '../nn/layer.js';
 import type { Parameter } from '../nn/parameters.js';
 import { RelativeBias } from '../nn/relative-bias.js';
 import { runLayers } from '../nn/stack.js';
-import { Model, type ModelOptions } from './model.js';
-import type { EncodedSource } from './seq2seq.js';
+import type { ModelOptions } from './model.js';
+import { EncoderDecoder, type DecodingIds, type EncodedSource } from './encoder-decoder.js';
 
 /** The shape of a T5. Defaults are t5-small's. */
 export interface T5Config {
@@ -101,22 +100,23 @@ export interface T5Output {
   loss?: Tensor;
 }
 
+/** Longest target decoding produces by default and at most (T5's n_positions). */
+export const T5_MAX_DECODE_LENGTH = 512;
+
 /**
  * T5, trained by teacher forcing and decoded greedily over a KV cache.
  * @example
  * ```ts
  * const model = new T5(rt, { vocabSize: 13, dModel: 64, nHead: 4, nLayer: 2, dFF: 256, dropout: 0 });
  * const { loss } = model.forward(src, tgtIn, tgtOut);      // src (B, S), tgtIn/tgtOut (B, T) i32
- * const out = model.generate([[5, 6, 7]], { maxLength: 8 }); // e.g. [[7, 6, 5]]
+ * const out = greedyDecode(model, [[5, 6, 7]], { maxLength: 8 }); // e.g. [[7, 6, 5]]
  * ```
  */
-export class T5 extends Model {
+export class T5 extends EncoderDecoder {
   readonly family = 't5' as const;
   readonly config: T5Config;
   /** `shared.weight` (V, C): the token embedding of both stacks (and the tied output projection). */
   readonly shared: Parameter;
-  readonly encoder: TransformerLayer[] = [];
-  readonly decoder: TransformerLayer[] = [];
   /** Each stack's relative position bias, `<stack>.block.0.layer.0.SelfAttention.relative_attention_bias.weight` (buckets, NH). */
   readonly encoderBias: RelativeBias;
   readonly decoderBias: RelativeBias;
@@ -238,67 +238,13 @@ export class T5 extends Model {
   }
 
   /**
-   * Greedy decoding of a batch of sources over a KV cache: every row starts from decoderStartId
-   * and takes its most likely next token until EOS or maxLength tokens (EOS included). Returns the
-   * target ids without the start token and EOS. Dropout is off during the call.
-   * @example
-   * ```ts
-   * model.generate([[5, 6, 7], [8, 9]], { maxLength: 12 });   // e.g. [[7, 6, 5], [9, 8]]
-   * ```
+   * What decoding reads (greedyDecode, beamSearch): pad, the decoder's first input (decoderStartId:
+   * pad, as in T5), EOS, the vocabulary, and T5_MAX_DECODE_LENGTH (T5 has no position table; its
+   * buckets reach any length, this is only the default and the most a call may ask for).
    */
-  generate(sources: ArrayLike<number>[], opts: { maxLength: number }): number[][] {
-    const rt = this.rt, { padId, eosId, decoderStartId, vocabSize: V } = this.config;
-    const maxLength = opts.maxLength;
-    if (!Number.isInteger(maxLength) || maxLength < 1) throw new ValueError(`T5.generate: maxLength is ${preview(maxLength)}, expected an integer ≥ 1`);
-    const B = sources.length;
-    if (B === 0) return [];
-    const S = Math.max(...Array.from(sources, (s) => s.length));
-    if (S < 1) throw new ShapeError('T5.generate: every source is empty; give each at least one token');
-    const wasTraining = this.ctx.training;
-    this.eval();
-    try {
-      return rt.step.scope(() => {
-        const src = rt.empty([B, S], { dtype: 'i32', arena: 'step' });
-        const d = src.i32().fill(padId);
-        sources.forEach((s, b) => d.set(Array.from(s), b * S));
-        const source = this.encodeForDecoding(src);
-        const caches = this.createCache(B, maxLength, 'step');
-        const out: number[][] = sources.map(() => []);
-        const done = new Array<boolean>(B).fill(false);
-        let next = new Array<number>(B).fill(decoderStartId);
-        for (let pos = 0; pos < maxLength && done.includes(false); pos++) {
-          const logits = rt.step.scope(() => this.decodeStep(rt.tensor(next, [B, 1], { dtype: 'i32', arena: 'step' }), caches, pos, source).f32().slice());
-          next = next.map((_, b) => {
-            const id = argmax(logits.subarray(b * V, (b + 1) * V));
-            if (!done[b]) {
-              if (id === eosId) done[b] = true;
-              else out[b]!.push(id);
-            }
-            return id;
-          });
-        }
-        return out;
-      });
-    } finally {
-      this.train(wasTraining);
-    }
-  }
-
-  /** i32 (B, T): 1 where ids ≠ padId (step arena). */
-  paddingMask(ids: Tensor): Tensor {
-    const m = this.rt.empty(ids.shape, { dtype: 'i32', arena: 'step' });
-    const src = ids.i32(), dst = m.i32();
-    for (let i = 0; i < src.length; i++) dst[i] = src[i] === this.config.padId ? 0 : 1;
-    return m;
-  }
-
-  /** Encoder self- ('encoder.0 self' …), decoder self- and cross-attentions (self-attentions keep no probabilities: the bias runs fused only). */
-  protected attentionModules(): { name: string; attn: KeepsAttention }[] {
-    return [
-      ...this.encoder.map((l, i) => ({ name: `encoder.${i} self`, attn: l.selfAttn })),
-      ...this.decoder.map((l, i) => ({ name: `decoder.${i} self`, attn: l.selfAttn })),
-      ...this.decoder.map((l, i) => ({ name: `decoder.${i} cross`, attn: l.crossAttn! })),
-    ];
+  get decoding(): DecodingIds {
+    const c = this.config;
+    return { padId: c.padId, startId: c.decoderStartId, eosId: c.eosId, vocabSize: c.vocabSize, maxLength: T5_MAX_DECODE_LENGTH, dModel: c.dModel };
   }
 
   #checkIds(ids: Tensor, what: string): [number, number] {

@@ -17,4 +17,6 @@ export interface ModelContext {
   attentionPath?: AttentionPath;
   /** Gradient checkpointing while training: segments of this many layers keep only their input (0 or absent: off). */
   checkpoint?: number;
+  /** With `checkpoint`: only the first this many segments recompute (absent: all). */
+  checkpointSegments?: number;
 }

@@ -11,10 +11,9 @@ import type { Tensor } from '../tensor.js';
 import { residual } from '../fn/residual.js';
 import type { ModelContext } from './context.js';
 import { LayerNorm, RMSNorm } from './layers.js';
-import { Attention, type AttentionNames, type AttentionPositions, type LayerCache } from './attention.js';
+import { Attention, type AttentionConfig, type AttentionNames, type LayerCache } from './attention.js';
 import { MLP, SwiGLUMLP, LLAMA_SWIGLU_NAMES } from './mlp.js';
 import type { ParameterSet } from './parameters.js';
-import type { RelativeBias } from './relative-bias.js';
 import type { Activation } from '../fn/activation.js';
 import type { WeightLayout } from '../fn/linear.js';
 
@@ -49,43 +48,27 @@ export type NormType = 'layer' | 'rms';
 export type FeedForwardType = 'mlp' | 'swiglu';
 
 /** A layer's sizes and options. */
-export interface LayerConfig {
-  dModel: number;
-  nHead: number;
+/**
+ * A layer's sizes and options: its self-attention's (AttentionConfig: heads, biases, init, causal,
+ * positions, window, scale, relative bias; cross-attention takes the same minus positions,
+ * windows and bias) and the rest of the layer's.
+ */
+export interface LayerConfig extends AttentionConfig {
   dFF: number;
-  bias?: boolean;
   /** Residual dropout after attention and feed-forward, while training. */
   dropout?: number;
+  /** Init std of the two output projections (default std; GPT-2: 0.02 / √(2·nLayer)). */
+  projStd?: number;
   activation?: Activation;
   /** Default 'post'. */
   norm?: NormPlacement;
-  /** Causal self-attention (decoders). */
-  causal?: boolean;
   layerNormEps?: number;
-  /** Init std of the weights (default 0.02). */
-  std?: number;
-  /** Init std of the two output projections (default std; GPT-2: 0.02 / √(2·nLayer)). */
-  projStd?: number;
   /** Default 'layer'. 'rms': RMSNorm (its eps is layerNormEps, default 1e-6 then). */
   normType?: NormType;
   /** Default 'mlp'. 'swiglu': three projections named by LayerNames gate / up / down; `activation` is not used. */
   ffn?: FeedForwardType;
-  /** Positions inside self-attention: 'rope' (rotary) or 'alibi' (linear biases); absent: none (the model adds embeddings). */
-  positions?: AttentionPositions;
-  /** RoPE's base (default 10000). */
-  ropeBase?: number;
-  /** Sliding-window self-attention: keys at most this far from each query (0 or absent: all). */
-  window?: number;
-  /** With a window: leading positions that see and are seen by all. */
-  globals?: number;
-  /** Attention's score multiplier (default 1/√hs; T5: 1). */
-  scale?: number;
-  /** Init std of the query projection (default std; T5: (dModel·hs)^−½). */
-  qStd?: number;
   /** Init std of the feed-forward's output projection (default projStd; T5: dFF^−½). */
   ffnProjStd?: number;
-  /** The stack's learned relative position bias (T5), added in self-attention; shared by the stack's layers. */
-  relativeBias?: RelativeBias | null;
 }
 
 /** Names of Hugging Face GPT-2's layer (`transformer.h.N.` …), pre-norm. */

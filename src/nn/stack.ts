@@ -1,6 +1,8 @@
 // A stack of transformer layers run in order: every family's encoder and decoder. With gradient
 // checkpointing on (ModelContext.checkpoint = k), segments of k layers keep only their input
 // while training; their backward recomputes them (fn/checkpoint.ts) with the same dropout draws.
+// ModelContext.checkpointSegments limits how many (the first ones) do: the rest keep their
+// activations, trading memory back for less recompute.
 // Every segment is checkpointed, the last too: the step arena frees nothing until the step ends,
 // so a plain last segment's activations and gradients would sit under every later recompute.
 import type { Tensor } from '../tensor.js';
@@ -18,7 +20,7 @@ import type { LayerInputs, TransformerLayer } from './layer.js';
  * ```
  */
 export function runLayers(ctx: ModelContext, layers: readonly TransformerLayer[], x: Tensor, inputs: LayerInputs = {}): Tensor {
-  const k = ctx.checkpoint ?? 0;
+  const k = ctx.checkpoint ?? 0, limit = ctx.checkpointSegments ?? Infinity;
   const all = (from: number, to: number) => (h: Tensor) => {
     for (let i = from; i < to; i++) h = layers[i]!.forward(h, inputs);
     return h;
@@ -26,6 +28,9 @@ export function runLayers(ctx: ModelContext, layers: readonly TransformerLayer[]
   if (k === 0 || inputs.cache || !ctx.rt.tape.enabled) return all(0, layers.length)(x);
   const rng = ctx.rng;
   const opts = { inputs: [inputs.memory], save: () => rng.getState(), restore: (s: unknown) => void rng.setState(s as RngState) };
-  for (let i = 0; i < layers.length; i += k) x = checkpoint(ctx.rt, all(i, Math.min(layers.length, i + k)), x, opts);
-  return x;
+  // the first `limit` segments recompute; the layers after them keep their activations (less
+  // recompute for more memory: a partial checkpoint)
+  let i = 0;
+  for (let n = 0; n < limit && i < layers.length; n++, i += k) x = checkpoint(ctx.rt, all(i, Math.min(layers.length, i + k)), x, opts);
+  return i < layers.length ? all(i, layers.length)(x) : x;
 }

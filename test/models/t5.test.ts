@@ -6,7 +6,7 @@
 // model learning a seq2seq task beside the original Transformer on the same budget.
 import { describe, it, expect } from 'vitest';
 import {
-  AdamW, attend, CheckpointError, createRuntime, greedyDecode, hfConfig, loadModel, relativeBias, relativeBuckets, relativePositionBucket,
+  AdamW, attend, beamSearch, CheckpointError, createRuntime, greedyDecode, hfConfig, loadModel, relativeBias, relativeBuckets, relativePositionBucket,
   checkBucketing, relBiasGather, saveModel, seededBatches, Seq2Seq, ShapeError, T5, T5_SMALL, t5Config, train, trainStep, ValueError,
   type Runtime, type T5Config, type Tensor,
 } from '../../src/index.js';
@@ -141,7 +141,7 @@ describe('T5', () => {
     }
   });
 
-  it('cached decoding steps give the teacher-forcing logits at every position, and generate() = argmax of the full forward', () => {
+  it('cached decoding steps give the teacher-forcing logits at every position, and greedyDecode = argmax of the full forward', () => {
     // 8 buckets, max distance 12: targets of 10 tokens reach the decoder's logarithmic buckets
     const m = new T5(rt, tiny({ nLayer: 2, dModel: 16, nHead: 4, dFF: 32 }), { seed: 7 }).eval();
     const src = [3, 4, 5, 6, 0], tgt = [0, 8, 7, 6, 5, 4, 3, 2, 8, 7];
@@ -161,13 +161,16 @@ describe('T5', () => {
     // generate: each token is the argmax of the full forward over the tokens before it (EOS never
     // chosen by this random model within 12 steps, so all 12 are compared)
     const sources = [[3, 4, 5, 6], [8, 7]];
-    const out = m.generate(sources, { maxLength: 12 });
+    const out = greedyDecode(m, sources, { maxLength: 12 });
     sources.forEach((s, b) => {
       const seq = [0, ...out[b]!];
       const logits = rt.step.scope(() => rt.tape.noGrad(() => m.forward(ids([s]), ids([seq])).logits.f32().slice()));
-      const argmaxAt = (p: number) => { let best = 0; for (let j = 1; j < V; j++) if (logits[p * V + j]! > logits[p * V + best]!) best = j; return best; };
+      // decoding never emits pad (= the decoder's start id): the argmax over the other ids
+      const argmaxAt = (p: number) => { let best = 1; for (let j = 2; j < V; j++) if (logits[p * V + j]! > logits[p * V + best]!) best = j; return best; };
       const want = out[b]!.map((_, p) => argmaxAt(p));
       expect(out[b]).toEqual(want);
+      // beam search drives T5 as it does Seq2Seq: one beam without a length penalty is greedy
+      expect(beamSearch(m, s, { beamSize: 1, maxLength: 12, lengthPenalty: 0 })[0]!.tokens).toEqual(out[b]);
       if (out[b]!.length < 12) expect(argmaxAt(out[b]!.length)).toBe(1);   // it stopped at EOS
     });
     m.dispose();
@@ -262,8 +265,8 @@ describe('T5', () => {
       expect(() => m.forward(ids([[3, 9]]), ids([[0]]))).toThrow(/src id 9 at \[0, 1\] is outside \[0, 9\)/);
       expect(() => m.forward(ids([[3], [4]]), ids([[0]]))).toThrow(/source batch has 2 sequences but target batch 1/);
     });
-    expect(() => m.generate([[3]], { maxLength: 0 })).toThrow(/maxLength is 0/);
-    expect(() => m.generate([[]], { maxLength: 3 })).toThrow(/every source is empty/);
+    expect(() => greedyDecode(m, [[3]], { maxLength: 0 })).toThrow(/maxLength is 0, expected an integer in \[1, 512\] \(T5_MAX_DECODE_LENGTH\)/);
+    expect(() => greedyDecode(m, [[]], { maxLength: 3 })).toThrow(/source 0 is empty/);
     m.dispose();
   });
 });
@@ -303,8 +306,7 @@ describe('T5 learns a seq2seq task beside the original Transformer', () => {
         last = trainStep(model, opt, () => model.forward(t(b.src, b.S), t(tgtIn, b.T), t(b.tgtOut, b.T)).loss!,
           { step, lr: 2e-3 * Math.min(1, (step + 1) / 100), clip: 1 }).loss;
       }
-      const out = kind === 't5' ? (model as T5).generate(pairs.map((p) => p.src), { maxLength: maxLen + 1 })
-        : greedyDecode(model as Seq2Seq, pairs.map((p) => p.src), { maxLength: maxLen + 1 });
+      const out = greedyDecode(model as T5 | Seq2Seq, pairs.map((p) => p.src), { maxLength: maxLen + 1 });
       model.dispose(); opt.dispose();
       return { last, exact: out.filter((o, i) => o.join() === pairs[i]!.tgt.join()).length / pairs.length };
     };

@@ -33,8 +33,9 @@ describe('gradient checkpointing', () => {
     const cfg = { vocabSize: 23, blockSize: 64, nLayer: 4, nHead: 2, dModel: 32, dropout: 0.1 };
     const B = 4, T = 64;
     const batch = (m: GPT) => (step: number) => m.forward(i32(ids(B * T, 23, step), [B, T]), i32(ids(B * T, 23, step + 1), [B, T])).loss!;
-    const results = [0, 1, 2].map((every) => {
-      const m = new GPT(rt, cfg, { seed: 9, checkpoint: every });
+    // off, every layer, segments of two, and every layer but only the first two (the last two keep their activations)
+    const results = ([0, 1, 2, { every: 1, segments: 2 }] as const).map((checkpoint) => {
+      const m = new GPT(rt, cfg, { seed: 9, checkpoint });
       const r = run(m, batch(m), 3);
       const rngAfter = m.ctx.rng.nextU32();
       m.dispose();
@@ -48,7 +49,9 @@ describe('gradient checkpointing', () => {
     // kept activations: 4 layers' worth without, one layer's input each plus one layer's recompute with (memory is deterministic)
     expect(results[1]!.peak).toBeLessThan(0.5 * results[0]!.peak);
     expect(results[2]!.peak).toBeLessThan(results[0]!.peak);
-    console.log(`GPT 4 layers, B ${B} T ${T}: step arena peak ${results.map((r) => (r.peak / 2 ** 20).toFixed(2)).join(' / ')} MiB (off / every layer / every 2)`);
+    expect(results[3]!.peak).toBeLessThan(results[0]!.peak);
+    expect(results[3]!.peak).toBeGreaterThan(results[1]!.peak);
+    console.log(`GPT 4 layers, B ${B} T ${T}: step arena peak ${results.map((r) => (r.peak / 2 ** 20).toFixed(2)).join(' / ')} MiB (off / every layer / every 2 / first 2 layers)`);
   });
 
   it('BERT with a padding mask, Seq2Seq (cross-attention) and ViT: identical gradients', () => {
@@ -85,6 +88,7 @@ describe('gradient checkpointing', () => {
   it('refuses a segment length that is not an integer ≥ 0, and a segment that changes shape, naming them', () => {
     const m = new GPT(rt, { vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, dModel: 8 });
     for (const bad of [-1, 1.5, NaN, Infinity]) expect(() => m.setCheckpoint(bad)).toThrow(new ValueError(`GPT: checkpoint is ${bad}, expected an integer ≥ 0 (layers per checkpointed segment; 0 = off)`));
+    expect(() => m.setCheckpoint(1, -1)).toThrow(new ValueError('GPT: checkpoint segments is -1, expected an integer ≥ 0 (how many segments recompute)'));
     expect(() => new GPT(rt, { vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, dModel: 8 }, { checkpoint: -2 })).toThrow(/checkpoint is -2/);
     m.dispose();
     // a segment that does not keep its input's shape cannot be checkpointed: named, and the tape and arena left as they were
