@@ -66,7 +66,9 @@ describe('the packed tarball', () => {
     expect(files.filter((f) => forbidden.test(f))).toEqual([]);
     // Top-level folders: only what `files` asks for.
     expect([...new Set(files.filter((f) => f.includes('/')).map((f) => f.split('/')[0]))].sort()).toEqual(['build', 'dist', 'src', 'types']);
-    expect(packed.info.unpackedSize, 'unpacked size (bytes): something big slipped in?').toBeLessThan(5 * 1024 * 1024);
+    // 5.3 MB at session 5 (the bundles with their source maps 2.2 MB, per-file dist + maps, sources,
+    // four .wasm of 72 KB): growth is new code; a fixture, a log or a stray build would add megabytes
+    expect(packed.info.unpackedSize, 'unpacked size (bytes): something big slipped in?').toBeLessThan(6 * 1024 * 1024);
   });
 
   it("every target of the exports map, `main`, `types` and `bin` exists in the tarball", () => {
