@@ -4,7 +4,8 @@
 //
 //   node --experimental-wasm-relaxed-simd examples/node/train.mjs [text file] [--steps 300] [--out runs/node]
 //
-// (Node 20 needs the flag for the faster `relaxed` build; without it the `simd` build runs.)
+// (Node 20 needs the flag for the faster `relaxed` build; without it the `simd` build runs. Node 22
+// and later have relaxed SIMD on by default and refuse the flag: run plain `node` there.)
 import { parseArgs } from 'node:util';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
