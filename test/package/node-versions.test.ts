@@ -5,7 +5,7 @@
 // threaded build by itself and compute the reference results; require(esm) and the
 // wasmformer command must work there too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_MAJORS, nodeBinDir } from '../runtimes/node-versions.js';
+import { NODE_MAJORS, nodeBinDir } from '../../tools/node-versions.js';
 import { REPO, autoBuild, childEnv, createConsumer, describeRun, fixtureFiles, isInside, lastJson, pack, referenceSmoke, smokeProblems, type Consumer, type Packed, type SmokeResult } from './pack.js';
 
 let packed: Packed;

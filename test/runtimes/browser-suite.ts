@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { serveStatic } from '../../tools/browser.js';
-import type { Browser } from './browsers.js';
+import type { Browser } from '../../tools/browsers.js';
 import { bundleEntry } from './bundle.js';
 import { expectLikeNode, type Comparison } from './compare.js';
 import { runSuite, type SuiteReport } from './suite.js';

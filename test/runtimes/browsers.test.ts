@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './browsers.js';
+import { launchBrowser } from '../../tools/browsers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmformer-browsers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@
 // relaxed SIMD and fuses relaxed_madd like Node (same V8), so relaxed is bit-identical too;
 // threads run only in a Worker of an isolated page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type Browser } from './browsers.js';
+import { launchBrowser, type Browser } from '../../tools/browsers.js';
 import { expectSuite, nodeReport, suiteInPage, suitePage, SUITE_WAIT_MS } from './browser-suite.js';
 import type { SuiteReport } from './suite.js';
 

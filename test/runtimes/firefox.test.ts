@@ -6,7 +6,7 @@
 // stated bound of Node's; where it does not, the suite's features skip the relaxed run and
 // auto's notes must say why (expectSuite checks both ways).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type Browser } from './browsers.js';
+import { launchBrowser, type Browser } from '../../tools/browsers.js';
 import { expectSuite, nodeReport, suiteInPage, suitePage, SUITE_WAIT_MS } from './browser-suite.js';
 import type { SuiteReport } from './suite.js';
 

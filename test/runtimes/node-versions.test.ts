@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntry } from './bundle.js';
 import { expectLikeNode } from './compare.js';
-import { NODE_MAJORS, nodeBinary } from './node-versions.js';
+import { NODE_MAJORS, nodeBinary } from '../../tools/node-versions.js';
 import { runSuite, type SuiteReport } from './suite.js';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@
 // WebAssembly.Memory can be made, but the library checks its buffer against that constructor),
 // so `variant: 'threads'` must fall back to one thread and say so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type Browser } from './browsers.js';
+import { launchBrowser, type Browser } from '../../tools/browsers.js';
 import { expectSuite, nodeReport, suiteInPage, suitePage, SUITE_WAIT_MS } from './browser-suite.js';
 import type { SuiteReport } from './suite.js';
 

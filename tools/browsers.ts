@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchChromium } from '../../tools/browser.js';
+import { launchChromium } from './browser.js';
 import { WebDriverSession, withTimeout } from './webdriver.js';
 
 export type Engine = 'chromium' | 'firefox' | 'webkit';

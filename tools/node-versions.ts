@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 /** The majors tested, besides 20. */
 export const NODE_MAJORS = [22, 24, 26] as const;
 
-const folder = fileURLToPath(new URL('./node-versions/', import.meta.url));
+const folder = fileURLToPath(new URL('../test/runtimes/node-versions/', import.meta.url));
 
 /** The path of Node `major`'s binary; throws one line saying how to install it when it is missing. */
 export function nodeBinary(major: (typeof NODE_MAJORS)[number]): string {
