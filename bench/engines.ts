@@ -11,7 +11,7 @@
 // starting engine rotating, so a slow minute of this shared machine hits them all alike.
 // Medians over every round's samples. `--only` prints without writing any file.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +21,8 @@ import { serveStatic, type StaticServer } from '../tools/browser.js';
 import { launchBrowser, type Browser, type Engine as BrowserEngine, type Tab } from '../tools/browsers.js';
 import { NODE_MAJORS, nodeBinary } from '../tools/node-versions.js';
 import { BABY_GPT } from './gpt.bench.js';
-import { median, type BenchRow } from './lib.js';
+import { isMainModule, median, type BenchRow } from './lib.js';
+import { parseArgs } from 'node:util';
 import { measureStartup, saveStartup, coldStartMarkdown, type StartupResult } from './startup.js';
 import type { EngineInfo, EngineSpec, RoundTimes } from './engines/workload.js';
 
@@ -404,19 +405,14 @@ export async function run(opts: EnginesOptions = {}): Promise<BenchRow[]> {
   return enginesRows(result);
 }
 
-const isMain = process.argv[1] !== undefined && existsSync(process.argv[1]) && statSync(process.argv[1]).isFile() &&
-  fileURLToPath(import.meta.url) === process.argv[1];
-if (isMain) {
+if (isMainModule(import.meta.url)) {
+  const { values } = parseArgs({ options: { rounds: { type: 'string' }, only: { type: 'string' }, 'startup-reps': { type: 'string' }, 'no-startup': { type: 'boolean' } } });
+  const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const args = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const number = (name: string) => (flag(name) === undefined ? undefined : Number(flag(name)));
   await run({
-    rounds: number('--rounds'),
-    only: flag('--only')?.split(','),
-    startupReps: args.includes('--no-startup') ? 0 : number('--startup-reps'),
+    rounds: number(values.rounds),
+    only: values.only?.split(','),
+    startupReps: values['no-startup'] ? 0 : number(values['startup-reps']),
     command: `node --import tsx bench/engines.ts${args.length ? ' ' + args.join(' ') : ''}`,
   });
 }

@@ -94,9 +94,14 @@ export const ORT_NAME = `ort-web ${version('onnxruntime-web')}`;
  * ```
  */
 export async function printWhenMain(moduleUrl: string, run: () => Promise<BenchRow[]>): Promise<void> {
-  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  if (!isMainModule(moduleUrl)) return;
   const t0 = performance.now();
   const rows = await run();
   console.table(rows.map((r) => ({ case: r.case, impl: r.impl, metric: r.metric, value: Number(r.value.toPrecision(4)), unit: r.unit })));
   console.log(`${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+/** Whether `moduleUrl` (a suite's import.meta.url) is the script node was started with: the suite runs on its own. */
+export function isMainModule(moduleUrl: string): boolean {
+  return !!process.argv[1] && moduleUrl === pathToFileURL(process.argv[1]).href;
 }

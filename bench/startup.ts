@@ -20,7 +20,7 @@
 // noisy minute hits all alike. Prints markdown tables and (unless --only) writes bench/results/startup.json;
 // `--report` only re-summarises and prints the samples already in bench/results/startup.json.
 import { spawn, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,8 @@ import { build } from 'esbuild';
 import { CHROMIUM, hasChromium } from '../tools/browser.js';
 import { startWorkerd } from '../tools/workerd.js';
 import { NODE_MAJORS, nodeBinary } from '../tools/node-versions.js';
-import { median, type BenchRow } from './lib.js';
+import { isMainModule, median, type BenchRow } from './lib.js';
+import { parseArgs } from 'node:util';
 import { chromiumTarget, webdriverTarget } from './startup/browsers.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -495,20 +496,14 @@ export async function run(opts: StartupOptions = {}): Promise<BenchRow[]> {
   return startupRows(result);
 }
 
-const isMain = process.argv[1] !== undefined && existsSync(process.argv[1]) && statSync(process.argv[1]).isFile() &&
-  fileURLToPath(import.meta.url) === process.argv[1];
-if (isMain) {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  if (args.includes('--report')) {
+if (isMainModule(import.meta.url)) {
+  const { values } = parseArgs({ options: { reps: { type: 'string' }, only: { type: 'string' }, report: { type: 'boolean' } } });
+  if (values.report) {
     const saved = JSON.parse(readFileSync(RESULT_FILE, 'utf8')) as StartupResult;
     saved.summary = saved.targets.flatMap((t) => MODES.map((m) => summarise(saved.samples, t.name, m)).filter((x): x is Summary => !!x));
     writeFileSync(RESULT_FILE, JSON.stringify(saved, null, 1) + '\n');
     console.log(startupMarkdown(saved));
   } else {
-    await run({ reps: flag('--reps') ? Number(flag('--reps')) : undefined, only: flag('--only')?.split(',') });
+    await run({ reps: values.reps ? Number(values.reps) : undefined, only: values.only?.split(',') });
   }
 }
