@@ -236,10 +236,19 @@ export class Attention implements KeepsAttention {
     return this.#finish(attend(this.ctx.rt, q!, k!, v!, this.nHead, { ...this.#options(mask), rel: this.#bias(T, T) }));
   }
 
-  /** Q and K rotated for positions pos0 … (RoPE); unchanged otherwise. V passes through. */
+  /**
+   * Q and K rotated for positions pos0 … (RoPE); unchanged otherwise. V passes through. Q and K
+   * side by side in one projection (the usual case) rotate in one call, as 2·nHead heads: one
+   * table and one kernel call instead of two, the same per-element arithmetic.
+   */
   #positioned([q, k, v]: ColumnSlice[], pos0: number): ColumnSlice[] {
     if (this.positions !== 'rope') return [q!, k!, v!];
-    const rot = (s: ColumnSlice): ColumnSlice => ({ t: rope(this.ctx.rt, s, this.nHead, { pos0, base: this.ropeBase }), col: 0, width: this.dModel });
+    const C = this.dModel, opts = { pos0, base: this.ropeBase };
+    if (q!.t === k!.t && k!.col === q!.col + C) {
+      const qk = rope(this.ctx.rt, { t: q!.t, col: q!.col, width: 2 * C }, 2 * this.nHead, opts);   // (B, T, 2C) = [Q' | K']
+      return [{ t: qk, col: 0, width: C }, { t: qk, col: C, width: C }, v!];
+    }
+    const rot = (s: ColumnSlice): ColumnSlice => ({ t: rope(this.ctx.rt, s, this.nHead, opts), col: 0, width: C });
     return [rot(q!), rot(k!), v!];
   }
 

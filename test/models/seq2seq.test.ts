@@ -4,6 +4,7 @@
 // search when the beam holds everything, beam size 1 = greedy, bad input.
 import { describe, it, expect } from 'vitest';
 import { createRuntime, ShapeError, type Runtime, type Tensor } from '../../src/index.js';
+import { expectCachedLikeFull } from '../helpers/decode.js';
 import { Seq2Seq, seq2seqConfig, type Seq2SeqConfig } from '../../src/models/seq2seq.js';
 import { beamSearch, greedyDecode } from '../../src/generate/beam.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -73,17 +74,7 @@ describe('Seq2Seq', () => {
     for (const norm of ['post', 'pre'] as const) {
       const m = new Seq2Seq(rt, tiny({ norm, nLayer: 2, dModel: 16, dFF: 32 }), { seed: 7 });
       m.eval();
-      const src = [3, 4, 5, 6, 0], tgt = [1, 8, 7, 6, 5, 4];
-      rt.step.scope(() => rt.tape.noGrad(() => {
-        const full = m.forward(ids([src]), ids([tgt])).logits.f32().slice();
-        const source = m.encodeForDecoding(ids([src]));
-        expect(source.lengths).toEqual([4]);
-        const caches = m.createCache(1, tgt.length, 'step');
-        tgt.forEach((t, pos) => {
-          const step = m.decodeStep(ids([[t]]), caches, pos, source).f32();
-          for (let j = 0; j < 9; j++) expect(Math.abs(step[j]! - full[pos * 9 + j]!)).toBeLessThan(2e-5 * Math.max(1, Math.abs(full[pos * 9 + j]!)));
-        });
-      }));
+      expectCachedLikeFull(rt, m, (mm, s, t) => mm.forward(s, t).logits, ids, [3, 4, 5, 6, 0], [1, 8, 7, 6, 5, 4], 9, 4);
     }
   });
 

@@ -10,6 +10,7 @@ import {
   checkBucketing, relBiasGather, saveModel, seededBatches, Seq2Seq, ShapeError, T5, T5_SMALL, t5Config, train, trainStep, ValueError,
   type Runtime, type T5Config, type Tensor,
 } from '../../src/index.js';
+import { expectCachedLikeFull } from '../helpers/decode.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { EOS, PAD, VOCAB, isHeldOut, padBatch, type Pair } from '../../examples/seq2seq/task.js';
 import { Rng } from '../../src/random.js';
@@ -144,20 +145,8 @@ describe('T5', () => {
   it('cached decoding steps give the teacher-forcing logits at every position, and greedyDecode = argmax of the full forward', () => {
     // 8 buckets, max distance 12: targets of 10 tokens reach the decoder's logarithmic buckets
     const m = new T5(rt, tiny({ nLayer: 2, dModel: 16, nHead: 4, dFF: 32 }), { seed: 7 }).eval();
-    const src = [3, 4, 5, 6, 0], tgt = [0, 8, 7, 6, 5, 4, 3, 2, 8, 7];
     const V = 9;
-    rt.step.scope(() => rt.tape.noGrad(() => {
-      const full = m.forward(ids([src]), ids([tgt])).logits.f32().slice();
-      const source = m.encodeForDecoding(ids([src]));
-      expect(source.lengths).toEqual([4]);
-      const caches = m.createCache(1, tgt.length, 'step');
-      tgt.forEach((t, pos) => {
-        const step = m.decodeStep(ids([[t]]), caches, pos, source).f32();
-        // the same f32 operations summed in another order (one query row vs T, GEMM blocking):
-        // a few ulps of O(1) logits through two layers — 2e-5 relative, as for Seq2Seq
-        for (let j = 0; j < V; j++) expect(Math.abs(step[j]! - full[pos * V + j]!)).toBeLessThan(2e-5 * Math.max(1, Math.abs(full[pos * V + j]!)));
-      });
-    }));
+    expectCachedLikeFull(rt, m, (mm, s, t) => mm.forward(s, t).logits, ids, [3, 4, 5, 6, 0], [0, 8, 7, 6, 5, 4, 3, 2, 8, 7], V, 4);
     // generate: each token is the argmax of the full forward over the tokens before it (EOS never
     // chosen by this random model within 12 steps, so all 12 are compared)
     const sources = [[3, 4, 5, 6], [8, 7]];
