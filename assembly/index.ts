@@ -21,3 +21,4 @@ export { swiglu_forward, swiglu_backward } from "./swiglu";
 export { rope_forward, rope_backward } from "./rope";
 export { attention_fused_forward, attention_fused_backward, ATTN_BQ, ATTN_BK, ATTN_MAX_HS } from "./attention";
 export { relbias_forward, relbias_backward } from "./relbias";
+export { pack_bf16, unpack_bf16 } from "./convert";

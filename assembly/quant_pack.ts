@@ -90,7 +90,7 @@ export function f32_to_bf16(x: f32): u32 {
 
 /** f32_to_bf16 on four lanes. */
 // @ts-ignore: decorator
-@inline function bf16x4(v: v128): v128 {
+@inline export function bf16x4(v: v128): v128 {
   const a = v128.and(v, i32x4.splat(0x7fffffff)), top = i32x4.shr_u(v, 16);
   let h = i32x4.shr_u(i32x4.add(i32x4.add(v, i32x4.splat(0x7fff)), v128.and(top, i32x4.splat(1))), 16);
   h = v128.bitselect(v128.or(v128.and(top, i32x4.splat(0x8000)), i32x4.splat(0x7f7f)), h, i32x4.ge_s(a, i32x4.splat(0x7f7f8000)));

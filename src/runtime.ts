@@ -7,7 +7,7 @@ import { Store } from './memory/store.js';
 import { Heap, PAGE_BYTES, WASM32_MAX_BYTES, alignUp } from './memory/heap.js';
 import { Rng } from './random.js';
 import { Tape } from './autograd/tape.js';
-import { Tensor, shapeSize, type DType } from './tensor.js';
+import { Tensor, shapeSize, tensorHooks, type DType } from './tensor.js';
 import { KERNELS, jsKernels, type KernelName, type Kernels, type ModuleExports } from './wasm/abi.js';
 import { detectFeatures, hardwareThreads, type Features } from './wasm/features.js';
 import { loadModule, type WasmSource, type WasmVariant } from './wasm/load.js';
@@ -175,7 +175,9 @@ export class Runtime {
   empty(shape: readonly number[], opts: TensorOptions = {}): Tensor {
     const size = shapeSize(shape);
     const { ptr, lease } = (opts.arena === 'step' ? this.step : this.persistent).take(size * 4);
-    return new Tensor(this.heap, lease, ptr, shape, opts.dtype ?? 'f32');
+    const t = new Tensor(this.heap, lease, ptr, shape, opts.dtype ?? 'f32');
+    tensorHooks.created?.(t, true);
+    return t;
   }
 
   /**

@@ -44,6 +44,12 @@ export interface Derived {
   quantized?: { dispose(): void };
 }
 
+/**
+ * @internal Told of every tensor made while set: `root` for a new allocation (Runtime.empty), not
+ * for a view of one. Mixed precision (fn/bf16-storage.ts) collects a layer's activations with it.
+ */
+export const tensorHooks: { created: ((t: Tensor, root: boolean) => void) | null } = { created: null };
+
 /** A typed, shaped block of wasm memory. */
 export class Tensor {
   /** Dimensions, outermost first. */
@@ -51,9 +57,9 @@ export class Tensor {
   readonly dtype: DType;
   /** Number of elements. */
   readonly size: number;
-  readonly #ptr: number;
+  #ptr: number;
   readonly #heap: Heap;
-  readonly #lease: Lease;
+  #lease: Lease;
   #tracked: Tracked | null = null;
   #grad: Tensor | null = null;
   #gradHook: (() => void) | null = null;
@@ -77,6 +83,12 @@ export class Tensor {
   }
   /** Whether ops record a backward for this tensor (parameters, and anything computed from them). */
   requiresGrad = false;
+  /**
+   * @internal Kept in f32 when mixed precision stores a layer's activations as bf16: statistics
+   * and tables the backward must read exactly (row log-sum-exps, normalisation scales, rotary
+   * tables). Set with `exact(t)`.
+   */
+  exact = false;
 
   /** @internal use Runtime.tensor / zeros / empty / randn / uniform */
   constructor(heap: Heap, lease: Lease, ptr: number, shape: readonly number[], dtype: DType) {
@@ -86,6 +98,20 @@ export class Tensor {
     this.#ptr = ptr;
     this.#heap = heap;
     this.#lease = lease;
+  }
+
+  /**
+   * @internal Points this tensor at a copy of its data (fn/bf16-storage.ts moves a layer's
+   * activations out of the way between its forward and its backward, and back).
+   */
+  relocate(ptr: number, lease: Lease): void {
+    this.#ptr = ptr;
+    this.#lease = lease;
+  }
+
+  /** @internal The byte address without the liveness check (for code that moves released tensors). */
+  get rawPtr(): number {
+    return this.#ptr;
   }
 
   /** The arena (step) or store (persistent) that holds the data. */
@@ -126,6 +152,8 @@ export class Tensor {
     }
     const v = new Tensor(this.#heap, this.#lease, this.ptr + offset * 4, shape, this.dtype);
     v.#tracked = this.#tracked;
+    v.exact = this.exact;
+    tensorHooks.created?.(v, false);
     return v;
   }
 
@@ -198,4 +226,16 @@ export class Tensor {
   toString(): string {
     return `Tensor ${this.describe()}`;
   }
+}
+
+/**
+ * Marks `t` to stay f32 when mixed precision stores activations as bf16 (see `Tensor.exact`).
+ * @example
+ * ```ts
+ * const lse = exact(rt.empty([B, nHead, T], { arena: 'step' }));   // the backward recomputes softmax from it
+ * ```
+ */
+export function exact(t: Tensor): Tensor {
+  t.exact = true;
+  return t;
 }

@@ -8,7 +8,7 @@
 // them for its backward.
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { exact, type Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { colsum, fill } from '../ops/elementwise.js';
 import {
@@ -129,7 +129,7 @@ export function attend(rt: Runtime, q: Tensor | ColumnSlice, k: Tensor | ColumnS
   const y = rt.empty([B, Tq, C], { arena: 'step' });
   const yv: HeadView = { t: y, at: 0, ld: C, batchStride: Tq * C };
   const probs = fused ? null : rt.empty([B, nHead, Tq, Tk], { arena: 'step' });
-  const lse = fused ? rt.empty([B, nHead, Tq], { arena: 'step' }) : null;
+  const lse = fused ? exact(rt.empty([B, nHead, Tq], { arena: 'step' })) : null;   // f32 under mixed precision too
   if (lse) attendFusedForward(rt, yv, lse, qv, kv, vv, d, maskView, { rel });
   else attendForward(rt, yv, probs!, qv, kv, vv, d, maskView);
   if (rt.tape.needsGrad(qs.t, ks.t, vs.t, rel)) {

@@ -56,9 +56,7 @@ export function checkpoint(rt: Runtime, f: (x: Tensor) => Tensor, x: Tensor, opt
   const inputs = [x, ...(opts.inputs ?? [])].filter((t): t is Tensor => !!t && t.requiresGrad);
   tape.record('checkpoint', y, () => {
     if (!y.grad) return;
-    // inputs without a gradient yet get one during the replay, inside the region freed after
-    // it: reserve room for them below it now (uninitialised: the replay's own writes decide the bits)
-    const fresh = inputs.filter((t) => !t.grad).map((t) => ({ t, keep: rt.empty(t.shape, { arena: 'step' }) }));
+    const fresh = reserveInputGrads(rt, inputs);
     const after = opts.save?.();
     const mark2 = rt.step.mark();
     try {
@@ -68,14 +66,38 @@ export function checkpoint(rt: Runtime, f: (x: Tensor) => Tensor, x: Tensor, opt
       const backward = tape.takeSince(from);
       again.grad = y.grad;
       for (let i = backward.length - 1; i >= 0; i--) backward[i]!();
-      for (const { t, keep } of fresh) {
-        // a gradient handed over from y (residual) already lives below the mark
-        if (t.grad && t.grad !== y.grad) t.grad = copy(rt, t.grad, { out: keep });
-      }
+      keepInputGrads(rt, fresh, y.grad);
     } finally {
       rt.step.release(mark2);
       if (opts.restore) opts.restore(after);
     }
   });
   return y;
+}
+
+/** Room for a segment input's gradient, reserved below the region a segment's backward frees. */
+export interface ReservedGrad {
+  t: Tensor;
+  keep: Tensor;
+}
+
+/**
+ * @internal Inputs without a gradient yet get one during a segment's backward, inside the region
+ * freed after it: reserves room for each below it, before the region is opened (uninitialised:
+ * the backward's own writes decide the bits).
+ * @example
+ * ```ts
+ * const fresh = reserveInputGrads(rt, [x]);
+ * const mark = rt.step.mark();   // … the segment's backward …
+ * keepInputGrads(rt, fresh, y.grad);
+ * rt.step.release(mark);
+ * ```
+ */
+export function reserveInputGrads(rt: Runtime, inputs: readonly Tensor[]): ReservedGrad[] {
+  return inputs.filter((t) => !t.grad).map((t) => ({ t, keep: rt.empty(t.shape, { arena: 'step' }) }));
+}
+
+/** @internal Moves the gradients the segment's backward gave `reserved` inputs into their reserved room (one handed over from the segment's output already lives below). */
+export function keepInputGrads(rt: Runtime, reserved: readonly ReservedGrad[], handedOver: Tensor | null): void {
+  for (const { t, keep } of reserved) if (t.grad && t.grad !== handedOver) t.grad = copy(rt, t.grad, { out: keep });
 }

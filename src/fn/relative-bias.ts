@@ -3,7 +3,7 @@
 // add to the scores (`attend(…, { rel })`); its backward scatter-adds into the table's gradient.
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { exact, type Tensor } from '../tensor.js';
 import { relBiasGather, relBiasScatter } from '../ops/relbias.js';
 import { gradOf } from './grad.js';
 
@@ -18,7 +18,7 @@ import { gradOf } from './grad.js';
  */
 export function relativeBias(rt: Runtime, table: Tensor, buckets: Int32Array): Tensor {
   if (table.shape.length !== 2) throw new ShapeError(`relative bias: table has shape [${table.shape.join(', ')}], expected (buckets, heads)`);
-  const rel = rt.empty([table.shape[1]!, buckets.length], { arena: 'step' });          // (NH, L)
+  const rel = exact(rt.empty([table.shape[1]!, buckets.length], { arena: 'step' }));   // (NH, L)
   const ids = rt.tensor(buckets, [buckets.length], { dtype: 'i32', arena: 'step' });
   relBiasGather(rt, rel, table, ids);
   if (rt.tape.needsGrad(table)) {

@@ -3,7 +3,7 @@
 import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import type { ModelContext } from '../nn/context.js';
+import type { ModelContext, Precision } from '../nn/context.js';
 import { ParameterSet } from '../nn/parameters.js';
 import type { KeepsAttention, KeptAttention } from '../nn/attention.js';
 import type { AttentionPath } from '../fn/attention.js';
@@ -37,6 +37,12 @@ export interface ModelOptions {
    * the first `segments` segments recompute. See `setCheckpoint`.
    */
   checkpoint?: number | { every: number; segments?: number };
+  /**
+   * How training keeps the layers' activations for the backward: 'f32' (default) or 'bf16' (mixed
+   * precision: about half the activation memory; arithmetic, master weights, gradients and
+   * optimizer state stay f32). See `setPrecision`.
+   */
+  precision?: Precision;
 }
 
 /**
@@ -71,6 +77,7 @@ export abstract class Model {
     this.ctx = { rt, training: true, rng: new Rng(seed ^ 0x5eed), attentionPath: opts.attention ?? 'fused' };
     if (typeof opts.checkpoint === 'number') this.setCheckpoint(opts.checkpoint);
     else if (opts.checkpoint !== undefined) this.setCheckpoint(opts.checkpoint.every, opts.checkpoint.segments);
+    if (opts.precision !== undefined) this.setPrecision(opts.precision);
   }
 
   /** Persistent tensors the model made besides its parameters (fixed position tables), freed by `dispose`. */
@@ -128,6 +135,25 @@ export abstract class Model {
     }
     this.ctx.checkpoint = every;
     this.ctx.checkpointSegments = segments;
+    return this;
+  }
+
+  /**
+   * Mixed precision: 'bf16' keeps every transformer layer's activations as bf16 between its
+   * forward and its backward (round to nearest even; row statistics and position tables stay f32)
+   * and computes in f32 as before — about half the activation memory, for a pack and an unpack
+   * per activation. The backward reads the rounded activations, so gradients differ from 'f32'
+   * by bf16 rounding (relative 2^-8 per activation). Checkpointed layers keep nothing either way.
+   * Embeddings, the head and the loss stay f32. 'f32' (default): off.
+   * @example
+   * ```ts
+   * model.setPrecision('bf16');
+   * train(model, data, { steps: 2000 });
+   * ```
+   */
+  setPrecision(precision: Precision): this {
+    if (precision !== 'f32' && precision !== 'bf16') throw new ValueError(`${this.constructor.name}: precision is ${preview(precision)}, expected 'f32' or 'bf16'`);
+    this.ctx.precision = precision;
     return this;
   }
 

@@ -6,7 +6,7 @@
 // projections that lie back to back in the parameter buffer (the usual case) run as one GEMM
 // over the joined weight, as the fused one does; cross-attention joins key and value the same way.
 import { ShapeError, ValueError, preview } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import { exact, type Tensor } from '../tensor.js';
 import { attend, checkKeyMask, type AttentionOptions, type AttentionResult, type ColumnSlice } from '../fn/attention.js';
 import { attendForward, attendFusedForward, FUSED_MAX_HEAD_SIZE, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
 import { copyBlock } from '../ops/elementwise.js';
@@ -259,7 +259,7 @@ export class Attention implements KeepsAttention {
     const L = Tq + Tk - 1, data = new Float32Array(this.nHead * L);
     // entry j − r + Tq − 1 ↔ key j, query r at position r + Tk − Tq: distance (r + Tk − Tq) − j = Tk − 1 − index
     for (let h = 0; h < this.nHead; h++) for (let i = 0; i < L; i++) data[h * L + i] = -this.#slopes[h]! * Math.abs(Tk - 1 - i);
-    return this.ctx.rt.tensor(data, [this.nHead, L], { arena: 'step' });
+    return exact(this.ctx.rt.tensor(data, [this.nHead, L], { arena: 'step' }));
   }
 
   /** The attention options of a whole-sequence call: the probabilities (dense path) only when kept. */

@@ -1,7 +1,7 @@
 // layernorm over the last dimension, saving mean and rstd for the backward, and its backward.
 import { ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { exact, type Tensor } from '../tensor.js';
 import { expectF32, expectShape, outputLike, rowsCols } from './check.js';
 
 /** What layernorm returns: the output and the per-row statistics the backward needs. */
@@ -30,8 +30,8 @@ export function layernorm(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor, 
   const eps = opts.eps ?? 1e-5;
   if (!(eps > 0) || !Number.isFinite(eps)) throw new ValueError(`${op}: eps is ${eps}, expected a finite number > 0`);
   const out = outputLike(rt, op, opts.out, x.shape);
-  const mean = rt.empty([rows], { arena: 'step' });
-  const rstd = rt.empty([rows], { arena: 'step' });
+  const mean = exact(rt.empty([rows], { arena: 'step' }));
+  const rstd = exact(rt.empty([rows], { arena: 'step' }));
   rt.kernels.layernorm_forward(out.ptr, mean.ptr, rstd.ptr, x.ptr, weight.ptr, bias.ptr, rows, cols, eps);
   return { out, mean, rstd };
 }

@@ -3,7 +3,7 @@
 // worker pool splits both without changing a bit).
 import { ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { exact, type Tensor } from '../tensor.js';
 import { expectF32, expectShape, outputLike, rowsCols } from './check.js';
 
 /** What rmsnorm returns: the output and the per-row statistic the backward needs. */
@@ -30,7 +30,7 @@ export function rmsnorm(rt: Runtime, x: Tensor, weight: Tensor, opts: { eps?: nu
   const eps = opts.eps ?? 1e-6;
   if (!(eps > 0) || !Number.isFinite(eps)) throw new ValueError(`${op}: eps is ${eps}, expected a finite number > 0`);
   const out = outputLike(rt, op, opts.out, x.shape);
-  const rstd = rt.empty([rows], { arena: 'step' });
+  const rstd = exact(rt.empty([rows], { arena: 'step' }));
   rt.kernels.rmsnorm_forward(out.ptr, rstd.ptr, x.ptr, weight.ptr, rows, cols, eps);
   return { out, rstd };
 }

@@ -4,7 +4,7 @@
 // here in f64 (angle p·θ_i included) and rounded once to f32, cached per (base, rotary dims).
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { exact, type Tensor } from '../tensor.js';
 import { ropeTable } from '../ref/rope.js';
 import { columns, type ColumnRange, type Columns } from './swiglu.js';
 import { expectF32, expectShape } from './check.js';
@@ -101,7 +101,7 @@ export function ropeForward(rt: Runtime, x: Tensor | ColumnRange, nHead: number,
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ids[b * T + t] = pos0 + t;
     p0 = pos0; p1 = pos0 + Math.max(T, 1) - 1;
   }
-  const table = rt.tensor(tableRows(p0, p1, rd, base), [p1 - p0 + 1, rd], { arena: 'step' });
+  const table = exact(rt.tensor(tableRows(p0, p1, rd, base), [p1 - p0 + 1, rd], { arena: 'step' }));
   const out = rt.empty([B, T, C], { arena: 'step' });
   rt.kernels.rope_forward(out.ptr, xc.ptr, table.ptr, positions.ptr, p0, B * T, nHead, hs, rd, xc.ld);
   return { out, state: { x: xc, B, T, nHead, hs, rd, positions, table, p0 } };

@@ -16,6 +16,7 @@ import { rmsnormForward, rmsnormBackward, rmsnormBackwardParams } from '../ref/r
 import { swigluForward, swigluBackward } from '../ref/swiglu.js';
 import { ropeForward, ropeBackward } from '../ref/rope.js';
 import { relbiasForward, relbiasBackward } from '../ref/relbias.js';
+import { packBf16, unpackBf16 } from '../ref/convert.js';
 
 /** A byte address in the runtime's wasm memory. */
 export type Ptr = number;
@@ -81,6 +82,8 @@ export interface Kernels {
   rope_backward(dinp: Ptr, dout: Ptr, table: Ptr, positions: Ptr, p0: number, n: number, nHead: number, hs: number, rd: number, ld: number): void;
   relbias_forward(out: Ptr, table: Ptr, buckets: Ptr, nHead: number, L: number): void;
   relbias_backward(dtable: Ptr, dout: Ptr, buckets: Ptr, nHead: number, L: number): void;
+  pack_bf16(dst: Ptr, src: Ptr, n: number): void;
+  unpack_bf16(dst: Ptr, src: Ptr, n: number): void;
 }
 
 /** The module-level exports that are not kernels. */
@@ -102,7 +105,7 @@ export type KernelName = keyof Kernels;
  */
 export interface KernelRow {
   family: 'gemm' | 'softmax' | 'attention' | 'layernorm' | 'activation' | 'elementwise' | 'embedding' | 'crossentropy' | 'optim' | 'dropout' | 'quant'
-    | 'rmsnorm' | 'swiglu' | 'rope' | 'relbias';
+    | 'rmsnorm' | 'swiglu' | 'rope' | 'relbias' | 'convert';
   args: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ref: (...args: any[]) => void;
@@ -164,6 +167,8 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   rope_backward:         { family: 'rope',         args: 'fffniiiiii',         ref: ropeBackward },
   relbias_forward:       { family: 'relbias',      args: 'ffnii',              ref: relbiasForward },
   relbias_backward:      { family: 'relbias',      args: 'ffnii',              ref: relbiasBackward },
+  pack_bf16:             { family: 'convert',      args: 'ufi',                ref: packBf16 },
+  unpack_bf16:           { family: 'convert',      args: 'fui',                ref: unpackBf16 },
 };
 
 /**

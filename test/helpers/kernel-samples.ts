@@ -66,6 +66,8 @@ export const SAMPLES: Record<KernelName, number[]> = {
   rope_backward:      [0, 6, 2, 10, 6, 24],
   relbias_forward:    [3, 20],                                   // nHead L (buckets < 8: table rows of 3)
   relbias_backward:   [3, 20],
+  pack_bf16:          [37],                                      // n (the 8-wide loop and a tail of 5)
+  unpack_bf16:        [37],
 };
 
 export function callSample(rt: Runtime, name: KernelName, seed: number): Float32Array[] {
