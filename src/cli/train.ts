@@ -28,12 +28,13 @@ export const TRAIN_HELP = `usage: wasmformer train <text file> [options]
   --positions learned|rope|alibi (learned)  --window N (0: full attention)
   --checkpoint N         gradient checkpointing: recompute segments of N layers in the backward (0: off; 1: least memory)
   --attention fused|dense  attention kernels (fused: memory linear in --block; dense: stores block² probabilities)
+  --precision f32|bf16   bf16: mixed precision, the layers' activations kept as bf16 for the backward (about half their memory)
   --eval-every N (250)  --eval-batches N (20)  --final-eval-batches N (200)  --sample-tokens N (500)
   --seed N (1337)  --out DIR (runs/<file name>)  --resume CHECKPOINT`;
 
 const OPTIONS = Object.fromEntries([
   'tokenizer', 'vocab-size', 'steps', 'layers', 'heads', 'd-model', 'block', 'batch', 'lr', 'min-lr', 'warmup', 'weight-decay', 'clip', 'dropout',
-  'eval-every', 'eval-batches', 'final-eval-batches', 'sample-tokens', 'seed', 'out', 'resume', 'positions', 'window', 'checkpoint', 'attention',
+  'eval-every', 'eval-batches', 'final-eval-batches', 'sample-tokens', 'seed', 'out', 'resume', 'positions', 'window', 'checkpoint', 'attention', 'precision',
 ].map((k) => [k, { type: 'string' as const }]));
 
 export async function trainCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream }): Promise<void> {
@@ -58,6 +59,7 @@ export async function trainCommand(rt: Runtime, args: string[], io: { stdout: No
   const positions = choice(p, 'positions', ['learned', 'rope', 'alibi'] as const, 'learned');
   if (positions === 'rope' && (dModel / nHead) % 2 !== 0) throw new UsageError(`--positions rope needs an even head size; --d-model ${dModel} / --heads ${nHead} = ${dModel / nHead}`);
   const attention = choice(p, 'attention', ['fused', 'dense'] as const, 'fused');
+  const precision = choice(p, 'precision', ['f32', 'bf16'] as const, 'f32');
   const window = int('window', 0, 0), checkpoint = int('checkpoint', 0, 0);
 
   let text: string;
@@ -75,7 +77,7 @@ export async function trainCommand(rt: Runtime, args: string[], io: { stdout: No
   mkdirSync(out, { recursive: true });
 
   const model = new GPT(rt, { vocabSize: tok.vocabSize, blockSize: block, nLayer: int('layers', 4), nHead, dModel, dropout, positions, window },
-    { seed, checkpoint, attention });
+    { seed, checkpoint, attention, precision });
   const optimizer = new AdamW(model.params, { betas: [0.9, 0.99], weightDecay: real('weight-decay', 0.1) });
   const lr = cosineWithWarmup({ lr: real('lr', 1e-3, 1e-12), minLr: real('min-lr', 1e-4), warmupSteps: warmup, decaySteps: steps });
   log(`${basename(path!)}: ${text.length.toLocaleString()} characters, ${kind === 'char' ? 'character' : 'BPE'} vocabulary ${tok.vocabSize}, ` +

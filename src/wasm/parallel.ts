@@ -7,7 +7,7 @@
 // over the rows in order as in one call. Products on quantized / half-precision weights are split
 // into bands of whole slivers (every output computed alike whatever the band), their pack kernels
 // into sliver ranges; fused attention into ranges of its independent units (forward: blocks of
-// query rows of one head; backward: whole heads). Not split: sumsq (one f64 sum) and the
+// query rows of one head; backward: whole heads); f32 ↔ bf16 conversions as flat kernels. Not split: sumsq (one f64 sum) and the
 // index-hashed dropout.
 // Calls too small to pay for waking the workers run on the caller; the limits are measured.
 import type { Kernels, KernelName, ModuleExports } from './abi.js';
@@ -184,6 +184,9 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   // rope: the strided side rows ld apart, the contiguous side nHead·hs, one position per row
   rope_forward: rowsStrided(5, [[0, (a) => a[6]! * a[7]!], [1, (a) => a[9]!]], [3], (a) => 8 * a[6]! * a[7]! + 4),
   rope_backward: rowsStrided(5, [[0, (a) => a[9]!], [1, (a) => a[6]! * a[7]!]], [3], (a) => 12 * a[6]! * a[7]! + 4),
+  // f32 ↔ bf16 storage: flat, the f32 side 4 bytes per element, the bf16 side 2 (half a float)
+  pack_bf16: { ...rowsStrided(2, [[1, () => 1], [0, () => 0.5]], [], () => 6), grain: () => GRAIN, min: 'memoryMinBytes' },
+  unpack_bf16: { ...rowsStrided(2, [[0, () => 1], [1, () => 0.5]], [], () => 6), grain: () => GRAIN, min: 'memoryMinBytes' },
 };
 
 /**

@@ -92,8 +92,8 @@ describe('wasmformer', () => {
       const out = join(dir, `run-${tokenizer}`);
       const r = await run(['train', text, '--tokenizer', tokenizer, '--vocab-size', '300', '--steps', '30', '--warmup', '3', '--eval-every', '15',
         '--layers', '1', '--heads', '2', '--d-model', '32', '--block', '16', '--batch', '4', '--final-eval-batches', '2', '--sample-tokens', '20', '--out', out,
-        // the BPE run also takes the long-context options: rotary positions, a window, checkpointing
-        ...(tokenizer === 'bpe' ? ['--positions', 'rope', '--window', '8', '--checkpoint', '1'] : [])]);
+        // the BPE run also takes the long-context options: rotary positions, a window, checkpointing; the character run mixed precision
+        ...(tokenizer === 'bpe' ? ['--positions', 'rope', '--window', '8', '--checkpoint', '1'] : ['--precision', 'bf16'])]);
       expect(r.code, r.err).toBe(0);
       expect(r.out).toMatch(/final \(2 batches\): train loss \d/);
       if (tokenizer === 'bpe') expect(r.out).toMatch(/"positions":"rope".*"window":8/);
@@ -116,6 +116,7 @@ describe('wasmformer', () => {
     [['train', GPT2 + '/merges.txt', '--heads', '3'], 2, /--d-model 128 is not divisible by --heads 3/],
     [['train', GPT2 + '/merges.txt', '--d-model', '12', '--heads', '4', '--positions', 'rope'], 2, /--positions rope needs an even head size; --d-model 12 \/ --heads 4 = 3/],
     [['train', GPT2 + '/merges.txt', '--attention', 'flash'], 2, /--attention is 'flash', expected one of fused, dense/],
+    [['train', GPT2 + '/merges.txt', '--precision', 'fp16'], 2, /--precision is 'fp16', expected one of f32, bf16/],
     [['quantize', GPT2, join(dir, 'x.safetensors'), '--dtype', 'int4'], 2, /--dtype is 'int4', expected one of int8, f16, bf16/],
     [['--threads', '0', 'bench'], 2, /--threads is '0', expected an integer in \[1, 256\]/],
   ];

@@ -8,6 +8,7 @@
 // - bf16, a GPT: less step memory; the gradients near f32's; exact statistics stay exact.
 import { describe, expect, it } from 'vitest';
 import { activation, AdamW, BERT, createRuntime, crossEntropy, GPT, linear, residual, Seq2Seq, ShapeError, storedSegment, T5, trainStep, ValueError, ViT, type Model, type Tensor } from '../../src/index.js';
+import { setSplitLimits } from '../../src/wasm/parallel.js';
 
 const rt = await createRuntime({ variant: 'simd', threads: 1 });
 const bits = (x: Float32Array) => Array.from(new Int32Array(x.slice().buffer));
@@ -178,6 +179,27 @@ describe('mixed precision', () => {
     console.log(`bf16 GPT: relative gradient difference to f32 per step ${rels.join(', ')}`);
     console.log(`GPT 4 layers d 32, B 4 T 32: step arena peak f32 ${(f32!.peak / 2 ** 20).toFixed(2)} MiB, bf16 ${(bf16!.peak / 2 ** 20).toFixed(2)} MiB (${(bf16!.peak / f32!.peak).toFixed(2)}×)`);
     expect(bf16!.peak).toBeLessThan(0.8 * f32!.peak);
+  });
+
+  it('bf16 on 2 threads: the bits of 1 thread (the conversions split as flat kernels)', async () => {
+    const limits = setSplitLimits({ memoryMinBytes: 0 });             // split every conversion, however small
+    try {
+      const grads: number[][] = [];
+      for (const threads of [1, 2]) {
+        const rt2 = await createRuntime({ variant: 'simd', threads });
+        const model = new GPT(rt2, { vocabSize: 23, blockSize: 32, nLayer: 2, nHead: 2, dModel: 32 }, { seed: 3, precision: 'bf16' });
+        const t = (salt: number) => rt2.tensor(ids(4 * 32, 23, salt), [4, 32], { dtype: 'i32', arena: 'step' });
+        model.zeroGrad();
+        rt2.tape.backward(model.forward(t(0), t(1)).loss!);
+        grads.push(bits(model.params.grads.f32()));
+        if (threads === 2) expect(rt2.threadStats.tasks[1]).toBeGreaterThan(0);
+        model.dispose();
+        rt2.dispose();
+      }
+      expect(grads[1]).toEqual(grads[0]);
+    } finally {
+      setSplitLimits(limits);
+    }
   });
 
   it('refuses an unknown precision and a segment that changes shape, leaving the tape and arena as they were', () => {

@@ -1,4 +1,5 @@
-// The worker pool's splits of the RMSNorm, SwiGLU and RoPE kernels (src/wasm/parallel.ts): the
+// The worker pool's splits of the RMSNorm, SwiGLU and RoPE kernels (src/wasm/parallel.ts; the plans
+// also of the f32 ↔ bf16 conversions, whose bits test/train/mixed-precision.test.ts compares): the
 // same bits for 1, 2 and 3 threads, forward and backward, with strided inputs (gate|up halves of
 // one tensor, K inside a fused qkv), and the calls really split (every thread ran tasks).
 import { describe, expect, it } from 'vitest';
@@ -21,6 +22,8 @@ describe('split plans', () => {
         ['swiglu_backward', [P, 2 * P, 3 * P, 4 * P, 5 * P, 512, 259, 518], 5, [0, 518, 1, 518, 2, 259, 3, 518, 4, 518]],
         ['rope_forward', [P, 2 * P, 3 * P, 4 * P, 7, 512, 4, 66, 34, 792], 5, [0, 264, 1, 792, 3, 1]],
         ['rope_backward', [P, 2 * P, 3 * P, 4 * P, 7, 512, 4, 66, 34, 792], 5, [0, 792, 1, 264, 3, 1]],
+        ['pack_bf16', [P, 2 * P, 1 << 20], 2, [0, 0.5, 1, 1]],                       // bf16 out: 2 bytes per element
+        ['unpack_bf16', [P, 2 * P, 1 << 20], 2, [0, 1, 1, 0.5]],
       ];
       for (const [name, args, count, steps] of cases) {
         const stages = plan({} as never, name, args, 2);
