@@ -1,7 +1,9 @@
 // The long-context suite (issue 14): the baby GPT's training step (forward, backward, clip,
 // AdamW) at T = 64, 256, 1024 and 4096 with 1024 tokens per step (4096 at T = 4096, batch 1),
-// four ways — the dense attention path (T×T probabilities kept for the backward), the fused
-// kernels, fused + gradient checkpointing of every layer, and of the first two layers only — reporting the step arena's peak,
+// six ways — the dense attention path (T×T probabilities kept for the backward), the fused
+// kernels, fused + gradient checkpointing of every layer, and of the first two layers only, and
+// the fused kernels with mixed precision (bf16 activations), alone and with the first two layers
+// checkpointed — reporting the step arena's peak,
 // the wasm memory after the step, and tokens/s, all in one run; and attention alone (forward +
 // backward of one layer's causal attention, B 1, 4 heads of 32) dense vs fused at T = 1024 and 4096.
 // Executed directly it prints the rows:
@@ -16,7 +18,7 @@ import {
 const SUITE = 'long-context';
 const LENGTHS = [64, 256, 1024, 4096] as const;
 const TOKENS_PER_STEP = 1024;
-const MODES = ['dense', 'fused', 'fused+checkpoint', 'fused+checkpoint 2 of 4'] as const;
+const MODES = ['dense', 'fused', 'fused+checkpoint', 'fused+checkpoint 2 of 4', 'fused+bf16', 'fused+bf16+checkpoint 2 of 4'] as const;
 type Mode = (typeof MODES)[number];
 const STEPS = { warmup: QUICK ? 1 : 2, rounds: QUICK ? 2 : 3, perRound: QUICK ? 1 : 2 };
 
@@ -27,8 +29,8 @@ interface Setup { mode: Mode; rt: Runtime; model: GPT; opt: AdamW; peak: number;
 
 async function setUp(threads: number, T: number, mode: Mode): Promise<Setup> {
   const rt = await createRuntime({ variant: 'relaxed', threads });
-  const checkpoint = mode === 'fused+checkpoint' ? 1 : mode === 'fused+checkpoint 2 of 4' ? { every: 1, segments: 2 } : 0;
-  const model = new GPT(rt, { ...BABY_GPT, blockSize: T }, { seed: 1337, attention: mode === 'dense' ? 'dense' : 'fused', checkpoint });
+  const checkpoint = mode === 'fused+checkpoint' ? 1 : mode.endsWith('checkpoint 2 of 4') ? { every: 1, segments: 2 } : 0;
+  const model = new GPT(rt, { ...BABY_GPT, blockSize: T }, { seed: 1337, attention: mode === 'dense' ? 'dense' : 'fused', checkpoint, precision: mode.includes('bf16') ? 'bf16' : 'f32' });
   return { mode, rt, model, opt: new AdamW(model.params, { betas: [0.9, 0.99], weightDecay: 0.1 }), peak: 0, times: [] };
 }
 

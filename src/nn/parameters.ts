@@ -1,8 +1,9 @@
 // Parameters carved from one block: modules declare (name, shape, init, decay) while the
 // model is built; `allocate` lays them out in one flat f32 buffer (weight-decayed group first,
-// then the rest). Gradients live in a second buffer of the same layout, allocated the first time
-// any gradient is asked for (a model only run for inference never holds one). AdamW, zero-grad
-// and the global gradient norm are one kernel call each over one or two contiguous ranges.
+// then the rest). Gradients live in a second buffer of the same layout without the frozen
+// parameters (no gradient memory for them), allocated the first time any gradient is asked for
+// (a model only run for inference never holds one). AdamW, zero-grad and the global gradient norm
+// are one kernel call each over one or two contiguous ranges (one per run of equal settings with groups).
 // `dispose` frees both buffers and every packed copy made from the weights.
 import { ShapeError, ValueError, WasmformerError } from '../errors.js';
 import { Rng } from '../random.js';
@@ -73,6 +74,9 @@ export class ParameterSet {
   readonly #byName = new Map<string, Parameter>();
   #flat: Tensor | null = null;
   #grads: Tensor | null = null;
+  /** Where each parameter with gradient memory starts in `grads` (by its offset in `flat`), and the buffer's size. */
+  #gradLayout: { at: Map<number, number>; size: number } | null = null;
+  #gradLayoutVersion = 0;
   #decayEnd = 0;
   #matrixEnd = 0;
   #rt: Runtime | null = null;
@@ -140,11 +144,42 @@ export class ParameterSet {
     return this.#need(this.#flat);
   }
 
-  /** The flat gradient buffer, same layout as `flat` (zeros when first asked for). */
+  /**
+   * The flat gradient buffer (zeros when first asked for): `flat`'s layout without the frozen
+   * parameters — the same layout as `flat` when none is frozen. `gradOffset` says where a
+   * parameter's gradient starts.
+   */
   get grads(): Tensor {
     this.#need(this.#flat);
-    if (!this.#grads) this.#grads = fill(this.#rt!, this.#rt!.empty(this.#flat!.shape), 0);
+    if (!this.#grads) this.#grads = fill(this.#rt!, this.#rt!.empty([this.#layout().size]), 0);
     return this.#grads;
+  }
+
+  /** Where the gradient of the parameter (or joined view) at element `offset` of `flat` starts in `grads`; undefined for a frozen one (it has none). */
+  gradOffset(offset: number): number | undefined {
+    return this.#layout().at.get(offset);
+  }
+
+  /** Counts up whenever the gradient buffer's layout changes (parameters frozen or thawed after it was made). */
+  get gradLayoutVersion(): number {
+    return this.#gradLayoutVersion;
+  }
+
+  /** Whether `p` needs gradient memory: not frozen, or part of a joined view (a fused QKV) with a part that is not. */
+  #hasGrad(p: Parameter): boolean {
+    return !p.frozen || this.#joinedViews.some((j) => j.parts.includes(p) && j.parts.some((q) => !q.frozen));
+  }
+
+  #layout(): { at: Map<number, number>; size: number } {
+    if (this.#gradLayout) return this.#gradLayout;
+    const at = new Map<number, number>();
+    let size = 0;
+    for (const p of [...this.#list].sort((a, b) => a.offset - b.offset)) {
+      if (!this.#hasGrad(p)) continue;
+      at.set(p.offset, size);
+      size += Math.ceil(shapeSize(p.spec.shape) / PAD) * PAD;
+    }
+    return (this.#gradLayout = { at, size: Math.max(size, PAD) });
   }
 
   /**
@@ -194,11 +229,14 @@ export class ParameterSet {
     return this.#grads !== null;
   }
 
-  /** Marks `t` (elements from `offset` of the flat buffer) as a parameter whose `.grad` is the same range of `grads`, made when first read. */
+  /** Marks `t` (elements from `offset` of the flat buffer) as a parameter whose `.grad` is its range of `grads`, made when first read (none while frozen). */
   #gradLater(t: Tensor, offset: number): void {
     t.requiresGrad = true;
+    t.grad = null;
     t.onGradNeeded(() => {
-      t.grad = this.grads.view(t.shape, offset);
+      const at = this.gradOffset(offset);
+      if (at === undefined) return;
+      t.grad = this.grads.view(t.shape, at);
       t.onGradNeeded(null);
     });
   }
@@ -222,6 +260,7 @@ export class ParameterSet {
     if (this.#grads) rt.free(this.#grads);
     rt.free(this.#flat!);
     this.#grads = this.#flat = null;
+    this.#gradLayout = null;
     this.#disposed = true;
   }
 
@@ -268,6 +307,7 @@ export class ParameterSet {
     }
     const shape = [rows, ...rest];
     const t = this.flat.view(shape, parts[0]!.offset);
+    if (!this.#grads) this.#gradLayout = null;          // its parts may now need gradient memory
     this.#gradLater(t, parts[0]!.offset);
     t.requiresGrad = parts.some((p) => !p.frozen);
     this.#joinedViews.push({ t, parts: [...parts] });
@@ -278,8 +318,10 @@ export class ParameterSet {
 
   /**
    * Freezes (or thaws) parameters: a frozen one needs no gradient — backward computes none for it
-   * where it stands alone (a joined view over several, such as a fused QKV, still computes theirs
-   * while any part is not frozen) — and optimizers leave it as it is.
+   * and the gradient buffer holds no room for it, where it stands alone (a joined view over
+   * several, such as a fused QKV, still computes theirs while any part is not frozen) — and
+   * optimizers leave it as it is. When this changes which parameters have gradients after the
+   * gradient buffer was made, the buffer is freed and made again, zeroed, in the new layout.
    * @example
    * ```ts
    * model.params.setFrozen(model.params.list().filter((p) => p.name.includes('embeddings')), true);
@@ -291,6 +333,22 @@ export class ParameterSet {
       if (this.#flat) p.value.requiresGrad = !frozen;
     }
     for (const j of this.#joinedViews) j.t.requiresGrad = j.parts.some((p) => !p.frozen);
+    const old = this.#gradLayout;
+    this.#gradLayout = null;
+    if (!old || sameLayout(old.at, this.#layout().at)) {
+      this.#gradLayout = old ?? this.#gradLayout;
+      return;
+    }
+    // a new layout: the old buffer and every gradient view over it go
+    this.#gradLayoutVersion++;
+    if (this.#grads) this.#rt!.free(this.#grads);
+    this.#grads = null;
+    for (const p of this.#list) this.#gradLater(p.value, p.offset);
+    for (const j of this.#joinedViews) {
+      this.#gradLater(j.t, j.parts[0]!.offset);
+      j.t.requiresGrad = j.parts.some((p) => !p.frozen);
+    }
+    for (const p of this.#list) p.value.requiresGrad = !p.frozen;
   }
 
   /**
@@ -329,8 +387,10 @@ export class ParameterSet {
     fill(this.#rt!, this.grads, 0);
   }
 
-  #need(t: Tensor | null): Tensor {
+  #need<T>(t: T | null): T {
     if (!t) throw new ShapeError(this.#disposed ? 'the ParameterSet has been disposed' : 'the ParameterSet has not been allocated yet');
     return t;
   }
 }
+
+const sameLayout = (a: Map<number, number>, b: Map<number, number>) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);

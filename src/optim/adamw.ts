@@ -54,10 +54,10 @@ export class AdamW extends FlatOptimizer {
     return [this.#m, this.#v];
   }
 
-  protected update(start: number, end: number, wd: number, lr: number, gradScale: number, t: number): void {
-    const p = this.params, range = (b: Tensor) => b.view([end - start], start);
+  protected update(start: number, end: number, grad: number, wd: number, lr: number, gradScale: number, t: number): void {
+    const p = this.params, range = (b: Tensor, at = start) => b.view([end - start], at);
     const [m, v] = this.#moments();
-    adamwUpdate(p.rt, { param: range(p.flat), grad: range(p.grads), m: range(m), v: range(v) },
+    adamwUpdate(p.rt, { param: range(p.flat), grad: range(p.grads, grad), m: range(m), v: range(v) },
       { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: wd, step: t, gradScale });
   }
 

@@ -23,7 +23,7 @@ export interface ParamGroup {
   lrScale?: number;
   /** Their weight decay (default: the optimizer's, by its decay rule). */
   weightDecay?: number;
-  /** No updates and no gradients computed for them (`ParameterSet.setFrozen`). */
+  /** No updates, no gradients computed and no gradient memory for them: the optimizer freezes them (`ParameterSet.setFrozen`), which can thaw them later. */
   frozen?: boolean;
 }
 
@@ -53,6 +53,9 @@ export interface StepOptions {
   /** Multiplies every gradient first (global-norm clipping), default 1. */
   gradScale?: number;
 }
+
+/** A run of parameters with equal settings: elements [start, end) of the flat buffers, their gradients from element `grad` of the gradient buffer (−1 when frozen). */
+interface Range { start: number; end: number; grad: number; wd: number; lrScale: number; frozen: boolean }
 
 /** An optimizer over one ParameterSet's flat buffers. */
 export interface Optimizer {
@@ -106,7 +109,7 @@ export abstract class FlatOptimizer implements Optimizer {
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new ValueError(`${this.name}.step: lr is ${lr}, expected a finite number ≥ 0`);
     if (!(gradScale >= 0) || !Number.isFinite(gradScale)) throw new ValueError(`${this.name}.step: gradScale is ${gradScale}, expected a finite number ≥ 0`);
     this.#t++;
-    for (const r of this.#ranges()) if (!r.frozen) this.update(r.start, r.end, r.wd, lr * r.lrScale, gradScale, this.#t);
+    for (const r of this.#ranges()) if (!r.frozen) this.update(r.start, r.end, r.grad, r.wd, lr * r.lrScale, gradScale, this.#t);
     this.params.changed();
   }
 
@@ -146,35 +149,38 @@ export abstract class FlatOptimizer implements Optimizer {
     this.#settings = settings;
   }
 
-  #rangeCache: { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] | null = null;
+  #rangeCache: { key: string; ranges: Range[] } | null = null;
 
-  /** The flat buffers as ranges of equal settings, in order (two ranges without groups: the decayed ones and the rest); fixed once the parameters are laid out, so worked out once. */
-  #ranges(): { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] {
-    return (this.#rangeCache ??= this.#layout());
+  /** The flat buffers as ranges of equal settings, in order (two ranges without groups or frozen parameters: the decayed ones and the rest); worked out again only when parameters are frozen or thawed. */
+  #ranges(): Range[] {
+    const key = `${this.params.gradLayoutVersion}:${this.params.list().map((p) => (p.frozen ? 1 : 0)).join('')}`;
+    if (this.#rangeCache?.key !== key) this.#rangeCache = { key, ranges: this.#layout() };
+    return this.#rangeCache.ranges;
   }
 
-  #layout(): { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] {
+  #layout(): Range[] {
     const split = this.decay === 'all-2d' ? this.params.matrixEnd : this.params.decayEnd;
     const total = this.params.flat.size;
-    if (!this.#settings) {
-      return [{ start: 0, end: split, wd: this.weightDecay, lrScale: 1, frozen: false }, { start: split, end: total, wd: 0, lrScale: 1, frozen: false }]
+    const list = [...this.params.list()].sort((a, b) => a.offset - b.offset);
+    if (!this.#settings && !list.some((p) => p.frozen)) {   // the gradients have the parameters' layout
+      return [{ start: 0, end: split, grad: 0, wd: this.weightDecay, lrScale: 1, frozen: false }, { start: split, end: total, grad: split, wd: 0, lrScale: 1, frozen: false }]
         .filter((r) => r.end > r.start);
     }
-    const ranges: { start: number; end: number; wd: number; lrScale: number; frozen: boolean }[] = [];
-    const list = [...this.params.list()].sort((a, b) => a.offset - b.offset);
+    const ranges: Range[] = [];
     list.forEach((p, i) => {
-      const s = this.#settings!.get(p)!;
-      const wd = s.wd ?? (p.offset < split ? this.weightDecay : 0);
+      const s = this.#settings?.get(p) ?? { wd: null, lrScale: 1, frozen: false };
+      const wd = s.wd ?? (p.offset < split ? this.weightDecay : 0), frozen = p.frozen;   // a group's `frozen` set it; setFrozen may change it since
       const end = i + 1 < list.length ? list[i + 1]!.offset : total;   // padding goes with the parameter before it
       const last = ranges[ranges.length - 1];
-      if (last && last.wd === wd && last.lrScale === s.lrScale && last.frozen === s.frozen) last.end = end;
-      else ranges.push({ start: i === 0 ? 0 : p.offset, end, wd, lrScale: s.lrScale, frozen: s.frozen });
+      // a run of trainable parameters is one run in the gradient buffer too (frozen ones, left out there, end runs)
+      if (last && last.wd === wd && last.lrScale === s.lrScale && last.frozen === frozen) last.end = end;
+      else ranges.push({ start: p.offset, end, grad: frozen ? -1 : this.params.gradOffset(p.offset)!, wd, lrScale: s.lrScale, frozen });
     });
     return ranges;
   }
 
-  /** Updates elements [start, end) of the flat buffers with weight decay `wd`; `t` is the 1-based step. */
-  protected abstract update(start: number, end: number, wd: number, lr: number, gradScale: number, t: number): void;
+  /** Updates elements [start, end) of the flat buffers, whose gradients start at element `grad` of the gradient buffer, with weight decay `wd`; `t` is the 1-based step. */
+  protected abstract update(start: number, end: number, grad: number, wd: number, lr: number, gradScale: number, t: number): void;
 
   abstract stateTensors(): Record<string, Tensor>;
 

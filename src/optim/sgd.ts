@@ -44,9 +44,9 @@ export class SGD extends FlatOptimizer {
     return (this.#buf ??= this.stateBuffer());
   }
 
-  protected update(start: number, end: number, wd: number, lr: number, gradScale: number): void {
-    const p = this.params, range = (b: Tensor) => b.view([end - start], start);
-    sgdUpdate(p.rt, { param: range(p.flat), grad: range(p.grads), buf: range(this.#momentum()) },
+  protected update(start: number, end: number, grad: number, wd: number, lr: number, gradScale: number): void {
+    const p = this.params, range = (b: Tensor, at = start) => b.view([end - start], at);
+    sgdUpdate(p.rt, { param: range(p.flat), grad: range(p.grads, grad), buf: range(this.#momentum()) },
       { lr, momentum: this.momentum, weightDecay: wd, nesterov: this.nesterov, gradScale });
   }
 

@@ -1,5 +1,5 @@
 // Parameter groups: a group's learning-rate scale and weight decay, frozen parameters (no update,
-// no gradient computed), and layer-wise learning-rate decay lr·decay^(L−k). The update is one
+// no gradient computed, no gradient memory; thawing makes room again), and layer-wise learning-rate decay lr·decay^(L−k). The update is one
 // elementwise kernel per range of equal settings, so each parameter's new value is, bit for bit,
 // what the plain optimizer gives at that parameter's own learning rate and decay.
 import { describe, expect, it } from 'vitest';
@@ -46,9 +46,40 @@ describe('parameter groups', () => {
       const same = Array.from(p.value.f32()).every((v, i) => v === before.get(p.name)![i]);
       expect(same, p.name).toBe(p.name === 'transformer.wte.weight' || p.name === 'transformer.h.0.attn.c_attn.weight');
     }
-    const g = m.params.get('transformer.h.0.attn.c_attn.weight')!;
-    expect(m.params.grads.f32().subarray(g.offset, g.offset + g.value.size).every((v) => v === 0)).toBe(true);   // never computed
+    // no gradient memory for them: the gradient buffer is the parameters' minus their padded sizes
+    const frozen = ['transformer.wte.weight', 'transformer.h.0.attn.c_attn.weight'].map((n) => m.params.get(n)!);
+    expect(frozen.map((p) => p.value.grad)).toEqual([null, null]);
+    expect(m.params.grads.size).toBe(m.params.flat.size - frozen.reduce((a, p) => a + Math.ceil(p.value.size / 16) * 16, 0));
     m.dispose(); opt.dispose();
+  });
+
+  it('frozen parameters leave the others\' updates as they were; thawed, they train again in a new gradient layout', () => {
+    const frozenNames = /wpe|h\.1\.mlp/;
+    const run = (groups: ConstructorParameters<typeof AdamW>[1]['groups'], thawAfter = Infinity) => {
+      const m = new GPT(rt, cfg, { seed: 4 });
+      const opt = new AdamW(m.params, { weightDecay: 0.1, groups });
+      const versions: number[] = [];
+      for (let step = 0; step < 3; step++) {
+        if (step === thawAfter) m.params.setFrozen(m.params.list().filter((p) => frozenNames.test(p.name)), false);
+        rt.step.reset();
+        trainStep(m, opt, () => m.forward(t(x), t(y)).loss!, { step, lr: 0.01 });   // no clipping: the norm would count the frozen gradients in one run only
+        versions.push(m.params.gradLayoutVersion);
+      }
+      const out = { values: new Map(m.params.list().map((p) => [p.name, Array.from(p.value.f32())])), grads: m.params.grads.size, flat: m.params.flat.size, versions };
+      m.dispose(); opt.dispose();
+      return out;
+    };
+    // frozen, against a learning rate of 0 for the same parameters (their gradients computed, unused)
+    const frozen = run([{ params: frozenNames, frozen: true }]), still = run([{ params: frozenNames, lrScale: 0 }]);
+    expect(frozen.grads).toBeLessThan(still.grads);
+    for (const [name, v] of frozen.values) expect(v, name).toEqual(still.values.get(name));
+    // thawed after one step: the buffer is made again with room for them, and they move from then on
+    const thawed = run([{ params: frozenNames, frozen: true }], 1);
+    expect(thawed.grads).toBe(thawed.flat);
+    expect(thawed.versions).toEqual([0, 1, 1]);
+    for (const [name, v] of thawed.values) {
+      if (frozenNames.test(name)) expect(v, name).not.toEqual(frozen.values.get(name));
+    }
   });
 
   it('layer-wise decay: layer k trains at lr·decay^(L−k) (embeddings 0, blocks 1 … L, norms and head L)', () => {
