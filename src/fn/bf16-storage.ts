@@ -2,10 +2,13 @@
 // forward in f32 as usual; then everything it allocated is moved into one compact store, the
 // activations as bf16 (round to nearest even: 2 bytes instead of 4), the tensors marked `exact`
 // (row statistics, rotary tables) and integer tensors as they are, and the f32 region is freed.
-// The segment's backward unpacks the store into a fresh f32 region, points the segment's tensors
-// at it (`Tensor.relocate`: the recorded closures keep the tensor objects they captured), runs
-// the recorded closures, moves its inputs' gradients out and frees the region with the segment's
-// activation gradients. Arithmetic stays f32 everywhere; what changes is that the backward reads
+// The store is a persistent allocation (freed blocks are reused, so steps of equal shapes reuse
+// the same bytes; inside the step arena, stores and regions of changing sizes left gaps that grew
+// its chunks: 123 MiB of wasm memory for a 41 MiB peak), freed by the segment's backward or, if
+// that never runs, when the step arena's scope closes. The backward unpacks the store into a
+// fresh f32 region, points the segment's tensors at it (`Tensor.relocate`: the recorded closures
+// keep the tensor objects they captured), runs the recorded closures, moves its inputs' gradients
+// out and frees the region with the segment's activation gradients. Arithmetic stays f32 everywhere; what changes is that the backward reads
 // the activations rounded to bf16 (relative error ≤ 2^-8 each) — mixed-precision training's
 // numbers, with f32 master weights, gradients and optimizer state.
 // Memory: the store (≈ half the segment's activations) per segment, plus one segment's f32
@@ -90,16 +93,19 @@ export function storedSegment(rt: Runtime, f: (x: Tensor) => Tensor, x: Tensor,
   }
   blocks.sort((a, b) => a.ptr - b.ptr);
   const views = made.filter((m) => !m.root && m.t.isLive).map((m) => ({ t: m.t, ptr: m.ptr, block: blockOf(blocks, m.ptr) }));
-  // pack above the region, free the region, move the store down to where the region began
-  const staging = rt.empty([Math.max(1, stored >> 2)], { arena: 'step', dtype: 'i32' });
-  for (const b of blocks) {
-    if (b.bf16) packBf16(rt, staging.ptr + b.at, b.ptr, b.size);
-    else copyBytes(rt, staging.ptr + b.at, b.ptr, b.size * 4);
+  let store: Tensor;
+  try {
+    store = rt.empty([Math.max(1, stored >> 2)], { dtype: 'i32' });
+  } catch (err) {
+    rt.step.release(before);                                        // out of memory: nothing kept
+    throw err;
   }
-  const from = staging.ptr;
+  for (const b of blocks) {
+    if (b.bf16) packBf16(rt, store.ptr + b.at, b.ptr, b.size);
+    else copyBytes(rt, store.ptr + b.at, b.ptr, b.size * 4);
+  }
   rt.step.release(mark);
-  const store = rt.empty([Math.max(1, stored >> 2)], { arena: 'step', dtype: 'i32' });
-  copyBytes(rt, store.ptr, from, stored);
+  rt.step.defer(() => { if (store.isLive) rt.free(store); });
   const inputs = [x, ...(opts.inputs ?? [])].filter((t): t is Tensor => !!t && t.requiresGrad);
   tape.record('storedSegment', y, () => {
     if (!y.grad) return;
@@ -113,6 +119,7 @@ export function storedSegment(rt: Runtime, f: (x: Tensor) => Tensor, x: Tensor,
         else copyBytes(rt, base + b.to, store.ptr + b.at, b.size * 4);
         b.t.relocate(base + b.to, lease);
       }
+      rt.free(store);
       for (const v of views) if (v.block) v.t.relocate(base + v.block.to + (v.ptr - v.block.ptr), lease);
       out.grad = y.grad;
       for (let i = backward.length - 1; i >= 0; i--) backward[i]!();

@@ -80,6 +80,8 @@ export class Arena implements Allocator {
   #peak = 0;
   /** Live scope ids, outermost first: an allocation is valid while its id is still here. */
   #scopes: number[] = [nextScope++];
+  /** What to run when a scope closes (`defer`), with the depth of the scope, in registration order. */
+  #deferred: { depth: number; fn: () => void }[] = [];
 
   /**
    * @param heap where chunks come from
@@ -172,6 +174,26 @@ export class Arena implements Allocator {
     this.#used = mark.used;
     this.#chunk = mark.chunk;
     this.#offset = mark.offset;
+    this.#runDeferred(mark.depth);
+  }
+
+  /**
+   * Runs `fn` when the innermost open scope is released or the arena reset: for memory held
+   * elsewhere on behalf of the scope (mixed precision's activation stores, in the persistent store).
+   * @example
+   * ```ts
+   * const store = rt.empty([n]);                         // persistent
+   * rt.step.defer(() => { if (store.isLive) rt.free(store); });
+   * ```
+   */
+  defer(fn: () => void): void {
+    this.#deferred.push({ depth: this.#scopes.length - 1, fn });
+  }
+
+  /** Runs (newest first) and forgets what was deferred in scopes at `depth` or deeper. */
+  #runDeferred(depth: number): void {
+    const d = this.#deferred;
+    while (d.length && d[d.length - 1]!.depth >= depth) d.pop()!.fn();
   }
 
   /** Frees everything in the arena and invalidates every allocation made from it. Keeps the chunks. */
@@ -180,6 +202,7 @@ export class Arena implements Allocator {
     this.#chunk = 0;
     this.#offset = 0;
     this.#used = 0;
+    this.#runDeferred(0);
   }
 
   /** Runs `fn` in a scope and releases it afterwards, also when `fn` throws. */

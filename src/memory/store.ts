@@ -137,6 +137,11 @@ export class Store implements Allocator {
     return scoped(this, fn);
   }
 
+  /** Restarts the peak from what is allocated now (to measure one step's peak). */
+  resetPeak(): void {
+    this.#peak = this.#used;
+  }
+
   report(): ArenaReport {
     return chunkReport(this.#chunks, this.#used, this.#peak);
   }

@@ -37,6 +37,25 @@ describe('arenas', () => {
     expect(rt.step.report().usedBytes).toBe(64 + 448); // 40 and 400 bytes, each rounded up to 64
   });
 
+  it('defer runs when its scope is released (newest first) or the arena reset, not before', async () => {
+    const rt = await createRuntime({ variant: 'simd' });
+    const ran: string[] = [];
+    rt.step.defer(() => ran.push('outer'));
+    const m = rt.step.mark();
+    rt.step.defer(() => ran.push('a'));
+    const inner = rt.step.mark();
+    rt.step.defer(() => ran.push('b'));
+    rt.step.release(inner);
+    expect(ran).toEqual(['b']);
+    rt.step.defer(() => ran.push('c'));
+    rt.step.release(m);
+    expect(ran).toEqual(['b', 'c', 'a']);
+    rt.step.reset();
+    expect(ran).toEqual(['b', 'c', 'a', 'outer']);
+    rt.step.reset();
+    expect(ran).toHaveLength(4);
+  });
+
   it('scope() releases also when the function throws', async () => {
     const rt = await createRuntime({ variant: 'simd' });
     const used = rt.step.report().usedBytes;

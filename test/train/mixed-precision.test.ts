@@ -15,7 +15,7 @@ const bits = (x: Float32Array) => Array.from(new Int32Array(x.slice().buffer));
 const i32 = (d: number[], shape: number[]) => rt.tensor(d, shape, { dtype: 'i32', arena: 'step' });
 const ids = (n: number, v: number, salt: number) => Array.from({ length: n }, (_, i) => (i * 7 + salt * 3 + ((i * i) >> 2)) % v);
 
-/** Trains `steps` AdamW steps; returns each step's loss, the gradients after each, and the step arena's peak. */
+/** Trains `steps` AdamW steps; returns each step's loss, the gradients after each, and the peak of the step's memory (arena and stores). */
 function run(model: Model, loss: (step: number) => Tensor, steps: number): { losses: number[]; grads: Float32Array[]; peak: number } {
   const opt = new AdamW(model.params, { weightDecay: 0.1 });
   const losses: number[] = [], grads: Float32Array[] = [];
@@ -23,8 +23,12 @@ function run(model: Model, loss: (step: number) => Tensor, steps: number): { los
   for (let step = 0; step < steps; step++) {
     rt.step.reset();
     rt.step.resetPeak();
+    rt.persistent.resetPeak();
+    const before = rt.memoryReport().persistent.usedBytes;
     const r = trainStep(model, opt, () => loss(step), { step, lr: 3e-3, clip: 1 });
-    peak = Math.max(peak, rt.memoryReport().step.peakBytes);
+    // the step arena's peak plus what the step added to the persistent store at most (bf16 activation stores)
+    const m = rt.memoryReport();
+    if (step > 0) peak = Math.max(peak, m.step.peakBytes + m.persistent.peakBytes - before);   // step 0 also makes the optimizer's moments
     losses.push(r.loss);
     grads.push(model.params.grads.f32().slice());
   }
@@ -177,7 +181,7 @@ describe('mixed precision', () => {
       rels.push(rel.toFixed(4));
     }
     console.log(`bf16 GPT: relative gradient difference to f32 per step ${rels.join(', ')}`);
-    console.log(`GPT 4 layers d 32, B 4 T 32: step arena peak f32 ${(f32!.peak / 2 ** 20).toFixed(2)} MiB, bf16 ${(bf16!.peak / 2 ** 20).toFixed(2)} MiB (${(bf16!.peak / f32!.peak).toFixed(2)}×)`);
+    console.log(`GPT 4 layers d 32, B 4 T 32: step memory peak (arena + stores) f32 ${(f32!.peak / 2 ** 20).toFixed(2)} MiB, bf16 ${(bf16!.peak / 2 ** 20).toFixed(2)} MiB (${(bf16!.peak / f32!.peak).toFixed(2)}×)`);
     expect(bf16!.peak).toBeLessThan(0.8 * f32!.peak);
   });
 
@@ -200,6 +204,28 @@ describe('mixed precision', () => {
     } finally {
       setSplitLimits(limits);
     }
+  });
+
+  it('bf16 stores are freed by the backward, or by the step arena when no backward runs; steps after the first allocate nothing', () => {
+    const { model, loss } = gpt({ nLayer: 2 })('bf16');
+    const opt = new AdamW(model.params);
+    const used: number[] = [], wasm: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      rt.step.reset();
+      trainStep(model, opt, () => loss(step), { step, lr: 1e-3 });
+      used.push(rt.memoryReport().persistent.usedBytes);
+      wasm.push(rt.memoryReport().memoryBytes);
+    }
+    expect(new Set(used).size).toBe(1);
+    expect(new Set(wasm.slice(1)).size).toBe(1);
+    // a forward whose backward never runs: its stores are held until the step arena is reset
+    rt.step.reset();
+    loss(0);
+    expect(rt.memoryReport().persistent.usedBytes).toBeGreaterThan(used[0]!);
+    rt.tape.clear();
+    rt.step.reset();
+    expect(rt.memoryReport().persistent.usedBytes).toBe(used[0]);
+    model.dispose(); opt.dispose();
   });
 
   it('refuses an unknown precision and a segment that changes shape, leaving the tape and arena as they were', () => {
