@@ -160,6 +160,18 @@ export class ParameterSet {
     return this.#layout().at.get(offset);
   }
 
+  /** Elements of the gradient buffer in its current layout (whether it exists yet or not). */
+  get gradSize(): number {
+    this.#need(this.#flat);
+    return this.#layout().size;
+  }
+
+  /** @internal The current gradient layout: each parameter's start in `grads` by its start in `flat`, with its padded size (optimizer state follows it). */
+  gradLayout(): { at: ReadonlyMap<number, number>; sizes: ReadonlyMap<number, number> } {
+    const sizes = new Map(this.#list.map((p) => [p.offset, Math.ceil(shapeSize(p.spec.shape) / PAD) * PAD]));
+    return { at: new Map(this.#layout().at), sizes };
+  }
+
   /** Counts up whenever the gradient buffer's layout changes (parameters frozen or thawed after it was made). */
   get gradLayoutVersion(): number {
     return this.#gradLayoutVersion;

@@ -1,6 +1,6 @@
 // AdamW (Loshchilov & Hutter, decoupled weight decay) fused over the flat parameter buffer:
 // two kernel calls per step, one over the weight-decayed range and one over the rest (which
-// range decays: `DecayRule`). Moments live in buffers of the same layout.
+// range decays: `DecayRule`). Moments live in buffers of the gradients' layout.
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
@@ -30,8 +30,6 @@ export class AdamW extends FlatOptimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
-  #m: Tensor | null = null;
-  #v: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: AdamWOptions = {}) {
     FlatOptimizer.checkKeys('AdamW', opts, ['betas', 'eps', 'weightDecay', 'decay', 'groups', 'layerDecay']);
@@ -47,27 +45,15 @@ export class AdamW extends FlatOptimizer {
     if (!(this.eps > 0)) throw new ValueError(`AdamW: eps is ${this.eps}, expected > 0`);
   }
 
-  /** The moments, zeros until the first step (made then, or when a checkpoint reads or restores them). */
-  #moments(): [Tensor, Tensor] {
-    this.#m ??= this.stateBuffer();
-    this.#v ??= this.stateBuffer();
-    return [this.#m, this.#v];
-  }
-
   protected update(start: number, end: number, grad: number, wd: number, lr: number, gradScale: number, t: number): void {
-    const p = this.params, range = (b: Tensor, at = start) => b.view([end - start], at);
-    const [m, v] = this.#moments();
-    adamwUpdate(p.rt, { param: range(p.flat), grad: range(p.grads, grad), m: range(m), v: range(v) },
+    const p = this.params, range = (b: Tensor, at = grad) => b.view([end - start], at);
+    adamwUpdate(p.rt, { param: range(p.flat, start), grad: range(p.grads), m: range(this.state('exp_avg')), v: range(this.state('exp_avg_sq')) },
       { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: wd, step: t, gradScale });
   }
 
+  /** The moments, zeros until the first step (made then, or when a checkpoint reads or restores them). */
   stateTensors(): Record<string, Tensor> {
-    const [m, v] = this.#moments();
-    return { exp_avg: m, exp_avg_sq: v };
-  }
-
-  protected freeState(): void {
-    this.#m = this.#v = null;
+    return { exp_avg: this.state('exp_avg'), exp_avg_sq: this.state('exp_avg_sq') };
   }
 
   protected hyper(): Record<string, number> {

@@ -5,6 +5,7 @@
 import { ValueError, preview } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Parameter, ParameterSet } from '../nn/parameters.js';
+import { copy } from '../ops/elementwise.js';
 
 /**
  * Which parameters weight decay applies to. 'matrices' (default): the matmul weights only —
@@ -63,7 +64,7 @@ export interface Optimizer {
   /** Updates applied so far. */
   readonly stepCount: number;
   step(opts: StepOptions): void;
-  /** State buffers by name (same flat layout as the parameters), for checkpoints. */
+  /** State buffers by name (the gradients' layout: the parameters' without the frozen ones), for checkpoints. */
   stateTensors(): Record<string, Tensor>;
   /** Hyper-parameters and the step count, JSON-serialisable. */
   stateMeta(): Record<string, number | string | boolean>;
@@ -179,7 +180,7 @@ export abstract class FlatOptimizer implements Optimizer {
     return ranges;
   }
 
-  /** Updates elements [start, end) of the flat buffers, whose gradients start at element `grad` of the gradient buffer, with weight decay `wd`; `t` is the 1-based step. */
+  /** Updates elements [start, end) of the flat parameters, whose gradients and state start at element `grad` of theirs, with weight decay `wd`; `t` is the 1-based step. */
   protected abstract update(start: number, end: number, grad: number, wd: number, lr: number, gradScale: number, t: number): void;
 
   abstract stateTensors(): Record<string, Tensor>;
@@ -198,17 +199,33 @@ export abstract class FlatOptimizer implements Optimizer {
     this.#t = t;
   }
 
-  /** A zeroed persistent buffer with the layout of the flat parameters (moments, momentum). */
-  protected stateBuffer(): Tensor {
-    const t = this.params.rt.zeros(this.params.flat.shape);
-    this.#state.push(t);
+  /**
+   * The state buffer `name` (moments, momentum): zeros when first asked for, in the gradients'
+   * layout — no room for frozen parameters. When parameters were frozen or thawed since, every
+   * buffer is laid out again first: each parameter keeps its state, a thawed one starts at zero.
+   */
+  protected state(name: string): Tensor {
+    const ps = this.params, rt = ps.rt;
+    if (this.#stateLayout && this.#stateLayout.version !== ps.gradLayoutVersion) {
+      const old = this.#stateLayout, now = ps.gradLayout();
+      for (const [key, t] of this.#state) {
+        const moved = rt.zeros([ps.gradSize]);
+        for (const [offset, from] of old.at) {
+          const to = now.at.get(offset), n = now.sizes.get(offset)!;
+          if (to !== undefined) copy(rt, t.view([n], from), { out: moved.view([n], to) });
+        }
+        rt.free(t);
+        this.#state.set(key, moved);
+      }
+    }
+    this.#stateLayout = { version: ps.gradLayoutVersion, at: ps.gradLayout().at };
+    let t = this.#state.get(name);
+    if (!t) this.#state.set(name, (t = rt.zeros([ps.gradSize])));
     return t;
   }
 
-  readonly #state: Tensor[] = [];
-
-  /** Forgets the subclass's state buffers (they are freed by `dispose`). */
-  protected abstract freeState(): void;
+  readonly #state = new Map<string, Tensor>();
+  #stateLayout: { version: number; at: ReadonlyMap<number, number> } | null = null;
 
   /**
    * Frees the optimizer state for reuse; a later `step` starts it again from zeros (step count kept).
@@ -218,7 +235,8 @@ export abstract class FlatOptimizer implements Optimizer {
    * ```
    */
   dispose(): void {
-    for (const t of this.#state.splice(0)) if (t.isLive) this.params.rt.free(t);
-    this.freeState();
+    for (const t of this.#state.values()) if (t.isLive) this.params.rt.free(t);
+    this.#state.clear();
+    this.#stateLayout = null;
   }
 }

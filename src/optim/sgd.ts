@@ -1,5 +1,5 @@
 // SGD with momentum (and optional Nesterov), weight decay added to the gradient as PyTorch
-// does, fused over the flat parameter buffer with the momentum buffer in the same layout.
+// does, fused over the flat parameter buffer with the momentum buffer in the gradients' layout.
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ParameterSet } from '../nn/parameters.js';
@@ -27,7 +27,6 @@ export class SGD extends FlatOptimizer {
   readonly name = 'sgd';
   readonly momentum: number;
   readonly nesterov: boolean;
-  #buf: Tensor | null = null;
 
   constructor(params: ParameterSet, opts: SGDOptions = {}) {
     FlatOptimizer.checkKeys('SGD', opts, ['momentum', 'weightDecay', 'nesterov', 'decay', 'groups', 'layerDecay']);
@@ -39,23 +38,15 @@ export class SGD extends FlatOptimizer {
     this.setGroups(opts);
   }
 
-  /** The momentum buffer, zeros until the first step. */
-  #momentum(): Tensor {
-    return (this.#buf ??= this.stateBuffer());
-  }
-
   protected update(start: number, end: number, grad: number, wd: number, lr: number, gradScale: number): void {
-    const p = this.params, range = (b: Tensor, at = start) => b.view([end - start], at);
-    sgdUpdate(p.rt, { param: range(p.flat), grad: range(p.grads, grad), buf: range(this.#momentum()) },
+    const p = this.params, range = (b: Tensor, at = grad) => b.view([end - start], at);
+    sgdUpdate(p.rt, { param: range(p.flat, start), grad: range(p.grads), buf: range(this.state('momentum_buffer')) },
       { lr, momentum: this.momentum, weightDecay: wd, nesterov: this.nesterov, gradScale });
   }
 
+  /** The momentum buffer, zeros until the first step. */
   stateTensors(): Record<string, Tensor> {
-    return { momentum_buffer: this.#momentum() };
-  }
-
-  protected freeState(): void {
-    this.#buf = null;
+    return { momentum_buffer: this.state('momentum_buffer') };
   }
 
   protected hyper(): Record<string, number | boolean> {

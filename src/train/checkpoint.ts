@@ -190,7 +190,8 @@ export function loadWeights(model: Model, ckpt: Checkpoint, optimizer?: Optimize
     for (const [name, buf] of Object.entries(optimizer.stateTensors())) {
       const t = ckpt.tensors.get(`optimizer.${name}`);
       if (!t || t.data.length !== buf.size || !(t.data instanceof Float32Array)) {
-        throw new CheckpointError(`checkpoint: optimizer.${name} is missing or has ${t?.data.length ?? 0} elements, expected ${buf.size}`);
+        const hint = t ? ' (optimizer state holds the parameters that are not frozen: resume with the same frozen groups)' : '';
+        throw new CheckpointError(`checkpoint: optimizer.${name} is missing or has ${t?.data.length ?? 0} elements, expected ${buf.size}${hint}`);
       }
       checkFinite('checkpoint', `optimizer.${name}`, t.data, t.shape);
       copies.push([buf, t.data]);

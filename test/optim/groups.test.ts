@@ -3,7 +3,7 @@
 // elementwise kernel per range of equal settings, so each parameter's new value is, bit for bit,
 // what the plain optimizer gives at that parameter's own learning rate and decay.
 import { describe, expect, it } from 'vitest';
-import { AdamW, createRuntime, GPT, SGD, trainStep, ValueError } from '../../src/index.js';
+import { AdamW, checkpointBytes, createRuntime, GPT, loadWeights, parseCheckpoint, SGD, trainStep, ValueError } from '../../src/index.js';
 import { layerOf } from '../../src/optim/optimizer.js';
 
 const rt = await createRuntime({ variant: 'simd', threads: 1 });
@@ -80,6 +80,34 @@ describe('parameter groups', () => {
     for (const [name, v] of thawed.values) {
       if (frozenNames.test(name)) expect(v, name).not.toEqual(frozen.values.get(name));
     }
+  });
+
+  it('optimizer state has no room for frozen parameters either; thawing keeps every other parameter\'s state; checkpoints resume with the same groups', () => {
+    const m = new GPT(rt, cfg, { seed: 4 });
+    const frozenNames = /wte|h\.0\./;
+    const opt = new AdamW(m.params, { groups: [{ params: frozenNames, frozen: true }] });
+    trainStep(m, opt, () => m.forward(t(x), t(y)).loss!, { step: 0, lr: 0.01 });
+    const ps = m.params, p = ps.get('transformer.h.1.mlp.c_fc.weight')!, n = p.value.size;
+    expect(opt.stateTensors().exp_avg!.size).toBe(ps.grads.size);
+    expect(ps.grads.size).toBeLessThan(ps.flat.size);
+    const before = opt.stateTensors().exp_avg!.f32().slice(ps.gradOffset(p.offset)!, ps.gradOffset(p.offset)! + n);
+    expect(before.some((v) => v !== 0)).toBe(true);
+    // a checkpoint of this state loads into a fresh optimizer with the same groups, not into one without them
+    const ckpt = parseCheckpoint(checkpointBytes(m, { optimizer: opt }));
+    const same = new AdamW(m.params, { groups: [{ params: frozenNames, frozen: true }] });
+    loadWeights(m, ckpt, same);
+    expect(Array.from(same.stateTensors().exp_avg!.f32())).toEqual(Array.from(opt.stateTensors().exp_avg!.f32()));
+    same.dispose();
+    // thawed: the state is laid out again; the other parameters keep theirs, the thawed start at zero
+    ps.setFrozen(ps.list().filter((q) => frozenNames.test(q.name)), false);
+    const after = opt.stateTensors().exp_avg!;
+    expect(after.size).toBe(ps.flat.size);
+    expect(Array.from(after.f32().slice(ps.gradOffset(p.offset)!, ps.gradOffset(p.offset)! + n))).toEqual(Array.from(before));
+    const wte = ps.get('transformer.wte.weight')!;
+    expect(after.f32().slice(ps.gradOffset(wte.offset)!, ps.gradOffset(wte.offset)! + wte.value.size).every((v) => v === 0)).toBe(true);
+    const all = new AdamW(m.params);
+    expect(() => loadWeights(m, ckpt, all)).toThrow(/optimizer.exp_avg is missing or has \d+ elements, expected \d+/);
+    m.dispose(); opt.dispose(); all.dispose();
   });
 
   it('layer-wise decay: layer k trains at lr·decay^(L−k) (embeddings 0, blocks 1 … L, norms and head L)', () => {
