@@ -3,7 +3,7 @@
 // elementwise kernel per range of equal settings, so each parameter's new value is, bit for bit,
 // what the plain optimizer gives at that parameter's own learning rate and decay.
 import { describe, expect, it } from 'vitest';
-import { AdamW, checkpointBytes, createRuntime, GPT, loadWeights, parseCheckpoint, SGD, trainStep, ValueError } from '../../src/index.js';
+import { AdamW, checkpointBytes, createRuntime, GPT, loadWeights, parseCheckpoint, SGD, trainStep, ValueError, type AdamWOptions } from '../../src/index.js';
 import { layerOf } from '../../src/optim/optimizer.js';
 
 const rt = await createRuntime({ variant: 'simd', threads: 1 });
@@ -55,7 +55,7 @@ describe('parameter groups', () => {
 
   it('frozen parameters leave the others\' updates as they were; thawed, they train again in a new gradient layout', () => {
     const frozenNames = /wpe|h\.1\.mlp/;
-    const run = (groups: ConstructorParameters<typeof AdamW>[1]['groups'], thawAfter = Infinity) => {
+    const run = (groups: AdamWOptions['groups'], thawAfter = Infinity) => {
       const m = new GPT(rt, cfg, { seed: 4 });
       const opt = new AdamW(m.params, { weightDecay: 0.1, groups });
       const versions: number[] = [];
