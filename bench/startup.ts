@@ -32,12 +32,11 @@ import { NODE_MAJORS, nodeBinary } from '../tools/node-versions.js';
 import { isMainModule, median, type BenchRow } from './lib.js';
 import { parseArgs } from 'node:util';
 import { chromiumTarget, webdriverTarget } from './startup/browsers.js';
+import { MODES, type Bundles, type EntryResult, type Mode, type Sample, type Target } from './startup/types.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const HERE = join(ROOT, 'bench', 'startup');
 const BIN = join(ROOT, 'node_modules', '.bin');
-const MODES = ['kernel', 'token'] as const;
-export type Mode = (typeof MODES)[number];
 
 // ---------------------------------------------------------------- sizes
 
@@ -75,14 +74,6 @@ function walk(dir: string, keep: (f: string) => boolean): string[] {
     else if (keep(p)) out.push(p);
   }
   return out;
-}
-
-export interface Bundles {
-  dir: string;
-  /** dist/ as one minified ESM file (all exports), at <dir>/www/lib/wasmformer.js, the .wasm files at <dir>/build/. */
-  lib: string;
-  /** The workerd directory: worker.js (startWorkerd writes the config; the .wasm come from build/). */
-  workerd: string;
 }
 
 async function makeBundles(): Promise<Bundles> {
@@ -126,38 +117,6 @@ export async function sizes(bundles: Bundles): Promise<SizeRow[]> {
 
 // ---------------------------------------------------------------- one cold start
 
-/** What an entry script reports: cumulative ms since the top of the entry script. */
-export interface EntryResult {
-  mode: Mode;
-  backend: string;
-  result: number;
-  ms: { import: number; createRuntime: number; model?: number; firstResult: number };
-  /** performance.now() at the top of the entry script: runtime (or navigation) start → entry. */
-  boot: number;
-  /** Chromium: resource timing of the fetched files, ms since the top of the entry script. */
-  fetches?: Record<string, { start: number; end: number }>;
-  error?: string;
-}
-
-export interface Sample {
-  target: string;
-  mode: Mode;
-  rep: number;
-  backend: string;
-  /** In-process import → first result (ms), the headline; for workerd: request → response. */
-  headline: number;
-  phases: Record<string, number>;
-  /** Runtime start (process or navigation) → top of the entry script. */
-  boot?: number;
-  /** Measured from outside: process spawn → exit; Chromium page.goto → result seen; workerd spawn → response. */
-  outside: number;
-  /** workerd only: spawn → listening. */
-  ready?: number;
-  /** Chromium only: resource timing, ms since the top of the entry script (bundle fetched; .wasm fetch start and end). */
-  extra?: Record<string, number>;
-  load1: number;
-}
-
 function lastJsonLine(stdout: string, what: string, stderr: string): EntryResult {
   const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
   if (!line) throw new Error(`${what} printed no result.\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`);
@@ -181,15 +140,6 @@ function runProcess(cmd: string[], env: Record<string, string> = {}): Promise<{ 
       else resolve({ stdout, stderr, wallMs });
     });
   });
-}
-
-export interface Target {
-  name: string;
-  /** Shown in the table under the name. */
-  note: string;
-  headlineNote?: string;
-  run(mode: Mode): Promise<Omit<Sample, 'target' | 'mode' | 'rep' | 'load1'>>;
-  close?(): Promise<void>;
 }
 
 function processTarget(name: string, note: string, cmd: (mode: Mode) => string[], env: Record<string, string> = {}): Target {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, serveStatic, type StaticServer } from '../../tools/browser.js';
 import { launchBrowser } from '../../tools/browsers.js';
-import type { Bundles, EntryResult, Target } from '../startup.js';
+import type { Bundles, EntryResult, Target } from './types.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = join(ROOT, 'bench', 'startup');
