@@ -234,6 +234,90 @@ function mm_tn(c: usize, p: usize, b: usize, rows: i32, n: i32, hp: i32): void {
   }
 }
 
+// Decoding (fewer than 4 query rows in a block): K and V are read where they lie, no packing.
+// Each key's score is its own chain of f32x4 multiply-adds over d, summed across lanes at the
+// end (another order than mm_nt's, within the same bound); four keys run side by side. The
+// output takes every column's sum over the keys in order, as mm_nn does, with up to eight
+// independent chains per pass instead of mm_nn's two: the same bits as mm_nn.
+
+/** s (R, BK) = A (R, hs; row stride lda) · K (n, hs; row stride ldk)ᵀ, R < 4; columns n … np − 1 zero. */
+function mm_nt_rows(s: usize, a: usize, lda: i32, kb: usize, ldk: i32, rows: i32, hs: i32, n: i32, np: i32): void {
+  const h4 = hs & ~3;
+  for (let i = 0; i < rows; i++) {
+    const ai = a + f4(i * lda), si = s + f4(i * BK);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const k0 = kb + f4(j * ldk), k1 = k0 + f4(ldk), k2 = k1 + f4(ldk), k3 = k2 + f4(ldk);
+      let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+      for (let d = 0; d < h4; d += 4) {
+        const x = v128.load(ai + f4(d)), o = f4(d);
+        c0 = madd(x, v128.load(k0 + o), c0); c1 = madd(x, v128.load(k1 + o), c1);
+        c2 = madd(x, v128.load(k2 + o), c2); c3 = madd(x, v128.load(k3 + o), c3);
+      }
+      for (let d = h4; d < hs; d++) {
+        const x = v128.load32_zero(ai + f4(d)), o = f4(d);
+        c0 = madd(x, v128.load32_zero(k0 + o), c0); c1 = madd(x, v128.load32_zero(k1 + o), c1);
+        c2 = madd(x, v128.load32_zero(k2 + o), c2); c3 = madd(x, v128.load32_zero(k3 + o), c3);
+      }
+      store<f32>(si + f4(j), hsum(c0)); store<f32>(si + f4(j + 1), hsum(c1));
+      store<f32>(si + f4(j + 2), hsum(c2)); store<f32>(si + f4(j + 3), hsum(c3));
+    }
+    for (; j < n; j++) {
+      const kj = kb + f4(j * ldk);
+      let c0 = f32x4.splat(0);
+      for (let d = 0; d < h4; d += 4) c0 = madd(v128.load(ai + f4(d)), v128.load(kj + f4(d)), c0);
+      for (let d = h4; d < hs; d++) c0 = madd(v128.load32_zero(ai + f4(d)), v128.load32_zero(kj + f4(d)), c0);
+      store<f32>(si + f4(j), hsum(c0));
+    }
+    for (; j < np; j++) store<f32>(si + f4(j), 0);
+  }
+}
+
+/** C (R, hp) += P (R, BK; first n columns) · V (n, hs; row stride ldv), R < 4, columns hs … hp − 1 untouched (zero). */
+function mm_nn_rows(c: usize, hp: i32, p: usize, vb: usize, ldv: i32, rows: i32, n: i32, hs: i32): void {
+  for (let i = 0; i < rows; i++) {
+    const pi = p + f4(i * BK), ci = c + f4(i * hp);
+    let col = 0;
+    for (; col + 32 <= hs; col += 32) {
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      let vp = vb + f4(col);
+      for (let j = 0; j < n; j++) {
+        const x = v128.load32_splat(pi + f4(j));
+        a0 = madd(x, v128.load(vp), a0); a1 = madd(x, v128.load(vp, 16), a1);
+        a2 = madd(x, v128.load(vp, 32), a2); a3 = madd(x, v128.load(vp, 48), a3);
+        a4 = madd(x, v128.load(vp, 64), a4); a5 = madd(x, v128.load(vp, 80), a5);
+        a6 = madd(x, v128.load(vp, 96), a6); a7 = madd(x, v128.load(vp, 112), a7);
+        vp += f4(ldv);
+      }
+      const r = ci + f4(col);
+      v128.store(r, f32x4.add(a0, v128.load(r)));            v128.store(r, f32x4.add(a1, v128.load(r, 16)), 16);
+      v128.store(r, f32x4.add(a2, v128.load(r, 32)), 32);    v128.store(r, f32x4.add(a3, v128.load(r, 48)), 48);
+      v128.store(r, f32x4.add(a4, v128.load(r, 64)), 64);    v128.store(r, f32x4.add(a5, v128.load(r, 80)), 80);
+      v128.store(r, f32x4.add(a6, v128.load(r, 96)), 96);    v128.store(r, f32x4.add(a7, v128.load(r, 112)), 112);
+    }
+    for (; col < hs; col += 4) {
+      const w = min(4, hs - col);
+      let a0 = f32x4.splat(0);
+      let vp = vb + f4(col);
+      for (let j = 0; j < n; j++) {
+        const x = v128.load32_splat(pi + f4(j));
+        a0 = madd(x, w == 4 ? v128.load(vp) : load_part(vp, w), a0);
+        vp += f4(ldv);
+      }
+      const r = ci + f4(col);
+      v128.store(r, f32x4.add(a0, v128.load(r)));         // columns past hs stay 0 + 0
+    }
+  }
+}
+
+/** The first w < 4 floats at p, the other lanes zero. */
+function load_part(p: usize, w: i32): v128 {
+  let v = v128.load32_zero(p);
+  if (w > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (w > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Which keys a query sees
 //
@@ -325,7 +409,7 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
   const nqb = (tq + BQ - 1) / BQ;
   for (let u = u0; u < u1; u++) {
     const qb = u % nqb, bh = u / nqb, h = bh % nHead, b = bh / nHead;
-    const i0 = qb * BQ, rows = min(BQ, tq - i0);
+    const i0 = qb * BQ, rows = min(BQ, tq - i0), direct = rows < 4;   // direct: decoding's few rows (above)
     const qp = q + f4(b * bsq + i0 * ldq + h * hs);
     const kh = k + f4(b * bsk + h * hs), vh = v + f4(b * bsv + h * hs);
     const mrow: usize = mask == 0 ? 0 : mask + f4(b * maskLd);
@@ -335,11 +419,15 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
     for (let j0 = 0; j0 < tk; j0 += BK) {
       const n = min(BK, tk - j0), np = ceil8(n);
       if (!block_sees(i0, rows, j0, n) || key_bias(bias, mrow, j0, n, np) == 0) continue;
-      pack_t(kt, kh + f4(j0 * ldk), ldk, n, np, hs);
       // V's rows as they are when whole vectors cover a head, else copied with zero columns
       let vb = vh + f4(j0 * ldv), ldvb = ldv;
-      if (hp != hs) { pack_rows(vp, vb, ldv, n, hs, hp); vb = vp; ldvb = hp; }
-      mm_nt(s, qp, ldq, kt, rows, hs, np);
+      if (direct) {
+        mm_nt_rows(s, qp, ldq, kh + f4(j0 * ldk), ldk, rows, hs, n, np);
+      } else {
+        pack_t(kt, kh + f4(j0 * ldk), ldk, n, np, hs);
+        if (hp != hs) { pack_rows(vp, vb, ldv, n, hs, hp); vb = vp; ldvb = hp; }
+        mm_nt(s, qp, ldq, kt, rows, hs, np);
+      }
       for (let r = 0; r < rows; r++) {
         const sr = s + f4(r * BK);
         scale_mask_row(sr, bias, np, n, scale, i0 + r, j0, relh == 0 ? 0 : relh + f4(j0 - i0 - r));
@@ -364,7 +452,8 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
           for (let c = 0; c < hp; c += 4) v128.store(orow + f4(c), f32x4.mul(v128.load(orow + f4(c)), av));
         }
       }
-      mm_nn(o, hp, s, vb, ldvb, rows, n, hp, 1);
+      if (direct) mm_nn_rows(o, hp, s, vb, ldv, rows, n, hs);
+      else mm_nn(o, hp, s, vb, ldvb, rows, n, hp, 1);
     }
     // y = O / l; lse = m + ln l
     for (let r = 0; r < rows; r++) {

@@ -216,6 +216,9 @@ const CASES: Case[] = [
   { B: 1, tq: 150, tk: 150, nHead: 2, hs: 12, causal: true, mask: 'none', window: 70, globals: 2, rel: true, vPad: 7 },
   { B: 2, tq: 45, tk: 70, nHead: 3, hs: 8, causal: false, mask: 'none', rel: true, betas: 2 },
   { B: 1, tq: 66, tk: 66, nHead: 2, hs: 32, causal: true, mask: 'rows', rel: true },
+  // decoding's few query rows (K and V read where they lie): 32-column passes, then 4 and 2 columns
+  { B: 2, tq: 2, tk: 140, nHead: 2, hs: 70, causal: true, mask: 'rows', rel: true, window: 90, globals: 2, kvShared: true, want: 1 },
+  { B: 3, tq: 1, tk: 77, nHead: 3, hs: 64, causal: true, mask: 'none' },
 ];
 
 describe.each(VARIANTS)('fused attention %s', (variant) => {
