@@ -75,10 +75,11 @@ export function hfConfig(model: Model): Record<string, unknown> {
 const FROM_HF_ACT: Record<string, 'gelu' | 'gelu_erf' | 'relu'> = { gelu_new: 'gelu', gelu_pytorch_tanh: 'gelu', gelu_fast: 'gelu', gelu: 'gelu_erf', relu: 'relu' };
 
 /** The model types `configFromHf` reads, and the family each becomes. */
-export const HF_MODEL_TYPES: Readonly<Record<string, ModelFamily>> = { gpt2: 'gpt', bert: 'bert', vit: 'vit' };
+export const HF_MODEL_TYPES: Readonly<Record<string, ModelFamily>> = { gpt2: 'gpt', bert: 'bert', vit: 'vit', t5: 't5' };
 
 /**
- * Our family and config from a Hugging Face `config.json` (GPT-2 and its distillations, BERT, ViT).
+ * Our family and config from a Hugging Face `config.json` (GPT-2 and its distillations, BERT, ViT,
+ * T5 v1.0 — t5-small … t5-11b — and models of its layout).
  * Fields that change the computation in ways we do not implement (cross-attention in a GPT-2,
  * relative positions in a BERT, ViT without qkv biases, an activation we lack) are refused, named.
  * @throws ConfigError naming the field of `file` at fault.
@@ -136,6 +137,21 @@ export function configFromHf(json: unknown, file = 'config.json'): { family: Mod
       vocabSize: int('vocab_size'), maxPositions: int('max_position_embeddings'), typeVocabSize: int('type_vocab_size', 2),
       nLayer: int('num_hidden_layers'), nHead: int('num_attention_heads'), dModel: int('hidden_size'), dFF: int('intermediate_size'),
       dropout: 0, layerNormEps: num('layer_norm_eps', 1e-12), activation: act('hidden_act', 'gelu'), numLabels: labels(),
+    };
+  } else if (family === 't5') {
+    refuse('feed_forward_proj', (v) => v === 'relu' || v === 'gelu', "only 'relu' and 'gelu' feed-forwards are built (T5 v1.1's gated ones are not)");
+    refuse('is_gated_act', (v) => v === false, 'gated feed-forwards (T5 v1.1, Flan-T5) are not built');
+    const dModel = int('d_model'), nHead = int('num_heads', 8);
+    if (c.d_kv !== undefined && int('d_kv') * nHead !== dModel) {
+      throw new ConfigError(`${file}: d_kv ${preview(c.d_kv)} × num_heads ${nHead} = ${int('d_kv') * nHead} is not d_model ${dModel}; heads that do not split d_model exactly are not supported`);
+    }
+    refuse('tie_word_embeddings', (v) => typeof v === 'boolean', 'expected true or false');
+    config = {
+      vocabSize: int('vocab_size'), dModel, dFF: int('d_ff'), nLayer: int('num_layers'), nDecoderLayer: int('num_decoder_layers', int('num_layers')),
+      nHead, relBuckets: int('relative_attention_num_buckets', 32), relMaxDistance: int('relative_attention_max_distance', 128),
+      layerNormEps: num('layer_norm_epsilon', 1e-6), feedForward: (c.feed_forward_proj ?? 'relu') as 'relu' | 'gelu', dropout: 0,
+      tieWordEmbeddings: c.tie_word_embeddings !== false, padId: int('pad_token_id', 0), eosId: int('eos_token_id', 1),
+      decoderStartId: int('decoder_start_token_id', 0),
     };
   } else {
     refuse('qkv_bias', (v) => v === true, 'ViT without query/key/value biases is not supported');

@@ -49,7 +49,8 @@ export interface Pretrained {
 
 /**
  * Loads a Hugging Face model folder: a directory (Node, Bun, Deno) or a base URL (anywhere fetch
- * works). GPT-2 (and distilgpt2), BERT and ViT; the model comes back in eval mode.
+ * works). GPT-2 (and distilgpt2), BERT, ViT and T5 (v1.0 layout; its SentencePiece tokenizer is not
+ * read: `tokenizer: false`); the model comes back in eval mode.
  * @throws FileError for a missing folder or file (naming it), an HTTP error or an HTML page;
  *   ConfigError for an unsupported architecture or config field; CheckpointError for weights or
  *   tokenizer files that do not match the config (naming the tensor, file or field). The runtime

@@ -3,13 +3,13 @@
 // BertForMaskedLM in F16 with erf GELU and no pooler) load from a directory, from a sharded
 // index and from URLs, and give PyTorch's logits (computed in f64 from the stored weights) to
 // f32 accuracy. Every bad folder is a typed error and leaves the runtime's memory as it was.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  BERT, CheckpointError, ConfigError, createRuntime, decodeSafetensors, encodeSafetensors, FileError, GPT, loadModel, loadPretrained, type Runtime,
+  BERT, CheckpointError, ConfigError, createRuntime, decodeSafetensors, encodeSafetensors, FileError, GPT, hfConfig, loadModel, loadPretrained, T5, type Runtime,
 } from '../../src/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/pretrained/', import.meta.url));
@@ -143,6 +143,51 @@ describe('loadPretrained: PyTorch-made Hugging Face folders', () => {
   });
 });
 
+describe('loadPretrained: T5 (T5ForConditionalGeneration layout)', () => {
+  // A folder as transformers writes one: hfConfig's config.json (with fields we do not read) and
+  // every weight under its Hugging Face name, plus the tied copies encoder/decoder.embed_tokens
+  // that older checkpoints store beside shared.weight. The T5 built from it computes the same
+  // logits, bit for bit (same weights, same arithmetic).
+  const write = (dir: string, model: T5, extra: Record<string, unknown> = {}) => {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hfConfig(model), d_kv: model.config.dModel / model.config.nHead, is_gated_act: false, use_cache: true, ...extra }));
+    const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const p of model.params.list()) tensors[p.name] = { dtype: 'F32', shape: [...p.spec.shape], data: p.value.f32().slice() };
+    for (const copy of ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight']) tensors[copy] = tensors['shared.weight']!;
+    writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+  };
+  const cfg = { vocabSize: 40, nLayer: 2, nDecoderLayer: 1, nHead: 2, dModel: 16, dFF: 24, dropout: 0, padId: 0, eosId: 1, decoderStartId: 0, relBuckets: 8, relMaxDistance: 20 };
+
+  it('loads tied and untied, relu and gelu, ignoring the tied copies; the same logits', async () => {
+    for (const [tie, ff] of [[true, 'relu'], [false, 'gelu']] as const) {
+      const m = new T5(rt, { ...cfg, tieWordEmbeddings: tie, feedForward: ff }, { seed: 3 });
+      const dir = join(scratch, `t5-${tie}`);
+      write(dir, m);
+      const { model, family, report, tokenizer } = await loadPretrained(rt, dir, { tokenizer: false });
+      expect([family, tokenizer, report.missing]).toEqual(['t5', null, []]);
+      expect(report.ignored.sort()).toEqual(['decoder.embed_tokens.weight', 'encoder.embed_tokens.weight']);
+      expect(model.config).toEqual(m.config);
+      const src = i32([[5, 6, 7, 8, 1], [9, 10, 1, 0, 0]]), tgt = i32([[0, 7, 6, 5], [0, 10, 9, 1]]);
+      m.eval();
+      const want = rt.tape.noGrad(() => m.forward(src, tgt).logits.f32().slice());
+      const got = rt.tape.noGrad(() => (model as T5).forward(src, tgt).logits.f32().slice());
+      expect(maxDiff(got, want)).toBe(0);
+      model.dispose(); m.dispose();
+    }
+  });
+
+  it('refuses gated feed-forwards (T5 v1.1, Flan-T5) and heads that do not split d_model, naming the field', async () => {
+    const m = new T5(rt, cfg, { seed: 3 });
+    const dir = join(scratch, 't5-bad');
+    write(dir, m, { feed_forward_proj: 'gated-gelu' });
+    await expect(loadPretrained(rt, dir, { tokenizer: false })).rejects.toThrow(new ConfigError(`${join(dir, 'config.json')}: feed_forward_proj is "gated-gelu"; only 'relu' and 'gelu' feed-forwards are built (T5 v1.1's gated ones are not)`));
+    write(dir, m, { d_kv: 4 });
+    await expect(loadPretrained(rt, dir, { tokenizer: false })).rejects.toThrow(/d_kv 4 × num_heads 2 = 8 is not d_model 16/);
+    m.dispose();
+  });
+});
+
 describe('loadPretrained: bad folders are typed errors, and leave nothing behind', () => {
   /** A copy of a fixture folder, changed by `edit`. */
   const variant = (from: string, name: string, edit: (dir: string) => void) => {
@@ -164,7 +209,7 @@ describe('loadPretrained: bad folders are typed errors, and leave nothing behind
     ['a folder that does not exist', () => join(scratch, 'missing'), /missing has no config.json/, FileError],
     ['config.json that is not JSON', () => variant(GPT2, 'badjson', (d) => writeFileSync(join(d, 'config.json'), '{ "model_type": ')), /config.json: not valid JSON/, ConfigError],
     ['an unsupported architecture', () => variant(GPT2, 'llama', (d) => withConfig(d, { model_type: 'llama', architectures: ['LlamaForCausalLM'] })),
-      /model_type "llama" is not supported; supported: gpt2, bert, vit \(architectures \["LlamaForCausalLM"\]\)/, ConfigError],
+      /model_type "llama" is not supported; supported: gpt2, bert, vit, t5 \(architectures \["LlamaForCausalLM"\]\)/, ConfigError],
     ['an unsupported field', () => variant(GPT2, 'cross', (d) => withConfig(d, { add_cross_attention: true })), /add_cross_attention is true; a GPT-2 with cross-attention is not supported/, ConfigError],
     ['an activation we lack', () => variant(BERT_DIR, 'silu', (d) => withConfig(d, { hidden_act: 'silu' })), /hidden_act is "silu", not an activation we compute/, ConfigError],
     ['no weights', () => variant(GPT2, 'noweights', (d) => rmSync(join(d, 'model.safetensors'))), /has no model.safetensors and no model.safetensors.index.json/, FileError],
