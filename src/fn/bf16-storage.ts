@@ -5,14 +5,15 @@
 // The store is a persistent allocation (freed blocks are reused, so steps of equal shapes reuse
 // the same bytes; inside the step arena, stores and regions of changing sizes left gaps that grew
 // its chunks: 123 MiB of wasm memory for a 41 MiB peak), freed by the segment's backward or, if
-// that never runs, when the step arena's scope closes. The backward unpacks the store into a
-// fresh f32 region, points the segment's tensors at it (`Tensor.relocate`: the recorded closures
-// keep the tensor objects they captured), runs the recorded closures, moves its inputs' gradients
-// out and frees the region with the segment's activation gradients. Arithmetic stays f32 everywhere; what changes is that the backward reads
-// the activations rounded to bf16 (relative error ≤ 2^-8 each) — mixed-precision training's
-// numbers, with f32 master weights, gradients and optimizer state.
+// that never runs, when the step arena's scope closes (Arena.defer). The backward unpacks the
+// store into a fresh f32 region, points the segment's tensors at it (`Tensor.relocate`: the
+// recorded closures keep the tensor objects they captured), runs the recorded closures, moves
+// its inputs' gradients out and frees the region with the segment's activation gradients.
+// Arithmetic stays f32 everywhere; what changes is that the backward reads the activations
+// rounded to bf16 (relative error ≤ 2^-8 each) — mixed-precision training's numbers, with f32
+// master weights, gradients and optimizer state.
 // Memory: the store (≈ half the segment's activations) per segment, plus one segment's f32
-// region and gradients during its backward; time: a pack, a move and an unpack per activation.
+// region and gradients during its backward; time: a pack and an unpack per activation.
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { tensorHooks, type Tensor } from '../tensor.js';
@@ -68,7 +69,6 @@ export function storedSegment(rt: Runtime, f: (x: Tensor) => Tensor, x: Tensor,
     }
     copy(rt, out, { out: y });
   } catch (err) {
-    tensorHooks.created = outer;
     tape.takeSince(start);
     rt.step.release(before);
     throw err;
