@@ -467,6 +467,54 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
 }
 
 // ---------------------------------------------------------------------------------------------
+// Probabilities on request
+
+/**
+ * p (B, NH, tq, tk) ← the probabilities attention_fused_forward used, from its lse: exp(s − lse)
+ * for each key a query sees (its score s made as the forward made it: the same blocks, products
+ * and masks), 0 for the others and for rows that see no key. For attention maps of the attention
+ * that runs on the fused kernels only (ALiBi, T5's bias, windows). Units as the forward's.
+ */
+export function attention_fused_probs(p: usize, lse: usize, q: usize, k: usize, mask: usize, rel: usize,
+  tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, bsq: i32, bsk: i32, maskLd: i32,
+  scale: f32, flags: i32, window: i32, globals: i32, work: usize, u0: i32, u1: i32): void {
+  set_pattern(flags, window, globals, tq, tk);
+  const relLd = tq + tk - 1;
+  const kt = work, s = kt + f4(hs * BK), bias = s + f4(BQ * BK);
+  const nqb = (tq + BQ - 1) / BQ;
+  for (let u = u0; u < u1; u++) {
+    const qb = u % nqb, bh = u / nqb, h = bh % nHead, b = bh / nHead;
+    const i0 = qb * BQ, rows = min(BQ, tq - i0), direct = rows < 4;
+    const qp = q + f4(b * bsq + i0 * ldq + h * hs), kh = k + f4(b * bsk + h * hs);
+    const mrow: usize = mask == 0 ? 0 : mask + f4(b * maskLd);
+    const relh: usize = rel == 0 ? 0 : rel + f4(h * relLd + tq - 1);
+    const p0: usize = p + ((<usize>(bh * tq + i0) * <usize>tk) << 2);
+    for (let j0 = 0; j0 < tk; j0 += BK) {
+      const n = min(BK, tk - j0), np = ceil8(n);
+      if (!block_sees(i0, rows, j0, n) || key_bias(bias, mrow, j0, n, np) == 0) {
+        for (let r = 0; r < rows; r++) zero(p0 + ((<usize>r * tk + j0) << 2), n);
+        continue;
+      }
+      if (direct) mm_nt_rows(s, qp, ldq, kh + f4(j0 * ldk), ldk, rows, hs, n, np);
+      else {
+        pack_t(kt, kh + f4(j0 * ldk), ldk, n, np, hs);
+        mm_nt(s, qp, ldq, kt, rows, hs, np);
+      }
+      for (let r = 0; r < rows; r++) {
+        const sr = s + f4(r * BK), pr = p0 + ((<usize>r * tk + j0) << 2);
+        const l = load<f32>(lse + f4(bh * tq + i0 + r));
+        if (l == Infinity) { zero(pr, n); continue; }
+        scale_mask_row(sr, bias, np, n, scale, i0 + r, j0, relh == 0 ? 0 : relh + f4(j0 - i0 - r));
+        const lv = f32x4.splat(l), z = f32x4.splat(0);
+        let j = 0;
+        for (; j + 4 <= n; j += 4) v128.store(pr + f4(j), exp4Nonpos(f32x4.min(f32x4.sub(v128.load(sr + f4(j)), lv), z)));
+        for (; j < n; j++) store<f32>(pr + f4(j), exp1Nonpos(min<f32>(load<f32>(sr + f4(j)) - l, 0)));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Backward
 
 /**

@@ -12,7 +12,7 @@ import { exact, type Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { colsum, fill } from '../ops/elementwise.js';
 import {
-  attendBackward, attendForward, attendFusedBackward, attendFusedForward, FUSED_MAX_HEAD_SIZE,
+  attendBackward, attendForward, attendFusedBackward, attendFusedForward, attendFusedProbs, FUSED_MAX_HEAD_SIZE,
   type AttentionDims, type GradView, type HeadView, type MaskView,
 } from '../ops/attention.js';
 import { gradOf, gradSlot } from './grad.js';
@@ -45,7 +45,11 @@ export interface AttentionOptions {
    * (padding), anything else keeps it. A query that sees no key at all gets a zero output.
    */
   keyMask?: Tensor | null;
-  /** Return the (B, NH, Tq, Tk) probabilities (runs the dense path, which stores them). Default false. */
+  /**
+   * Return the (B, NH, Tq, Tk) probabilities (runs the dense path, which stores them; attention that
+   * runs on the fused kernels only — a relative bias, a window — makes them from the fused forward's
+   * log-sum-exps instead). Default false.
+   */
   probs?: boolean;
   /**
    * Force a path: 'fused' (the default: memory O(T), not O(T²)) or 'dense' (scores, softmax and
@@ -122,16 +126,19 @@ export function attend(rt: Runtime, q: Tensor | ColumnSlice, k: Tensor | ColumnS
   const rel = opts.rel ?? null;
   const fusedOnly = d.window ? `a sliding window (window ${d.window})` : rel ? 'a relative position bias' : null;
   const fused = fusedOnly !== null || (!opts.probs && (opts.path ?? 'fused') === 'fused' && d.hs <= FUSED_MAX_HEAD_SIZE);
-  if (fusedOnly && (opts.probs || opts.path === 'dense' || d.hs > FUSED_MAX_HEAD_SIZE)) {
-    throw new ValueError(`${op}: ${fusedOnly} runs on the fused kernels only: no probabilities, path 'fused', heads ≤ ${FUSED_MAX_HEAD_SIZE} (here: probs ${!!opts.probs}, path ${opts.path ?? 'fused'}, hs ${d.hs})`);
+  if (fusedOnly && (opts.path === 'dense' || d.hs > FUSED_MAX_HEAD_SIZE)) {
+    throw new ValueError(`${op}: ${fusedOnly} runs on the fused kernels only: path 'fused', heads ≤ ${FUSED_MAX_HEAD_SIZE} (here: path ${opts.path ?? 'fused'}, hs ${d.hs})`);
   }
   if (rel) expectF32(op, 'rel', rel);
   const y = rt.empty([B, Tq, C], { arena: 'step' });
   const yv: HeadView = { t: y, at: 0, ld: C, batchStride: Tq * C };
-  const probs = fused ? null : rt.empty([B, nHead, Tq, Tk], { arena: 'step' });
+  // probabilities: kept by the dense path, or made from the fused forward's lse when asked for
+  const probs = fused && !opts.probs ? null : rt.empty([B, nHead, Tq, Tk], { arena: 'step' });
   const lse = fused ? exact(rt.empty([B, nHead, Tq], { arena: 'step' })) : null;   // f32 under mixed precision too
-  if (lse) attendFusedForward(rt, yv, lse, qv, kv, vv, d, maskView, { rel });
-  else attendForward(rt, yv, probs!, qv, kv, vv, d, maskView);
+  if (lse) {
+    attendFusedForward(rt, yv, lse, qv, kv, vv, d, maskView, { rel });
+    if (probs) attendFusedProbs(rt, probs, lse, qv, kv, d, maskView, { rel });
+  } else attendForward(rt, yv, probs!, qv, kv, vv, d, maskView);
   if (rt.tape.needsGrad(qs.t, ks.t, vs.t, rel)) {
     rt.tape.record(op, y, () => {
       if (!y.grad) return;

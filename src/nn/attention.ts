@@ -8,7 +8,7 @@
 import { ShapeError, ValueError, preview } from '../errors.js';
 import { exact, type Tensor } from '../tensor.js';
 import { attend, checkKeyMask, type AttentionOptions, type AttentionResult, type ColumnSlice } from '../fn/attention.js';
-import { attendForward, attendFusedForward, FUSED_MAX_HEAD_SIZE, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
+import { attendForward, attendFusedForward, attendFusedProbs, FUSED_MAX_HEAD_SIZE, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
 import { copyBlock } from '../ops/elementwise.js';
 import type { Runtime } from '../runtime.js';
 import { dropout } from '../fn/dropout.js';
@@ -262,12 +262,12 @@ export class Attention implements KeepsAttention {
     return exact(this.ctx.rt.tensor(data, [this.nHead, L], { arena: 'step' }));
   }
 
-  /** The attention options of a whole-sequence call: the probabilities (dense path) only when kept. */
+  /** The attention options of a whole-sequence call: the probabilities only when kept. */
   #options(keyMask: Tensor | null): AttentionOptions {
-    // ALiBi's bias and a window run on the fused kernels only: no probabilities to keep then
+    // ALiBi's bias and a window run on the fused kernels only, which make the probabilities from their lse
     const fusedOnly = this.#fusedOnly();
     return {
-      causal: this.causal, keyMask, probs: this.keepProbs && !fusedOnly, path: fusedOnly ? 'fused' : this.ctx.attentionPath,
+      causal: this.causal, keyMask, probs: this.keepProbs, path: fusedOnly ? 'fused' : this.ctx.attentionPath,
       window: this.window, globals: this.globals, scale: this.scale,
     };
   }
@@ -295,7 +295,7 @@ export class Attention implements KeepsAttention {
     const [q, k, v] = this.#positioned(this.#project(x, 3), pos).map(hv) as [HeadView, HeadView, HeadView];
     const { y, probs } = attendCached(this.ctx.rt, q, k, v, cache, pos,
       { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal, window: this.window, globals: this.globals, scale: this.scale }, keyMask, this.#dense(),
-      this.#bias(Tn, pos + Tn));
+      this.#bias(Tn, pos + Tn), this.keepProbs);
     if (probs) this.#keep(probs);
     return this.o.forward(y);
   }
@@ -315,7 +315,7 @@ export class Attention implements KeepsAttention {
     const probs = attendNoGrad(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, { t: q!.t, at: q!.col, ld: ldq, batchStride: Tn * ldq },
       { t: kv, at: 0, ld: C2, batchStride: stride }, { t: kv, at: C, ld: C2, batchStride: stride },
       { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: C / this.nHead, causal: false, scale: this.scale },
-      mask ? { t: mask, ld: S, shared: Bs === 1 } : null, this.#dense());
+      mask ? { t: mask, ld: S, shared: Bs === 1 } : null, this.#dense(), null, this.keepProbs);
     if (probs) this.#keep(probs);
     return this.o.forward(y);
   }
@@ -386,13 +386,18 @@ export class Attention implements KeepsAttention {
 
 /**
  * Attention without gradients into y: the fused kernels, or with `dense` (or heads too large for
- * them) the dense path, whose probabilities (B, NH, Tq, Tk) it returns (step arena).
+ * them) the dense path, whose probabilities (B, NH, Tq, Tk) it returns (step arena); the fused
+ * kernels return them too when `keep` (made from their lse).
  */
 function attendNoGrad(rt: Runtime, y: HeadView, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims,
-  mask: MaskView | null, dense: boolean, rel: Tensor | null = null): Tensor | null {
-  if ((!dense && d.hs <= FUSED_MAX_HEAD_SIZE) || rel) {
-    attendFusedForward(rt, y, rt.empty([d.B, d.nHead, d.Tq], { arena: 'step' }), q, k, v, d, mask, { rel });
-    return null;
+  mask: MaskView | null, dense: boolean, rel: Tensor | null, keep: boolean): Tensor | null {
+  if ((!dense && d.hs <= FUSED_MAX_HEAD_SIZE) || rel || d.window) {
+    const lse = rt.empty([d.B, d.nHead, d.Tq], { arena: 'step' });
+    attendFusedForward(rt, y, lse, q, k, v, d, mask, { rel });
+    if (!keep) return null;
+    const probs = rt.empty([d.B, d.nHead, d.Tq, d.Tk], { arena: 'step' });
+    attendFusedProbs(rt, probs, lse, q, k, d, mask, { rel });
+    return probs;
   }
   const probs = rt.empty([d.B, d.nHead, d.Tq, d.Tk], { arena: 'step' });
   attendForward(rt, y, probs, q, k, v, d, mask);
@@ -403,10 +408,10 @@ function attendNoGrad(rt: Runtime, y: HeadView, q: HeadView, k: HeadView, v: Hea
  * Incremental self-attention: writes the new keys and values (B, Tn rows each, views k and v)
  * into `cache` at positions pos … pos+Tn−1, then the new queries attend over positions
  * 0 … pos+Tn−1 (d.Tk = pos + Tn). keyMask i32 (B, ≥ pos+Tn) hides padded positions.
- * Returns y (B, Tn, C) in the step arena, and the probabilities when `dense`.
+ * Returns y (B, Tn, C) in the step arena, and the probabilities when `dense` or `keep`.
  */
 function attendCached(rt: Runtime, q: HeadView, k: HeadView, v: HeadView, cache: LayerCache, pos: number,
-  d: AttentionDims, keyMask: Tensor | null, dense: boolean, rel: Tensor | null): { y: Tensor; probs: Tensor | null } {
+  d: AttentionDims, keyMask: Tensor | null, dense: boolean, rel: Tensor | null, keep: boolean): { y: Tensor; probs: Tensor | null } {
   const { B, Tq: Tn, Tk } = d;
   const C = d.nHead * d.hs;
   const cap = cache.k.shape[1]!;
@@ -425,6 +430,6 @@ function attendCached(rt: Runtime, q: HeadView, k: HeadView, v: HeadView, cache:
   }
   const y = rt.empty([B, Tn, C], { arena: 'step' });
   const kv = (t: Tensor): HeadView => ({ t, at: 0, ld: C, batchStride: cap * C });
-  const probs = attendNoGrad(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, q, kv(cache.k), kv(cache.v), d, mask, dense, rel);
+  const probs = attendNoGrad(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, q, kv(cache.k), kv(cache.v), d, mask, dense, rel, keep);
   return { y, probs };
 }

@@ -9,6 +9,7 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { GEMM_TRANS_A, GEMM_TRANS_B } from '../wasm/gemm-layout.js';
 import { ATTN_BQ } from '../ref/attention.js';
+import { expectF32, expectShape } from './check.js';
 
 /**
  * A strided (B, T, NH·hs) matrix inside tensor `t`: element (b, i, h·hs + j) is at float
@@ -244,6 +245,31 @@ export function attendFusedForward(rt: Runtime, y: HeadView, lse: Tensor, q: Hea
   const units = B * nHead * Math.ceil(Tq / ATTN_BQ);
   rt.kernels.attention_fused_forward(py, lse.ptr, pq, pk, pv, pm, rel, Tq, Tk, nHead, hs, q.ld, k.ld, v.ld, y.ld,
     q.batchStride, k.batchStride, v.batchStride, y.batchStride, maskLd, scoreScale(d), d.causal ? 1 : 0, ...patternArgs(d), rt.gemmWork, 0, units);
+}
+
+/**
+ * The probabilities `attendFusedForward` used, from its lse: probs (B, NH, Tq, Tk) ← exp(s − lse)
+ * for every key a query saw, each score s made as the forward made it, 0 elsewhere. For attention
+ * maps of attention that runs on the fused kernels only (a relative bias, a window).
+ * @example
+ * ```ts
+ * attendFusedForward(rt, yView, lse, q, k, v, d, null, { rel });
+ * const probs = rt.empty([B, nHead, T, T], { arena: 'step' });
+ * attendFusedProbs(rt, probs, lse, q, k, d, null, { rel });
+ * ```
+ */
+export function attendFusedProbs(rt: Runtime, probs: Tensor, lse: Tensor, q: HeadView, k: HeadView, d: AttentionDims,
+  mask: MaskView | null = null, extras: FusedExtras = {}): void {
+  const op = 'attention probabilities (fused)';
+  const [rel] = checkFusedDims(op, d, lse, extras);
+  const { B, Tq, Tk, nHead, hs } = d;
+  const C = nHead * hs;
+  expectF32(op, 'probs', probs);
+  expectShape(op, 'probs', probs, [B, nHead, Tq, Tk]);
+  const [pq, pk] = [headPtr(op, 'q', q, B, Tq, C), headPtr(op, 'k', k, B, Tk, C)];
+  const [pm, maskLd] = maskArgs(op, mask, B, Tk);
+  rt.kernels.attention_fused_probs(probs.ptr, lse.ptr, pq, pk, pm, rel, Tq, Tk, nHead, hs, q.ld, k.ld, q.batchStride, k.batchStride,
+    maskLd, scoreScale(d), d.causal ? 1 : 0, ...patternArgs(d), rt.gemmWork, 0, B * nHead * Math.ceil(Tq / ATTN_BQ));
 }
 
 /**

@@ -113,3 +113,29 @@ export function attentionFusedBackward(dq: Floats | null, dk: Floats | null, dv:
     if (drel) drel.set(gr, bh * relLd);
   }
 }
+
+/**
+ * p (B, NH, tq, tk) = exp(scale·q·k + rel − lse) for each key a row sees, 0 elsewhere (and for a
+ * row with lse = +∞), lse given (the forward's). Units [u0, u1) of B·NH·⌈tq/32⌉, as the kernel.
+ * @example attentionFusedProbs(p, lse, q, k, null, null, 4, 4, 1, 8, 8, 8, 32, 32, 0, 1 / Math.sqrt(8), 1, 0, 0, 0, 1)
+ */
+export function attentionFusedProbs(p: Floats, lse: Floats, q: Floats, k: Floats, mask: Int32Array | null, rel: Floats | null,
+  tq: number, tk: number, nHead: number, hs: number, ldq: number, ldk: number, bsq: number, bsk: number, maskLd: number,
+  scale: number, flags: number, window: number, globals: number, u0: number, u1: number): void {
+  const nqb = Math.ceil(tq / ATTN_BQ), relLd = tq + tk - 1;
+  for (let u = u0; u < u1; u++) {
+    const qb = u % nqb, bh = Math.floor(u / nqb), h = bh % nHead, b = Math.floor(bh / nHead);
+    for (let r = qb * ATTN_BQ; r < Math.min(tq, (qb + 1) * ATTN_BQ); r++) {
+      const sees = keyVisible(mask, b * maskLd, r, tq, tk, flags, window, globals), l = lse[bh * tq + r]!;
+      for (let j = 0; j < tk; j++) {
+        let value = 0;
+        if (l !== Infinity && sees(j)) {
+          let dot = 0;
+          for (let c = 0; c < hs; c++) dot += q[b * bsq + r * ldq + h * hs + c]! * k[b * bsk + j * ldk + h * hs + c]!;
+          value = Math.exp(Math.min(scale * dot + (rel ? rel[h * relLd + j - r + tq - 1]! : 0) - l, 0));
+        }
+        p[(bh * tq + r) * tk + j] = value;
+      }
+    }
+  }
+}

@@ -3,7 +3,7 @@
 // The manifest drives the JS fallback backend, the ABI test and the benchmarks.
 import { gemmF32, gemmBlockF32, gemmBatchedF32, gemvChunksF32, gemvSumF32, packWeightF32, gemmPackedF32, gemmGeluF32 } from '../ref/gemm.js';
 import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.js';
-import { attentionFusedForward, attentionFusedBackward } from '../ref/attention.js';
+import { attentionFusedForward, attentionFusedBackward, attentionFusedProbs } from '../ref/attention.js';
 import { layernormForward, layernormBackward, layernormBackwardParams } from '../ref/layernorm.js';
 import { geluForward, geluBackward, geluErfForward, geluErfBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
@@ -40,6 +40,8 @@ export interface Kernels {
   attention_fused_backward(dq: Ptr, dk: Ptr, dv: Ptr, drel: Ptr, dy: Ptr, y: Ptr, lse: Ptr, q: Ptr, k: Ptr, v: Ptr, mask: Ptr, rel: Ptr,
     tq: number, tk: number, nHead: number, hs: number, ldq: number, ldk: number, ldv: number, ldy: number,
     bsq: number, bsk: number, bsv: number, bsy: number, maskLd: number, scale: number, flags: number, window: number, globals: number, work: Ptr, u0: number, u1: number): void;
+  attention_fused_probs(p: Ptr, lse: Ptr, q: Ptr, k: Ptr, mask: Ptr, rel: Ptr, tq: number, tk: number, nHead: number, hs: number,
+    ldq: number, ldk: number, bsq: number, bsk: number, maskLd: number, scale: number, flags: number, window: number, globals: number, work: Ptr, u0: number, u1: number): void;
   layernorm_forward(out: Ptr, mean: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, bias: Ptr, n: number, c: number, eps: number): void;
   layernorm_backward(dinp: Ptr, dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number): void;
   layernorm_backward_params(dweight: Ptr, dbias: Ptr, dout: Ptr, inp: Ptr, mean: Ptr, rstd: Ptr, n: number, c: number, ld: number): void;
@@ -125,6 +127,7 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   attention_mask_f32:    { family: 'softmax',      args: 'fniiii',             ref: attentionMask },
   attention_fused_forward:  { family: 'attention', args: 'fffffNoiiiiiiiiiiiiixiiiwii', ref: attentionFusedForward },
   attention_fused_backward: { family: 'attention', args: 'ooooffffffNoiiiiiiiiiiiiixiiiwii', ref: attentionFusedBackward },
+  attention_fused_probs:    { family: 'attention', args: 'ffffNoiiiiiiiiixiiiwii', ref: attentionFusedProbs },
   layernorm_forward:     { family: 'layernorm',    args: 'ffffffiix',          ref: layernormForward },
   layernorm_backward:    { family: 'layernorm',    args: 'foofffffii',         ref: layernormBackward },
   layernorm_backward_params: { family: 'layernorm', args: 'ffffffiii',        ref: layernormBackwardParams },

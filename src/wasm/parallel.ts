@@ -174,6 +174,7 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   // work per unit counted as 4·rows·keys·hs (the bytes of one f32 product of that size)
   attention_fused_forward: sliverRange(25, (a) => 4 * Math.min(ATTN_BQ, a[7]!) * a[8]! * a[10]!),
   attention_fused_backward: sliverRange(30, (a) => 4 * a[12]! * a[13]! * a[15]!),
+  attention_fused_probs: sliverRange(20, (a) => 4 * Math.min(ATTN_BQ, a[6]!) * a[7]! * a[9]!),
   // rmsnorm: rows; its weight gradient (a sum over rows) by bands of columns, as colsum
   rmsnorm_forward: rowsOf(4, [0, 2], (a) => a[5]!, [1]),
   rmsnorm_backward: rowsOf(5, [0, 1, 2], (a) => a[6]!, [4]),

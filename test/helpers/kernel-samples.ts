@@ -23,6 +23,7 @@ export const SAMPLES: Record<KernelName, number[]> = {
   // masked keys, a relative bias; causal, a window of 2 and 1 global token (backward: dq and dv added to, dk written)
   attention_fused_forward:  [5, 6, 2, 3, 7, 8, 6, 9, 40, 50, 40, 50, 6, 0.5, 1, 2, 1, 0, 4],
   attention_fused_backward: [5, 6, 2, 3, 7, 8, 6, 9, 40, 50, 40, 50, 6, 0.5, 11, 2, 1, 0, 4],
+  attention_fused_probs:    [5, 6, 2, 3, 7, 8, 40, 50, 6, 0.5, 1, 2, 1, 0, 4],   // tq tk nHead hs ldq ldk bsq bsk maskLd scale flags window globals u0 u1
   softmax_backward:   [6, 10, 0.5],
   layernorm_forward:  [6, 12, 1e-5],
   layernorm_backward: [6, 12],

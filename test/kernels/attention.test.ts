@@ -1,4 +1,4 @@
-// attention_fused_forward / attention_fused_backward (assembly/attention.ts) against their
+// attention_fused_forward / attention_fused_backward / attention_fused_probs (assembly/attention.ts) against their
 // plain-JS twin (src/ref/attention.ts, f64, no tiling) on every wasm variant: head sizes 1 … 256
 // (tails of 4 and 8), one and several key and query blocks, causal T×T, causal with Tq < Tk (a KV
 // cache) and Tq > Tk (rows that see nothing), key masks per sequence and shared, fully masked
@@ -22,7 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { harness, put, putIds, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
 import { rng, U32 } from '../helpers/rowwise-compare';
-import { attentionFusedBackward, attentionFusedForward, ATTN_BQ, keyVisible } from '../../src/ref/attention';
+import { attentionFusedBackward, attentionFusedForward, attentionFusedProbs, ATTN_BQ, keyVisible } from '../../src/ref/attention';
 
 const BK = 64;
 const u = U32;
@@ -166,6 +166,29 @@ function runCase(h: Harness, c: Case, seed: number, label: string): void {
   const bnd = bounds(c, d, yExact, lseExact);
   expectClose(y, yExact, (i) => bnd.yB[i]!, `${label} y`, { cols: C });
   expectClose(lse, lseExact, (i) => bnd.lseB[i]!, `${label} lse`, { cols: tq });
+
+  // probabilities on request, from the kernel's own lse (as attention maps are made): p = exp(s − lse)
+  // with the kernel's score s, so δp ≤ p·(e_ij + (|s − lse| + 5)u) (e_ij as for the forward); 0 exactly where unseen
+  const pp = put(h, new Float32Array(B * nHead * tq * tk).fill(NaN));
+  h.k.attention_fused_probs!(pp, plse, pq + 4 * vq.at, pk + 4 * vk.at, pm, prel, tq, tk, nHead, hs, vq.ld, vk.ld, vq.bs, vk.bs,
+    d.maskLd, scale, ...pattern, h.rt.gemmWork, 0, units);
+  const pExact = new Float64Array(B * nHead * tq * tk);
+  attentionFusedProbs(pExact, lse, d.q.subarray(vq.at), d.k.subarray(vk.at), d.mask, d.rel, tq, tk, nHead, hs, vq.ld, vk.ld, vq.bs, vk.bs,
+    d.maskLd, scale, ...pattern, 0, units);
+  const pB = new Float64Array(pExact.length), relLd0 = tq + tk - 1;
+  for (let b = 0; b < B; b++) for (let hh = 0; hh < nHead; hh++) for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) {
+    const at = ((b * nHead + hh) * tq + i) * tk + j;
+    if (pExact[at] === 0) continue;
+    let dot = 0, abs = 0;
+    for (let cc = 0; cc < hs; cc++) {
+      const x = d.q[b * vq.bs + i * vq.ld + vq.at + hh * hs + cc]! * d.k[b * vk.bs + j * vk.ld + vk.at + hh * hs + cc]!;
+      dot += x; abs += Math.abs(x);
+    }
+    const rel = d.rel ? d.rel[hh * relLd0 + j - i + tq - 1]! : 0, l = lse[(b * nHead + hh) * tq + i]!;
+    const e = 2 * (hs + 1) * u * scale * abs + u * (scale * Math.abs(dot) + Math.abs(rel));
+    pB[at] = pExact[at]! * (e + (Math.abs(scale * dot + rel - l) + 5) * u);
+  }
+  expectClose(h.f32(pp, pExact.length).slice(), pExact, (i) => pB[i]!, `${label} probs`, { cols: tk });
 
   // backward from the kernel's own y and lse, as in training; the twin from the exact ones
   const betas = c.betas ?? 0, want = c.want ?? 7;

@@ -167,4 +167,38 @@ describe('GPT forward and backward', () => {
     expect(Array.from(am.data.subarray(50, 100))).toEqual(Array.from(p));
     expect(attentionTerminal(am, { color: false }).split('\n').length).toBeGreaterThan(5);
   });
+
+  it('keeps maps of attention that runs on the fused kernels only (ALiBi, a window): rows sum to 1, zeros outside the band; decoding keeps the same rows', () => {
+    const model = new GPT(rt, { ...tiny, blockSize: 12, positions: 'alibi', window: 3 }, { seed: 4 });
+    model.keepAttention();
+    const T = 10, idx = Array.from({ length: T }, (_, i) => (i * 7 + 3) % 11);
+    rt.tape.noGrad(() => model.forward(rt.tensor(idx, [1, T], { dtype: 'i32', arena: 'step' })));
+    const full = model.keptAttention();
+    for (const m of full) {
+      expect(m).toMatchObject({ batch: 1, heads: 2, tq: T, tk: T });
+      for (let r = 0; r < 2 * T; r++) {
+        let sum = 0;
+        for (let j = 0; j < T; j++) {
+          const v = m.data[r * T + j]!, i = r % T;
+          if (j > i || j < i - 3) expect(v, `${m.name} row ${r} key ${j}`).toBe(0);   // causal, window 3
+          else expect(v).toBeGreaterThan(0);
+          sum += v;
+        }
+        expect(Math.abs(sum - 1)).toBeLessThan(1e-6);   // ≤ 4 terms, each exp(s − lse) within a few u
+      }
+    }
+    // the prompt through the KV cache, then the last token alone: its row is the full forward's last row
+    // (scores of 4-term dot products made in another order, and exp: a few f32 roundings of values ≤ 1, so 1e-6)
+    const cache = model.createCache(1);
+    rt.tape.noGrad(() => model.forwardCached(rt.tensor(idx.slice(0, T - 1), [1, T - 1], { dtype: 'i32', arena: 'step' }), cache, 0));
+    rt.tape.noGrad(() => model.forwardCached(rt.tensor([idx[T - 1]!], [1, 1], { dtype: 'i32', arena: 'step' }), cache, T - 1));
+    const last = model.keptAttention();
+    for (let l = 0; l < 2; l++) {
+      expect(last[l]).toMatchObject({ tq: 1, tk: T });
+      for (let hh = 0; hh < 2; hh++) for (let j = 0; j < T; j++) {
+        expect(Math.abs(last[l]!.data[hh * T + j]! - full[l]!.data[(hh * T + T - 1) * T + j]!)).toBeLessThan(1e-6);
+      }
+    }
+    model.dispose();
+  });
 });
