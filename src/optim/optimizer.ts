@@ -205,20 +205,20 @@ export abstract class FlatOptimizer implements Optimizer {
    * buffer is laid out again first: each parameter keeps its state, a thawed one starts at zero.
    */
   protected state(name: string): Tensor {
-    const ps = this.params, rt = ps.rt;
-    if (this.#stateLayout && this.#stateLayout.version !== ps.gradLayoutVersion) {
+    const ps = this.params, rt = ps.rt, version = ps.gradLayoutVersion;
+    if (this.#stateLayout?.version !== version) {
       const old = this.#stateLayout, now = ps.gradLayout();
-      for (const [key, t] of this.#state) {
+      for (const [key, t] of old ? this.#state : []) {
         const moved = rt.zeros([ps.gradSize]);
-        for (const [offset, from] of old.at) {
+        for (const [offset, from] of old!.at) {
           const to = now.at.get(offset), n = now.sizes.get(offset)!;
           if (to !== undefined) copy(rt, t.view([n], from), { out: moved.view([n], to) });
         }
         rt.free(t);
         this.#state.set(key, moved);
       }
+      this.#stateLayout = { version, at: now.at };
     }
-    this.#stateLayout = { version: ps.gradLayoutVersion, at: ps.gradLayout().at };
     let t = this.#state.get(name);
     if (!t) this.#state.set(name, (t = rt.zeros([ps.gradSize])));
     return t;
