@@ -116,6 +116,7 @@ export class ParameterSet {
     // the cost here (GPT-2 small, 500 MB: 1.34 s on one thread, 0.78 s on two)
     this.#flat = fill(rt, rt.empty([total]), 0).track(this.#tracked);
     this.#rt = rt;
+    this.#gradLayout = null;
     for (const p of this.#list) {
       const value = this.#flat.view(p.spec.shape, p.offset);
       this.#gradLater(value, p.offset);
@@ -157,6 +158,7 @@ export class ParameterSet {
 
   /** Where the gradient of the parameter (or joined view) at element `offset` of `flat` starts in `grads`; undefined for a frozen one (it has none). */
   gradOffset(offset: number): number | undefined {
+    this.#need(this.#flat);
     return this.#layout().at.get(offset);
   }
 
