@@ -310,6 +310,18 @@ function mm_nn_rows(c: usize, hp: i32, p: usize, vb: usize, ldv: i32, rows: i32,
   }
 }
 
+/** s (R, BK) ← the unscaled scores of R query rows (a, row stride lda) against keys j < n (kb, row stride
+ *  ldk): read in place for R < 4 (decoding), else through Kᵀ packed into kt. The forward and
+ *  attention_fused_probs both call this, so their scores are the same numbers. */
+function scores(s: usize, kt: usize, a: usize, lda: i32, kb: usize, ldk: i32, rows: i32, hs: i32, n: i32, np: i32): void {
+  if (rows < 4) {
+    mm_nt_rows(s, a, lda, kb, ldk, rows, hs, n, np);
+  } else {
+    pack_t(kt, kb, ldk, n, np, hs);
+    mm_nt(s, a, lda, kt, rows, hs, np);
+  }
+}
+
 /** The first w < 4 floats at p, the other lanes zero. */
 function load_part(p: usize, w: i32): v128 {
   let v = v128.load32_zero(p);
@@ -421,13 +433,8 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
       if (!block_sees(i0, rows, j0, n) || key_bias(bias, mrow, j0, n, np) == 0) continue;
       // V's rows as they are when whole vectors cover a head, else copied with zero columns
       let vb = vh + f4(j0 * ldv), ldvb = ldv;
-      if (direct) {
-        mm_nt_rows(s, qp, ldq, kh + f4(j0 * ldk), ldk, rows, hs, n, np);
-      } else {
-        pack_t(kt, kh + f4(j0 * ldk), ldk, n, np, hs);
-        if (hp != hs) { pack_rows(vp, vb, ldv, n, hs, hp); vb = vp; ldvb = hp; }
-        mm_nt(s, qp, ldq, kt, rows, hs, np);
-      }
+      if (!direct && hp != hs) { pack_rows(vp, vb, ldv, n, hs, hp); vb = vp; ldvb = hp; }
+      scores(s, kt, qp, ldq, kh + f4(j0 * ldk), ldk, rows, hs, n, np);
       for (let r = 0; r < rows; r++) {
         const sr = s + f4(r * BK);
         scale_mask_row(sr, bias, np, n, scale, i0 + r, j0, relh == 0 ? 0 : relh + f4(j0 - i0 - r));
@@ -484,7 +491,7 @@ export function attention_fused_probs(p: usize, lse: usize, q: usize, k: usize, 
   const nqb = (tq + BQ - 1) / BQ;
   for (let u = u0; u < u1; u++) {
     const qb = u % nqb, bh = u / nqb, h = bh % nHead, b = bh / nHead;
-    const i0 = qb * BQ, rows = min(BQ, tq - i0), direct = rows < 4;
+    const i0 = qb * BQ, rows = min(BQ, tq - i0);
     const qp = q + f4(b * bsq + i0 * ldq + h * hs), kh = k + f4(b * bsk + h * hs);
     const mrow: usize = mask == 0 ? 0 : mask + f4(b * maskLd);
     const relh: usize = rel == 0 ? 0 : rel + f4(h * relLd + tq - 1);
@@ -495,11 +502,7 @@ export function attention_fused_probs(p: usize, lse: usize, q: usize, k: usize, 
         for (let r = 0; r < rows; r++) zero(p0 + ((<usize>r * tk + j0) << 2), n);
         continue;
       }
-      if (direct) mm_nt_rows(s, qp, ldq, kh + f4(j0 * ldk), ldk, rows, hs, n, np);
-      else {
-        pack_t(kt, kh + f4(j0 * ldk), ldk, n, np, hs);
-        mm_nt(s, qp, ldq, kt, rows, hs, np);
-      }
+      scores(s, kt, qp, ldq, kh + f4(j0 * ldk), ldk, rows, hs, n, np);
       for (let r = 0; r < rows; r++) {
         const sr = s + f4(r * BK), pr = p0 + ((<usize>r * tk + j0) << 2);
         const l = load<f32>(lse + f4(bh * tq + i0 + r));
