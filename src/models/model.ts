@@ -147,8 +147,10 @@ export abstract class Model {
    * Embeddings, the head and the loss stay f32. 'f32' (default): off.
    * @example
    * ```ts
-   * model.setPrecision('bf16');
-   * train(model, data, { steps: 2000 });
+   * const model = new GPT(rt, { vocabSize: 65, blockSize: 1024, nLayer: 4, nHead: 4, dModel: 128 });
+   * model.setPrecision('bf16');        // or new GPT(rt, cfg, { precision: 'bf16' })
+   * const { loss } = model.forward(idx, targets);
+   * rt.tape.backward(loss!);           // reads every layer's activations back from bf16
    * ```
    */
   setPrecision(precision: Precision): this {
