@@ -8,11 +8,11 @@
 // them for its backward.
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { exact, type Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { colsum, fill } from '../ops/elementwise.js';
 import {
-  attendBackward, attendForward, attendFusedBackward, attendFusedForward, attendFusedProbs, FUSED_MAX_HEAD_SIZE,
+  attendBackward, attendForward, attendFusedBackward, attendFusedKeeping, FUSED_MAX_HEAD_SIZE,
   type AttentionDims, type GradView, type HeadView, type MaskView,
 } from '../ops/attention.js';
 import { gradOf, gradSlot } from './grad.js';
@@ -133,12 +133,9 @@ export function attend(rt: Runtime, q: Tensor | ColumnSlice, k: Tensor | ColumnS
   const y = rt.empty([B, Tq, C], { arena: 'step' });
   const yv: HeadView = { t: y, at: 0, ld: C, batchStride: Tq * C };
   // probabilities: kept by the dense path, or made from the fused forward's lse when asked for
-  const probs = fused && !opts.probs ? null : rt.empty([B, nHead, Tq, Tk], { arena: 'step' });
-  const lse = fused ? exact(rt.empty([B, nHead, Tq], { arena: 'step' })) : null;   // f32 under mixed precision too
-  if (lse) {
-    attendFusedForward(rt, yv, lse, qv, kv, vv, d, maskView, { rel });
-    if (probs) attendFusedProbs(rt, probs, lse, qv, kv, d, maskView, { rel });
-  } else attendForward(rt, yv, probs!, qv, kv, vv, d, maskView);
+  let probs: Tensor | null = null, lse: Tensor | null = null;
+  if (fused) ({ lse, probs } = attendFusedKeeping(rt, yv, qv, kv, vv, d, maskView, { rel }, !!opts.probs));
+  else attendForward(rt, yv, (probs = rt.empty([B, nHead, Tq, Tk], { arena: 'step' })), qv, kv, vv, d, maskView);
   if (rt.tape.needsGrad(qs.t, ks.t, vs.t, rel)) {
     rt.tape.record(op, y, () => {
       if (!y.grad) return;

@@ -8,7 +8,7 @@
 import { ShapeError, ValueError, preview } from '../errors.js';
 import { exact, type Tensor } from '../tensor.js';
 import { attend, checkKeyMask, type AttentionOptions, type AttentionResult, type ColumnSlice } from '../fn/attention.js';
-import { attendForward, attendFusedForward, attendFusedProbs, FUSED_MAX_HEAD_SIZE, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
+import { attendForward, attendFusedKeeping, FUSED_MAX_HEAD_SIZE, type AttentionDims, type HeadView, type MaskView } from '../ops/attention.js';
 import { copyBlock } from '../ops/elementwise.js';
 import type { Runtime } from '../runtime.js';
 import { dropout } from '../fn/dropout.js';
@@ -391,14 +391,7 @@ export class Attention implements KeepsAttention {
  */
 function attendNoGrad(rt: Runtime, y: HeadView, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims,
   mask: MaskView | null, dense: boolean, rel: Tensor | null, keep: boolean): Tensor | null {
-  if ((!dense && d.hs <= FUSED_MAX_HEAD_SIZE) || rel || d.window) {
-    const lse = rt.empty([d.B, d.nHead, d.Tq], { arena: 'step' });
-    attendFusedForward(rt, y, lse, q, k, v, d, mask, { rel });
-    if (!keep) return null;
-    const probs = rt.empty([d.B, d.nHead, d.Tq, d.Tk], { arena: 'step' });
-    attendFusedProbs(rt, probs, lse, q, k, d, mask, { rel });
-    return probs;
-  }
+  if ((!dense && d.hs <= FUSED_MAX_HEAD_SIZE) || rel) return attendFusedKeeping(rt, y, q, k, v, d, mask, { rel }, keep).probs;
   const probs = rt.empty([d.B, d.nHead, d.Tq, d.Tk], { arena: 'step' });
   attendForward(rt, y, probs, q, k, v, d, mask);
   return probs;

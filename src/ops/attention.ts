@@ -6,7 +6,7 @@
 // each bounds-checked against its tensor.
 import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { exact, type Tensor } from '../tensor.js';
 import { GEMM_TRANS_A, GEMM_TRANS_B } from '../wasm/gemm-layout.js';
 import { ATTN_BQ } from '../ref/attention.js';
 import { expectF32, expectShape } from './check.js';
@@ -245,6 +245,25 @@ export function attendFusedForward(rt: Runtime, y: HeadView, lse: Tensor, q: Hea
   const units = B * nHead * Math.ceil(Tq / ATTN_BQ);
   rt.kernels.attention_fused_forward(py, lse.ptr, pq, pk, pv, pm, rel, Tq, Tk, nHead, hs, q.ld, k.ld, v.ld, y.ld,
     q.batchStride, k.batchStride, v.batchStride, y.batchStride, maskLd, scoreScale(d), d.causal ? 1 : 0, ...patternArgs(d), rt.gemmWork, 0, units);
+}
+
+/**
+ * `attendFusedForward` into y with a new lse (B, NH, Tq) (step arena; kept f32 under mixed
+ * precision), and, when `probs`, the probabilities it used (`attendFusedProbs`, B, NH, Tq, Tk).
+ * What a forward that may keep attention maps calls.
+ * @example
+ * ```ts
+ * const { lse, probs } = attendFusedKeeping(rt, yView, q, k, v, d, mask, { rel }, model.keepProbs);
+ * ```
+ */
+export function attendFusedKeeping(rt: Runtime, y: HeadView, q: HeadView, k: HeadView, v: HeadView, d: AttentionDims,
+  mask: MaskView | null, extras: FusedExtras, probs: boolean): { lse: Tensor; probs: Tensor | null } {
+  const lse = exact(rt.empty([d.B, d.nHead, d.Tq], { arena: 'step' }));
+  attendFusedForward(rt, y, lse, q, k, v, d, mask, extras);
+  if (!probs) return { lse, probs: null };
+  const p = rt.empty([d.B, d.nHead, d.Tq, d.Tk], { arena: 'step' });
+  attendFusedProbs(rt, p, lse, q, k, d, mask, extras);
+  return { lse, probs: p };
 }
 
 /**
