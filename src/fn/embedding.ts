@@ -6,12 +6,15 @@ import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32 } from '../ops/check.js';
 import { gather, scatterAdd } from '../ops/embedding.js';
+import { heldWeight } from '../ops/packed.js';
+import { gatherQuantized } from '../ops/quant.js';
 import { gradOf } from './grad.js';
 
 export { checkIds } from '../ops/embedding.js';
 
 /**
- * out (…, C) = weight[ids] for ids (…) of dtype i32 and weight (V, C).
+ * out (…, C) = weight[ids] for ids (…) of dtype i32 and weight (V, C) (a table held only quantized:
+ * its rows dequantized, without gradient).
  * @example
  * ```ts
  * const tok = embedding(rt, idx, wte);   // idx i32 (B, T), wte (V, C) → (B, T, C)
@@ -23,7 +26,10 @@ export function embedding(rt: Runtime, ids: Tensor, weight: Tensor): Tensor {
   expectF32(op, 'weight', weight);
   if (weight.shape.length !== 2) throw new ShapeError(`${op}: weight has shape [${weight.shape.join(', ')}], expected (V, C)`);
   const c = weight.shape[1]!;
-  const out = gather(rt, rt.empty([...ids.shape, c], { arena: 'step' }), ids, weight, op);
+  const out = rt.empty([...ids.shape, c], { arena: 'step' });
+  const held = heldWeight(weight);    // a table held only quantized: its rows dequantized
+  if (held) return gatherQuantized(rt, out, ids, held, op);
+  gather(rt, out, ids, weight, op);
   if (rt.tape.needsGrad(weight)) {
     rt.tape.record(op, out, () => {
       // weight[ids[i]] += dout[i]

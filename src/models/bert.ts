@@ -143,7 +143,7 @@ export class BERT extends Model {
     const eps = cfg.layerNormEps;
     const std = cfg.initStd;
     // Declared in Hugging Face's state-dict order (BertForPreTraining, then the classifier).
-    this.wordEmbeddings = new Embedding(this.ctx, ps, 'bert.embeddings.word_embeddings', cfg.vocabSize, C, std);
+    this.wordEmbeddings = new Embedding(this.ctx, ps, 'bert.embeddings.word_embeddings', cfg.vocabSize, C, std, true);   // also the MLM decoder
     this.positionEmbeddings = new Embedding(this.ctx, ps, 'bert.embeddings.position_embeddings', cfg.maxPositions, C, std);
     this.tokenTypeEmbeddings = new Embedding(this.ctx, ps, 'bert.embeddings.token_type_embeddings', cfg.typeVocabSize, C, std);
     this.embeddingsNorm = new LayerNorm(this.ctx, ps, 'bert.embeddings.LayerNorm', C, { eps });

@@ -14,6 +14,8 @@ import type { Parameter, ParameterSet } from '../nn/parameters.js';
 import { BERT, bertConfig } from './bert.js';
 import { GPT, gptConfig } from './gpt.js';
 import type { Model, ModelFamily, ModelOptions } from './model.js';
+import { HeldWeights } from './weight-sinks.js';
+import { dequantizeWeight, int8Values, rescaleChannels, type QuantizedWeight } from '../ops/quant.js';
 import { Seq2Seq, seq2seqConfig } from './seq2seq.js';
 import { ViT, vitConfig } from './vit.js';
 import { T5, t5Config } from './t5.js';
@@ -84,8 +86,10 @@ export interface LoadModelOptions {
   seed?: number;
   /** Refuse files that lack any parameter, heads included (default false). */
   strict?: boolean;
-  /** The format inference multiplies the weight matrices in (see ModelOptions.dtype). */
+  /** The format inference multiplies the weight matrices in (see ModelOptions.dtype); other than 'f32', the weights are held only in it unless `keepF32`. */
   dtype?: 'f32' | 'int8' | 'f16' | 'bf16';
+  /** Keep the f32 weights beside a `dtype` other than 'f32' (default false, as loadPretrained). */
+  keepF32?: boolean;
 }
 
 /** The formats `saveModel` writes weights in. */
@@ -116,7 +120,15 @@ export function saveModel(model: Model, metadata: Record<string, string> = {}, o
   if (!['f32', 'f16', 'bf16', 'int8'].includes(dtype)) throw new ValueError(`saveModel: dtype ${preview(dtype)} is not one of f32, f16, bf16, int8`);
   const tensors: Record<string, SafetensorsInput> = {};
   for (const p of model.params.list()) {
-    const data = p.value.f32(), shape = [...p.spec.shape];
+    const shape = [...p.spec.shape];
+    if (p.held && dtype === 'int8' && p.held.dtype === 'int8') {
+      // held int8 weights are written as they are held: the same integers and scales, exactly
+      const { q, scales } = int8Values(model.rt, p.held);
+      tensors[p.name] = { dtype: 'I8', shape, data: q };
+      tensors[p.name + SCALE_SUFFIX] = { dtype: 'F32', shape: shape.map((d, a) => (a === p.spec.outAxis ? d : 1)), data: scales };
+      continue;
+    }
+    const data = p.held ? heldValues(model.rt, p.held) : p.value.f32();
     if (dtype !== 'f32') checkFinite('saveModel', p.name, data, shape, ValueError);
     if (dtype === 'f16' || dtype === 'bf16') {
       if (dtype === 'f16') {
@@ -134,6 +146,16 @@ export function saveModel(model: Model, metadata: Record<string, string> = {}, o
   }
   for (const key of ['format', 'family', 'config', 'dtype']) if (key in metadata) throw new CheckpointError(`saveModel: metadata '${key}' is written by saveModel itself`);
   return encodeSafetensors(tensors, { ...metadata, format: MODEL_FORMAT, family: model.family, config: JSON.stringify(model.config), dtype });
+}
+
+/** The values a held weight stands for (dequantized), copied out of wasm memory. */
+function heldValues(rt: Runtime, qw: QuantizedWeight): Float32Array {
+  const t = dequantizeWeight(rt, qw, { arena: 'persistent' });
+  try {
+    return t.f32().slice();
+  } finally {
+    rt.free(t);
+  }
 }
 
 /**
@@ -190,7 +212,7 @@ export function loadModel(rt: Runtime, source: Uint8Array | SafetensorsFile, opt
   let model: Model;
   try {
     model = rules.make(rt, config, {
-      seed: opts.seed, dtype: opts.dtype,
+      seed: opts.seed, dtype: opts.dtype, keepF32: opts.keepF32 ?? false,
       validate: (params) => { plan = planCopies(family, params, file, opts.strict ?? false); },
       init: () => plan!.missing.length > 0,
     });
@@ -200,7 +222,23 @@ export function loadModel(rt: Runtime, source: Uint8Array | SafetensorsFile, opt
   }
   const p = plan as Plan | null;
   if (!p) throw new WasmformerError('loadModel: the model did not run the validation step');
-  for (const [param, data] of p.copies) param.value.f32().set(data);
+  const held = new HeldWeights(rt, p.copies.map(([param]) => param).filter((param) => param.held));
+  try {
+    for (const [param, data] of p.copies) {
+      if (!param.held) {
+        param.value.f32().set(data);
+        continue;
+      }
+      held.write(param, data, 0, `loadModel: ${p.names.get(param)}`);
+      const sc = p.rescale.get(param);
+      if (sc) rescaleChannels(rt, param.held, sc);
+    }
+  } catch (err) {
+    model.dispose();
+    throw err;
+  } finally {
+    held.dispose();
+  }
   model.params.changed();
   return { model, report: { missing: p.missing, ignored: p.ignored } };
 }
@@ -238,7 +276,8 @@ export function familyConfig(family: ModelFamily, raw: unknown): object {
  * name or one alias, same shape, float, finite; `strict`: heads too). Changes nothing.
  */
 export function checkModelFile(model: Model, file: SafetensorsFile, strict = true): { copies: [Parameter, Float32Array][]; missing: string[]; ignored: string[] } {
-  return planCopies(model.family, model.params, file, strict);
+  const { copies, missing, ignored } = planCopies(model.family, model.params, file, strict);
+  return { copies, missing, ignored };
 }
 
 /** The family and the full config of `file`, from its metadata or the options, checked. */
@@ -267,6 +306,10 @@ function describe(file: SafetensorsFile, opts: LoadModelOptions): { family: Mode
 
 interface Plan {
   copies: [Parameter, Float32Array][];
+  /** Held int8 weights whose copies are a file's integers, with the scales to apply after. */
+  rescale: Map<Parameter, Float32Array>;
+  /** The file tensor of each parameter. */
+  names: Map<Parameter, string>;
   missing: string[];
   ignored: string[];
 }
@@ -338,6 +381,11 @@ export function planNames(family: ModelFamily, params: ParameterSet, tensors: Re
       if (!sc || !FLOAT_DTYPES.has(sc.dtype) || !fits) {
         throw new CheckpointError(`loadModel: ${name} is I8, which needs float scales ${scaleName} shaped like [${t.shape.join(', ')}] with 1 on every axis but the output one; ${sc ? `it is ${sc.dtype} [${sc.shape.join(', ')}]` : 'the file has none'}`);
       }
+      // a weight held only quantized takes the file's integers as they are and its scales after
+      // them: int8, with scales per output channel (or one), as saveModel writes them
+      if (params.holds(p) && (params.heldAs !== 'int8' || (axes.length === 1 && axes[0] !== p.spec.outAxis))) {
+        throw new CheckpointError(`loadModel: ${name} is I8 with scales ${axes.length ? `along axis ${axes[0]}` : ''}, which cannot be held as ${params.heldAs} without its f32 values (held int8 weights take scales per output channel, axis ${p.spec.outAxis}); load it with dtype 'int8', or with keepF32: true`);
+      }
       plan.scales.set(name, scaleName);
       used.add(scaleName);
     } else if (!FLOAT_DTYPES.has(t.dtype)) {
@@ -353,9 +401,14 @@ export function planNames(family: ModelFamily, params: ParameterSet, tensors: Re
   return plan;
 }
 
-/** planNames on a decoded file, plus every copied tensor's values checked finite. */
+/**
+ * planNames on a decoded file, plus every copied tensor's values checked finite. I8 tensors are
+ * dequantized, except for weights the model holds only as int8: those keep their integers (as
+ * f32), their scales listed in `rescale`.
+ */
 function planCopies(family: ModelFamily, params: ParameterSet, file: SafetensorsFile, strict: boolean): Plan {
   const { pairs, scales, missing, ignored } = planNames(family, params, file.tensors, strict);
+  const rescale = new Map<Parameter, Float32Array>();
   const copies = pairs.map(([p, name]): [Parameter, Float32Array] => {
     const t = file.tensors.get(name)!;
     const scaleName = scales.get(name);
@@ -363,10 +416,14 @@ function planCopies(family: ModelFamily, params: ParameterSet, file: Safetensors
     if (scaleName) {
       const sc = file.tensors.get(scaleName)!;
       checkFinite('loadModel', scaleName, sc.data as Float32Array, sc.shape);
+      if (params.holds(p)) {
+        rescale.set(p, sc.data as Float32Array);
+        return [p, Float32Array.from(t.data)];
+      }
       data = dequantizeChannels(t.data, t.shape, sc.data as Float32Array, sc.shape);
     }
-    checkFinite('loadModel', name, data, t.shape);
+    if (!params.holds(p)) checkFinite('loadModel', name, data, t.shape);   // held ones: when quantized
     return [p, data];
   });
-  return { copies, missing, ignored };
+  return { copies, rescale, names: new Map(pairs), missing, ignored };
 }

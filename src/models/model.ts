@@ -25,6 +25,14 @@ export interface ModelOptions {
   /** The format inference multiplies weight matrices in: 'f32' (default), 'int8', 'f16' or 'bf16' (see ParameterSet.inferenceDtype). */
   dtype?: 'f32' | 'int8' | 'f16' | 'bf16';
   /**
+   * With a `dtype` other than 'f32': keep the f32 weights too (default true here; loaders default
+   * to false), so the model can still train and switch formats, the quantized copies being made on
+   * first use. false holds the matmul weights and a tied embedding only in `dtype` — about a
+   * quarter (int8) or half of the f32 memory — for an inference-only model
+   * (`ParameterSet.holdWeightsAs`). Ignored for 'f32'.
+   */
+  keepF32?: boolean;
+  /**
    * How attention runs: 'fused' (default; kernels that never store the T×T probabilities, memory
    * linear in T) or 'dense' (scores and probabilities as whole matrices, kept for the backward).
    * Same results to f32 rounding. Also settable later: `model.ctx.attentionPath = 'dense'`.
@@ -71,6 +79,7 @@ export abstract class Model {
     this.rt = rt;
     if (opts.packWeights === false) this.params.packWeights = false;
     if (opts.dtype !== undefined) this.params.inferenceDtype = opts.dtype;
+    if (opts.keepF32 === false && opts.dtype !== undefined && opts.dtype !== 'f32') this.params.holdWeightsAs(opts.dtype);
     if (opts.attention !== undefined && opts.attention !== 'fused' && opts.attention !== 'dense') {
       throw new ValueError(`${new.target.name}: attention is ${preview(opts.attention)}, expected 'fused' or 'dense'`);
     }

@@ -18,7 +18,8 @@ import { sumOfSquares } from '../ops/optim.js';
 import { checkFinite, dequantizeChannels, makeModel, planNames, type LoadReport, type NamePlan } from './files.js';
 import { configFromHf } from './huggingface.js';
 import type { Model, ModelFamily } from './model.js';
-import { f32Sink } from './weight-sinks.js';
+import { f32Sink, HeldWeights } from './weight-sinks.js';
+import { rescaleChannels } from '../ops/quant.js';
 
 export interface PretrainedOptions {
   /** fetch for URL sources (default the global one). */
@@ -31,8 +32,15 @@ export interface PretrainedOptions {
   tokenizer?: boolean;
   /** Keep packed copies of the weight matrices for faster decoding (default true: about 2× the weight memory once used). */
   packWeights?: boolean;
-  /** The format inference multiplies the weight matrices in: 'f32' (default), 'int8', 'f16' or 'bf16' (copies made on first use). */
+  /**
+   * The format inference multiplies the weight matrices in: 'f32' (default), 'int8', 'f16' or
+   * 'bf16'. The matmul weights and a tied embedding are then quantized as they stream in and held
+   * only in that format (int8: about a quarter of the f32 bytes): an inference-only model. With
+   * `keepF32: true` the f32 weights are kept too and the copies made on first use.
+   */
   dtype?: 'f32' | 'int8' | 'f16' | 'bf16';
+  /** Keep the f32 weights beside a `dtype` other than 'f32' (default false): the model can then train and change formats. */
+  keepF32?: boolean;
 }
 
 /** What `loadPretrained` returns. */
@@ -78,6 +86,7 @@ export async function loadPretrained(rt: Runtime, source: string | URL, opts: Pr
 
   const shards = await openShards(folder);
   let model: Model | null = null;
+  let held: HeldWeights | null = null;
   try {
     const tensors = new Map<string, SafetensorsEntry & { shard: number }>();
     shards.forEach((s, i) => {
@@ -88,7 +97,7 @@ export async function loadPretrained(rt: Runtime, source: string | URL, opts: Pr
     });
     let plan: NamePlan | null = null;
     const built = makeModel(rt, family, config, {
-      seed: opts.seed, packWeights: opts.packWeights, dtype: opts.dtype,
+      seed: opts.seed, packWeights: opts.packWeights, dtype: opts.dtype, keepF32: opts.keepF32 ?? false,
       validate: (params) => { plan = planNames(family, params, tensors, opts.strict ?? false); },
       init: () => plan!.missing.length > 0,
     });
@@ -97,8 +106,10 @@ export async function loadPretrained(rt: Runtime, source: string | URL, opts: Pr
     if (!p) throw new CheckpointError('loadPretrained: the model did not run the validation step');
     const sinks = new Map<string, TensorSink>();
     const scales = new Map<string, Float32Array>();   // of I8 weights (saveModel's 'int8'), applied once all has arrived
+    held = new HeldWeights(rt, p.pairs.map(([param]) => param).filter((param) => param.held));
     for (const [param, name] of p.pairs) {
-      sinks.set(name, f32Sink(param.value, tensors.get(name)!.dtype));
+      const dtype = tensors.get(name)!.dtype;
+      sinks.set(name, param.held ? held.sink(param, dtype, `loadPretrained: ${name}`) : f32Sink(param.value, dtype));
       const scaleName = p.scales.get(name);
       if (scaleName) {
         const sc = tensors.get(scaleName)!, buf = new Float32Array(sc.shape.reduce((a, d) => a * d, 1));
@@ -107,22 +118,28 @@ export async function loadPretrained(rt: Runtime, source: string | URL, opts: Pr
       }
     }
     for (const s of shards) await streamSafetensorsData(s.stream, s.header, sinks);
+    held.dispose();
     for (const [param, name] of p.pairs) {
       const sc = scales.get(name);
       if (!sc) continue;
       checkFinite('loadPretrained', p.scales.get(name)!, sc, tensors.get(p.scales.get(name)!)!.shape);
+      if (param.held) {     // the file's integers were held as they are (scale 1): now its scales
+        rescaleChannels(rt, param.held, sc);
+        continue;
+      }
       const v = param.value.f32();
       dequantizeChannels(v, param.spec.shape, sc, tensors.get(p.scales.get(name)!)!.shape, v);
     }
     // finite everywhere iff Σw² is (one threaded kernel, summed in f64); otherwise, or if that sum
     // overflows f32, the exact scan names the tensor and index
     if (!Number.isFinite(sumOfSquares(rt, built.params.flat))) {
-      for (const [param, name] of p.pairs) checkFinite('loadPretrained', name, param.value.f32(), param.spec.shape);
+      for (const [param, name] of p.pairs) if (!param.held) checkFinite('loadPretrained', name, param.value.f32(), param.spec.shape);
     }
     built.params.changed();
     built.eval();
     return { model: built, family, config, tokenizer, report: { missing: p.missing, ignored: p.ignored } };
   } catch (err) {
+    held?.dispose();
     model?.dispose();
     if (err instanceof CheckpointError && !(err instanceof ConfigError)) err.message = err.message.replace(/^loadModel: /, 'loadPretrained: ');
     throw err;

@@ -131,7 +131,7 @@ export class T5 extends EncoderDecoder {
     const ps = this.params, C = cfg.dModel, hs = C / cfg.nHead;
     // Hugging Face's T5 init (factor 1): embedding N(0, 1); q N(0, (C·d_kv)^−½) — it stands in for
     // the score scale 1/√d_kv T5 leaves out; k, v, o, wi and the bias N(0, C^−½); wo N(0, d_ff^−½)
-    this.shared = ps.declare('shared.weight', [cfg.vocabSize, C], { normal: 1 }, false);
+    this.shared = ps.declare('shared.weight', [cfg.vocabSize, C], { normal: 1 }, false, cfg.tieWordEmbeddings ? 0 : undefined);   // rows are output channels when tied
     const layerCfg: LayerConfig = {
       dModel: C, nHead: cfg.nHead, dFF: cfg.dFF, bias: false, dropout: cfg.dropout, activation: cfg.feedForward === 'gelu' ? 'gelu_erf' : 'relu', norm: 'pre', normType: 'rms',
       layerNormEps: cfg.layerNormEps, scale: 1, std: C ** -0.5, qStd: (C * hs) ** -0.5, projStd: C ** -0.5, ffnProjStd: cfg.dFF ** -0.5,

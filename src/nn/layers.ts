@@ -38,17 +38,19 @@ export class Linear {
 }
 
 /**
- * A table of learned vectors looked up by id (token or position).
+ * A table of learned vectors looked up by id (token or position). `tiedHead`: the table is also
+ * the output projection (logits = x · tableᵀ), so its rows are output channels (outAxis 0) and a
+ * set holding its weights quantized holds it too.
  * @example
  * ```ts
- * const wte = new Embedding(ctx, ps, 'transformer.wte', 65, 128);
+ * const wte = new Embedding(ctx, ps, 'transformer.wte', 65, 128, 0.02, true);
  * const x = wte.forward(idx); // idx i32 (B, T) → (B, T, 128)
  * ```
  */
 export class Embedding {
   readonly weight: Parameter;
-  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly count: number, readonly dim: number, std = 0.02) {
-    this.weight = ps.declare(`${prefix}.weight`, [count, dim], { normal: std }, false);
+  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly count: number, readonly dim: number, std = 0.02, tiedHead = false) {
+    this.weight = ps.declare(`${prefix}.weight`, [count, dim], { normal: std }, false, tiedHead ? 0 : undefined);
   }
 
   /** ids i32 (…) → (…, dim) */

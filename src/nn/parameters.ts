@@ -5,11 +5,17 @@
 // (a model only run for inference never holds one). AdamW, zero-grad and the global gradient norm
 // are one kernel call each over one or two contiguous ranges (one per run of equal settings with groups).
 // `dispose` frees both buffers and every packed copy made from the weights.
-import { ShapeError, ValueError, WasmformerError } from '../errors.js';
+// A set may instead hold its matmul weights (and a tied embedding) only quantized
+// (`holdWeightsAs`): those get no f32 memory at all, only their int8 / f16 / bf16 copy, filled by a
+// loader; the set is then for inference only.
+import { DTypeError, ShapeError, ValueError, WasmformerError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { Runtime } from '../runtime.js';
-import { shapeSize, Tracked, type Tensor } from '../tensor.js';
+import { shapeSize, Tensor, Tracked } from '../tensor.js';
+import type { Allocator, ArenaReport } from '../memory/arena.js';
 import { fill } from '../ops/elementwise.js';
+import { holdWeight } from '../ops/packed.js';
+import { allocateQuantized, quantizeInto, QUANT_MAX_K, type QuantDType, type QuantizedWeight } from '../ops/quant.js';
 
 /** How a parameter starts: N(0, std²), zeros, ones. */
 export type Init = { normal: number } | 'zeros' | 'ones';
@@ -30,8 +36,10 @@ export interface ParameterSpec {
 export class Parameter {
   readonly spec: ParameterSpec;
   #value: Tensor | null = null;
-  /** Offset in the flat buffers, in elements. */
+  /** Offset in the flat buffers, in elements (−1 for a weight held only quantized). */
   offset = -1;
+  /** The weight's only copy when the set holds it quantized (`ParameterSet.holdWeightsAs`); its `value` then has no memory. */
+  held: QuantizedWeight | null = null;
   /** No gradient wanted and no update (`ParameterSet.setFrozen`). */
   frozen = false;
 
@@ -94,6 +102,39 @@ export class ParameterSet {
     return p;
   }
 
+  #held: QuantDType | null = null;
+
+  /**
+   * Hold the weights inference multiplies — every matmul weight and a tied embedding table (2-D,
+   * with an output axis; K ≤ QUANT_MAX_K) — only in `dtype` (int8 per output channel, f16, bf16):
+   * `allocate` gives them no f32 memory, just their quantized copy (zeros until a loader fills
+   * it; a random initialisation is quantized as it is made), and reading their f32 values throws
+   * DTypeError. Biases, norms, position tables and untied embeddings stay f32. The set is then
+   * for inference only: it has no gradients. Call before `allocate`; null (default): f32 weights.
+   * @example
+   * ```ts
+   * ps.holdWeightsAs('int8');   // a GPT-2-small: 127 MB held instead of 498 MB
+   * ps.allocate(rt, 1, { init: false });
+   * ```
+   */
+  holdWeightsAs(dtype: QuantDType | null): void {
+    if (this.#flat || this.#disposed) throw new WasmformerError(`holdWeightsAs: the ParameterSet is already ${this.#disposed ? 'disposed' : 'allocated'}`);
+    if (dtype !== null && !['int8', 'f16', 'bf16'].includes(dtype)) throw new ValueError(`holdWeightsAs: ${JSON.stringify(dtype)} is not one of int8, f16, bf16 (or null)`);
+    this.#held = dtype;
+    if (dtype) this.#tracked.dtype = dtype;
+  }
+
+  /** The format the weights are held in only (`holdWeightsAs`), or null when every parameter has f32 values. */
+  get heldAs(): QuantDType | null {
+    return this.#held;
+  }
+
+  /** Whether `p` is (or, before `allocate`, will be) held only quantized under the set's `holdWeightsAs`: 2-D with an output axis and K within the kernels' limit. */
+  holds(p: Parameter): boolean {
+    const { shape, outAxis } = p.spec;
+    return this.#held !== null && shape.length === 2 && outAxis !== undefined && shape[1 - outAxis]! <= QUANT_MAX_K;
+  }
+
   /** Carves every declared parameter from one persistent block and initialises it from `seed` (zeros with `init: false`). */
   allocate(rt: Runtime, seed: number, opts: { init?: boolean | (() => boolean) } = {}): void {
     if (this.#flat || this.#disposed) throw new WasmformerError(`allocate: the ParameterSet is already ${this.#disposed ? 'disposed' : 'allocated'}`);
@@ -104,7 +145,7 @@ export class ParameterSet {
     let offset = 0;
     for (const g of [0, 1, 2]) {
       for (const p of this.#list) {
-        if (group(p.spec) !== g) continue;
+        if (group(p.spec) !== g || this.holds(p)) continue;
         p.offset = offset;
         offset += Math.ceil(shapeSize(p.spec.shape) / PAD) * PAD;
       }
@@ -117,21 +158,57 @@ export class ParameterSet {
     this.#flat = fill(rt, rt.empty([total]), 0).track(this.#tracked);
     this.#rt = rt;
     this.#gradLayout = null;
-    for (const p of this.#list) {
-      const value = this.#flat.view(p.spec.shape, p.offset);
-      this.#gradLater(value, p.offset);
-      value.requiresGrad = !p.frozen;
-      p.bind(value);
+    try {
+      for (const p of this.#list) {
+        if (this.holds(p)) {
+          this.#hold(rt, p);
+          continue;
+        }
+        const value = this.#flat.view(p.spec.shape, p.offset);
+        this.#gradLater(value, p.offset);
+        value.requiresGrad = !p.frozen;
+        p.bind(value);
+      }
+      if ((typeof opts.init === 'function' ? opts.init() : opts.init) === false) return;
+      // Initialise in declaration order so a seed gives the same model whatever the layout.
+      const rng = new Rng(seed);
+      for (const p of this.#list) {
+        const init = p.spec.init;
+        const fillIn = (d: Float32Array) => {
+          if (init === 'ones') d.fill(1);
+          else if (init !== 'zeros') for (let i = 0; i < d.length; i++) d[i] = init.normal * rng.normal();
+        };
+        if (!p.held) {
+          fillIn(p.value.f32());
+          continue;
+        }
+        // a held weight: its values made in a scratch tensor, then quantized as a loader's would be
+        const scratch = rt.empty(p.spec.shape);
+        try {
+          fillIn(scratch.f32());
+          quantizeInto(rt, p.held, scratch, 0);
+        } finally {
+          rt.free(scratch);
+        }
+      }
+    } catch (err) {
+      this.dispose();
+      throw err;
     }
-    if ((typeof opts.init === 'function' ? opts.init() : opts.init) === false) return;
-    // Initialise in declaration order so a seed gives the same model whatever the layout.
-    const rng = new Rng(seed);
-    for (const p of this.#list) {
-      const d = p.value.f32();
-      const init = p.spec.init;
-      if (init === 'ones') d.fill(1);
-      else if (init !== 'zeros') for (let i = 0; i < d.length; i++) d[i] = init.normal * rng.normal();
-    }
+  }
+
+  /** Gives `p` its quantized copy and a value without memory (any read of it throws DTypeError naming it). */
+  #hold(rt: Runtime, p: Parameter): void {
+    const { shape, outAxis, name } = p.spec;
+    const transB = outAxis === 0;
+    const [n, k] = transB ? shape : [shape[1]!, shape[0]!];
+    const held = allocateQuantized(rt, this.#held!, n!, k!, transB);
+    p.held = held;
+    p.frozen = true;
+    const why = new NotKept(`${name} is held as ${this.#held} only (the model was made or loaded with dtype '${this.#held}' and keepF32: false): it has no f32 values to read, write or train. Load it with keepF32: true for those, or read the held values with dequantizeWeight(param.held)`);
+    const value = new Tensor(rt.heap, { arena: why, depth: 0, scope: 0 }, 0, shape, 'f32');
+    holdWeight(value, held);
+    p.bind(value);
   }
 
   /** The runtime the parameters live in. */
@@ -152,6 +229,7 @@ export class ParameterSet {
    */
   get grads(): Tensor {
     this.#need(this.#flat);
+    if (this.#held) throw new ValueError(`the parameters hold their weights as ${this.#held} only (keepF32: false): an inference-only model has no gradients; load it with keepF32: true to train`);
     if (!this.#grads) this.#grads = fill(this.#rt!, this.#rt!.empty([this.#layout().size]), 0);
     return this.#grads;
   }
@@ -225,6 +303,7 @@ export class ParameterSet {
   set inferenceDtype(dtype: 'f32' | 'int8' | 'f16' | 'bf16') {
     if (!['f32', 'int8', 'f16', 'bf16'].includes(dtype)) throw new ValueError(`inferenceDtype: ${JSON.stringify(dtype)} is not one of f32, int8, f16, bf16`);
     if (dtype === this.#tracked.dtype) return;
+    if (this.#held) throw new ValueError(`inferenceDtype: the weights are held as ${this.#held} only (keepF32: false), so ${dtype} cannot be made from them; load the model again with dtype '${dtype}'`);
     this.#tracked.dtype = dtype;
     if (this.#rt) this.#dropDerived(this.#rt);
   }
@@ -271,6 +350,7 @@ export class ParameterSet {
     }
     const rt = this.#rt;
     this.#dropDerived(rt);
+    for (const p of this.#list) p.held?.dispose();
     if (this.#grads) rt.free(this.#grads);
     rt.free(this.#flat!);
     this.#grads = this.#flat = null;
@@ -311,6 +391,7 @@ export class ParameterSet {
    * ```
    */
   joined(parts: readonly Parameter[]): Tensor | null {
+    if (parts.some((p) => p.held)) return null;
     let end = parts[0]!.offset;
     const rest = parts[0]!.spec.shape.slice(1);
     let rows = 0;
@@ -342,7 +423,10 @@ export class ParameterSet {
    * ```
    */
   setFrozen(params: Iterable<Parameter>, frozen: boolean): void {
-    for (const p of params) {
+    const list = [...params];
+    const held = frozen ? undefined : list.find((p) => p.held);
+    if (held) throw new ValueError(`setFrozen: ${held.name} is held as ${this.#held} only (keepF32: false) and cannot be trained`);
+    for (const p of list) {
       p.frozen = frozen;
       if (this.#flat) p.value.requiresGrad = !frozen;
     }
@@ -404,6 +488,24 @@ export class ParameterSet {
   #need<T>(t: T | null): T {
     if (!t) throw new ShapeError(this.#disposed ? 'the ParameterSet has been disposed' : 'the ParameterSet has not been allocated yet');
     return t;
+  }
+}
+
+/** The "allocator" of a held weight's value: it has no memory, and any use of its address says why. */
+class NotKept implements Allocator {
+  readonly name = 'held quantized';
+  constructor(readonly why: string) {}
+  take(): never {
+    throw new DTypeError(this.why);
+  }
+  isLive(): boolean {
+    return false;
+  }
+  checkLive(): void {
+    throw new DTypeError(this.why);
+  }
+  report(): ArenaReport {
+    return { usedBytes: 0, reservedBytes: 0, peakBytes: 0, chunks: 0 };
   }
 }
 

@@ -57,6 +57,11 @@ export function packedWeight(rt: Runtime, w: Tensor, transB: boolean): PackedWei
  * ```
  */
 export function quantizedCopy(rt: Runtime, w: Tensor, transB: boolean): QuantizedWeight | null {
+  const held = HELD.get(w);
+  if (held) {
+    if (held.transB !== transB) throw new ShapeError(`quantizedCopy: the ${held.describe()} is held for the other layout (stored ${transB ? '(K, N)' : '(N, K)'} was asked for)`);
+    return held;
+  }
   const tracked = w.tracked;
   if (!tracked || tracked.dtype === 'f32' || w.dtype !== 'f32' || w.shape.length !== 2) return null;
   const key = `${keyOf(w, transB)}:${tracked.dtype}`;
@@ -66,6 +71,28 @@ export function quantizedCopy(rt: Runtime, w: Tensor, transB: boolean): Quantize
   const quantized = quantizeWeight(rt, w, { dtype: tracked.dtype, transB });
   tracked.derived.set(key, { version: tracked.version, quantized });
   return quantized;
+}
+
+/** Weights held only quantized (no f32 memory under their tensors), by the tensor standing for them. */
+const HELD = new WeakMap<Tensor, QuantizedWeight>();
+
+/**
+ * @internal Makes `qw` the weight behind `w`, a parameter tensor without f32 memory (a model
+ * holding its weights only quantized): `quantizedCopy` returns it, `heldWeight` finds it.
+ */
+export function holdWeight(w: Tensor, qw: QuantizedWeight): void {
+  HELD.set(w, qw);
+}
+
+/**
+ * The quantized weight held in place of `w`'s f32 values, or undefined when `w` has its values.
+ * @example
+ * ```ts
+ * const qw = heldWeight(model.params.get('transformer.wte.weight')!.value);   // after loadPretrained(…, { dtype: 'int8' })
+ * ```
+ */
+export function heldWeight(w: Tensor): QuantizedWeight | undefined {
+  return HELD.get(w);
 }
 
 /** The cache key of a weight and layout: one copy per memory range, whatever tensor object views it (built once per object). */

@@ -5,10 +5,11 @@
 // cannot hold — before any memory is taken or any kernel runs.
 import { DTypeError, ShapeError, StaleTensorError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import type { Tensor } from '../tensor.js';
+import { shapeSize, type Tensor } from '../tensor.js';
 import { GEMM_TRANS_B } from '../wasm/gemm-layout.js';
-import { dequantize, quantizedBytes, scalesLength, QUANT_NR, type QuantDType } from '../ref/quant.js';
+import { dequantize, quantizedBytes, scalesLength, GATHER_FORMATS, QUANT_NR, type QuantDType } from '../ref/quant.js';
 import { expectF32, expectShape } from './check.js';
+import { checkIds } from './embedding.js';
 
 export type { QuantDType } from '../ref/quant.js';
 
@@ -97,36 +98,97 @@ export function quantizeWeight(rt: Runtime, w: Tensor, opts: QuantizeOptions): Q
   const transB = opts.transB ?? false;
   const [rows, cols] = w.shape as [number, number];
   const [k, n] = transB ? [cols, rows] : [rows, cols];
-  if (k > QUANT_MAX_K) throw new ShapeError(`${op}: w [${rows}, ${cols}]${transB ? ' (transB)' : ''} has K = ${k} input features, at most ${QUANT_MAX_K}`);
-  checkValues(op, rt.heap.f32.subarray(w.ptr >>> 2, (w.ptr >>> 2) + w.size), cols, dtype);
-  const slivers = Math.ceil(n / QUANT_NR);
-  const data = rt.empty([Math.ceil(quantizedBytes(dtype, n, k) / 4)], { dtype: 'i32' });
+  checkK(op, k, w.shape, transB);
+  checkValues(op, rt.heap.f32.subarray(w.ptr >>> 2, (w.ptr >>> 2) + w.size), cols, dtype, 0);
+  const qw = allocateQuantized(rt, dtype, n, k, transB);
+  try {
+    packInto(rt, qw, w, 0);
+  } catch (err) {
+    qw.dispose();
+    throw err;
+  }
+  return qw;
+}
+
+/** Throws ShapeError for K above QUANT_MAX_K. */
+function checkK(op: string, k: number, shape: readonly number[], transB: boolean): void {
+  if (k > QUANT_MAX_K) throw new ShapeError(`${op}: w [${shape.join(', ')}]${transB ? ' (transB)' : ''} has K = ${k} input features, at most ${QUANT_MAX_K}`);
+}
+
+/**
+ * An empty (zero) quantized weight of op(W) (k, n) in `dtype`, stored (n, k) when `transB`,
+ * to be filled with `quantizeInto` — how a loader holds a weight without ever holding its f32 values.
+ * @example
+ * ```ts
+ * const head = allocateQuantized(rt, 'int8', 50257, 768, true);   // a tied (V, C) table
+ * ```
+ */
+export function allocateQuantized(rt: Runtime, dtype: QuantDType, n: number, k: number, transB: boolean): QuantizedWeight {
+  const op = 'allocateQuantized';
+  if (!DTYPES.includes(dtype)) throw new ValueError(`${op}: dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`);
+  shapeSize([n, k], op);
+  checkK(op, k, transB ? [n, k] : [k, n], transB);
+  const data = rt.zeros([Math.ceil(quantizedBytes(dtype, n, k) / 4)], { dtype: 'i32' });
   let scales: Tensor | null = null;
   try {
-    const flags = transB ? GEMM_TRANS_B : 0;
-    if (dtype === 'int8') {
-      scales = rt.empty([scalesLength(n)]);
-      rt.kernels.quant_pack_i8(data.ptr, scales.ptr, w.ptr, n, k, cols, flags, 0, slivers);
-    } else if (dtype === 'f16') {
-      rt.kernels.quant_pack_f16(data.ptr, w.ptr, n, k, cols, flags, 0, slivers);
-    } else {
-      rt.kernels.quant_pack_bf16(data.ptr, w.ptr, n, k, cols, flags, 0, slivers);
-    }
+    if (dtype === 'int8') scales = rt.zeros([scalesLength(n)]);
   } catch (err) {
     rt.free(data);
-    if (scales) rt.free(scales);
     throw err;
   }
   return new QuantizedWeight(rt, dtype, n, k, transB, data, scales);
 }
 
-/** Throws ValueError at the first value of `v` (a (·, cols) matrix) that is not finite or that `dtype` cannot hold. */
-function checkValues(op: string, v: Float32Array, cols: number, dtype: QuantDType): void {
+/**
+ * Quantizes f32 values into part of `qw` in place: with `transB` (stored (N, K): a row per output
+ * channel) `w` holds rows [first, first + rows) of the weight, `first` a multiple of QUANT_NR and
+ * the block ending at a multiple of it or at N, so blocks arrive one after another and no more
+ * than a block is ever held in f32; otherwise `w` is the whole (K, N) weight (its column scales
+ * need every row) and `first` is 0. The values are checked first, as quantizeWeight does.
+ * @example
+ * ```ts
+ * const qw = allocateQuantized(rt, 'int8', V, C, true);
+ * quantizeInto(rt, qw, block, 0);           // rows 0 … 1023 of the (V, C) table
+ * quantizeInto(rt, qw, nextBlock, 1024);    // and on
+ * ```
+ */
+export function quantizeInto(rt: Runtime, qw: QuantizedWeight, w: Tensor, first = 0): void {
+  const op = 'quantizeInto';
+  qw.pointers(op);
+  expectF32(op, 'w', w);
+  const rows = w.size / qw.k;
+  if (qw.transB) {
+    const end = first + rows;
+    if (!Number.isInteger(rows) || first % QUANT_NR !== 0 || first < 0 || end > qw.n || (end % QUANT_NR !== 0 && end !== qw.n)) {
+      throw new ShapeError(`${op}: ${w.describe()} at row ${first} is not a block of whole rows of the ${qw.describe()} starting and ending at multiples of ${QUANT_NR} (or at row ${qw.n})`);
+    }
+  } else if (first !== 0 || w.size !== qw.k * qw.n) {
+    throw new ShapeError(`${op}: ${w.describe()} at row ${first} is not the whole ${qw.describe()} (a (K, N) weight quantizes whole: its column scales need every row)`);
+  }
+  checkValues(op, rt.heap.f32.subarray(w.ptr >>> 2, (w.ptr >>> 2) + w.size), qw.transB ? qw.k : qw.n, qw.dtype, first);
+  packInto(rt, qw, w, first);
+}
+
+/** The kernel call of quantizeInto, arguments checked. */
+function packInto(rt: Runtime, qw: QuantizedWeight, w: Tensor, first: number): void {
+  const { data, scales } = qw.pointers('quantizeInto');
+  const { k, dtype } = qw;
+  const n = qw.transB ? w.size / k : qw.n;
+  const s0 = first / QUANT_NR, slivers = Math.ceil(n / QUANT_NR);
+  const at = data + s0 * quantizedBytes(dtype, QUANT_NR, k), ld = qw.transB ? k : qw.n;
+  const flags = qw.transB ? GEMM_TRANS_B : 0;
+  if (dtype === 'int8') rt.kernels.quant_pack_i8(at, scales + 4 * first, w.ptr, n, k, ld, flags, 0, slivers);
+  else if (dtype === 'f16') rt.kernels.quant_pack_f16(at, w.ptr, n, k, ld, flags, 0, slivers);
+  else rt.kernels.quant_pack_bf16(at, w.ptr, n, k, ld, flags, 0, slivers);
+}
+
+/** Throws ValueError at the first value of `v` (rows from `first` of a (·, cols) matrix) that is not finite or that `dtype` cannot hold. */
+function checkValues(op: string, v: Float32Array, cols: number, dtype: QuantDType, first: number): void {
   const limit = dtype === 'int8' ? Infinity : OVERFLOW[dtype];
   for (let i = 0; i < v.length; i++) {
     const x = v[i]!;
     if (x < limit && x > -limit) continue;    // false for NaN and ±inf too
-    const where = `w[${Math.floor(i / cols)}, ${i % cols}] = ${x}`;
+    const where = `w[${first + Math.floor(i / cols)}, ${i % cols}] = ${x}`;
     if (!Number.isFinite(x)) throw new ValueError(`${op}: ${where} is not finite`);
     throw new ValueError(`${op}: ${where} overflows ${dtype} (largest finite ${dtype === 'f16' ? 65504 : '3.3895e38'}; values from ${limit} on round to infinity)`);
   }
@@ -184,4 +246,59 @@ export function dequantizeWeight(rt: Runtime, qw: QuantizedWeight, opts: { arena
   const sc = scales ? heap.subarray(scales >>> 2, (scales >>> 2) + scalesLength(qw.n)) : null;
   dequantize(heap.subarray(out.ptr >>> 2, (out.ptr >>> 2) + out.size), qw.dtype, bytes, sc, qw.n, qw.k, qw.transB ? GEMM_TRANS_B : 0);
   return out;
+}
+
+/**
+ * rows (…ids, K) = rows `ids` (i32, any shape) of a table held as `qw` — a (V, K) table quantized
+ * with transB, one scale per row — dequantized as dequantizeWeight does (the embedding lookup of
+ * a model that holds its tied embedding only quantized). Ids are checked against V first.
+ * @example
+ * ```ts
+ * const x = gatherQuantized(rt, rt.empty([B, T, C], { arena: 'step' }), idx, wte);   // wte: int8 (V, C), transB
+ * ```
+ */
+export function gatherQuantized(rt: Runtime, rows: Tensor, ids: Tensor, qw: QuantizedWeight, op = 'gatherQuantized'): Tensor {
+  const { data, scales } = qw.pointers(op);
+  if (!qw.transB) throw new ShapeError(`${op}: the ${qw.describe()} is not a table of rows (quantize it with transB)`);
+  if (ids.dtype !== 'i32') throw new DTypeError(`${op}: ids is ${ids.describe()}, expected dtype i32`);
+  expectF32(op, 'rows', rows);
+  expectShape(op, 'rows', rows, [...ids.shape, qw.k]);
+  checkIds(op, ids.i32(), qw.n);
+  rt.kernels.gather_quant(rows.ptr, ids.ptr, data, scales, ids.size, qw.k, GATHER_FORMATS.indexOf(qw.dtype));
+  return rows;
+}
+
+/**
+ * Multiplies an int8 weight's scales by `factors` (one per output channel, or one for all): a
+ * file's int8 values quantized as they are (scale 1 when a channel's largest |q| is 127) take
+ * the file's own scales once those have arrived.
+ * @example
+ * ```ts
+ * rescaleChannels(rt, qw, fileScales);   // Float32Array(n)
+ * ```
+ */
+export function rescaleChannels(rt: Runtime, qw: QuantizedWeight, factors: Float32Array): void {
+  const { scales } = qw.pointers('rescaleChannels');
+  if (qw.dtype !== 'int8') throw new DTypeError(`rescaleChannels: the ${qw.describe()} has no scales`);
+  if (factors.length !== 1 && factors.length !== qw.n) throw new ShapeError(`rescaleChannels: ${factors.length} factors for the ${qw.n} channels of the ${qw.describe()}`);
+  const s = rt.heap.f32.subarray(scales >>> 2, (scales >>> 2) + qw.n);
+  for (let j = 0; j < qw.n; j++) s[j] = Math.fround(s[j]! * factors[factors.length === 1 ? 0 : j]!);
+}
+
+/**
+ * An int8 weight's integers in the layout of the weight it was made from ((k, n), or (n, k) with
+ * transB) and its n scales, copied out: what a file stores for it, exactly.
+ * @example
+ * ```ts
+ * const { q, scales } = int8Values(rt, qw);   // q[i] · scales[channel of i] = dequantizeWeight's values
+ * ```
+ */
+export function int8Values(rt: Runtime, qw: QuantizedWeight): { q: Int8Array; scales: Float32Array } {
+  const { data, scales } = qw.pointers('int8Values');
+  if (qw.dtype !== 'int8') throw new DTypeError(`int8Values: the weight is ${qw.describe()}, not int8`);
+  const heap = rt.heap.f32;
+  const bytes = new Uint8Array(heap.buffer, heap.byteOffset + data, quantizedBytes('int8', qw.n, qw.k));
+  const values = new Float32Array(qw.n * qw.k);
+  dequantize(values, 'int8', bytes, new Float32Array(qw.n).fill(1), qw.n, qw.k, qw.transB ? GEMM_TRANS_B : 0);
+  return { q: Int8Array.from(values), scales: heap.slice(scales >>> 2, (scales >>> 2) + qw.n) };
 }

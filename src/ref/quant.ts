@@ -261,16 +261,35 @@ export function gemmBf16F32(y: Float32Array, x: Float32Array, wh: Uint8Array, bi
  * dequantize(out, 'f16', wh, null, 3, 2, 0); // back to W (2,3), each value rounded to f16
  */
 export function dequantize(out: Float32Array, dtype: QuantDType, wp: Uint8Array, scales: Float32Array | null, n: number, k: number, flags: number): void {
-  const trans = (flags & GEMM_TRANS_B) !== 0, se = sliverElems(k);
+  const trans = (flags & GEMM_TRANS_B) !== 0;
+  for (let j = 0; j < n; j++) decodeColumn(out, trans ? j * k : j, trans ? 1 : n, dtype, wp, scales, k, j);
+}
+
+/** Column j (K values) of a packed op(W) into dst[at + p·step]: int8 fl(scale_j · q), f16 / bf16 exactly. */
+function decodeColumn(dst: Float32Array, at: number, step: number, dtype: QuantDType, wp: Uint8Array, scales: Float32Array | null, k: number, j: number): void {
   // one f32 per f16 / bf16 bit pattern: a table makes a model's worth of weights quick
   const table = dtype === 'int8' ? null : halfTable(dtype);
-  for (let j = 0; j < n; j++) {
-    const base = Math.floor(j / QUANT_NR) * se + slot(0, j % QUANT_NR), scale = scales ? scales[j]! : 0;
-    for (let p = 0; p < k; p++) {
-      const e = base + (p >> 1) * 16 + (p & 1);
-      out[trans ? j * k + p : p * n + j] = table ? table[wp[2 * e]! | (wp[2 * e + 1]! << 8)]! : fr(scale * ((wp[e]! << 24) >> 24));
-    }
+  const base = Math.floor(j / QUANT_NR) * sliverElems(k) + slot(0, j % QUANT_NR), scale = scales ? scales[j]! : 0;
+  for (let p = 0; p < k; p++) {
+    const e = base + (p >> 1) * 16 + (p & 1);
+    dst[at + p * step] = table ? table[wp[2 * e]! | (wp[2 * e + 1]! << 8)]! : fr(scale * ((wp[e]! << 24) >> 24));
   }
+}
+
+/** Table formats by the code gather_quant takes. */
+export const GATHER_FORMATS: readonly QuantDType[] = ['int8', 'f16', 'bf16'];
+
+/**
+ * out (count, k) = rows ids of a table stored (N, K) and packed transposed (`quantPackI8` … with
+ * GEMM_TRANS_B: table row j is column j of op(W)), dequantized as `dequantize` does; `fmt` indexes
+ * GATHER_FORMATS. Every id must be in [0, N).
+ * @example
+ * // a (5, 3) table packed as int8 → rows 4 and 0
+ * gatherQuant(out, Int32Array.of(4, 0), packed, scales, 2, 3, 0);
+ */
+export function gatherQuant(out: Float32Array, ids: Int32Array, wp: Uint8Array, scales: Float32Array | null, count: number, k: number, fmt: number): void {
+  const dtype = GATHER_FORMATS[fmt]!;
+  for (let i = 0; i < count; i++) decodeColumn(out, i * k, 1, dtype, wp, scales, k, ids[i]!);
 }
 
 const TABLES: Partial<Record<'f16' | 'bf16', Float32Array>> = {};

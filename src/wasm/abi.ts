@@ -11,7 +11,7 @@ import { embeddingForward, embeddingBackward } from '../ref/embedding.js';
 import { crossentropyForward, crossentropyBackward } from '../ref/crossentropy.js';
 import { adamwF32, sgdF32, sumsqF32 } from '../ref/optim.js';
 import { dropoutForward, dropoutBackward } from '../ref/dropout.js';
-import { quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32 } from '../ref/quant.js';
+import { quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, gatherQuant } from '../ref/quant.js';
 import { rmsnormForward, rmsnormBackward, rmsnormBackwardParams } from '../ref/rmsnorm.js';
 import { swigluForward, swigluBackward } from '../ref/swiglu.js';
 import { ropeForward, ropeBackward } from '../ref/rope.js';
@@ -72,6 +72,7 @@ export interface Kernels {
   quant_pack_i8(dst: Ptr, scales: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
   quant_pack_f16(dst: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
   quant_pack_bf16(dst: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
+  gather_quant(out: Ptr, ids: Ptr, data: Ptr, scales: Ptr, count: number, k: number, fmt: number): void;
   gemm_q8_f32(y: Ptr, x: Ptr, wq: Ptr, scales: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
   gemm_f16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
   gemm_bf16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
@@ -158,6 +159,7 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   quant_pack_i8:         { family: 'quant',        args: 'uffiiiiii',          ref: quantPackI8 },
   quant_pack_f16:        { family: 'quant',        args: 'ufiiiiii',           ref: quantPackF16 },
   quant_pack_bf16:       { family: 'quant',        args: 'ufiiiiii',           ref: quantPackBf16 },
+  gather_quant:          { family: 'quant',        args: 'fnuoiii',            ref: gatherQuant },
   gemm_q8_f32:           { family: 'quant',        args: 'ffufoiiiiiwiiii',    ref: gemmQ8F32 },
   gemm_f16_f32:          { family: 'quant',        args: 'ffuoiiiiiwiiii',     ref: gemmF16F32 },
   gemm_bf16_f32:         { family: 'quant',        args: 'ffuoiiiiiwiiii',     ref: gemmBf16F32 },

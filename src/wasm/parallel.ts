@@ -124,6 +124,7 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   softmax_backward: rowsOf(3, [0, 1, 2], (a) => a[4]!),
   layernorm_forward: rowsOf(6, [0, 3], (a) => a[7]!, [1, 2]),
   embedding_forward: rowsOf(3, [0], (a) => a[4]!, [1]),
+  gather_quant: rowsOf(4, [0], (a) => a[5]!, [1]),
   crossentropy_forward: rowsOf(4, [2], (a) => a[5]!, [0, 1, 3]),
   crossentropy_backward: rowsOf(4, [0, 1], (a) => a[5]!, [2, 3]),
   attention_mask_f32: {     // row r reads mask row ⌊r / group⌋: split at whole groups
