@@ -55,6 +55,7 @@ export const SAMPLES: Record<KernelName, number[]> = {
   quant_pack_i8:      [9, 7, 9, 0, 0, 2],                        // n k ldw flags s0 s1 (both slivers, the second an edge)
   quant_pack_f16:     [9, 7, 7, 2, 0, 2],                        // … W stored (N,K)
   quant_pack_bf16:    [9, 7, 9, 0, 1, 2],                        // … the edge sliver only
+  gather_quant:       [6, 11, 1],                                // count k fmt (f16, an odd K: the last element alone)
   gemm_q8_f32:        [5, 9, 7, 7, 9, 0, 5, 0, 9],               // m n k ldx ldy i0 i1 j0 j1
   gemm_f16_f32:       [6, 9, 7, 7, 9, 0, 6, 8, 9],               // … the edge sliver only
   gemm_bf16_f32:      [6, 9, 7, 7, 9, 1, 6, 0, 9],

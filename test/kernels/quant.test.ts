@@ -9,7 +9,8 @@
 //   the f32 dot-product bound of the twin's exact sum; every product within the bound that the
 //   quantization error model derives from the f32 product (below); any split of Y into blocks =
 //   the whole call, bit for bit; a row alone = that row in a batch; the threads build split across
-//   the pool = the simd build, bit for bit.
+//   the pool = the simd build, bit for bit;
+// - lookups in a packed table (gather_quant): the rows dequantize gives, bit for bit.
 //
 // Bounds (u = 2^-24, per output element (i, n), first order):
 //   int8: |x − x̂| ≤ ex = sx/2 + 4u·amax_x (x̂ = sx·xq), |W − Ŵ| ≤ ew = s_n/2 + 4u·amax_n
@@ -28,7 +29,7 @@ import { expectClose } from '../helpers/compare';
 import { constant, random, cutsOn } from '../helpers/gemm-cases';
 import {
   QUANT_NR, QUANT_KB, quantizedBytes, scalesLength, f32ToF16, f16ToF32, f32ToBf16, bf16ToF32,
-  quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, dequantize, quantizeRow, type QuantDType,
+  quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, dequantize, quantizeRow, gatherQuant, GATHER_FORMATS, type QuantDType,
 } from '../../src/ref/quant';
 import { GEMM_TRANS_B } from '../../src/ref/gemm';
 
@@ -323,6 +324,35 @@ describe.each(VARIANTS)('quantized weights %s', (variant) => {
             expect(q(p, 6)).toBe(p === 0 ? 127 : 2 * Math.round(v / 2) + 0);   // v = m + 0.5: the even neighbour
           }
         }
+      }
+    }
+  });
+
+  it('gather_quant: rows of a packed (V, K) table = the twin = dequantize\'s rows, bit for bit (every sliver lane, odd K, subnormal halves)', () => {
+    const h = harness(variant);
+    for (const [v, k] of [[19, 33], [8, 1], [300, 64], [13, 2]] as const) {
+      const rnd = random(`gather ${v} ${k}`);
+      // some tiny values: f16 subnormals (and bf16 ones far below), exact powers of two
+      const w = Float32Array.from({ length: v * k }, () => rnd() * (rnd() < -0.8 ? 1e-6 : 1));
+      const ids = Int32Array.from({ length: 2 * v + 3 }, (_, i) => (i < v ? i : Math.floor((rnd() + 1) / 2 * v) % v));
+      h.reset();
+      const pw = h.alloc(w.length, w);
+      const pid = h.alloc(ids.length);
+      new Int32Array(h.memory.buffer, pid, ids.length).set(ids);
+      for (const dtype of DTYPES) {
+        const size = quantizedBytes(dtype, v, k), dst = allocBytes(h, size), sc = h.alloc(scalesLength(v));
+        packKernel(h, dtype, dst, sc, pw, v, k, k, GEMM_TRANS_B, 0, Math.ceil(v / QUANT_NR));
+        const bytes = bytesAt(h, dst, size), scales = dtype === 'int8' ? h.f32(sc, scalesLength(v)).slice() : null;
+        const table = new Float32Array(v * k);
+        dequantize(table, dtype, bytes, scales, v, k, GEMM_TRANS_B);
+        const want = new Float32Array(ids.length * k);
+        ids.forEach((id, i) => want.set(table.subarray(id * k, (id + 1) * k), i * k));
+        const twin = new Float32Array(ids.length * k);
+        gatherQuant(twin, ids, bytes, scales, ids.length, k, GATHER_FORMATS.indexOf(dtype));
+        expect(Array.from(twin)).toEqual(Array.from(want));
+        const out = h.alloc(ids.length * k);
+        h.k.gather_quant!(out, pid, dst, dtype === 'int8' ? sc : 0, ids.length, k, GATHER_FORMATS.indexOf(dtype));
+        expectBits(h, out, want, `gather ${dtype} ${v}x${k}`, k);
       }
     }
   });
