@@ -383,8 +383,11 @@ export function planNames(family: ModelFamily, params: ParameterSet, tensors: Re
       }
       // a weight held only quantized takes the file's integers as they are and its scales after
       // them: int8, with scales per output channel (or one), as saveModel writes them
-      if (params.holds(p) && (params.heldAs !== 'int8' || (axes.length === 1 && axes[0] !== p.spec.outAxis))) {
-        throw new CheckpointError(`loadModel: ${name} is I8 with scales ${axes.length ? `along axis ${axes[0]}` : ''}, which cannot be held as ${params.heldAs} without its f32 values (held int8 weights take scales per output channel, axis ${p.spec.outAxis}); load it with dtype 'int8', or with keepF32: true`);
+      if (params.holds(p) && params.heldAs !== 'int8') {
+        throw new CheckpointError(`loadModel: ${name} is I8 with scales, which cannot be held as ${params.heldAs} without its f32 values; load it with dtype 'int8', or with keepF32: true`);
+      }
+      if (params.holds(p) && axes.length === 1 && axes[0] !== p.spec.outAxis) {
+        throw new CheckpointError(`loadModel: ${name} is I8 with scales along axis ${axes[0]}, but a weight held as int8 takes one scale per output channel (axis ${p.spec.outAxis}); load it with keepF32: true`);
       }
       plan.scales.set(name, scaleName);
       used.add(scaleName);

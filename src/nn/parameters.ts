@@ -166,7 +166,7 @@ export class ParameterSet {
         }
         const value = this.#flat.view(p.spec.shape, p.offset);
         this.#gradLater(value, p.offset);
-        value.requiresGrad = !p.frozen;
+        value.requiresGrad = !p.frozen && !this.#held;     // a held set is for inference: nothing records a backward
         p.bind(value);
       }
       if ((typeof opts.init === 'function' ? opts.init() : opts.init) === false) return;
@@ -327,6 +327,7 @@ export class ParameterSet {
     t.requiresGrad = true;
     t.grad = null;
     t.onGradNeeded(() => {
+      if (this.#held) return;       // inference only: no gradient buffer
       const at = this.gradOffset(offset);
       if (at === undefined) return;
       t.grad = this.grads.view(t.shape, at);

@@ -86,6 +86,7 @@ export abstract class FlatOptimizer implements Optimizer {
   constructor(params: ParameterSet, weightDecay: number, decay: DecayRule = 'matrices') {
     if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw new ValueError(`${new.target.name}: weightDecay is ${preview(weightDecay)}, expected a finite number ≥ 0`);
     if (decay !== 'matrices' && decay !== 'all-2d') throw new ValueError(`${new.target.name}: decay is ${String(decay)}, expected 'matrices' or 'all-2d'`);
+    if (params.heldAs) throw new ValueError(`${new.target.name}: the model holds its weights as ${params.heldAs} only (loaded with dtype '${params.heldAs}' and keepF32: false), so it cannot train; load it with keepF32: true`);
     this.params = params;
     this.weightDecay = weightDecay;
     this.decay = decay;
