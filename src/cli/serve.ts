@@ -12,14 +12,15 @@ import { WasmformerError, preview } from '../errors.js';
 import { completeText, generateText, type TextOptions } from '../generate/text.js';
 import type { GPT } from '../models/gpt.js';
 import type { Runtime } from '../runtime.js';
-import { num, parse, UsageError } from './args.js';
-import { loadSource, type Loaded } from './source.js';
+import { choice, num, parse, UsageError } from './args.js';
+import { loadSource, SOURCE_DTYPES, type Loaded } from './source.js';
 
 export const SERVE_HELP = `usage: wasmformer serve <model> [options]
   --port N            default 8080 (0: any free port)      --host H     default 127.0.0.1
   --max-body BYTES    largest request body (default 65536)
   --concurrency N     generations at once (default 2)      --queue N    waiting requests beyond that (default 16)
   --max-new-tokens N  the most a request may ask for (default 1024)
+  --dtype D           f32 (default), int8, f16 or bf16: the weights held in that format
 API: POST /generate {"prompt", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "stop", "stream"}; GET /health`;
 
 export interface ServeOptions {
@@ -152,7 +153,7 @@ function request(body: string, maxNewTokens: number): { prompt: string; stream: 
 export async function serveCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; onListening?: (s: Server) => void }): Promise<void> {
   const p = parse('serve', args, {
     port: { type: 'string' }, host: { type: 'string' }, 'max-body': { type: 'string' }, concurrency: { type: 'string' },
-    queue: { type: 'string' }, 'max-new-tokens': { type: 'string' },
+    queue: { type: 'string' }, 'max-new-tokens': { type: 'string' }, dtype: { type: 'string' },
   });
   if (p.values.help) {
     io.stdout.write(SERVE_HELP + '\n');
@@ -167,7 +168,7 @@ export async function serveCommand(rt: Runtime, args: string[], io: { stdout: No
     queue: num(p, 'queue', { min: 0, integer: true }) ?? 16,
     maxNewTokens: num(p, 'max-new-tokens', { min: 1, max: 1_000_000, integer: true }) ?? 1024,
   };
-  const loaded = await loadSource(rt, p.positionals[0]!, io.stderr);
+  const loaded = await loadSource(rt, p.positionals[0]!, io.stderr, choice(p, 'dtype', SOURCE_DTYPES, 'f32'));
   const server = makeServer(loaded, opts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new UsageError(`port ${port} on ${host} is in use; pick another with --port`) : err));

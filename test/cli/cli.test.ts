@@ -51,7 +51,13 @@ describe('wasmformer', () => {
       size = readFileSync(out).length;
       const g = await run(['generate', out, 'the fox', '--max-new-tokens', '8']);
       expect(g.code, g.err).toBe(0);
+      // and held in its own format: an int8 file's integers as they are, an f16 file's halves
+      const held = await run(['generate', out, 'the fox', '--max-new-tokens', '8', '--dtype', dtype]);
+      expect(held.code, held.err).toBe(0);
+      expect(held.out.length).toBeGreaterThan(1);
     }
+    const folder = await run(['generate', GPT2, 'the fox', '--max-new-tokens', '8', '--dtype', 'bf16']);
+    expect(folder.code, folder.err).toBe(0);
   });
 
   it('serve answers JSON and server-sent events, and refuses what it must (413, 400, 415, 404)', async () => {
@@ -111,6 +117,7 @@ describe('wasmformer', () => {
     [['generate', GPT2, 'a', '--temperature=-1'], 2, /--temperature is '-1', expected a number ≥ 0/],
     [['generate', GPT2, 'a', '--top-k', 'abc'], 2, /--top-k is 'abc', expected an integer ≥ 1/],
     [['generate', GPT2, 'a', '--nope'], 2, /Unknown option '--nope'/],
+    [['generate', GPT2, 'a', '--dtype', 'int4'], 2, /--dtype is 'int4', expected one of f32, int8, f16, bf16/],
     [['train', join(dir, 'nothing.txt')], 2, /cannot read '.*nothing.txt': no such file/],
     [['train', GPT2 + '/merges.txt', '--steps', '100', '--warmup', '100'], 2, /--warmup 100 must be below --steps 100/],
     [['train', GPT2 + '/merges.txt', '--heads', '3'], 2, /--d-model 128 is not divisible by --heads 3/],
