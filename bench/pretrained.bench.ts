@@ -72,7 +72,7 @@ async function ours(dir: string, dtype: 'f32' | 'f16' | 'int8', threads: number,
       const s = performance.now();
       it.next();
       const t = performance.now() - s;
-      it.return(undefined);           // hands its KV cache back for the next generation to reuse
+      it.return(undefined as never);  // hands its KV cache back for the next generation to reuse
       return t;
     };
     prefill();   // makes the quantized (or packed) copies
