@@ -67,9 +67,23 @@ export function checkGenerate(op: string, model: GPT, prompt: ArrayLike<number>,
 
 /** Caches not in use, per model: a generator takes one and gives it back when it ends (or is collected). */
 const pools = new WeakMap<GPT, LayerCache[][]>();
+/** Cache lengths are made in multiples of this many positions, so generations of similar length share them. */
+const CACHE_GRAIN = 64;
 
-function takeCache(model: GPT): LayerCache[] {
-  return pools.get(model)?.pop() ?? model.createCache(1);
+/**
+ * A cache of at least `need` positions: the shortest pooled one that is long enough, else a new
+ * one of `need` rounded up to CACHE_GRAIN (at most blockSize), the pooled ones too short for it
+ * freed — a short generation on GPT-2 small holds 9 MiB of cache for 160 positions, not 72 for 1024.
+ */
+function takeCache(model: GPT, need: number): LayerCache[] {
+  const pool = pools.get(model) ?? [];
+  const fits = pool.filter((c) => c[0]!.k.shape[1]! >= need).sort((a, b) => a[0]!.k.shape[1]! - b[0]!.k.shape[1]!)[0];
+  if (fits) {
+    pool.splice(pool.indexOf(fits), 1);
+    return fits;
+  }
+  for (const c of pool.splice(0)) for (const l of c) { model.rt.free(l.k); model.rt.free(l.v); }
+  return model.createCache(1, Math.min(model.config.blockSize, Math.ceil(need / CACHE_GRAIN) * CACHE_GRAIN));
 }
 
 function giveBack(model: GPT, cache: LayerCache[]): void {
@@ -148,7 +162,8 @@ function* tokens(model: GPT, ids: number[], opts: GenerateOptions, held: Held): 
     for (let n = 0; n < opts.maxNewTokens; n++) {
       const why = interrupted(opts, deadline);
       if (why) return why;
-      if (useCache && !held.cache) held.cache = takeCache(model);
+      // positions written: the prompt (cropped to blockSize) and every new token but the last
+      if (useCache && !held.cache) held.cache = takeCache(model, Math.min(blockSize, ids.length + opts.maxNewTokens - 1));
       const logits = inEval(model, () => {
         if (useCache && cached > 0 && cached < blockSize) return lastLogits(model, [ids[ids.length - 1]!], held.cache!, cached++);
         const context = ids.slice(-blockSize);

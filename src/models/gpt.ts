@@ -190,7 +190,7 @@ export class GPT extends Model {
     }
     return this.rt.tape.noGrad(() => {
       let x = this.#embed(idx, B, Tn, pos, positions);
-      for (let i = 0; i < this.h.length; i++) x = this.h[i]!.forward(x, { cache: caches[i]!, pos, selfMask: opts.keyMask ?? null });
+      x = runLayers(this.ctx, this.h, x, (i) => ({ cache: caches[i]!, pos, selfMask: opts.keyMask ?? null }));
       return this.#head(opts.lastOnly ? this.#last(x) : x);
     });
   }

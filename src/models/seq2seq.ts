@@ -234,9 +234,7 @@ export class Seq2Seq extends EncoderDecoder {
     }
     return this.rt.tape.noGrad(() => {
       let y = this.#embed(ids, this.tgtEmbed, pos);
-      this.decoder.forEach((layer, i) => {
-        y = layer.forward(y, { cache: caches[i]!, pos, memoryKV: source.memoryKV[i]!, memoryMask: source.mask });
-      });
+      y = runLayers(this.ctx, this.decoder, y, (i) => ({ cache: caches[i]!, pos, memoryKV: source.memoryKV[i]!, memoryMask: source.mask }));
       return this.#head(y);
     });
   }

@@ -221,9 +221,7 @@ export class T5 extends EncoderDecoder {
     if (caches.length !== this.decoder.length) throw new ShapeError(`T5.decodeStep: ${caches.length} caches for ${this.decoder.length} decoder blocks`);
     return this.rt.tape.noGrad(() => {
       let y = this.#embed(ids);
-      this.decoder.forEach((layer, i) => {
-        y = layer.forward(y, { cache: caches[i]!, pos, memoryKV: source.memoryKV[i]!, memoryMask: source.mask });
-      });
+      y = runLayers(this.ctx, this.decoder, y, (i) => ({ cache: caches[i]!, pos, memoryKV: source.memoryKV[i]!, memoryMask: source.mask }));
       return this.#head(y);
     });
   }
