@@ -10,7 +10,7 @@ import { madd, exp4, vconst, C_ONE, C_GELU_K0, C_GELU_K1, C_GELU_3K1, C_MINUS_TW
  * cancellation for negative x (where 1 + tanh u → 0) and costs one exp and one division.
  */
 // @ts-ignore: decorator
-@inline function gelu4(x: v128): v128 {
+@inline export function gelu4(x: v128): v128 {
   const x2 = f32x4.mul(x, x);
   const u = f32x4.mul(x, madd(x2, vconst(C_GELU_K1), vconst(C_GELU_K0)));   // √(2/π)(x + 0.044715x³)
   const e = exp4(f32x4.mul(u, vconst(C_MINUS_TWO)));
@@ -24,7 +24,7 @@ import { madd, exp4, vconst, C_ONE, C_GELU_K0, C_GELU_K1, C_GELU_3K1, C_MINUS_TW
  * keeps e finite and x·u' from overflowing (which would give Inf·0 = NaN).
  */
 // @ts-ignore: decorator
-@inline function geluGrad4(x: v128): v128 {
+@inline export function geluGrad4(x: v128): v128 {
   x = f32x4.pmin(f32x4.pmax(x, vconst(C_MINUS_TEN)), vconst(C_TEN));    // keeps NaN
   const x2 = f32x4.mul(x, x);
   const u = f32x4.mul(x, madd(x2, vconst(C_GELU_K1), vconst(C_GELU_K0)));

@@ -18,7 +18,7 @@ export { gemm_q8_f32 } from "./quant_q8";
 export { gather_quant } from "./quant_gather";
 export { gemm_f16_f32, gemm_bf16_f32 } from "./quant_half";
 export { rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_params } from "./rmsnorm";
-export { swiglu_forward, swiglu_backward } from "./swiglu";
+export { swiglu_forward, swiglu_backward, geglu_forward, geglu_backward } from "./swiglu";
 export { rope_forward, rope_backward } from "./rope";
 export { attention_fused_forward, attention_fused_backward, attention_fused_probs, ATTN_BQ, ATTN_BK, ATTN_MAX_HS } from "./attention";
 export { relbias_forward, relbias_backward } from "./relbias";

@@ -1,9 +1,11 @@
-// The gate of a SwiGLU feed-forward (Shazeer 2020, "GLU Variants Improve Transformer"; Llama's
-// MLP), forward and backward: out = silu(gate) ⊙ up, silu(a) = a·sigmoid(a). gate and up are
-// rows ld floats apart, so both may be column halves of one (n, 2c) GEMM output (ld = 2c) or
-// two separate (n, c) tensors (ld = c); out and dout are contiguous (n, c). Any n, c ≥ 0,
-// pointers need 4-byte alignment only.
+// The gate of a gated feed-forward (Shazeer 2020, "GLU Variants Improve Transformer"), forward
+// and backward: SwiGLU (Llama's MLP) out = silu(gate) ⊙ up, silu(a) = a·sigmoid(a), and GeGLU
+// (T5 v1.1, Flan-T5: "gated-gelu") out = gelu(gate) ⊙ up with the tanh GELU of activation.ts.
+// gate and up are rows ld floats apart, so both may be column halves of one (n, 2c) GEMM output
+// (ld = 2c) or two separate (n, c) tensors (ld = c); out and dout are contiguous (n, c). Any
+// n, c ≥ 0, pointers need 4-byte alignment only.
 import { madd, exp4, vconst, C_ONE } from "./simd_math";
+import { gelu4, geluGrad4 } from "./activation";
 
 /**
  * silu(a) = a·σ(a) of four lanes. σ(a) and 1 − σ(a) come from t = exp(−|a|) ≤ 1 (never
@@ -31,28 +33,46 @@ import { madd, exp4, vconst, C_ONE } from "./simd_math";
   return f32x4.mul(s, madd(a, r, vconst(C_ONE)));
 }
 
-/** out (n, c) = silu(gate) ⊙ up, gate and up (n, c) rows ld apart. gate = +∞ gives ∞·up, −∞ NaN. */
-export function swiglu_forward(out: usize /* (n, c) */, gate: usize /* (n, ld) */, up: usize /* (n, ld) */,
-  n: i32, c: i32, ld: i32): void {
+/** act(a) of four lanes: silu, or (gelu) the tanh GELU. */
+// @ts-ignore: decorator
+@inline function act4(a: v128, gelu: bool): v128 {
+  return gelu ? gelu4(a) : silu4(a);
+}
+
+/** out (n, c) = act(gate) ⊙ up, gate and up (n, c) rows ld apart. */
+// @ts-ignore: decorator
+@inline function glu_forward(out: usize, gate: usize, up: usize, n: i32, c: i32, ld: i32, gelu: bool): void {
   for (let r = 0; r < n; r++) {
     const y = out + (<usize>r * <usize>c << 2);
     const g = gate + (<usize>r * <usize>ld << 2), u = up + (<usize>r * <usize>ld << 2);
     let i = 0;
     for (; i + 8 <= c; i += 8) {
       const o = <usize>i << 2;
-      const y0 = f32x4.mul(silu4(v128.load(g + o)), v128.load(u + o));
-      const y1 = f32x4.mul(silu4(v128.load(g + o, 16)), v128.load(u + o, 16));
+      const y0 = f32x4.mul(act4(v128.load(g + o), gelu), v128.load(u + o));
+      const y1 = f32x4.mul(act4(v128.load(g + o, 16), gelu), v128.load(u + o, 16));
       v128.store(y + o, y0); v128.store(y + o, y1, 16);
     }
     for (; i + 4 <= c; i += 4) {
       const o = <usize>i << 2;
-      v128.store(y + o, f32x4.mul(silu4(v128.load(g + o)), v128.load(u + o)));
+      v128.store(y + o, f32x4.mul(act4(v128.load(g + o), gelu), v128.load(u + o)));
     }
     for (; i < c; i++) {
       const o = <usize>i << 2;
-      store<f32>(y + o, f32x4.extract_lane(silu4(f32x4.splat(load<f32>(g + o))), 0) * load<f32>(u + o));
+      store<f32>(y + o, f32x4.extract_lane(act4(f32x4.splat(load<f32>(g + o)), gelu), 0) * load<f32>(u + o));
     }
   }
+}
+
+/** out (n, c) = silu(gate) ⊙ up, gate and up (n, c) rows ld apart. gate = +∞ gives ∞·up, −∞ NaN. */
+export function swiglu_forward(out: usize /* (n, c) */, gate: usize /* (n, ld) */, up: usize /* (n, ld) */,
+  n: i32, c: i32, ld: i32): void {
+  glu_forward(out, gate, up, n, c, ld, false);
+}
+
+/** out (n, c) = gelu(gate) ⊙ up (tanh GELU), gate and up (n, c) rows ld apart. */
+export function geglu_forward(out: usize /* (n, c) */, gate: usize /* (n, ld) */, up: usize /* (n, ld) */,
+  n: i32, c: i32, ld: i32): void {
+  glu_forward(out, gate, up, n, c, ld, true);
 }
 
 /**
@@ -80,13 +100,41 @@ export function swiglu_backward(dgate: usize /* (n, ld) */, dup: usize /* (n, ld
       v128.store(dg + o, madd(f32x4.mul(gy, v128.load(u + o)), f32x4.mul(s, madd(a, sc, one)), v128.load(dg + o)));
       v128.store(du + o, madd(gy, f32x4.mul(a, s), v128.load(du + o)));      // after dg's store: dgate may be dup
     }
-    for (; i < c; i++) {          // the tail, one lane at a time through the same formulas
+    glu_tail(dg, du, dy, g, u, i, c, false);
+  }
+}
+
+/**
+ * Adds the gradients of geglu_forward into dgate and dup, as swiglu_backward does:
+ *   dgate += dout · up · gelu'(gate);  dup += dout · gelu(gate).
+ */
+export function geglu_backward(dgate: usize /* (n, ld) */, dup: usize /* (n, ld) */, dout: usize /* (n, c) */,
+  gate: usize /* (n, ld) */, up: usize /* (n, ld) */, n: i32, c: i32, ld: i32): void {
+  for (let r = 0; r < n; r++) {
+    const rs = <usize>r * <usize>ld << 2;
+    const dg = dgate + rs, du = dup + rs, g = gate + rs, u = up + rs;
+    const dy = dout + (<usize>r * <usize>c << 2);
+    let i = 0;
+    for (; i + 4 <= c; i += 4) {
       const o = <usize>i << 2;
-      const a = f32x4.splat(load<f32>(g + o)), gy = f32x4.splat(load<f32>(dy + o));
-      const dgv = madd(f32x4.mul(gy, f32x4.splat(load<f32>(u + o))), siluGrad4(a), f32x4.splat(load<f32>(dg + o)));
-      store<f32>(dg + o, f32x4.extract_lane(dgv, 0));
-      const duv = madd(gy, silu4(a), f32x4.splat(load<f32>(du + o)));
-      store<f32>(du + o, f32x4.extract_lane(duv, 0));
+      const a = v128.load(g + o), gy = v128.load(dy + o);
+      v128.store(dg + o, madd(f32x4.mul(gy, v128.load(u + o)), geluGrad4(a), v128.load(dg + o)));
+      v128.store(du + o, madd(gy, gelu4(a), v128.load(du + o)));            // after dg's store: dgate may be dup
     }
+    glu_tail(dg, du, dy, g, u, i, c, true);
+  }
+}
+
+/** Columns i … c − 1 of one row of a GLU backward, one lane at a time through the vector formulas. */
+// @ts-ignore: decorator
+@inline function glu_tail(dg: usize, du: usize, dy: usize, g: usize, u: usize, i: i32, c: i32, gelu: bool): void {
+  for (; i < c; i++) {
+    const o = <usize>i << 2;
+    const a = f32x4.splat(load<f32>(g + o)), gy = f32x4.splat(load<f32>(dy + o));
+    const grad = gelu ? geluGrad4(a) : siluGrad4(a);
+    const dgv = madd(f32x4.mul(gy, f32x4.splat(load<f32>(u + o))), grad, f32x4.splat(load<f32>(dg + o)));
+    store<f32>(dg + o, f32x4.extract_lane(dgv, 0));
+    const duv = madd(gy, act4(a, gelu), f32x4.splat(load<f32>(du + o)));
+    store<f32>(du + o, f32x4.extract_lane(duv, 0));
   }
 }

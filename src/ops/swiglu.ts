@@ -1,8 +1,9 @@
-// The SwiGLU gate, out = silu(gate) ⊙ up (silu(a) = a·sigmoid(a)), and its backward. gate and up
+// The SwiGLU gate, out = silu(gate) ⊙ up (silu(a) = a·sigmoid(a)), or with `act: 'gelu'` the
+// GeGLU gate, out = gelu(gate) ⊙ up (tanh GELU), and their backwards. gate and up
 // are whole tensors or column ranges of one: the two halves of a single (…, 2F) GEMM output when
 // the gate and up projections' weights lie side by side. Also the column-range checks that the
 // rotary embedding op shares.
-import { ShapeError } from '../errors.js';
+import { ShapeError, ValueError, preview } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, expectShape } from './check.js';
@@ -57,8 +58,9 @@ function gateUp(op: string, gate: Tensor | ColumnRange, up: Tensor | ColumnRange
  * const h = swiglu(rt, { t: gu, col: 0, width: F }, { t: gu, col: F, width: F }); // gu (B, T, 2F) → h (B, T, F)
  * ```
  */
-export function swiglu(rt: Runtime, gate: Tensor | ColumnRange, up: Tensor | ColumnRange, opts: { out?: Tensor } = {}): Tensor {
+export function swiglu(rt: Runtime, gate: Tensor | ColumnRange, up: Tensor | ColumnRange, opts: { out?: Tensor; act?: GateActivation } = {}): Tensor {
   const op = 'swiglu';
+  const act = gateAct(op, opts.act);
   const [g, u] = gateUp(op, gate, up);
   const shape = [...g.lead, g.width];
   let out = opts.out;
@@ -68,7 +70,7 @@ export function swiglu(rt: Runtime, gate: Tensor | ColumnRange, up: Tensor | Col
   } else {
     out = rt.empty(shape, { arena: 'step' });
   }
-  rt.kernels.swiglu_forward(out.ptr, g.ptr, u.ptr, g.rows, g.width, g.ld);
+  rt.kernels[act === 'gelu' ? 'geglu_forward' : 'swiglu_forward'](out.ptr, g.ptr, u.ptr, g.rows, g.width, g.ld);
   return out;
 }
 
@@ -82,8 +84,9 @@ export function swiglu(rt: Runtime, gate: Tensor | ColumnRange, up: Tensor | Col
  * ```
  */
 export function swigluBackward(rt: Runtime, dgate: Tensor, dup: Tensor, dout: Tensor,
-  gate: Tensor | ColumnRange, up: Tensor | ColumnRange): void {
+  gate: Tensor | ColumnRange, up: Tensor | ColumnRange, act?: GateActivation): void {
   const op = 'swigluBackward';
+  gateAct(op, act);
   const [g, u] = gateUp(op, gate, up);
   expectF32(op, 'dout', dout);
   expectShape(op, 'dout', dout, [...g.lead, g.width]);
@@ -91,5 +94,13 @@ export function swigluBackward(rt: Runtime, dgate: Tensor, dup: Tensor, dout: Te
   expectF32(op, 'dup', dup);
   expectShape(op, 'dgate', dgate, g.t.shape);
   expectShape(op, 'dup', dup, u.t.shape);
-  rt.kernels.swiglu_backward(dgate.ptr + 4 * g.col, dup.ptr + 4 * u.col, dout.ptr, g.ptr, u.ptr, g.rows, g.width, g.ld);
+  rt.kernels[act === 'gelu' ? 'geglu_backward' : 'swiglu_backward'](dgate.ptr + 4 * g.col, dup.ptr + 4 * u.col, dout.ptr, g.ptr, u.ptr, g.rows, g.width, g.ld);
+}
+
+/** The gate's activation: 'silu' (SwiGLU, default) or 'gelu' (GeGLU, the tanh GELU: T5 v1.1's gated-gelu). */
+export type GateActivation = 'silu' | 'gelu';
+
+function gateAct(op: string, act: GateActivation | undefined): GateActivation {
+  if (act === undefined || act === 'silu' || act === 'gelu') return act ?? 'silu';
+  throw new ValueError(`${op}: act is ${preview(act)}, expected 'silu' or 'gelu'`);
 }

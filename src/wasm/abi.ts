@@ -13,7 +13,7 @@ import { adamwF32, sgdF32, sumsqF32 } from '../ref/optim.js';
 import { dropoutForward, dropoutBackward } from '../ref/dropout.js';
 import { quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, gatherQuant } from '../ref/quant.js';
 import { rmsnormForward, rmsnormBackward, rmsnormBackwardParams } from '../ref/rmsnorm.js';
-import { swigluForward, swigluBackward } from '../ref/swiglu.js';
+import { swigluForward, swigluBackward, gegluForward, gegluBackward } from '../ref/swiglu.js';
 import { ropeForward, ropeBackward } from '../ref/rope.js';
 import { relbiasForward, relbiasBackward } from '../ref/relbias.js';
 import { packBf16, unpackBf16 } from '../ref/convert.js';
@@ -81,6 +81,8 @@ export interface Kernels {
   rmsnorm_backward_params(dweight: Ptr, dout: Ptr, inp: Ptr, rstd: Ptr, n: number, c: number, ld: number): void;
   swiglu_forward(out: Ptr, gate: Ptr, up: Ptr, n: number, c: number, ld: number): void;
   swiglu_backward(dgate: Ptr, dup: Ptr, dout: Ptr, gate: Ptr, up: Ptr, n: number, c: number, ld: number): void;
+  geglu_forward(out: Ptr, gate: Ptr, up: Ptr, n: number, c: number, ld: number): void;
+  geglu_backward(dgate: Ptr, dup: Ptr, dout: Ptr, gate: Ptr, up: Ptr, n: number, c: number, ld: number): void;
   rope_forward(out: Ptr, inp: Ptr, table: Ptr, positions: Ptr, p0: number, n: number, nHead: number, hs: number, rd: number, ld: number): void;
   rope_backward(dinp: Ptr, dout: Ptr, table: Ptr, positions: Ptr, p0: number, n: number, nHead: number, hs: number, rd: number, ld: number): void;
   relbias_forward(out: Ptr, table: Ptr, buckets: Ptr, nHead: number, L: number): void;
@@ -168,6 +170,8 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   rmsnorm_backward_params: { family: 'rmsnorm',    args: 'ffffiii',            ref: rmsnormBackwardParams },
   swiglu_forward:        { family: 'swiglu',       args: 'fffiii',             ref: swigluForward },
   swiglu_backward:       { family: 'swiglu',       args: 'fffffiii',           ref: swigluBackward },
+  geglu_forward:         { family: 'swiglu',       args: 'fffiii',             ref: gegluForward },
+  geglu_backward:        { family: 'swiglu',       args: 'fffffiii',           ref: gegluBackward },
   rope_forward:          { family: 'rope',         args: 'fffniiiiii',         ref: ropeForward },
   rope_backward:         { family: 'rope',         args: 'fffniiiiii',         ref: ropeBackward },
   relbias_forward:       { family: 'relbias',      args: 'ffnii',              ref: relbiasForward },

@@ -183,6 +183,8 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   // rows whose pointers step by different widths: gate/up rows ld apart, out / dout rows c apart
   swiglu_forward: rowsStrided(3, [[0, (a) => a[4]!], [1, (a) => a[5]!], [2, (a) => a[5]!]], [], (a) => 12 * a[4]!),
   swiglu_backward: rowsStrided(5, [[0, (a) => a[7]!], [1, (a) => a[7]!], [2, (a) => a[6]!], [3, (a) => a[7]!], [4, (a) => a[7]!]], [], (a) => 28 * a[6]!),
+  geglu_forward: rowsStrided(3, [[0, (a) => a[4]!], [1, (a) => a[5]!], [2, (a) => a[5]!]], [], (a) => 12 * a[4]!),
+  geglu_backward: rowsStrided(5, [[0, (a) => a[7]!], [1, (a) => a[7]!], [2, (a) => a[6]!], [3, (a) => a[7]!], [4, (a) => a[7]!]], [], (a) => 28 * a[6]!),
   // rope: the strided side rows ld apart, the contiguous side nHead·hs, one position per row
   rope_forward: rowsStrided(5, [[0, (a) => a[6]! * a[7]!], [1, (a) => a[9]!]], [3], (a) => 8 * a[6]! * a[7]! + 4),
   rope_backward: rowsStrided(5, [[0, (a) => a[9]!], [1, (a) => a[6]! * a[7]!]], [3], (a) => 12 * a[6]! * a[7]! + 4),

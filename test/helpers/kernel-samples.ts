@@ -64,6 +64,8 @@ export const SAMPLES: Record<KernelName, number[]> = {
   rmsnorm_backward_params: [6, 8, 12],                           // n c ld (a band of 8 columns)
   swiglu_forward:     [6, 10, 24],                               // n c ld (gate and up rows 24 apart, as in a (6, 24) tensor)
   swiglu_backward:    [6, 10, 24],
+  geglu_forward:      [6, 10, 24],
+  geglu_backward:     [6, 10, 24],
   rope_forward:       [0, 6, 2, 10, 6, 24],                      // p0 n nHead hs rd ld (partial rotary; positions < 8: table rows of 6)
   rope_backward:      [0, 6, 2, 10, 6, 24],
   relbias_forward:    [3, 20],                                   // nHead L (buckets < 8: table rows of 3)
