@@ -1,4 +1,5 @@
-// T5 (Raffel et al. 2020, v1.0): an encoder–decoder with pre-norm RMSNorm (T5's scale-only
+// T5 (Raffel et al. 2020, v1.0; v1.1 and Flan-T5 with feedForward 'gated-gelu' and an untied head):
+// an encoder–decoder with pre-norm RMSNorm (T5's scale-only
 // LayerNorm), no biases anywhere, a ReLU feed-forward, no position embeddings but a learned
 // relative position bias in self-attention (bucketed key − query distances; one table per stack,
 // owned by its first block), unscaled attention scores (the query's init absorbs 1/√d_kv), one
@@ -33,8 +34,11 @@ export interface T5Config {
   nHead: number;
   dModel: number;
   dFF: number;
-  /** feed_forward_proj: 'relu' (T5 v1.0) or 'gelu' (erf GELU, as transformers' 'gelu'); gated variants (v1.1) are not built. */
-  feedForward: 'relu' | 'gelu';
+  /**
+   * feed_forward_proj: 'relu' (T5 v1.0), 'gelu' (erf GELU, as transformers' 'gelu'), or
+   * 'gated-gelu' (T5 v1.1, Flan-T5: wo(gelu(wi_0·x) ⊙ wi_1·x), the tanh GELU, as transformers' gelu_new).
+   */
+  feedForward: 'relu' | 'gelu' | 'gated-gelu';
   dropout: number;
   /** relative_attention_num_buckets: buckets of key − query distance (even, ≥ 4; half per side in the encoder). */
   relBuckets: number;
@@ -73,8 +77,8 @@ export function t5Config(partial: Partial<T5Config> = {}): T5Config {
     if (!Number.isInteger(cfg[key]) || cfg[key] < 1) throw new ValueError(`${pre}: ${key} is ${preview(cfg[key])}, expected an integer ≥ 1`);
   }
   if (cfg.dModel % cfg.nHead !== 0) throw new ShapeError(`${pre}: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead} (d_kv · n_heads must equal d_model here)`);
-  if (cfg.feedForward !== 'relu' && cfg.feedForward !== 'gelu') {
-    throw new ValueError(`${pre}: feedForward is ${preview(cfg.feedForward)}, expected 'relu' or 'gelu' (gated-gelu, T5 v1.1, is not built)`);
+  if (cfg.feedForward !== 'relu' && cfg.feedForward !== 'gelu' && cfg.feedForward !== 'gated-gelu') {
+    throw new ValueError(`${pre}: feedForward is ${preview(cfg.feedForward)}, expected 'relu', 'gelu' or 'gated-gelu'`);
   }
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw new ValueError(`${pre}: dropout is ${preview(cfg.dropout)}, expected 0 ≤ p < 1`);
   if (!Number.isInteger(cfg.relBuckets) || cfg.relBuckets < 4 || cfg.relBuckets % 2 !== 0) {
@@ -134,6 +138,7 @@ export class T5 extends EncoderDecoder {
     this.shared = ps.declare('shared.weight', [cfg.vocabSize, C], { normal: 1 }, false, cfg.tieWordEmbeddings ? 0 : undefined);   // rows are output channels when tied
     const layerCfg: LayerConfig = {
       dModel: C, nHead: cfg.nHead, dFF: cfg.dFF, bias: false, dropout: cfg.dropout, activation: cfg.feedForward === 'gelu' ? 'gelu_erf' : 'relu', norm: 'pre', normType: 'rms',
+      ffn: cfg.feedForward === 'gated-gelu' ? 'geglu' : 'mlp',
       layerNormEps: cfg.layerNormEps, scale: 1, std: C ** -0.5, qStd: (C * hs) ** -0.5, projStd: C ** -0.5, ffnProjStd: cfg.dFF ** -0.5,
     };
     const bias = (stack: string, bidirectional: boolean) => new RelativeBias(this.ctx, ps, `${stack}.block.0.layer.0.SelfAttention.relative_attention_bias`,

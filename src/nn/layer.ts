@@ -5,7 +5,7 @@
 // ViT) or after the sum (post-norm, BERT and the paper). What differs between families is data:
 // the names table (parameter names, layouts and declaration order of each family's checkpoints).
 // Options for modern decoders: RMSNorm instead of LayerNorm (normType 'rms', T5 / Llama) and the
-// gated SwiGLU feed-forward (ffn 'swiglu', Llama).
+// gated SwiGLU feed-forward (ffn 'swiglu', Llama), or GeGLU (ffn 'geglu', T5 v1.1 and Flan-T5).
 import { ValueError, preview } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { residual } from '../fn/residual.js';
@@ -45,7 +45,7 @@ export interface LayerNames {
 export type NormType = 'layer' | 'rms';
 
 /** Which feed-forward a layer uses: fc1 → activation → fc2, or the gated down(silu(gate(x)) ⊙ up(x)). */
-export type FeedForwardType = 'mlp' | 'swiglu';
+export type FeedForwardType = 'mlp' | 'swiglu' | 'geglu';
 
 /** A layer's sizes and options. */
 /**
@@ -65,7 +65,7 @@ export interface LayerConfig extends AttentionConfig {
   layerNormEps?: number;
   /** Default 'layer'. 'rms': RMSNorm (its eps is layerNormEps, default 1e-6 then). */
   normType?: NormType;
-  /** Default 'mlp'. 'swiglu': three projections named by LayerNames gate / up / down; `activation` is not used. */
+  /** Default 'mlp'. 'swiglu' (silu gate) or 'geglu' (tanh-gelu gate): three projections named by LayerNames gate / up / down; `activation` is not used. */
   ffn?: FeedForwardType;
   /** Init std of the feed-forward's output projection (default projStd; T5: dFF^−½). */
   ffnProjStd?: number;
@@ -102,17 +102,21 @@ export const SEQ2SEQ_DECODER_NAMES: LayerNames = {
 };
 
 const T5_ATTN = (p: string): AttentionNames => ({ q: `${p}.q`, k: `${p}.k`, v: `${p}.v`, o: `${p}.o` });
+/** T5 v1.1's gated feed-forward (ffn 'geglu'): wo(gelu(wi_0·x) ⊙ wi_1·x). */
+const T5_GATED = (p: string) => ({ gate: `${p}.wi_0`, up: `${p}.wi_1`, down: `${p}.wo` });
 
 /** Names of Hugging Face T5's encoder block (`encoder.block.N.` …), pre-norm RMSNorm, ReLU feed-forward (T5 v1.0). */
 export const T5_ENCODER_NAMES: LayerNames = {
   selfAttn: T5_ATTN('layer.0.SelfAttention'), selfNorm: 'layer.0.layer_norm',
   fc1: 'layer.1.DenseReluDense.wi', fc2: 'layer.1.DenseReluDense.wo', ffnNorm: 'layer.1.layer_norm',
+  ...T5_GATED('layer.1.DenseReluDense'),
 };
 
 /** … and its decoder block (`decoder.block.N.` …): cross-attention `layer.1.EncDecAttention`, the feed-forward in `layer.2`. */
 export const T5_DECODER_NAMES: LayerNames = {
   ...T5_ENCODER_NAMES, crossAttn: T5_ATTN('layer.1.EncDecAttention'), crossNorm: 'layer.1.layer_norm',
   fc1: 'layer.2.DenseReluDense.wi', fc2: 'layer.2.DenseReluDense.wo', ffnNorm: 'layer.2.layer_norm',
+  ...T5_GATED('layer.2.DenseReluDense'),
 };
 
 /** What a decoder layer attends to besides itself. */
@@ -153,7 +157,7 @@ export class TransformerLayer {
     this.norm = cfg.norm ?? 'post';
     const normType = cfg.normType ?? 'layer', ffnType = cfg.ffn ?? 'mlp';
     if (normType !== 'layer' && normType !== 'rms') throw new ValueError(`TransformerLayer: normType is ${preview(normType)}, expected 'layer' or 'rms'`);
-    if (ffnType !== 'mlp' && ffnType !== 'swiglu') throw new ValueError(`TransformerLayer: ffn is ${preview(ffnType)}, expected 'mlp' or 'swiglu'`);
+    if (ffnType !== 'mlp' && ffnType !== 'swiglu' && ffnType !== 'geglu') throw new ValueError(`TransformerLayer: ffn is ${preview(ffnType)}, expected 'mlp', 'swiglu' or 'geglu'`);
     const ln = (name: string) => (normType === 'rms'
       ? new RMSNorm(ctx, ps, `${prefix}.${name}`, cfg.dModel, { eps: cfg.layerNormEps })
       : new LayerNorm(ctx, ps, `${prefix}.${name}`, cfg.dModel, { bias: cfg.bias, eps: cfg.layerNormEps }));
@@ -177,8 +181,9 @@ export class TransformerLayer {
     }
     const layout = names.ffnLayout ?? 'out,in';
     const ffnCfg = cfg.ffnProjStd === undefined ? cfg : { ...cfg, projStd: cfg.ffnProjStd };
-    [this.ffn, this.ffnNorm] = pair(names.ffnNorm, () => (ffnType === 'swiglu'
-      ? new SwiGLUMLP(ctx, ps, prefix, ffnCfg, { gate: names.gate ?? LLAMA_SWIGLU_NAMES.gate, up: names.up ?? LLAMA_SWIGLU_NAMES.up, down: names.down ?? LLAMA_SWIGLU_NAMES.down, layout })
+    const gateAct = ffnType === 'geglu' ? 'gelu' : 'silu';
+    [this.ffn, this.ffnNorm] = pair(names.ffnNorm, () => (ffnType !== 'mlp'
+      ? new SwiGLUMLP(ctx, ps, prefix, { ...ffnCfg, act: gateAct }, { gate: names.gate ?? LLAMA_SWIGLU_NAMES.gate, up: names.up ?? LLAMA_SWIGLU_NAMES.up, down: names.down ?? LLAMA_SWIGLU_NAMES.down, layout })
       : new MLP(ctx, ps, prefix, ffnCfg, { fc: names.fc1, proj: names.fc2, layout })));
   }
 

@@ -7,6 +7,7 @@ import { activation, type Activation } from '../fn/activation.js';
 import { dropout } from '../fn/dropout.js';
 import { geluFeedForward, type LinearWeights } from '../fn/feedforward.js';
 import { swigluFeedForward } from '../fn/swiglu.js';
+import type { GateActivation } from '../ops/swiglu.js';
 import type { ModelContext } from './context.js';
 import { Linear } from './layers.js';
 import type { WeightLayout } from '../fn/linear.js';
@@ -75,14 +76,17 @@ export class SwiGLUMLP {
   readonly up: Linear;
   readonly down: Linear;
   readonly dropoutP: number;
+  /** The gate's activation: 'silu' (SwiGLU) or 'gelu' (GeGLU). */
+  readonly act: GateActivation;
   readonly #ps: ParameterSet;
   #joined: LinearWeights | null | undefined;
   constructor(
     readonly ctx: ModelContext, ps: ParameterSet, prefix: string,
-    cfg: { dModel: number; dFF: number; bias?: boolean; dropout?: number; std?: number; projStd?: number },
+    cfg: { dModel: number; dFF: number; bias?: boolean; dropout?: number; std?: number; projStd?: number; act?: GateActivation },
     names: SwiGLUNames = LLAMA_SWIGLU_NAMES,
   ) {
     this.#ps = ps;
+    this.act = cfg.act ?? 'silu';
     this.dropoutP = cfg.dropout ?? 0;
     const layout = names.layout;
     this.gate = new Linear(ctx, ps, `${prefix}.${names.gate}`, cfg.dModel, cfg.dFF, { bias: cfg.bias, std: cfg.std, layout });
@@ -94,7 +98,7 @@ export class SwiGLUMLP {
   forward(x: Tensor): Tensor {
     const rt = this.ctx.rt;
     const joined = (this.#joined ??= this.#join());
-    const y = swigluFeedForward(rt, x, joined ?? [weights(this.gate), weights(this.up)], weights(this.down));
+    const y = swigluFeedForward(rt, x, joined ?? [weights(this.gate), weights(this.up)], weights(this.down), this.act);
     return dropout(rt, y, this.dropoutP, this.ctx.rng, this.ctx.training);
   }
 

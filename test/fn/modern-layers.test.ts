@@ -56,6 +56,18 @@ describe.each(runtimes)('modern layers, gradients by finite differences (%s)', (
     gradcheck(rt, () => swiGLU(rt, g, g), [g]);
   });
 
+  it('GeGLU (swiGLU with act \'gelu\'): two tensors, the halves of one, and gate = up; the forward is gelu(gate)·up', () => {
+    const g = param(rt, [2, 3, 7], 50, 2), u = param(rt, [2, 3, 7], 51);
+    gradcheck(rt, () => swiGLU(rt, g, u, 'gelu'), [g, u]);
+    const gu = param(rt, [2, 3, 14], 52, 2);
+    gradcheck(rt, () => swiGLU(rt, { t: gu, col: 0, width: 7 }, { t: gu, col: 7, width: 7 }, 'gelu'), [gu], { samples: 40 });
+    gradcheck(rt, () => swiGLU(rt, g, g, 'gelu'), [g]);
+    const y = rt.tape.noGrad(() => swiGLU(rt, g, u, 'gelu')).f32(), gv = g.f32(), uv = u.f32();
+    const K = Math.sqrt(2 / Math.PI);
+    // the tanh GELU to its error model (activation.test.ts): (6|u| + 8)·2^-24 relative, |u| < 20 here
+    gv.forEach((a, i) => expect(Math.abs(y[i]! - 0.5 * a * (1 + Math.tanh(K * (a + 0.044715 * a ** 3))) * uv[i]!)).toBeLessThanOrEqual(130 * 2 ** -24 * Math.abs(y[i]!) + 1e-30));
+  });
+
   it('swigluFeedForward: joined gate|up weight = the two projections, and its gradients', () => {
     const x = param(rt, [2, 3, 8], 43);
     const wgu = param(rt, [2 * 12, 8], 44, 0.4), wd = param(rt, [8, 12], 45, 0.4);
@@ -148,7 +160,7 @@ describe.each(runtimes)('modern layers, gradients by finite differences (%s)', (
     expect(bert).toContain('layer.attention.output.LayerNorm.bias');
     expect(bert).toContain('layer.intermediate.dense.weight');
     expect(() => build(rt, { dModel: 8, nHead: 2, dFF: 16, normType: 'batch' as 'rms' }, BERT_LAYER_NAMES)).toThrow(new ValueError('TransformerLayer: normType is "batch", expected \'layer\' or \'rms\''));
-    expect(() => build(rt, { dModel: 8, nHead: 2, dFF: 16, ffn: 'geglu' as 'mlp' }, BERT_LAYER_NAMES)).toThrow(ValueError);
+    expect(() => build(rt, { dModel: 8, nHead: 2, dFF: 16, ffn: 'reglu' as 'mlp' }, BERT_LAYER_NAMES)).toThrow(/ffn is "reglu", expected 'mlp', 'swiglu' or 'geglu'/);
   });
 });
 

@@ -159,10 +159,11 @@ describe('loadPretrained: T5 (T5ForConditionalGeneration layout)', () => {
   };
   const cfg = { vocabSize: 40, nLayer: 2, nDecoderLayer: 1, nHead: 2, dModel: 16, dFF: 24, dropout: 0, padId: 0, eosId: 1, decoderStartId: 0, relBuckets: 8, relMaxDistance: 20 };
 
-  it('loads tied and untied, relu and gelu, ignoring the tied copies; the same logits', async () => {
-    for (const [tie, ff] of [[true, 'relu'], [false, 'gelu']] as const) {
+  it('loads tied and untied, relu, gelu and gated-gelu (T5 v1.1, Flan-T5: wi_0, wi_1), ignoring the tied copies; the same logits', async () => {
+    for (const [tie, ff] of [[true, 'relu'], [false, 'gelu'], [false, 'gated-gelu']] as const) {
       const m = new T5(rt, { ...cfg, tieWordEmbeddings: tie, feedForward: ff }, { seed: 3 });
-      const dir = join(scratch, `t5-${tie}`);
+      if (ff === 'gated-gelu') expect(m.params.get('decoder.block.0.layer.2.DenseReluDense.wi_1.weight')?.spec.shape).toEqual([24, 16]);
+      const dir = join(scratch, `t5-${tie}-${ff}`);
       write(dir, m);
       const { model, family, report, tokenizer } = await loadPretrained(rt, dir, { tokenizer: false });
       expect([family, tokenizer, report.missing]).toEqual(['t5', null, []]);
@@ -177,11 +178,11 @@ describe('loadPretrained: T5 (T5ForConditionalGeneration layout)', () => {
     }
   });
 
-  it('refuses gated feed-forwards (T5 v1.1, Flan-T5) and heads that do not split d_model, naming the field', async () => {
+  it('refuses gated activations other than gelu and heads that do not split d_model, naming the field', async () => {
     const m = new T5(rt, cfg, { seed: 3 });
     const dir = join(scratch, 't5-bad');
-    write(dir, m, { feed_forward_proj: 'gated-gelu' });
-    await expect(loadPretrained(rt, dir, { tokenizer: false })).rejects.toThrow(new ConfigError(`${join(dir, 'config.json')}: feed_forward_proj is "gated-gelu"; only 'relu' and 'gelu' feed-forwards are built (T5 v1.1's gated ones are not)`));
+    write(dir, m, { feed_forward_proj: 'gated-silu' });
+    await expect(loadPretrained(rt, dir, { tokenizer: false })).rejects.toThrow(new ConfigError(`${join(dir, 'config.json')}: feed_forward_proj is "gated-silu"; expected 'relu', 'gelu' or 'gated-gelu' (other gated activations are not built)`));
     write(dir, m, { d_kv: 4 });
     await expect(loadPretrained(rt, dir, { tokenizer: false })).rejects.toThrow(/d_kv 4 × num_heads 2 = 8 is not d_model 16/);
     m.dispose();

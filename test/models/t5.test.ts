@@ -109,10 +109,10 @@ describe('T5', () => {
     m.dispose();
   });
 
-  it('gradients of the loss with padded sources and targets match finite differences (tied and untied)', () => {
-    for (const tie of [true, false]) {
+  it('gradients of the loss with padded sources and targets match finite differences (tied and untied, gelu and gated-gelu)', () => {
+    for (const [tie, feedForward] of [[true, 'gelu'], [false, 'gelu'], [false, 'gated-gelu']] as const) {
       // erf GELU (transformers' 'gelu'): ReLU's kink breaks finite differences at ε
-      const m = new T5(rt, tiny({ feedForward: 'gelu', tieWordEmbeddings: tie }), { seed: 5 });
+      const m = new T5(rt, tiny({ feedForward, tieWordEmbeddings: tie }), { seed: 5 });
       gradcheck(rt, () => {
         const src = ids([[3, 4, 5, 6, 7], [7, 8, 0, 0, 0]]);
         const tgtIn = ids([[0, 6, 5, 4], [0, 8, 7, 0]]);
@@ -123,9 +123,9 @@ describe('T5', () => {
     }
   });
 
-  it('logits equal a plain-JS f64 transcription of Hugging Face T5 (encoder and decoder masks, both biases, tied and untied)', () => {
-    for (const tie of [true, false]) {
-      const m = new T5(rt, tiny({ nLayer: 2, nDecoderLayer: 2, dModel: 16, nHead: 4, dFF: 24, tieWordEmbeddings: tie }), { seed: 13 }).eval();
+  it('logits equal a plain-JS f64 transcription of Hugging Face T5 (encoder and decoder masks, both biases, tied and untied, v1.1\'s gated-gelu)', () => {
+    for (const [tie, feedForward] of [[true, 'relu'], [false, 'relu'], [false, 'gated-gelu']] as const) {
+      const m = new T5(rt, tiny({ nLayer: 2, nDecoderLayer: 2, dModel: 16, nHead: 4, dFF: 24, tieWordEmbeddings: tie, feedForward }), { seed: 13 }).eval();
       // 12 target positions: the decoder's distances pass its exact range (4) into the log buckets
       const srcs = [[3, 4, 5, 6, 7, 8, 3], [8, 7, 0, 0, 0, 0, 0]], tgts = [[0, 6, 5, 4, 3, 8, 7, 6, 5, 4, 3, 2], [0, 8, 7, 1, 0, 0, 0, 0, 0, 0, 0, 0]];
       const got = rt.step.scope(() => rt.tape.noGrad(() => m.forward(ids(srcs), ids(tgts)).logits.f32().slice()));
@@ -229,7 +229,7 @@ describe('T5', () => {
       [{ eosId: 9 }, /eosId is 9, expected an id in \[0, 9\)/],
       [{ decoderStartId: -1 }, /decoderStartId is -1/],
       [{ layerNormEps: 0 }, /layerNormEps is 0/],
-      [{ feedForward: 'gated-gelu' as 'gelu' }, /feedForward is "gated-gelu", expected 'relu' or 'gelu'/],
+      [{ feedForward: 'gated-silu' as 'gelu' }, /feedForward is "gated-silu", expected 'relu', 'gelu' or 'gated-gelu'/],
       [{ tieWordEmbeddings: 'yes' as unknown as boolean }, /tieWordEmbeddings is "yes"/],
       [{ dropout: 1 }, /dropout is 1/],
     ];
@@ -349,7 +349,14 @@ function referenceT5(m: T5, src: number[], tgt: number[]): Float64Array {
     const b = { buckets: c.relBuckets, maxDistance: c.relMaxDistance, bidirectional };
     return (i: number, j: number, h: number) => table[relativePositionBucket(j - i, b) * H + h]!;
   };
-  const ffn = (p: string, x: Rows) => lin(lin(x, W(`${p}.DenseReluDense.wi.weight`), c.dFF).map((r) => r.map((v) => Math.max(v, 0))), W(`${p}.DenseReluDense.wo.weight`), C);
+  // v1.0: wo(relu(wi·x)); v1.1 / Flan-T5 (T5DenseGatedActDense): wo(gelu_new(wi_0·x) ⊙ wi_1·x), gelu_new the tanh GELU
+  const geluNew = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+  const ffn = (p: string, x: Rows) => {
+    const d = `${p}.DenseReluDense`;
+    if (c.feedForward !== 'gated-gelu') return lin(lin(x, W(`${d}.wi.weight`), c.dFF).map((r) => r.map((v) => Math.max(v, 0))), W(`${d}.wo.weight`), C);
+    const up = lin(x, W(`${d}.wi_1.weight`), c.dFF);
+    return lin(lin(x, W(`${d}.wi_0.weight`), c.dFF).map((r, t) => r.map((v, i) => geluNew(v) * up[t]![i]!)), W(`${d}.wo.weight`), C);
+  };
   const srcOk = src.map((id) => id !== c.padId), all = tgt.map(() => true);
   let x = embed(src);
   for (let l = 0; l < c.nLayer; l++) {
