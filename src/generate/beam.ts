@@ -136,7 +136,7 @@ interface Stepper {
 
 function seq2seqBeams(model: EncoderDecoder, source: ArrayLike<number>, k: number, alpha: number, opts: BeamOptions): Hypothesis[] {
   const rt = model.rt;
-  const { startId, eosId, vocabSize: V, dModel: C } = model.decoding;
+  const { startId, eosId, vocabSize: V } = model.decoding;
   const maxLength = checkMaxLength(model, opts.maxLength);
   const minLength = checkMinLength(opts.minLength, maxLength);
   const wasTraining = model.ctx.training;
@@ -151,7 +151,7 @@ function seq2seqBeams(model: EncoderDecoder, source: ArrayLike<number>, k: numbe
         step: (last, pos) => stepLogits(model, pos === 0 ? [startId] : last, caches, pos, shared, pos < minLength),
         reorder: (parents, pos) => {
           // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
-          for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (pos + 1) * C);
+          for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (pos + 1) * caches[l]!.k.shape[2]!);
           [caches, spare] = [spare, caches];
         },
       });
@@ -163,7 +163,7 @@ function seq2seqBeams(model: EncoderDecoder, source: ArrayLike<number>, k: numbe
 
 function gptBeams(model: GPT, prompt: ArrayLike<number>, k: number, alpha: number, opts: Partial<GptBeamOptions>): Hypothesis[] {
   const rt = model.rt;
-  const { blockSize, vocabSize: V, dModel: C } = model.config;
+  const { blockSize, vocabSize: V } = model.config;
   const P = prompt.length;
   const maxNew = opts.maxNewTokens;
   if (P === 0) throw new ValueError('beamSearch: the prompt is empty; give at least one token id');
@@ -189,7 +189,7 @@ function gptBeams(model: GPT, prompt: ArrayLike<number>, k: number, alpha: numbe
         return logits;
       }),
       reorder: (parents, pos) => {
-        for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (P + pos) * C);
+        for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (P + pos) * caches[l]!.k.shape[2]!);
         [caches, spare] = [spare, caches];
       },
     });

@@ -62,7 +62,7 @@ export function hfConfig(model: Model): Record<string, unknown> {
       const c = model.config as T5Config;
       return {
         model_type: 't5', architectures: ['T5ForConditionalGeneration'], is_encoder_decoder: true, vocab_size: c.vocabSize,
-        d_model: c.dModel, d_kv: c.dModel / c.nHead, d_ff: c.dFF, num_layers: c.nLayer, num_decoder_layers: c.nDecoderLayer,
+        d_model: c.dModel, d_kv: c.dKv, d_ff: c.dFF, num_layers: c.nLayer, num_decoder_layers: c.nDecoderLayer,
         num_heads: c.nHead, relative_attention_num_buckets: c.relBuckets, relative_attention_max_distance: c.relMaxDistance,
         dropout_rate: c.dropout, layer_norm_epsilon: c.layerNormEps, feed_forward_proj: c.feedForward, tie_word_embeddings: c.tieWordEmbeddings,
         is_gated_act: c.feedForward === 'gated-gelu', dense_act_fn: c.feedForward === 'gated-gelu' ? 'gelu_new' : c.feedForward,
@@ -143,12 +143,9 @@ export function configFromHf(json: unknown, file = 'config.json'): { family: Mod
     // transformers derives is_gated_act and dense_act_fn from feed_forward_proj ('gated-gelu': gelu_new)
     refuse('feed_forward_proj', (v) => v === 'relu' || v === 'gelu' || v === 'gated-gelu', "expected 'relu', 'gelu' or 'gated-gelu' (other gated activations are not built)");
     const dModel = int('d_model'), nHead = int('num_heads', 8);
-    if (c.d_kv !== undefined && int('d_kv') * nHead !== dModel) {
-      throw new ConfigError(`${file}: d_kv ${preview(c.d_kv)} × num_heads ${nHead} = ${int('d_kv') * nHead} is not d_model ${dModel}; heads that do not split d_model exactly are not supported`);
-    }
     refuse('tie_word_embeddings', (v) => typeof v === 'boolean', 'expected true or false');
     config = {
-      vocabSize: int('vocab_size'), dModel, dFF: int('d_ff'), nLayer: int('num_layers'), nDecoderLayer: int('num_decoder_layers', int('num_layers')),
+      vocabSize: int('vocab_size'), dModel, dKv: int('d_kv', 64), dFF: int('d_ff'), nLayer: int('num_layers'), nDecoderLayer: int('num_decoder_layers', int('num_layers')),
       nHead, relBuckets: int('relative_attention_num_buckets', 32), relMaxDistance: int('relative_attention_max_distance', 128),
       layerNormEps: num('layer_norm_epsilon', 1e-6), feedForward: (c.feed_forward_proj ?? 'relu') as 'relu' | 'gelu' | 'gated-gelu', dropout: 0,
       tieWordEmbeddings: c.tie_word_embeddings !== false, padId: int('pad_token_id', 0), eosId: int('eos_token_id', 1),

@@ -5,7 +5,7 @@
 // owned by its first block), unscaled attention scores (the query's init absorbs 1/√d_kv), one
 // shared token embedding and an output projection tied to it, the decoder output then scaled by
 // d_model^−½. Parameters under Hugging Face's T5 names (`encoder.block.N.layer.0.SelfAttention.q.weight` …).
-// Restriction: d_kv · n_heads = d_model (true of t5-small/base/large; not of t5-3b/11b).
+// Heads need not split d_model: d_kv · n_heads may differ (t5-3b/11b, t5-v1_1-small, flan-t5-small).
 import { DTypeError, ShapeError, ValueError, preview } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
@@ -33,6 +33,8 @@ export interface T5Config {
   nDecoderLayer: number;
   nHead: number;
   dModel: number;
+  /** d_kv: the width of each attention head (default dModel / nHead); nHead·dKv need not be dModel (t5-v1_1-small, flan-t5-small: 6 × 64 of 512). */
+  dKv: number;
   dFF: number;
   /**
    * feed_forward_proj: 'relu' (T5 v1.0), 'gelu' (erf GELU, as transformers' 'gelu'), or
@@ -57,7 +59,7 @@ export interface T5Config {
 
 /** t5-small (60M parameters). */
 export const T5_SMALL: T5Config = {
-  vocabSize: 32128, nLayer: 6, nDecoderLayer: 6, nHead: 8, dModel: 512, dFF: 2048, feedForward: 'relu', dropout: 0.1,
+  vocabSize: 32128, nLayer: 6, nDecoderLayer: 6, nHead: 8, dModel: 512, dKv: 64, dFF: 2048, feedForward: 'relu', dropout: 0.1,
   relBuckets: 32, relMaxDistance: 128, layerNormEps: 1e-6, padId: 0, eosId: 1, decoderStartId: 0, tieWordEmbeddings: true,
 };
 
@@ -76,7 +78,12 @@ export function t5Config(partial: Partial<T5Config> = {}): T5Config {
   for (const key of ['vocabSize', 'nLayer', 'nDecoderLayer', 'nHead', 'dModel', 'dFF'] as const) {
     if (!Number.isInteger(cfg[key]) || cfg[key] < 1) throw new ValueError(`${pre}: ${key} is ${preview(cfg[key])}, expected an integer ≥ 1`);
   }
-  if (cfg.dModel % cfg.nHead !== 0) throw new ShapeError(`${pre}: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead} (d_kv · n_heads must equal d_model here)`);
+  if (partial.dKv === undefined) {
+    if (cfg.dModel % cfg.nHead !== 0) throw new ShapeError(`${pre}: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead}; give dKv (the head width) for heads that do not split dModel`);
+    cfg.dKv = cfg.dModel / cfg.nHead;
+  } else if (!Number.isInteger(cfg.dKv) || cfg.dKv < 1) {
+    throw new ValueError(`${pre}: dKv is ${preview(cfg.dKv)}, expected an integer ≥ 1`);
+  }
   if (cfg.feedForward !== 'relu' && cfg.feedForward !== 'gelu' && cfg.feedForward !== 'gated-gelu') {
     throw new ValueError(`${pre}: feedForward is ${preview(cfg.feedForward)}, expected 'relu', 'gelu' or 'gated-gelu'`);
   }
@@ -132,14 +139,16 @@ export class T5 extends EncoderDecoder {
     const seed = opts.seed ?? 1337;
     super(rt, seed, opts);
     const cfg = (this.config = t5Config(config));
-    const ps = this.params, C = cfg.dModel, hs = C / cfg.nHead;
+    const ps = this.params, C = cfg.dModel, hs = cfg.dKv;
     // Hugging Face's T5 init (factor 1): embedding N(0, 1); q N(0, (C·d_kv)^−½) — it stands in for
-    // the score scale 1/√d_kv T5 leaves out; k, v, o, wi and the bias N(0, C^−½); wo N(0, d_ff^−½)
+    // the score scale 1/√d_kv T5 leaves out; k, v, wi and the bias N(0, C^−½); o N(0, (NH·d_kv)^−½);
+    // wo N(0, d_ff^−½)
     this.shared = ps.declare('shared.weight', [cfg.vocabSize, C], { normal: 1 }, false, cfg.tieWordEmbeddings ? 0 : undefined);   // rows are output channels when tied
     const layerCfg: LayerConfig = {
       dModel: C, nHead: cfg.nHead, dFF: cfg.dFF, bias: false, dropout: cfg.dropout, activation: cfg.feedForward === 'gelu' ? 'gelu_erf' : 'relu', norm: 'pre', normType: 'rms',
       ffn: cfg.feedForward === 'gated-gelu' ? 'geglu' : 'mlp',
-      layerNormEps: cfg.layerNormEps, scale: 1, std: C ** -0.5, qStd: (C * hs) ** -0.5, projStd: C ** -0.5, ffnProjStd: cfg.dFF ** -0.5,
+      layerNormEps: cfg.layerNormEps, scale: 1, std: C ** -0.5, qStd: (C * hs) ** -0.5, projStd: (cfg.nHead * hs) ** -0.5, ffnProjStd: cfg.dFF ** -0.5,
+      headSize: hs,
     };
     const bias = (stack: string, bidirectional: boolean) => new RelativeBias(this.ctx, ps, `${stack}.block.0.layer.0.SelfAttention.relative_attention_bias`,
       cfg.nHead, { buckets: cfg.relBuckets, maxDistance: cfg.relMaxDistance, bidirectional }, C ** -0.5);
@@ -208,7 +217,7 @@ export class T5 extends EncoderDecoder {
     const [B, S] = this.#checkIds(src, 'src');
     const mask = this.paddingMask(src);
     const lengths = Array.from({ length: B }, (_, b) => mask.i32().subarray(b * S, (b + 1) * S).reduce((a, v) => a + v, 0));
-    const memoryKV = this.decoder.map(() => rt.empty([B, S, 2 * this.config.dModel], { arena: 'step' }));
+    const memoryKV = this.decoder.map(() => rt.empty([B, S, 2 * this.config.nHead * this.config.dKv], { arena: 'step' }));
     rt.step.scope(() => rt.tape.noGrad(() => {
       const memory = this.#encode(src, mask);                           // (B, S, C), freed with this scope
       this.decoder.forEach((layer, i) => copy(rt, layer.crossAttn!.memoryKV(memory), { out: memoryKV[i]! }));
@@ -236,7 +245,7 @@ export class T5 extends EncoderDecoder {
     if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(length) || length < 1) {
       throw new ValueError(`T5.createCache: batch ${preview(batch)} and length ${preview(length)} must be integers ≥ 1`);
     }
-    const shape = [batch, length, this.config.dModel];
+    const shape = [batch, length, this.config.nHead * this.config.dKv];   // all heads' keys (values) per position
     return this.decoder.map(() => ({ k: this.rt.empty(shape, { arena }), v: this.rt.empty(shape, { arena }) }));
   }
 

@@ -63,6 +63,11 @@ export const GPT2_ATTENTION_NAMES: AttentionNames = { qkv: 'c_attn', o: 'c_proj'
 export interface AttentionConfig {
   dModel: number;
   nHead: number;
+  /**
+   * Width of each head (T5's d_kv; default dModel / nHead): the projections map dModel to
+   * nHead·headSize and back, which need not be dModel (t5-v1_1-small, flan-t5-small: 6 × 64 = 384 of 512).
+   */
+  headSize?: number;
   bias?: boolean;
   /** Dropout on the output projection (residual dropout), while training. */
   dropout?: number;
@@ -153,6 +158,9 @@ export class Attention implements KeepsAttention {
   readonly o: Linear;
   readonly nHead: number;
   readonly dModel: number;
+  /** Width of each head, and of all heads together: nHead·headSize (dModel unless `headSize` says otherwise). */
+  readonly headSize: number;
+  readonly inner: number;
   readonly causal: boolean;
   readonly dropoutP: number;
   readonly positions: AttentionPositions | null;
@@ -173,10 +181,13 @@ export class Attention implements KeepsAttention {
   #joinedKV: Joined | null | undefined;
 
   constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, cfg: AttentionConfig, names: AttentionNames) {
-    if (!Number.isInteger(cfg.nHead) || cfg.nHead < 1 || cfg.dModel % cfg.nHead !== 0) {
-      throw new ShapeError(`${prefix}: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead}`);
+    if (cfg.headSize !== undefined && !(Number.isInteger(cfg.headSize) && cfg.headSize >= 1)) throw new ShapeError(`${prefix}: headSize is ${preview(cfg.headSize)}, expected an integer ≥ 1`);
+    if (!Number.isInteger(cfg.nHead) || cfg.nHead < 1 || (cfg.headSize === undefined && cfg.dModel % cfg.nHead !== 0)) {
+      throw new ShapeError(`${prefix}: dModel = ${cfg.dModel} is not divisible by nHead = ${cfg.nHead} (give headSize for heads that do not split dModel)`);
     }
     this.dModel = cfg.dModel;
+    this.headSize = cfg.headSize ?? cfg.dModel / cfg.nHead;
+    this.inner = cfg.nHead * this.headSize;
     this.nHead = cfg.nHead;
     this.causal = cfg.causal ?? false;
     this.dropoutP = cfg.dropout ?? 0;
@@ -191,8 +202,8 @@ export class Attention implements KeepsAttention {
     if (!Number.isInteger(this.globals) || this.globals < 0 || (this.globals > 0 && this.window === 0)) {
       throw new ValueError(`${prefix}: globals is ${preview(this.globals)}, expected an integer ≥ 0, and > 0 only with a window`);
     }
-    if (this.positions === 'rope' && (cfg.dModel / cfg.nHead) % 2 !== 0) {
-      throw new ShapeError(`${prefix}: rotary positions need an even head size; dModel ${cfg.dModel} / nHead ${cfg.nHead} = ${cfg.dModel / cfg.nHead}`);
+    if (this.positions === 'rope' && this.headSize % 2 !== 0) {
+      throw new ShapeError(`${prefix}: rotary positions need an even head size; here ${this.headSize} (dModel ${cfg.dModel}, nHead ${cfg.nHead})`);
     }
     this.#slopes = this.positions === 'alibi' ? alibiSlopes(cfg.nHead) : null;
     if (cfg.scale !== undefined && !(Number.isFinite(cfg.scale) && cfg.scale > 0)) throw new ValueError(`${prefix}: scale is ${preview(cfg.scale)}, expected a finite number > 0`);
@@ -203,18 +214,18 @@ export class Attention implements KeepsAttention {
       throw new ShapeError(`${prefix}: the relative position bias has ${this.relativeBias.nHead} heads, the attention ${cfg.nHead}`);
     }
     this.#ps = ps;
-    const C = cfg.dModel, bias = cfg.bias;
+    const C = cfg.dModel, D = this.inner, bias = cfg.bias;
     if ('qkv' in names) {
-      this.qkv = new Linear(ctx, ps, `${prefix}.${names.qkv}`, C, 3 * C, { bias, std: cfg.std });
+      this.qkv = new Linear(ctx, ps, `${prefix}.${names.qkv}`, C, 3 * D, { bias, std: cfg.std });
       this.q = this.k = this.v = null;
-      this.o = new Linear(ctx, ps, `${prefix}.${names.o}`, C, C, { bias, std: cfg.projStd ?? cfg.std });
+      this.o = new Linear(ctx, ps, `${prefix}.${names.o}`, D, C, { bias, std: cfg.projStd ?? cfg.std });
     } else {
-      const lin = (name: string, std?: number) => new Linear(ctx, ps, `${prefix}.${name}`, C, C, { bias, std, layout: 'out,in' });
+      const lin = (name: string, std: number | undefined, from: number, to: number) => new Linear(ctx, ps, `${prefix}.${name}`, from, to, { bias, std, layout: 'out,in' });
       this.qkv = null;
-      this.q = lin(names.q, cfg.qStd ?? cfg.std);
-      this.k = lin(names.k, cfg.std);
-      this.v = lin(names.v, cfg.std);
-      this.o = lin(names.o, cfg.projStd ?? cfg.std);
+      this.q = lin(names.q, cfg.qStd ?? cfg.std, C, D);
+      this.k = lin(names.k, cfg.std, C, D);
+      this.v = lin(names.v, cfg.std, C, D);
+      this.o = lin(names.o, cfg.projStd ?? cfg.std, D, C);
     }
   }
 
@@ -243,7 +254,7 @@ export class Attention implements KeepsAttention {
    */
   #positioned([q, k, v]: ColumnSlice[], pos0: number): ColumnSlice[] {
     if (this.positions !== 'rope') return [q!, k!, v!];
-    const C = this.dModel, opts = { pos0, base: this.ropeBase };
+    const C = this.inner, opts = { pos0, base: this.ropeBase };
     if (q!.t === k!.t && k!.col === q!.col + C) {
       const qk = rope(this.ctx.rt, { t: q!.t, col: q!.col, width: 2 * C }, 2 * this.nHead, opts);   // (B, T, 2C) = [Q' | K']
       return [{ t: qk, col: 0, width: C }, { t: qk, col: C, width: C }, v!];
@@ -280,8 +291,9 @@ export class Attention implements KeepsAttention {
     const rt = this.ctx.rt;
     return rt.tape.noGrad(() => {
       const [k, v] = this.#projectKV(memory);
-      if (k.t === v.t && k.col === 0 && v.col === this.dModel && k.t.shape[2] === 2 * this.dModel) return k.t;
-      const [B, S, C] = memory.shape as [number, number, number];
+      const C = this.inner;
+      if (k.t === v.t && k.col === 0 && v.col === C && k.t.shape[2] === 2 * C) return k.t;
+      const [B, S] = memory.shape as [number, number];
       const kv = rt.empty([B, S, 2 * C], { arena: 'step' });
       for (const [s, at] of [[k, 0], [v, C]] as const) copyBlock(rt, kv, { at, ld: 2 * C }, s.t, { at: s.col, ld: s.t.shape[2]! }, B * S, C);
       return kv;
@@ -290,11 +302,11 @@ export class Attention implements KeepsAttention {
 
   /** Self-attention of x's rows (positions pos …) over the cache, after writing their keys and values into it. */
   #selfCached(x: Tensor, cache: LayerCache, pos: number, keyMask: Tensor | null): Tensor {
-    const [B, Tn, C] = x.shape as [number, number, number];
+    const [B, Tn] = x.shape as [number, number];
     const hv = (s: ColumnSlice): HeadView => ({ t: s.t, at: s.col, ld: s.t.shape[2]!, batchStride: Tn * s.t.shape[2]! });
     const [q, k, v] = this.#positioned(this.#project(x, 3), pos).map(hv) as [HeadView, HeadView, HeadView];
     const { y, probs } = attendCached(this.ctx.rt, q, k, v, cache, pos,
-      { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: C / this.nHead, causal: this.causal, window: this.window, globals: this.globals, scale: this.scale }, keyMask, this.#dense(),
+      { B, Tq: Tn, Tk: pos + Tn, nHead: this.nHead, hs: this.headSize, causal: this.causal, window: this.window, globals: this.globals, scale: this.scale }, keyMask, this.#dense(),
       this.#bias(Tn, pos + Tn), this.keepProbs);
     if (probs) this.#keep(probs);
     return this.o.forward(y);
@@ -303,7 +315,8 @@ export class Attention implements KeepsAttention {
   /** Cross-attention while decoding: x (B, Tn, C) over kv (B or 1, S, 2C); mask i32 with kv's first dimension. */
   #crossCached(x: Tensor, kv: Tensor, memoryMask: Tensor | null): Tensor {
     const rt = this.ctx.rt;
-    const [B, Tn, C] = x.shape as [number, number, number];
+    const [B, Tn] = x.shape as [number, number];
+    const C = this.inner;
     const [Bs, S, C2] = kv.shape as [number, number, number];
     if (C2 !== 2 * C || (Bs !== B && Bs !== 1)) {
       throw new ShapeError(`cross-attention: memory K|V has shape [${kv.shape.join(', ')}], expected [${B} or 1, S, ${2 * C}] for queries [${x.shape.join(', ')}]`);
@@ -314,7 +327,7 @@ export class Attention implements KeepsAttention {
     const stride = Bs === 1 ? 0 : S * C2, ldq = q!.t.shape[2]!;
     const probs = attendNoGrad(rt, { t: y, at: 0, ld: C, batchStride: Tn * C }, { t: q!.t, at: q!.col, ld: ldq, batchStride: Tn * ldq },
       { t: kv, at: 0, ld: C2, batchStride: stride }, { t: kv, at: C, ld: C2, batchStride: stride },
-      { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: C / this.nHead, causal: false, scale: this.scale },
+      { B, Tq: Tn, Tk: S, nHead: this.nHead, hs: this.headSize, causal: false, scale: this.scale },
       mask ? { t: mask, ld: S, shared: Bs === 1 } : null, this.#dense(), null, this.keepProbs);
     if (probs) this.#keep(probs);
     return this.o.forward(y);
@@ -344,7 +357,7 @@ export class Attention implements KeepsAttention {
 
   /** The first `n` of Q, K, V of x (n = 1: Q alone), as column slices of one GEMM's output where the weights allow. */
   #project(x: Tensor, n: 1 | 3): ColumnSlice[] {
-    const C = this.dModel, rt = this.ctx.rt;
+    const C = this.inner, rt = this.ctx.rt;
     if (this.qkv) {
       // one (C, 3C) product; Q alone (cross-attention) takes its first columns — fused layouts
       // (GPT-2) are self-attention, where all three are used
@@ -362,7 +375,7 @@ export class Attention implements KeepsAttention {
 
   /** K and V of the encoder output `memory`, as column slices. */
   #projectKV(memory: Tensor): [ColumnSlice, ColumnSlice] {
-    const C = this.dModel, rt = this.ctx.rt;
+    const C = this.inner, rt = this.ctx.rt;
     if (this.qkv) {
       const t = this.qkv.forward(memory);                                       // Q columns unused: fused layouts are self-attention
       return [{ t, col: C, width: C }, { t, col: 2 * C, width: C }];

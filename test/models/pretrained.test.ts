@@ -151,7 +151,7 @@ describe('loadPretrained: T5 (T5ForConditionalGeneration layout)', () => {
   const write = (dir: string, model: T5, extra: Record<string, unknown> = {}) => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hfConfig(model), d_kv: model.config.dModel / model.config.nHead, is_gated_act: false, use_cache: true, ...extra }));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...hfConfig(model), is_gated_act: false, use_cache: true, ...extra }));
     const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
     for (const p of model.params.list()) tensors[p.name] = { dtype: 'F32', shape: [...p.spec.shape], data: p.value.f32().slice() };
     for (const copy of ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight']) tensors[copy] = tensors['shared.weight']!;
@@ -159,9 +159,10 @@ describe('loadPretrained: T5 (T5ForConditionalGeneration layout)', () => {
   };
   const cfg = { vocabSize: 40, nLayer: 2, nDecoderLayer: 1, nHead: 2, dModel: 16, dFF: 24, dropout: 0, padId: 0, eosId: 1, decoderStartId: 0, relBuckets: 8, relMaxDistance: 20 };
 
-  it('loads tied and untied, relu, gelu and gated-gelu (T5 v1.1, Flan-T5: wi_0, wi_1), ignoring the tied copies; the same logits', async () => {
-    for (const [tie, ff] of [[true, 'relu'], [false, 'gelu'], [false, 'gated-gelu']] as const) {
-      const m = new T5(rt, { ...cfg, tieWordEmbeddings: tie, feedForward: ff }, { seed: 3 });
+  it('loads tied and untied, relu, gelu and gated-gelu (T5 v1.1, Flan-T5: wi_0, wi_1), any d_kv, ignoring the tied copies; the same logits', async () => {
+    // the last as t5-v1_1-small and flan-t5-small are shaped: untied, gated-gelu, d_kv · heads (2 × 12) ≠ d_model (16)
+    for (const [tie, ff, dKv] of [[true, 'relu', 8], [false, 'gelu', 8], [false, 'gated-gelu', 12]] as const) {
+      const m = new T5(rt, { ...cfg, tieWordEmbeddings: tie, feedForward: ff, dKv }, { seed: 3 });
       if (ff === 'gated-gelu') expect(m.params.get('decoder.block.0.layer.2.DenseReluDense.wi_1.weight')?.spec.shape).toEqual([24, 16]);
       const dir = join(scratch, `t5-${tie}-${ff}`);
       write(dir, m);
@@ -178,13 +179,13 @@ describe('loadPretrained: T5 (T5ForConditionalGeneration layout)', () => {
     }
   });
 
-  it('refuses gated activations other than gelu and heads that do not split d_model, naming the field', async () => {
+  it('refuses gated activations other than gelu and a d_kv its weights do not have, naming the field or tensor', async () => {
     const m = new T5(rt, cfg, { seed: 3 });
     const dir = join(scratch, 't5-bad');
     write(dir, m, { feed_forward_proj: 'gated-silu' });
     await expect(loadPretrained(rt, dir, { tokenizer: false })).rejects.toThrow(new ConfigError(`${join(dir, 'config.json')}: feed_forward_proj is "gated-silu"; expected 'relu', 'gelu' or 'gated-gelu' (other gated activations are not built)`));
     write(dir, m, { d_kv: 4 });
-    await expect(loadPretrained(rt, dir, { tokenizer: false })).rejects.toThrow(/d_kv 4 × num_heads 2 = 8 is not d_model 16/);
+    await expect(loadPretrained(rt, dir, { tokenizer: false })).rejects.toThrow(/encoder\.block\.0\.layer\.0\.SelfAttention\.q\.weight has shape \[16, 16\], the t5 config needs \[8, 16\]/);
     m.dispose();
   });
 });

@@ -123,9 +123,10 @@ describe('T5', () => {
     }
   });
 
-  it('logits equal a plain-JS f64 transcription of Hugging Face T5 (encoder and decoder masks, both biases, tied and untied, v1.1\'s gated-gelu)', () => {
-    for (const [tie, feedForward] of [[true, 'relu'], [false, 'relu'], [false, 'gated-gelu']] as const) {
-      const m = new T5(rt, tiny({ nLayer: 2, nDecoderLayer: 2, dModel: 16, nHead: 4, dFF: 24, tieWordEmbeddings: tie, feedForward }), { seed: 13 }).eval();
+  it('logits equal a plain-JS f64 transcription of Hugging Face T5 (encoder and decoder masks, both biases, tied and untied, v1.1\'s gated-gelu and d_kv · heads ≠ d_model)', () => {
+    // the last: T5 v1.1-small's shape in small — untied, gated-gelu, heads of d_kv 6 whose 4 × 6 = 24 ≠ d_model 16
+    for (const [tie, feedForward, dKv] of [[true, 'relu', 4], [false, 'relu', 4], [false, 'gated-gelu', 6]] as const) {
+      const m = new T5(rt, tiny({ nLayer: 2, nDecoderLayer: 2, dModel: 16, nHead: 4, dKv, dFF: 24, tieWordEmbeddings: tie, feedForward }), { seed: 13 }).eval();
       // 12 target positions: the decoder's distances pass its exact range (4) into the log buckets
       const srcs = [[3, 4, 5, 6, 7, 8, 3], [8, 7, 0, 0, 0, 0, 0]], tgts = [[0, 6, 5, 4, 3, 8, 7, 6, 5, 4, 3, 2], [0, 8, 7, 1, 0, 0, 0, 0, 0, 0, 0, 0]];
       const got = rt.step.scope(() => rt.tape.noGrad(() => m.forward(ids(srcs), ids(tgts)).logits.f32().slice()));
@@ -142,9 +143,10 @@ describe('T5', () => {
     }
   });
 
-  it('cached decoding steps give the teacher-forcing logits at every position, and greedyDecode = argmax of the full forward', () => {
+  it.each([['v1.0', {}], ['v1.1-shaped (gated-gelu, untied, d_kv 6 × 4 heads ≠ d_model 16)', { feedForward: 'gated-gelu', tieWordEmbeddings: false, dKv: 6 }]] as const)(
+    'cached decoding steps give the teacher-forcing logits at every position, and greedyDecode = argmax of the full forward: %s', (_, extra) => {
     // 8 buckets, max distance 12: targets of 10 tokens reach the decoder's logarithmic buckets
-    const m = new T5(rt, tiny({ nLayer: 2, dModel: 16, nHead: 4, dFF: 32 }), { seed: 7 }).eval();
+    const m = new T5(rt, tiny({ nLayer: 2, dModel: 16, nHead: 4, dFF: 32, ...extra }), { seed: 7 }).eval();
     const V = 9;
     expectCachedLikeFull(rt, m, (mm, s, t) => mm.forward(s, t).logits, ids, [3, 4, 5, 6, 0], [0, 8, 7, 6, 5, 4, 3, 2, 8, 7], V, 4);
     // generate: each token is the argmax of the full forward over the tokens before it (EOS never
@@ -315,7 +317,7 @@ describe('T5 learns a seq2seq task beside the original Transformer', () => {
  * Source padding is hidden from encoder self-attention and cross-attention; the decoder is causal.
  */
 function referenceT5(m: T5, src: number[], tgt: number[]): Float64Array {
-  const c = m.config, C = c.dModel, H = c.nHead, hs = C / H;
+  const c = m.config, C = c.dModel, H = c.nHead, hs = c.dKv, D = H * hs;    // D: all heads' width (d_kv · n_heads, not always C)
   const byName = new Map(m.params.list().map((p) => [p.name, p.value.f32()]));
   const W = (name: string) => { const w = byName.get(name); if (!w) throw new Error(`no parameter ${name}`); return w; };
   type Rows = Float64Array[];
@@ -327,8 +329,8 @@ function referenceT5(m: T5, src: number[], tgt: number[]): Float64Array {
   const lin = (x: Rows, w: Float32Array, out: number): Rows => x.map((r) => Float64Array.from({ length: out }, (_, o) => r.reduce((a, v, i) => a + w[o * r.length + i]! * v, 0)));
   const add = (x: Rows, y: Rows): Rows => x.map((r, t) => r.map((v, i) => v + y[t]![i]!));
   const attn = (p: string, xq: Rows, xkv: Rows, bias: ((qi: number, kj: number, h: number) => number) | null, causal: boolean, keyOk: boolean[]): Rows => {
-    const [q, k, v] = ['q', 'k', 'v'].map((n) => lin(n === 'q' ? xq : xkv, W(`${p}.${n}.weight`), C)) as [Rows, Rows, Rows];
-    const out = xq.map(() => new Float64Array(C));
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => lin(n === 'q' ? xq : xkv, W(`${p}.${n}.weight`), D)) as [Rows, Rows, Rows];
+    const out = xq.map(() => new Float64Array(D));
     for (let h = 0; h < H; h++) {
       xq.forEach((_, i) => {
         // T5: no 1/√d_kv scale; the position bias is added to the raw scores
