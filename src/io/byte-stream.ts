@@ -110,14 +110,13 @@ export async function openUrlStream(url: string, fetchFn: Fetch = globalThis.fet
 }
 
 /**
- * A URL's body as text (config.json, tokenizer files), with openUrlStream's checks.
+ * Everything left in `stream`, then closed (also when a read fails).
  * @example
  * ```ts
- * const config = JSON.parse(await fetchText('https://example.com/gpt2/config.json'));
+ * const model = await readAll(await folder.stream('spiece.model'));
  * ```
  */
-export async function fetchText(url: string, fetchFn: Fetch = globalThis.fetch): Promise<string> {
-  const stream = await openUrlStream(url, fetchFn);
+export async function readAll(stream: ByteStream): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   try {
     for (let chunk = await stream.read(1 << 20); chunk.length > 0; chunk = await stream.read(1 << 20)) parts.push(chunk.slice());
@@ -127,6 +126,18 @@ export async function fetchText(url: string, fetchFn: Fetch = globalThis.fetch):
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) { bytes.set(p, at); at += p.length; }
+  return bytes;
+}
+
+/**
+ * A URL's body as text (config.json, tokenizer files), with openUrlStream's checks.
+ * @example
+ * ```ts
+ * const config = JSON.parse(await fetchText('https://example.com/gpt2/config.json'));
+ * ```
+ */
+export async function fetchText(url: string, fetchFn: Fetch = globalThis.fetch): Promise<string> {
+  const bytes = await readAll(await openUrlStream(url, fetchFn));
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (err) {

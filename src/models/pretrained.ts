@@ -11,9 +11,7 @@ import type { ByteStream, Fetch } from '../io/byte-stream.js';
 import { openFolder, type Folder } from '../io/folder.js';
 import { readSafetensorsHeader, streamSafetensorsData, type TensorSink } from '../io/safetensors-stream.js';
 import type { SafetensorsEntry, SafetensorsHeader } from '../io/safetensors.js';
-import type { BPETokenizer } from '../tokenizers/bpe.js';
-import { tokenizerFromFolder } from '../tokenizers/files.js';
-import type { WordPieceTokenizer } from '../tokenizers/wordpiece.js';
+import { tokenizerFromFolder, type FolderTokenizer } from '../tokenizers/files.js';
 import { sumOfSquares } from '../ops/optim.js';
 import { checkFinite, dequantizeChannels, makeModel, planNames, type LoadReport, type NamePlan } from './files.js';
 import { configFromHf } from './huggingface.js';
@@ -49,16 +47,16 @@ export interface Pretrained {
   family: ModelFamily;
   /** Our config of the model (from config.json). */
   config: object;
-  /** The folder's tokenizer (tokenizer.json, vocab.json + merges.txt, or vocab.txt), or null without one. */
-  tokenizer: BPETokenizer | WordPieceTokenizer | null;
+  /** The folder's tokenizer (spiece.model, tokenizer.json, vocab.json + merges.txt, or vocab.txt), or null without one. */
+  tokenizer: FolderTokenizer | null;
   /** Heads the file lacked (initialised from `seed`) and file tensors not used. */
   report: LoadReport;
 }
 
 /**
  * Loads a Hugging Face model folder: a directory (Node, Bun, Deno) or a base URL (anywhere fetch
- * works). GPT-2 (and distilgpt2), BERT, ViT and T5 (v1.0 layout; its SentencePiece tokenizer is not
- * read: `tokenizer: false`); the model comes back in eval mode.
+ * works). GPT-2 (and distilgpt2), BERT, ViT and T5 (v1.0, v1.1 and Flan-T5, with their SentencePiece
+ * spiece.model); the model comes back in eval mode.
  * @throws FileError for a missing folder or file (naming it), an HTTP error or an HTML page;
  *   ConfigError for an unsupported architecture or config field; CheckpointError for weights or
  *   tokenizer files that do not match the config (naming the tensor, file or field). The runtime
@@ -194,7 +192,7 @@ async function openShards(folder: Folder): Promise<{ stream: ByteStream; header:
 }
 
 /** The folder's tokenizer (see tokenizerFromFolder), or null; one whose ids do not fit the model's vocabulary is a CheckpointError. */
-async function readTokenizer(folder: Folder, vocabSize: number | undefined): Promise<BPETokenizer | WordPieceTokenizer | null> {
+async function readTokenizer(folder: Folder, vocabSize: number | undefined): Promise<FolderTokenizer | null> {
   const found = await tokenizerFromFolder(folder);
   if (found && vocabSize !== undefined && found.tokenizer.vocabSize > vocabSize) {
     throw new CheckpointError(`loadPretrained: ${folder.at(found.file)} has ${found.tokenizer.vocabSize} tokens, but the model's vocabulary (config.json vocab_size) is ${vocabSize}: ids ≥ ${vocabSize} would have no embedding`);

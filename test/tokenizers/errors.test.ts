@@ -109,7 +109,8 @@ describe('tokenizer errors', () => {
   });
 
   it('saved tokenizers: unknown types and fields, wrong versions', () => {
-    expect(() => loadTokenizer('{"type": "unigram"}')).toThrow(/saved tokenizer: type: unknown tokenizer type "unigram"/);
+    expect(() => loadTokenizer('{"type": "sentencepiece-bpe"}')).toThrow(/saved tokenizer: type: unknown tokenizer type "sentencepiece-bpe" \(known: 'char', 'bpe', 'wordpiece', 'unigram'/);
+    expect(() => loadTokenizer('{"type": "unigram"}')).toThrow(/saved tokenizer: version: expected 1/);
     expect(() => loadTokenizer('not json')).toThrow(/saved tokenizer: \(top level\): not valid JSON/);
     const saved = JSON.parse(bert().save());
     expect(() => loadTokenizer({ ...saved, extra: 1 })).toThrow(/saved tokenizer: extra: unknown field/);

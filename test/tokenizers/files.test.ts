@@ -38,6 +38,6 @@ describe('readTokenizerFolder', () => {
   it('names the folder when it holds no tokenizer', async () => {
     const dir = folder({ 'merges.txt': '' });
     await expect(readTokenizerFolder(dir)).rejects.toThrow(FileError);
-    await expect(readTokenizerFolder(dir)).rejects.toThrow(/has no tokenizer\.json, no vocab\.json \+ merges\.txt and no vocab\.txt/);
+    await expect(readTokenizerFolder(dir)).rejects.toThrow(/has no spiece\.model, no tokenizer\.json, no vocab\.json \+ merges\.txt and no vocab\.txt/);
   });
 });
