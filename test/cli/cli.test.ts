@@ -2,7 +2,7 @@
 // PyTorch-made GPT-2 folder (generate, tokenize, quantize then generate from the file, serve over
 // real HTTP with JSON, server-sent events and its limits, train on a small text), and mistakes
 // answered in one line with exit code 2 (usage) or 1, never a stack trace.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorLine, main } from '../../src/cli/main.js';
 import { UsageError } from '../../src/cli/args.js';
+import { createRuntime, hfConfig, saveModel, T5 } from '../../src/index.js';
 
 const GPT2 = fileURLToPath(new URL('../fixtures/pretrained/tiny-gpt2', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wasmformer-cli-'));
@@ -39,6 +40,27 @@ describe('wasmformer', () => {
     expect(ids.length).toBeGreaterThan(3);
     const back = await run(['tokenize', GPT2, ids.join(','), '--decode']);
     expect(back.out).toBe('the quick brown fox\n');
+  });
+
+  it('generate on a T5 folder (spiece.model): text to text, greedy or with --beams; GPT\'s sampling options are refused', async () => {
+    const t5dir = join(dir, 't5');
+    mkdirSync(t5dir);
+    const rt = await createRuntime({ variant: 'simd', threads: 1 });
+    const m = new T5(rt, { vocabSize: 1128, nLayer: 1, nHead: 2, dModel: 16, dFF: 32, feedForward: 'gated-gelu', tieWordEmbeddings: false }, { seed: 4 });
+    writeFileSync(join(t5dir, 'config.json'), JSON.stringify(hfConfig(m)));
+    writeFileSync(join(t5dir, 'model.safetensors'), saveModel(m));
+    m.dispose();
+    writeFileSync(join(t5dir, 'spiece.model'), readFileSync(fileURLToPath(new URL('../fixtures/sentencepiece/unigram-1k.model', import.meta.url))));
+    writeFileSync(join(t5dir, 'tokenizer_config.json'), JSON.stringify({ extra_ids: 100 }));
+    const greedy = await run(['generate', t5dir, 'translate: Call me Ishmael.', '--max-new-tokens', '6']);
+    expect(greedy.code, greedy.err).toBe(0);
+    expect(greedy.out.endsWith('\n')).toBe(true);
+    const beams = await run(['generate', t5dir, 'translate: Call me Ishmael.', '--max-new-tokens', '6', '--beams', '3', '--dtype', 'int8']);
+    expect(beams.code, beams.err).toBe(0);
+    const sampled = await run(['generate', t5dir, 'x', '--temperature', '0.5']);
+    expect([sampled.code, sampled.err.trim()]).toEqual([2, `wasmformer: --temperature is for sampling from a GPT; ${t5dir} holds a t5 model, decoded greedily or with --beams N`]);
+    const gptBeams = await run(['generate', GPT2, 'x', '--beams', '2']);
+    expect(gptBeams.code).toBe(2);
   });
 
   it('quantize writes int8 and f16 files that generate reads (tokenizer inside)', async () => {
