@@ -181,6 +181,32 @@ describe('loadPretrained with a dtype holds the weights only quantized', () => {
   });
 });
 
+describe('held weights in a PyTorch-made BERT', () => {
+  it('int8 / f16: MLM logits near PyTorch\'s; the heads the file lacks are initialised and held too (quantized as made)', async () => {
+    const expected = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/pretrained/expected.json', import.meta.url)), 'utf8')) as { bert: { ids: number[][]; tokenTypes: number[][]; logits: number[] } };
+    const { ids, tokenTypes } = expected.bert;
+    const t = (rows: number[][]) => rt.tensor(rows.flat(), [rows.length, rows[0]!.length], { dtype: 'i32', arena: 'step' });
+    for (const [dtype, bound] of [['int8', 0.3], ['f16', 0.01]] as const) {
+      const before = used();
+      const { model, report } = await loadPretrained(rt, BERT_DIR, { dtype, seed: 3 });
+      expect(report.missing).toContain('classifier.weight');
+      const bert = model as BERT;
+      expect(bert.params.get('classifier.weight')!.held?.dtype).toBe(dtype);
+      expect(bert.params.get('bert.embeddings.word_embeddings.weight')!.held?.dtype).toBe(dtype);   // tied to the MLM decoder
+      const got = rt.step.scope(() => rt.tape.noGrad(() => bert.mlm(t(ids), null, {
+        tokenTypes: t(tokenTypes), attentionMask: t(ids.map((r) => r.map((id) => (id === 0 ? 0 : 1)))),
+      }).logits.f32().slice()));
+      const d = got.reduce((m, v, i) => Math.max(m, Math.abs(v - expected.bert.logits[i]!)), 0);
+      console.log(`tiny BERT held ${dtype}: max |logit − PyTorch| = ${d.toExponential(2)}`);
+      // sanity bounds (logits up to ~4): int8 moves each weight by ≤ 1/254 of its channel's largest, f16 by 2^-11 relative
+      expect(d).toBeGreaterThan(0);
+      expect(d).toBeLessThan(bound);
+      model.dispose();
+      expect(used()).toBe(before);
+    }
+  });
+});
+
 describe('held int8 files', () => {
   it('saveModel(…, int8) writes the held integers and scales; both loaders read them back exactly; f32/f16 files hold the dequantized values', async () => {
     const { model } = await loadPretrained(rt, GPT2, { dtype: 'int8' });
