@@ -83,25 +83,7 @@ export function geglu_forward(out: usize /* (n, c) */, gate: usize /* (n, ld) */
  */
 export function swiglu_backward(dgate: usize /* (n, ld) */, dup: usize /* (n, ld) */, dout: usize /* (n, c) */,
   gate: usize /* (n, ld) */, up: usize /* (n, ld) */, n: i32, c: i32, ld: i32): void {
-  const one = vconst(C_ONE), zero = f32x4.splat(0);
-  for (let r = 0; r < n; r++) {
-    const rs = <usize>r * <usize>ld << 2;
-    const dg = dgate + rs, du = dup + rs, g = gate + rs, u = up + rs;
-    const dy = dout + (<usize>r * <usize>c << 2);
-    let i = 0;
-    for (; i + 4 <= c; i += 4) {
-      // silu4 and siluGrad4 in one: σ(a) and 1 − σ(a) from one exp and one division
-      const o = <usize>i << 2;
-      const a = v128.load(g + o), gy = v128.load(dy + o);
-      const t = exp4(f32x4.neg(f32x4.abs(a)));
-      const q = f32x4.div(one, f32x4.add(one, t)), tq = f32x4.mul(t, q);
-      const neg = f32x4.lt(a, zero);
-      const s = v128.bitselect(tq, q, neg), sc = v128.bitselect(q, tq, neg);     // σ(a), 1 − σ(a)
-      v128.store(dg + o, madd(f32x4.mul(gy, v128.load(u + o)), f32x4.mul(s, madd(a, sc, one)), v128.load(dg + o)));
-      v128.store(du + o, madd(gy, f32x4.mul(a, s), v128.load(du + o)));      // after dg's store: dgate may be dup
-    }
-    glu_tail(dg, du, dy, g, u, i, c, false);
-  }
+  glu_backward(dgate, dup, dout, gate, up, n, c, ld, false);
 }
 
 /**
@@ -110,6 +92,13 @@ export function swiglu_backward(dgate: usize /* (n, ld) */, dup: usize /* (n, ld
  */
 export function geglu_backward(dgate: usize /* (n, ld) */, dup: usize /* (n, ld) */, dout: usize /* (n, c) */,
   gate: usize /* (n, ld) */, up: usize /* (n, ld) */, n: i32, c: i32, ld: i32): void {
+  glu_backward(dgate, dup, dout, gate, up, n, c, ld, true);
+}
+
+/** dgate += dout·up·act'(gate), dup += dout·act(gate), four columns at a time, the tail one by one. */
+// @ts-ignore: decorator
+@inline function glu_backward(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32, c: i32, ld: i32, gelu: bool): void {
+  const one = vconst(C_ONE), zero = f32x4.splat(0);
   for (let r = 0; r < n; r++) {
     const rs = <usize>r * <usize>ld << 2;
     const dg = dgate + rs, du = dup + rs, g = gate + rs, u = up + rs;
@@ -118,10 +107,23 @@ export function geglu_backward(dgate: usize /* (n, ld) */, dup: usize /* (n, ld)
     for (; i + 4 <= c; i += 4) {
       const o = <usize>i << 2;
       const a = v128.load(g + o), gy = v128.load(dy + o);
-      v128.store(dg + o, madd(f32x4.mul(gy, v128.load(u + o)), geluGrad4(a), v128.load(dg + o)));
-      v128.store(du + o, madd(gy, gelu4(a), v128.load(du + o)));            // after dg's store: dgate may be dup
+      let act: v128, grad: v128;
+      if (gelu) {
+        act = gelu4(a);
+        grad = geluGrad4(a);
+      } else {
+        // silu4 and siluGrad4 in one: σ(a) and 1 − σ(a) from one exp and one division
+        const t = exp4(f32x4.neg(f32x4.abs(a)));
+        const q = f32x4.div(one, f32x4.add(one, t)), tq = f32x4.mul(t, q);
+        const neg = f32x4.lt(a, zero);
+        const s = v128.bitselect(tq, q, neg), sc = v128.bitselect(q, tq, neg);     // σ(a), 1 − σ(a)
+        act = f32x4.mul(a, s);
+        grad = f32x4.mul(s, madd(a, sc, one));
+      }
+      v128.store(dg + o, madd(f32x4.mul(gy, v128.load(u + o)), grad, v128.load(dg + o)));
+      v128.store(du + o, madd(gy, act, v128.load(du + o)));      // after dg's store: dgate may be dup
     }
-    glu_tail(dg, du, dy, g, u, i, c, true);
+    glu_tail(dg, du, dy, g, u, i, c, gelu);
   }
 }
 

@@ -6,6 +6,7 @@ import { addedCount, applyTemplate, type Encoding, type Template } from './postp
 import { checkContiguous, formatError, item, type Place } from './json.js';
 import { AddedTokens } from './special.js';
 import type { EncodeOptions } from './types.js';
+import { TokenError } from '../errors.js';
 
 /** Base of BPETokenizer and WordPieceTokenizer: the fields are set, checked, by the subclass's constructor. */
 export abstract class TemplatedTokenizer {
@@ -19,6 +20,21 @@ export abstract class TemplatedTokenizer {
   protected template: Template | null = null;
 
   abstract encode(text: string, options?: EncodeOptions): Int32Array;
+
+  /**
+   * What a list-building `encode` shares: `text` checked, split at added tokens (their ids as they
+   * are, the text between through `encodeText`), and the template when `addSpecialTokens`.
+   */
+  protected encodeSegments(op: string, text: string, options: EncodeOptions, encodeText: (part: string, out: number[]) => void): Int32Array {
+    if (typeof text !== 'string') throw new TokenError(`${op}: expected a string, got ${text === null ? 'null' : typeof text}`);
+    const out: number[] = [];
+    for (const seg of this.added.split(text, options.special ?? 'allow')) {
+      if (seg.id >= 0) out.push(seg.id);
+      else if (seg.end > seg.start) encodeText(text.slice(seg.start, seg.end), out);
+    }
+    const ids = Int32Array.from(out);
+    return options.addSpecialTokens ? this.postProcess(ids) : ids;
+  }
 
   /**
    * Checks a vocabulary (one non-empty, distinct token string per id, contiguous) and takes it as

@@ -191,14 +191,7 @@ export class UnigramTokenizer extends TemplatedTokenizer implements Tokenizer {
    * t5.encode('Hello world!');   // Int32Array [8774, 296, 55]
    */
   encode(text: string, options: EncodeOptions = {}): Int32Array {
-    if (typeof text !== 'string') throw new TokenError(`UnigramTokenizer.encode: expected a string, got ${text === null ? 'null' : typeof text}`);
-    const out: number[] = [];
-    for (const seg of this.added.split(text, options.special ?? 'allow')) {
-      if (seg.id >= 0) out.push(seg.id);
-      else if (seg.end > seg.start) this.#encodeText(text.slice(seg.start, seg.end), out);
-    }
-    const ids = Int32Array.from(out);
-    return options.addSpecialTokens ? this.postProcess(ids) : ids;
+    return this.encodeSegments('UnigramTokenizer.encode', text, options, (part, out) => this.#encodeText(part, out));
   }
 
   /** The pieces of `text` (no special tokens added). */

@@ -183,14 +183,7 @@ export class WordPieceTokenizer extends TemplatedTokenizer implements Tokenizer 
    * bert.encode('unaffable'); // Int32Array [14477, 20961, 3468] ('una', '##ffa', '##ble')
    */
   encode(text: string, options: EncodeOptions = {}): Int32Array {
-    if (typeof text !== 'string') throw new TokenError(`WordPieceTokenizer.encode: expected a string, got ${text === null ? 'null' : typeof text}`);
-    const out: number[] = [];
-    for (const seg of this.added.split(text, options.special ?? 'allow')) {
-      if (seg.id >= 0) out.push(seg.id);
-      else if (seg.end > seg.start) this.#encodeText(text.slice(seg.start, seg.end), out);
-    }
-    const ids = Int32Array.from(out);
-    return options.addSpecialTokens ? this.postProcess(ids) : ids;
+    return this.encodeSegments('WordPieceTokenizer.encode', text, options, (part, out) => this.#encodeText(part, out));
   }
 
   /**

@@ -2,10 +2,11 @@
 // variant: row lengths {1,3,4,5,7,8,768,769}, gate and up as two tensors (ld = c) and as the
 // halves of one (n, 2c) GEMM output (ld = 2c), unaligned views, += semantics, gate = up, edge
 // values (±0, large |gate| where exp would overflow, NaN), and the split by rows bit for bit.
-// The twin's backward is checked against central finite differences in f64.
+// The twin's backward is checked against central finite differences in f64; the row split and
+// the finite differences run for GeGLU too (its bounds: swiglu-geglu.test.ts).
 import { describe, it, expect } from 'vitest';
 import { harness, put, VARIANTS } from '../helpers/harness';
-import { swigluForward, swigluBackward } from '../../src/ref/swiglu';
+import { swigluForward, swigluBackward, gegluForward, gegluBackward } from '../../src/ref/swiglu';
 import { expectNear, rng, randomF32, finiteDiff, dot, sampleIndices, U32 } from '../helpers/rowwise-compare';
 
 const COLS = [1, 3, 4, 5, 7, 8, 768, 769];
@@ -102,18 +103,18 @@ describe.each(VARIANTS)('swiglu %s', (variant) => {
     }
   });
 
-  it('rows one at a time (a worker pool\'s split) = the whole call, bit for bit', () => {
+  it.each([['swiglu', 'swiglu_forward', 'swiglu_backward'], ['geglu', 'geglu_forward', 'geglu_backward']] as const)('%s: rows one at a time (a worker pool\'s split) = the whole call, bit for bit', (_, fwd, bwd) => {
     for (const c of [3, 8, 13, 769]) {
       h.reset();
       const n = 5, ld = 2 * c;
       const gu = randomF32(n * ld, () => 3 * r.normal()), dy = randomF32(n * c, () => r.normal()), d0 = randomF32(n * ld, () => r.normal());
       const pgu = put(h, gu), pdy = put(h, dy);
       const y = [put(h, new Float32Array(n * c)), put(h, new Float32Array(n * c))], d = [put(h, d0), put(h, d0)];
-      h.k.swiglu_forward!(y[0]!, pgu, pgu + 4 * c, n, c, ld);
-      h.k.swiglu_backward!(d[0]!, d[0]! + 4 * c, pdy, pgu, pgu + 4 * c, n, c, ld);
+      h.k[fwd]!(y[0]!, pgu, pgu + 4 * c, n, c, ld);
+      h.k[bwd]!(d[0]!, d[0]! + 4 * c, pdy, pgu, pgu + 4 * c, n, c, ld);
       for (let i = 0; i < n; i++) {
-        h.k.swiglu_forward!(y[1]! + 4 * i * c, pgu + 4 * i * ld, pgu + 4 * (i * ld + c), 1, c, ld);
-        h.k.swiglu_backward!(d[1]! + 4 * i * ld, d[1]! + 4 * (i * ld + c), pdy + 4 * i * c, pgu + 4 * i * ld, pgu + 4 * (i * ld + c), 1, c, ld);
+        h.k[fwd]!(y[1]! + 4 * i * c, pgu + 4 * i * ld, pgu + 4 * (i * ld + c), 1, c, ld);
+        h.k[bwd]!(d[1]! + 4 * i * ld, d[1]! + 4 * (i * ld + c), pdy + 4 * i * c, pgu + 4 * i * ld, pgu + 4 * (i * ld + c), 1, c, ld);
       }
       expectNear(h.f32(y[1]!, n * c), Float64Array.from(h.f32(y[0]!, n * c)), { atol: 0, rtol: 0 }, `${variant} out ${c}`);
       expectNear(h.f32(d[1]!, n * ld), Float64Array.from(h.f32(d[0]!, n * ld)), { atol: 0, rtol: 0 }, `${variant} grads ${c}`);
@@ -121,15 +122,16 @@ describe.each(VARIANTS)('swiglu %s', (variant) => {
   });
 });
 
-describe('swiglu twin backward vs central finite differences (f64)', () => {
-  it.each([[1, 1], [3, 5], [2, 33]])('n %i c %i, gate and up halves of one tensor', (n, c) => {
-    const r = rng(c + 7), ld = 2 * c;
+describe('swiglu and geglu twin backwards vs central finite differences (f64)', () => {
+  it.each([['swiglu', 1, 1], ['swiglu', 3, 5], ['swiglu', 2, 33], ['geglu', 1, 1], ['geglu', 3, 5], ['geglu', 2, 33]] as const)('%s n %i c %i, gate and up halves of one tensor', (kind, n, c) => {
+    const [forward, backward] = kind === 'swiglu' ? [swigluForward, swigluBackward] : [gegluForward, gegluBackward];
+    const r = rng(c + (kind === 'swiglu' ? 7 : 17)), ld = 2 * c;
     const gu = Float64Array.from({ length: n * ld }, () => 2 * r.normal());
     const g = Float64Array.from({ length: n * c }, () => r.normal());
     const out = new Float64Array(n * c);
-    const loss = () => { swigluForward(out, gu, gu.subarray(c), n, c, ld); return dot(out, g); };
+    const loss = () => { forward(out, gu, gu.subarray(c), n, c, ld); return dot(out, g); };
     const d = new Float64Array(n * ld);
-    swigluBackward(d, d.subarray(c), g, gu, gu.subarray(c), n, c, ld);
+    backward(d, d.subarray(c), g, gu, gu.subarray(c), n, c, ld);
     const idx = sampleIndices(n * ld, 40);
     expectNear(idx.map((i) => d[i]!), finiteDiff(loss, gu, idx), { atol: 1e-7, rtol: 1e-6 }, 'dgate|dup');
   });
