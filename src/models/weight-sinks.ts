@@ -6,8 +6,7 @@ import { CheckpointError, ValueError, WasmformerError } from '../errors.js';
 import { f16ToF32 } from '../io/safetensors.js';
 import type { TensorSink } from '../io/safetensors-stream.js';
 import type { Parameter } from '../nn/parameters.js';
-import { quantizeInto, type QuantizedWeight } from '../ops/quant.js';
-import { QUANT_NR } from '../ref/quant.js';
+import { quantizeBlocks, quantizeInto, type QuantizedWeight } from '../ops/quant.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 
@@ -65,8 +64,6 @@ export function f32Sink(dst: Tensor | Float32Array, dtype: string): TensorSink {
   };
 }
 
-/** f32 elements a held weight's scratch block aims at (4 MiB); a (K, N) weight takes its whole size. */
-const BLOCK_ELEMS = 1 << 20;
 /** Bytes per element of the file dtypes a weight streams from. */
 const FILE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I8: 1 };
 
@@ -92,7 +89,7 @@ export class HeldWeights {
 
   constructor(rt: Runtime, params: readonly Parameter[]) {
     this.#rt = rt;
-    const elems = Math.max(1, ...params.map((p) => blockShape(heldOf(p)).elems));
+    const elems = Math.max(1, ...params.map((p) => quantizeBlocks(heldOf(p)).elems));
     this.#scratch = params.length ? rt.empty([elems]) : null;
   }
 
@@ -100,7 +97,7 @@ export class HeldWeights {
   sink(param: Parameter, dtype: string, name: string): TensorSink {
     const qw = heldOf(param), bytes = FILE_BYTES[dtype];
     if (!bytes) throw new CheckpointError(`${name}: dtype ${dtype} cannot fill a held weight`);
-    const { rows, cols, total } = blockShape(qw);
+    const { rows, cols, total } = quantizeBlocks(qw);
     const blockBytes = rows * cols * bytes;
     let block = -1, got = 0, want = 0, view: Tensor | null = null, into: TensorSink | null = null;
     return (chunk, at) => {
@@ -127,7 +124,7 @@ export class HeldWeights {
   write(param: Parameter, values: Tensor | Float32Array, first: number, name: string): void {
     const qw = heldOf(param);
     if (values instanceof Float32Array) {
-      const { rows, cols } = blockShape(qw);
+      const { rows, cols } = quantizeBlocks(qw);
       for (let r = 0; r * cols < values.length; r += rows) {
         const part = values.subarray(r * cols, Math.min(values.length, (r + rows) * cols));
         const view = this.#need().view([part.length]);
@@ -159,11 +156,4 @@ export class HeldWeights {
 function heldOf(p: Parameter): QuantizedWeight {
   if (!p.held) throw new WasmformerError(`${p.name} is not held quantized`);
   return p.held;
-}
-
-/** A held weight's blocks as stored: `rows` rows of `cols` per block (a multiple of QUANT_NR, or all), `total` rows. */
-function blockShape(qw: QuantizedWeight): { rows: number; cols: number; total: number; elems: number } {
-  if (!qw.transB) return { rows: qw.k, cols: qw.n, total: qw.k, elems: qw.k * qw.n };
-  const rows = Math.min(qw.n, Math.max(QUANT_NR, Math.floor(BLOCK_ELEMS / qw.k / QUANT_NR) * QUANT_NR));
-  return { rows, cols: qw.k, total: qw.n, elems: rows * qw.k };
 }

@@ -15,7 +15,7 @@ import { shapeSize, Tensor, Tracked } from '../tensor.js';
 import type { Allocator, ArenaReport } from '../memory/arena.js';
 import { fill } from '../ops/elementwise.js';
 import { holdWeight } from '../ops/packed.js';
-import { allocateQuantized, quantizeInto, QUANT_MAX_K, type QuantDType, type QuantizedWeight } from '../ops/quant.js';
+import { allocateQuantized, quantizeBlocks, quantizeInto, QUANT_MAX_K, type QuantDType, type QuantizedWeight } from '../ops/quant.js';
 
 /** How a parameter starts: N(0, std²), zeros, ones. */
 export type Init = { normal: number } | 'zeros' | 'ones';
@@ -182,11 +182,16 @@ export class ParameterSet {
           fillIn(p.value.f32());
           continue;
         }
-        // a held weight: its values made in a scratch tensor, then quantized as a loader's would be
-        const scratch = rt.empty(p.spec.shape);
+        // a held weight: its values made a block of rows at a time in a scratch tensor (in order, so
+        // the same values as an f32 set's) and quantized as a loader's would be
+        const { rows, cols, total, elems } = quantizeBlocks(p.held);
+        const scratch = rt.empty([elems]);
         try {
-          fillIn(scratch.f32());
-          quantizeInto(rt, p.held, scratch, 0);
+          for (let r = 0; r < total; r += rows) {
+            const block = scratch.view([Math.min(rows, total - r) * cols]);
+            fillIn(block.f32());
+            quantizeInto(rt, p.held, block, r);
+          }
         } finally {
           rt.free(scratch);
         }

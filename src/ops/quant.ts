@@ -139,6 +139,24 @@ export function allocateQuantized(rt: Runtime, dtype: QuantDType, n: number, k: 
   return new QuantizedWeight(rt, dtype, n, k, transB, data, scales);
 }
 
+/** f32 elements a block of a stored (N, K) weight aims at: 4 MiB. */
+const BLOCK_ELEMS = 1 << 20;
+
+/**
+ * How `quantizeInto` can take `qw` a block at a time, as the weight is stored: `rows` rows of
+ * `cols` per block (whole slivers of output channels, ~4 MiB of f32, for a weight stored (N, K);
+ * all K rows for one stored (K, N), whose column scales need every row), of `total`.
+ * @example
+ * ```ts
+ * const { rows, cols, total } = quantizeBlocks(qw);   // a (50257, 768) table: blocks of 1360 rows
+ * ```
+ */
+export function quantizeBlocks(qw: QuantizedWeight): { rows: number; cols: number; total: number; elems: number } {
+  if (!qw.transB) return { rows: qw.k, cols: qw.n, total: qw.k, elems: qw.k * qw.n };
+  const rows = Math.min(qw.n, Math.max(QUANT_NR, Math.floor(BLOCK_ELEMS / qw.k / QUANT_NR) * QUANT_NR));
+  return { rows, cols: qw.k, total: qw.n, elems: rows * qw.k };
+}
+
 /**
  * Quantizes f32 values into part of `qw` in place: with `transB` (stored (N, K): a row per output
  * channel) `w` holds rows [first, first + rows) of the weight, `first` a multiple of QUANT_NR and
