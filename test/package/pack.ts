@@ -261,5 +261,9 @@ export function smokeProblems(got: SmokeResult | undefined, want: SmokeResult, b
     p.push(`logits differ from the JS reference: head ${JSON.stringify(got.logitsHead)} vs ${JSON.stringify(want.logitsHead)}, sum ${got.logitsSum} vs ${want.logitsSum}`);
   }
   if (JSON.stringify(got.generated) !== JSON.stringify(want.generated)) p.push(`greedy generation ${JSON.stringify(got.generated)}, expected ${JSON.stringify(want.generated)}`);
+  // int8 held weights: the kernels and the twins compute the same bits (exact integer sums)
+  if (got.heldBytes !== want.heldBytes || !(got.heldBytes > 0)) p.push(`int8 model holds ${got.heldBytes} bytes of int8 weights, expected ${want.heldBytes}`);
+  if (!(Math.abs(got.heldLogitsSum - want.heldLogitsSum) < 1e-3)) p.push(`int8 model's logits sum ${got.heldLogitsSum}, expected ${want.heldLogitsSum}`);
+  if (JSON.stringify(got.heldGenerated) !== JSON.stringify(want.heldGenerated)) p.push(`int8 model's greedy generation ${JSON.stringify(got.heldGenerated)}, expected ${JSON.stringify(want.heldGenerated)}`);
   return p;
 }
