@@ -140,10 +140,11 @@ export { generate, generateTokens, generateStream, lastLogits, MAX_NEW_TOKENS } 
 export type { GenerateOptions, StopReason } from './generate/generate.js';
 export { generateBatch } from './generate/batch.js';
 export type { BatchResult } from './generate/batch.js';
-export { generateText, completeText } from './generate/text.js';
-export type { TextOptions, TextResult, TextTokenizer } from './generate/text.js';
+export { generateText, completeText, decodeText } from './generate/text.js';
+export type { TextOptions, TextResult, TextTokenizer, TextToTextTokenizer, DecodedText } from './generate/text.js';
 export { sampleToken, checkSamplingOptions, applyPenalties } from './generate/sample.js';
-export { greedyDecode, beamSearch } from './generate/beam.js';
+export { greedyDecode, beamSearch, decodeTokens } from './generate/beam.js';
+export type { DecodeStop, DecodeStreamOptions } from './generate/beam.js';
 export type { DecodeOptions, BeamOptions, GptBeamOptions, Hypothesis } from './generate/beam.js';
 export type { SamplingOptions, PenaltyOptions } from './generate/sample.js';
 export { encodeSafetensors, decodeSafetensors, f16ToF32, bf16ToF32, f32ToF16, f32ToBf16 } from './io/safetensors.js';

@@ -1,9 +1,9 @@
 // `wasmformer generate <model> [prompt]`: streams the continuation of a prompt to stdout.
 import { ValueError } from '../errors.js';
-import { generateText, type TextOptions } from '../generate/text.js';
+import { decodeText, generateText, type TextOptions } from '../generate/text.js';
 import type { GPT } from '../models/gpt.js';
 import { EncoderDecoder } from '../models/encoder-decoder.js';
-import { beamSearch, greedyDecode } from '../generate/beam.js';
+import { beamSearch } from '../generate/beam.js';
 import { CharTokenizer } from '../tokenizers/char.js';
 import type { Runtime } from '../runtime.js';
 import { choice, num, parse, UsageError } from './args.js';
@@ -47,7 +47,7 @@ export const GENERATION_OPTIONS = {
 } as const;
 
 /** Options that only GPT sampling reads. */
-const SAMPLING_ONLY = ['temperature', 'top-k', 'top-p', 'seed', 'repetition-penalty', 'frequency-penalty', 'presence-penalty', 'stop', 'time-limit'] as const;
+const SAMPLING_ONLY = ['temperature', 'top-k', 'top-p', 'seed', 'repetition-penalty', 'frequency-penalty', 'presence-penalty', 'stop'] as const;
 
 export async function generateCommand(rt: Runtime, args: string[], io: { stdout: NodeJS.WritableStream; stderr?: NodeJS.WritableStream; readStdin(): Promise<string | null> }): Promise<void> {
   const p = parse('generate', args, GENERATION_OPTIONS);
@@ -67,10 +67,15 @@ export async function generateCommand(rt: Runtime, args: string[], io: { stdout:
     if (given) throw new UsageError(`--${given} is for sampling from a GPT; ${source} holds a ${model.family} model, decoded greedily or with --beams N`);
     const maxLength = Math.min(model.decoding.maxLength, (num(p, 'max-new-tokens', { min: 1, max: 1_000_000, integer: true }) ?? 200) + 1);   // + EOS
     const beams = num(p, 'beams', { min: 1, max: 64, integer: true }) ?? 1;
-    const src = tokenizer.encode(prompt, { addSpecialTokens: true });
-    const ids = beams === 1 ? greedyDecode(model, [src], { maxLength })[0]! : beamSearch(model, src, { beamSize: beams, maxLength })[0]!.tokens;
-    // T5's embedding has rows past its tokenizer's ids (32128 vs 32100): padding no text maps to
-    io.stdout.write(tokenizer.decode(ids.filter((id) => id < tokenizer.vocabSize), { skipSpecialTokens: true }) + '\n');
+    if (beams === 1) {
+      // greedy: streamed as it is decoded
+      for await (const piece of decodeText(model, tokenizer, prompt, { maxLength, timeLimitMs: opts.timeLimitMs })) io.stdout.write(piece);
+    } else {
+      const best = beamSearch(model, tokenizer.encode(prompt, { addSpecialTokens: true }), { beamSize: beams, maxLength })[0]!.tokens;
+      // T5's embedding has rows past its tokenizer's ids (32128 vs 32100): padding no text maps to
+      io.stdout.write(tokenizer.decode(best.filter((id) => id < tokenizer.vocabSize), { skipSpecialTokens: true }));
+    }
+    io.stdout.write('\n');
     model.dispose();
     return;
   }

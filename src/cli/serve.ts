@@ -9,13 +9,15 @@
 // client that disconnects aborts its generation.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WasmformerError, preview } from '../errors.js';
-import { completeText, generateText, type TextOptions } from '../generate/text.js';
+import { completeText, decodeText, generateText, type TextOptions } from '../generate/text.js';
+import { EncoderDecoder } from '../models/encoder-decoder.js';
 import type { GPT } from '../models/gpt.js';
+import { CharTokenizer } from '../tokenizers/char.js';
 import type { Runtime } from '../runtime.js';
 import { choice, num, parse, UsageError } from './args.js';
 import { loadSource, SOURCE_DTYPES, type Loaded } from './source.js';
 
-export const SERVE_HELP = `usage: wasmformer serve <model> [options]
+export const SERVE_HELP = `usage: wasmformer serve <model> [options]   (a GPT; or a T5 / Flan-T5: text to text, greedy)
   --port N            default 8080 (0: any free port)      --host H     default 127.0.0.1
   --max-body BYTES    largest request body (default 65536)
   --concurrency N     generations at once (default 2)      --queue N    waiting requests beyond that (default 16)
@@ -47,8 +49,10 @@ class HttpError extends Error {
  */
 export function makeServer(loaded: Loaded, opts: ServeOptions): Server {
   const { model, tokenizer } = loaded;
-  if (model.family !== 'gpt' || !tokenizer) throw new UsageError(`${loaded.source}: serve needs a GPT with a tokenizer`);
+  const textToText = model instanceof EncoderDecoder && tokenizer !== null && !(tokenizer instanceof CharTokenizer) ? { model, tokenizer } : null;
+  if ((model.family !== 'gpt' && !textToText) || !tokenizer) throw new UsageError(`${loaded.source}: serve needs a GPT or an encoder–decoder (T5) with a tokenizer`);
   const gpt = model as GPT;
+  const vocabSize = textToText ? textToText.model.decoding.vocabSize : gpt.config.vocabSize;
   let active = 0;
   const waiting: (() => void)[] = [];
   const slot = async (): Promise<() => void> => {
@@ -66,20 +70,32 @@ export function makeServer(loaded: Loaded, opts: ServeOptions): Server {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/health') {
-      return json(res, 200, { ok: true, family: model.family, vocabSize: gpt.config.vocabSize, active, queued: waiting.length });
+      return json(res, 200, { ok: true, family: model.family, vocabSize, active, queued: waiting.length });
     }
     if (url.pathname !== '/generate') throw new HttpError(404, `no route ${req.method} ${url.pathname}; use POST /generate or GET /health`);
     if (req.method !== 'POST') throw new HttpError(405, `use POST /generate with a JSON body`);
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpError(415, `send the body as application/json (got ${preview(req.headers['content-type'] ?? 'none')})`);
     const body = await readBody(req, opts.maxBody);
-    const { prompt, stream, options } = request(body, opts.maxNewTokens);
+    const { prompt, stream, options, given } = request(body, opts.maxNewTokens);
+    if (textToText) {
+      const sampling = given.find((k) => !['prompt', 'max_new_tokens', 'stream'].includes(k));
+      if (sampling) throw new HttpError(400, `"${sampling}" is for sampling from a GPT; this server decodes a ${model.family} model greedily (fields: prompt, max_new_tokens, stream)`);
+    }
     const release = await slot();
     const abort = new AbortController();
     res.on('close', () => { if (!res.writableFinished) abort.abort(); });
     try {
       const o = { ...options, signal: abort.signal };
-      if (!stream) return json(res, 200, completeText(gpt, tokenizer, prompt, o));
-      const it = generateText(gpt, tokenizer, prompt, o);
+      // text to text (T5): greedy, max_new_tokens new tokens and EOS
+      const it = textToText
+        ? decodeText(textToText.model, textToText.tokenizer, prompt, { maxLength: Math.min(textToText.model.decoding.maxLength, o.maxNewTokens + 1), signal: o.signal })
+        : stream ? generateText(gpt, tokenizer, prompt, o) : null;
+      if (!it) return json(res, 200, completeText(gpt, tokenizer, prompt, o));
+      if (!stream) {
+        let r = await it.next();
+        while (!r.done) r = await it.next();
+        return json(res, 200, r.value);
+      }
       let r = await it.next();   // the options are checked here, before any header is sent
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
       for (; !r.done; r = await it.next()) res.write(`data: ${JSON.stringify({ text: r.value })}\n\n`);
@@ -119,7 +135,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
 }
 
 /** The prompt and generation options of a request body, checked. */
-function request(body: string, maxNewTokens: number): { prompt: string; stream: boolean; options: TextOptions } {
+function request(body: string, maxNewTokens: number): { prompt: string; stream: boolean; options: TextOptions; given: string[] } {
   let v: unknown;
   try {
     v = JSON.parse(body);
@@ -129,6 +145,7 @@ function request(body: string, maxNewTokens: number): { prompt: string; stream: 
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the body must be a JSON object with a "prompt"');
   const b = v as Record<string, unknown>;
   const known = ['prompt', 'max_new_tokens', 'temperature', 'top_k', 'top_p', 'seed', 'stop', 'repetition_penalty', 'frequency_penalty', 'presence_penalty', 'stream'];
+  const given = Object.keys(b);
   const unknown = Object.keys(b).filter((k) => !known.includes(k));
   if (unknown.length) throw new HttpError(400, `unknown field ${unknown.map((k) => `"${k}"`).join(', ')} (fields: ${known.join(', ')})`);
   if (typeof b.prompt !== 'string' || b.prompt.length === 0) throw new HttpError(400, `"prompt" is ${preview(b.prompt)}, expected a non-empty string`);
@@ -141,7 +158,7 @@ function request(body: string, maxNewTokens: number): { prompt: string; stream: 
   if (b.stop !== undefined && !(Array.isArray(b.stop) && b.stop.every((s) => typeof s === 'string'))) throw new HttpError(400, `"stop" is ${preview(b.stop)}, expected an array of strings`);
   if (b.stream !== undefined && typeof b.stream !== 'boolean') throw new HttpError(400, `"stream" is ${preview(b.stream)}, expected true or false`);
   return {
-    prompt: b.prompt, stream: b.stream === true,
+    prompt: b.prompt, stream: b.stream === true, given,
     options: {
       maxNewTokens: n as number, temperature: number('temperature'), topK: number('top_k'), topP: number('top_p'), seed: number('seed'),
       repetitionPenalty: number('repetition_penalty'), frequencyPenalty: number('frequency_penalty'), presencePenalty: number('presence_penalty'),

@@ -82,6 +82,84 @@ export function greedyDecode(model: EncoderDecoder, sources: ArrayLike<number>[]
   }
 }
 
+/** Why `decodeTokens` ended. */
+export type DecodeStop = 'eos' | 'length' | 'abort' | 'time';
+
+/** Options of `decodeTokens`: greedy decoding's, with a way to stop it from outside. */
+export interface DecodeStreamOptions extends DecodeOptions {
+  /** Checked before each token: an aborted signal ends the decoding ('abort'). */
+  signal?: AbortSignal;
+  /** Ends the decoding after this many milliseconds ('time'). */
+  timeLimitMs?: number;
+}
+
+/**
+ * Greedy decoding of one source, a token at a time (a synchronous iterator; EOS ends it and is
+ * not yielded): the same tokens as `greedyDecode(model, [source])`, for streaming text and servers.
+ * The encoded source and the KV caches live in the persistent store while it runs, so the step
+ * arena may be used and reset between tokens; they are freed when it ends, also early. The model
+ * is in eval mode only while a token is computed. Options are checked before it returns.
+ * @example
+ * ```ts
+ * const d = tok.decoder({ skipSpecialTokens: true });
+ * for (const id of decodeTokens(t5, tok.encode('translate English to German: Hello', { addSpecialTokens: true }), { maxLength: 40 })) {
+ *   process.stdout.write(d.push(id));
+ * }
+ * ```
+ */
+export function decodeTokens(model: EncoderDecoder, source: ArrayLike<number>, opts: DecodeStreamOptions = {}): Generator<number, DecodeStop, unknown> {
+  const maxLength = checkMaxLength(model, opts.maxLength);
+  const minLength = checkMinLength(opts.minLength, maxLength);
+  if (source.length === 0) throw new ShapeError('decode: the source is empty; give at least one token');
+  if (opts.timeLimitMs !== undefined && !(opts.timeLimitMs > 0 && Number.isFinite(opts.timeLimitMs))) {
+    throw new ValueError(`decode: timeLimitMs is ${opts.timeLimitMs}, expected a finite number of milliseconds > 0`);
+  }
+  if (opts.signal !== undefined && typeof opts.signal?.aborted !== 'boolean') throw new ValueError('decode: signal is not an AbortSignal');
+  return decoding(model, Array.from(source), maxLength, minLength, opts);
+}
+
+function* decoding(model: EncoderDecoder, source: number[], maxLength: number, minLength: number, opts: DecodeStreamOptions): Generator<number, DecodeStop, unknown> {
+  const rt = model.rt, { startId, eosId } = model.decoding;
+  const deadline = opts.timeLimitMs === undefined ? Infinity : performance.now() + opts.timeLimitMs;
+  const held: Tensor[] = [];
+  const inEval = <T>(fn: () => T): T => {
+    const was = model.ctx.training;
+    model.eval();
+    try {
+      return fn();
+    } finally {
+      model.train(was);
+    }
+  };
+  try {
+    // the encoder once; its K|V and mask kept outside the step arena
+    const encoded = inEval(() => rt.step.scope(() => {
+      const s = model.encodeForDecoding(padSources(model, [source]));
+      const keep = (t: Tensor) => {
+        const p = rt.empty(t.shape, { dtype: t.dtype });
+        held.push(p);
+        p.data().set(t.data());
+        return p;
+      };
+      return { memoryKV: s.memoryKV.map(keep), mask: keep(s.mask) };
+    }));
+    const caches = model.createCache(1, maxLength, 'persistent');
+    for (const c of caches) held.push(c.k, c.v);
+    let next = startId;
+    for (let pos = 0; pos < maxLength; pos++) {
+      if (opts.signal?.aborted) return 'abort';
+      if (performance.now() >= deadline) return 'time';
+      const logits = inEval(() => stepLogits(model, [next], caches, pos, encoded, pos < minLength));
+      next = argmax(logits);
+      if (next === eosId) return 'eos';
+      yield next;
+    }
+    return 'length';
+  } finally {
+    for (const t of held) rt.free(t);
+  }
+}
+
 /**
  * Beam search for one source: keeps the k best partial targets by log-probability. When EOS is
  * among the k best continuations of a step, that hypothesis ends; the k best ended ones (by

@@ -5,6 +5,8 @@
 import { ValueError, preview } from '../errors.js';
 import type { GPT } from '../models/gpt.js';
 import { checkGenerate, generateTokens, type GenerateOptions, type StopReason } from './generate.js';
+import { decodeTokens, type DecodeStop, type DecodeStreamOptions } from './beam.js';
+import type { EncoderDecoder } from '../models/encoder-decoder.js';
 
 /** What text generation needs of a tokenizer (CharTokenizer, BPETokenizer, WordPieceTokenizer). */
 export interface TextTokenizer {
@@ -76,6 +78,49 @@ export function completeText(model: GPT, tokenizer: TextTokenizer, prompt: strin
       if (r.done) return session.finish(r.value).result;
       session.push(r.value);
       if (session.stopped) return session.finish('stop-string').result;
+    }
+  } finally {
+    it.return('abort');
+  }
+}
+
+/** What text-to-text decoding needs of a tokenizer: the post-processor's tokens (T5's </s>) and the vocabulary's size. */
+export interface TextToTextTokenizer extends TextTokenizer {
+  encode(text: string, options?: { addSpecialTokens?: boolean }): Int32Array;
+  readonly vocabSize: number;
+}
+
+/** The whole of a text-to-text decoding. */
+export interface DecodedText {
+  text: string;
+  tokens: number[];
+  reason: DecodeStop;
+}
+
+/**
+ * Text to text with an encoder–decoder (T5, Flan-T5): `input` encoded with the post-processor's
+ * tokens, decoded greedily (`decodeTokens`), the text handed out in pieces as it comes (an async
+ * iterator: the event loop runs between tokens); its return value is the whole result. Ids past
+ * the tokenizer's vocabulary (T5's padded embedding rows: 32100–32127) have no text and are left out.
+ * @example
+ * ```ts
+ * for await (const piece of decodeText(t5, tok, 'translate English to German: Hello.', { maxLength: 40 })) process.stdout.write(piece);
+ * ```
+ */
+export async function* decodeText(model: EncoderDecoder, tokenizer: TextToTextTokenizer, input: string, opts: DecodeStreamOptions & { skipSpecialTokens?: boolean } = {}): AsyncGenerator<string, DecodedText, unknown> {
+  if (typeof input !== 'string' || input.length === 0) throw new ValueError(`decodeText: input is ${preview(input)}, expected a non-empty string`);
+  const it = decodeTokens(model, tokenizer.encode(input, { addSpecialTokens: true }), opts);
+  const session = new TextSession(tokenizer, { maxNewTokens: 0, skipSpecialTokens: opts.skipSpecialTokens });
+  try {
+    for (let r = it.next(); ; r = it.next()) {
+      if (r.done) {
+        const { result, tail } = session.finish('length');
+        if (tail) yield tail;
+        return { text: result.text, tokens: result.tokens, reason: r.value };
+      }
+      const piece = r.value < tokenizer.vocabSize ? session.push(r.value) : '';
+      if (piece) yield piece;
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
   } finally {
     it.return('abort');

@@ -61,6 +61,23 @@ describe('wasmformer', () => {
     expect([sampled.code, sampled.err.trim()]).toEqual([2, `wasmformer: --temperature is for sampling from a GPT; ${t5dir} holds a t5 model, decoded greedily or with --beams N`]);
     const gptBeams = await run(['generate', GPT2, 'x', '--beams', '2']);
     expect(gptBeams.code).toBe(2);
+    // serve: text to text over HTTP, greedy; the streamed pieces join to the whole answer
+    let server: Server | null = null;
+    const done = run(['serve', t5dir, '--port', '0', '--max-new-tokens', '12', '--dtype', 'int8'], null, (s) => { server = s; });
+    for (let i = 0; i < 200 && !server; i++) await new Promise((r) => setTimeout(r, 25));
+    const url = `http://127.0.0.1:${(server!.address() as { port: number }).port}`;
+    const post = (body: object) => fetch(`${url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const whole = await (await post({ prompt: 'translate: Call me Ishmael.', max_new_tokens: 6 })).json() as { text: string; tokens: number[]; reason: string };
+    expect(['eos', 'length']).toContain(whole.reason);
+    expect(whole.tokens.length).toBeLessThanOrEqual(6);
+    const sse = await (await post({ prompt: 'translate: Call me Ishmael.', max_new_tokens: 6, stream: true })).text();
+    const pieces = [...sse.matchAll(/^data: (\{"text":"(?:[^"\\]|\\.)*"\})$/gm)].map((m) => (JSON.parse(m[1]!) as { text: string }).text);
+    expect(pieces.join('')).toBe(whole.text);
+    const sampling = await post({ prompt: 'a', temperature: 0.5 });
+    expect([sampling.status, ((await sampling.json()) as { error: string }).error]).toEqual([400, '"temperature" is for sampling from a GPT; this server decodes a t5 model greedily (fields: prompt, max_new_tokens, stream)']);
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ ok: true, family: 't5', vocabSize: 1128 });
+    (server as Server | null)!.close();
+    expect((await done).code).toBe(0);
   });
 
   it('quantize writes int8 and f16 files that generate reads (tokenizer inside)', async () => {
