@@ -13,6 +13,7 @@ import type { EncoderDecoder } from '../models/encoder-decoder.js';
 import type { GPT } from '../models/gpt.js';
 import { checkIds } from '../ops/embedding.js';
 import { argmax } from '../math.js';
+import { inEval, interrupted, now } from './generate.js';
 
 export interface DecodeOptions {
   /** Most target tokens to produce, EOS included (default maxPositions). */
@@ -120,20 +121,11 @@ export function decodeTokens(model: EncoderDecoder, source: ArrayLike<number>, o
 
 function* decoding(model: EncoderDecoder, source: number[], maxLength: number, minLength: number, opts: DecodeStreamOptions): Generator<number, DecodeStop, unknown> {
   const rt = model.rt, { startId, eosId } = model.decoding;
-  const deadline = opts.timeLimitMs === undefined ? Infinity : performance.now() + opts.timeLimitMs;
+  const deadline = opts.timeLimitMs === undefined ? Infinity : now() + opts.timeLimitMs;
   const held: Tensor[] = [];
-  const inEval = <T>(fn: () => T): T => {
-    const was = model.ctx.training;
-    model.eval();
-    try {
-      return fn();
-    } finally {
-      model.train(was);
-    }
-  };
   try {
     // the encoder once; its K|V and mask kept outside the step arena
-    const encoded = inEval(() => rt.step.scope(() => {
+    const encoded = inEval(model, () => rt.step.scope(() => {
       const s = model.encodeForDecoding(padSources(model, [source]));
       const keep = (t: Tensor) => {
         const p = rt.empty(t.shape, { dtype: t.dtype });
@@ -147,9 +139,9 @@ function* decoding(model: EncoderDecoder, source: number[], maxLength: number, m
     for (const c of caches) held.push(c.k, c.v);
     let next = startId;
     for (let pos = 0; pos < maxLength; pos++) {
-      if (opts.signal?.aborted) return 'abort';
-      if (performance.now() >= deadline) return 'time';
-      const logits = inEval(() => stepLogits(model, [next], caches, pos, encoded, pos < minLength));
+      const why = interrupted(opts, deadline);
+      if (why) return why;
+      const logits = inEval(model, () => stepLogits(model, [next], caches, pos, encoded, pos < minLength));
       next = argmax(logits);
       if (next === eosId) return 'eos';
       yield next;

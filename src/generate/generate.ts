@@ -10,6 +10,7 @@
 import { ValueError, preview } from '../errors.js';
 import { Rng } from '../random.js';
 import type { GPT } from '../models/gpt.js';
+import type { Model } from '../models/model.js';
 import type { LayerCache } from '../nn/attention.js';
 import { checkIds } from '../ops/embedding.js';
 import { applyPenalties, checkPenalties, checkSamplingOptions, hasPenalties, sampleToken, type PenaltyOptions, type SamplingOptions } from './sample.js';
@@ -109,7 +110,7 @@ const collected = new FinalizationRegistry<Held>((held) => {
 });
 
 /** `fn` with the model in eval mode, its mode restored after (also on a throw). */
-export function inEval<T>(model: GPT, fn: () => T): T {
+export function inEval<T>(model: Model, fn: () => T): T {
   const was = model.ctx.training;
   model.eval();
   try {
@@ -120,7 +121,7 @@ export function inEval<T>(model: GPT, fn: () => T): T {
 }
 
 /** The stop that applies before the next token, if any: an abort or the time limit. */
-export function interrupted(opts: GenerateOptions, deadline: number): StopReason | null {
+export function interrupted(opts: { signal?: AbortSignal }, deadline: number): 'abort' | 'time' | null {
   if (opts.signal?.aborted) return 'abort';
   if (now() >= deadline) return 'time';
   return null;
