@@ -128,7 +128,7 @@ export class GPT extends Model {
     const cfg = (this.config = gptConfig(config));
     const ps = this.params;
     const projStd = 0.02 / Math.sqrt(2 * cfg.nLayer);
-    this.wte = new Embedding(this.ctx, ps, 'transformer.wte', cfg.vocabSize, cfg.dModel, 0.02, cfg.tieWeights);
+    this.wte = new Embedding(this.ctx, ps, 'transformer.wte', cfg.vocabSize, cfg.dModel, 0.02, true);
     this.wpe = cfg.positions === 'learned' ? new Embedding(this.ctx, ps, 'transformer.wpe', cfg.blockSize, cfg.dModel) : null;
     this.h = [];
     const inAttention = cfg.positions === 'rope' || cfg.positions === 'alibi' ? cfg.positions : undefined;

@@ -135,12 +135,12 @@ export class Seq2Seq extends EncoderDecoder {
     const ps = this.params;
     // Embedding init N(0, d^-1/2): after the √d scale the inputs have unit variance, like the positions.
     const embStd = { normal: 1 / Math.sqrt(cfg.dModel) };
-    const head = cfg.tieOutput ? 0 : undefined;    // the target table is the output projection too: rows are output channels
+    const rows = 0;    // token tables: rows are output channels (of the tied projection; held quantized per row)
     if (cfg.shareEmbeddings) {
-      this.srcEmbed = this.tgtEmbed = ps.declare('model.shared.weight', [cfg.srcVocabSize, cfg.dModel], embStd, false, head);
+      this.srcEmbed = this.tgtEmbed = ps.declare('model.shared.weight', [cfg.srcVocabSize, cfg.dModel], embStd, false, rows);
     } else {
-      this.srcEmbed = ps.declare('model.encoder.embed_tokens.weight', [cfg.srcVocabSize, cfg.dModel], embStd, false);
-      this.tgtEmbed = ps.declare('model.decoder.embed_tokens.weight', [cfg.tgtVocabSize, cfg.dModel], embStd, false, head);
+      this.srcEmbed = ps.declare('model.encoder.embed_tokens.weight', [cfg.srcVocabSize, cfg.dModel], embStd, false, rows);
+      this.tgtEmbed = ps.declare('model.decoder.embed_tokens.weight', [cfg.tgtVocabSize, cfg.dModel], embStd, false, rows);
     }
     const layerCfg = { ...cfg, std: 0.02, bias: true };
     for (let i = 0; i < cfg.nLayer; i++) {

@@ -143,7 +143,7 @@ export class T5 extends EncoderDecoder {
     // Hugging Face's T5 init (factor 1): embedding N(0, 1); q N(0, (C·d_kv)^−½) — it stands in for
     // the score scale 1/√d_kv T5 leaves out; k, v, wi and the bias N(0, C^−½); o N(0, (NH·d_kv)^−½);
     // wo N(0, d_ff^−½)
-    this.shared = ps.declare('shared.weight', [cfg.vocabSize, C], { normal: 1 }, false, cfg.tieWordEmbeddings ? 0 : undefined);   // rows are output channels when tied
+    this.shared = ps.declare('shared.weight', [cfg.vocabSize, C], { normal: 1 }, false, 0);   // a token table: rows as output channels (of the tied head), held per row
     const layerCfg: LayerConfig = {
       dModel: C, nHead: cfg.nHead, dFF: cfg.dFF, bias: false, dropout: cfg.dropout, activation: cfg.feedForward === 'gelu' ? 'gelu_erf' : 'relu', norm: 'pre', normType: 'rms',
       ffn: cfg.feedForward === 'gated-gelu' ? 'geglu' : 'mlp',

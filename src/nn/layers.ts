@@ -38,9 +38,10 @@ export class Linear {
 }
 
 /**
- * A table of learned vectors looked up by id (token or position). `tiedHead`: the table is also
- * the output projection (logits = x · tableᵀ), so its rows are output channels (outAxis 0) and a
- * set holding its weights quantized holds it too.
+ * A table of learned vectors looked up by id (token or position). `tokenTable`: a vocabulary's
+ * table (the big one; often also the output projection, logits = x · tableᵀ), declared with its
+ * rows as output channels (outAxis 0), so a set holding its weights quantized holds it too, a
+ * scale per row; position tables stay f32.
  * @example
  * ```ts
  * const wte = new Embedding(ctx, ps, 'transformer.wte', 65, 128, 0.02, true);
@@ -49,8 +50,8 @@ export class Linear {
  */
 export class Embedding {
   readonly weight: Parameter;
-  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly count: number, readonly dim: number, std = 0.02, tiedHead = false) {
-    this.weight = ps.declare(`${prefix}.weight`, [count, dim], { normal: std }, false, tiedHead ? 0 : undefined);
+  constructor(readonly ctx: ModelContext, ps: ParameterSet, prefix: string, readonly count: number, readonly dim: number, std = 0.02, tokenTable = false) {
+    this.weight = ps.declare(`${prefix}.weight`, [count, dim], { normal: std }, false, tokenTable ? 0 : undefined);
   }
 
   /** ids i32 (…) → (…, dim) */

@@ -105,11 +105,12 @@ export class ParameterSet {
   #held: QuantDType | null = null;
 
   /**
-   * Hold the weights inference multiplies — every matmul weight and a tied embedding table (2-D,
-   * with an output axis; K ≤ QUANT_MAX_K) — only in `dtype` (int8 per output channel, f16, bf16):
+   * Hold the weights inference multiplies and the vocabulary tables — every matmul weight and every
+   * token embedding, tied or not (2-D, with an output axis; K ≤ QUANT_MAX_K) — only in `dtype`
+   * (int8 per output channel, a token table per row; f16, bf16):
    * `allocate` gives them no f32 memory, just their quantized copy (zeros until a loader fills
    * it; a random initialisation is quantized as it is made), and reading their f32 values throws
-   * DTypeError. Biases, norms, position tables and untied embeddings stay f32. The set is then
+   * DTypeError. Biases, norms and position and token-type tables stay f32. The set is then
    * for inference only: it has no gradients. Call before `allocate`; null (default): f32 weights.
    * @example
    * ```ts

@@ -3,8 +3,9 @@
 // only their int8 / f16 / bf16 copy, filled as the file streams in (a (V, C) table in blocks of
 // whole slivers of rows, a (K, N) weight whole), and lookups in a held table dequantize its rows.
 // Checked here:
-// - the same quantized weights as the f32-keeping model's copies: with an untied head every logit
-//   is that model's, bit for bit (the products are the same kernels on the same bytes);
+// - the same quantized weights as the f32-keeping model's copies: every logit is that model's, bit
+//   for bit, once its token table holds the values the held one's lookups give (the products are
+//   the same kernels on the same bytes);
 // - a tied table: lookups give exactly the dequantized rows; the memory is the held bytes plus
 //   the f32 rest, nothing else kept (the scratch block freed);
 // - streaming in odd-sized pieces across several blocks gives the decoded loader's bytes;
@@ -53,7 +54,7 @@ function expectedBytes(model: Model): number {
 const ALIGN_SLACK = (allocations: number) => 64 * allocations;
 
 describe('held weights: the same products as the f32-keeping model\'s copies', () => {
-  it.each(DTYPES)('%s: an untied GPT gives every logit bit for bit; only matrices are held; the memory is the held bytes and the f32 rest', (dtype) => {
+  it.each(DTYPES)('%s: an untied GPT gives every logit bit for bit; matrices and the token table are held; the memory is the held bytes and the f32 rest', (dtype) => {
     const cfg = { vocabSize: 97, blockSize: 32, nLayer: 2, nHead: 2, dModel: 48, tieWeights: false };
     const start = used();
     const keep = new GPT(rt, cfg, { dtype, seed: 5 }).eval();
@@ -64,8 +65,11 @@ describe('held weights: the same products as the f32-keeping model\'s copies', (
     const names = held.params.list().filter((p) => p.held).map((p) => p.name);
     expect(names).toContain('transformer.h.0.attn.c_attn.weight');
     expect(names).toContain('lm_head.weight');
-    expect(names).not.toContain('transformer.wte.weight');            // untied: a lookup table only, kept f32
+    expect(names).toContain('transformer.wte.weight');                 // untied too: the vocabulary's table, a scale per row
+    expect(names).not.toContain('transformer.wpe.weight');             // position tables stay f32
     expect(names).not.toContain('transformer.h.0.ln_1.weight');
+    // the f32 model's table set to what the held one's lookups give: its rows dequantized
+    rt.step.scope(() => keep.params.get('transformer.wte.weight')!.value.f32().set(dequantizeWeight(rt, held.params.get('transformer.wte.weight')!.held!, { arena: 'step' }).f32()));
     expect(took).toBeGreaterThanOrEqual(expectedBytes(held));
     expect(took).toBeLessThanOrEqual(expectedBytes(held) + ALIGN_SLACK(2 * names.length + 1));
     const ids = [1, 5, 7, 9, 96, 0, 3, 3, 40];
