@@ -17,6 +17,7 @@ import * as families from './families.bench.js';
 import * as quant from './quant.bench.js';
 import * as tokenizer from './tokenizer.bench.js';
 import * as pretrained from './pretrained.bench.js';
+import * as t5 from './t5.bench.js';
 import * as longContext from './long-context.bench.js';
 import * as calibrate from './calibrate.js';
 
@@ -35,6 +36,8 @@ const suites: Record<string, { run(): Promise<BenchRow[]> }> = {
   quant: { run: () => quant.run() },
   // GPT-2-small-shaped folder in Hugging Face layout: load time, prefill and decode in f32/f16/int8 at 1 and 2 threads, ORT's decode, the bandwidth bound (≈ 5 minutes).
   pretrained,
+  // flan-t5-small's shape in Hugging Face layout: load, held bytes, memory, greedy decode in f32/f16/int8 at 1 and 2 threads (≈ 2 minutes).
+  t5,
   // The baby GPT's step at T = 64 … 4096: dense vs fused attention vs checkpointing (peak memory, tokens/s; ≈ 3 minutes).
   'long-context': longContext,
   // Start-up time per runtime and .wasm sizes (bench/startup.ts): spawns Deno, Bun, Chromium and
