@@ -4,7 +4,10 @@
 // throughput; and training a BPE on 2 MB. gpt-3-encoder's encode grows its output with
 // Array.concat per word, which is quadratic in the text's length (a 0.5 MB text takes minutes),
 // so every implementation is also timed on the same text cut into lines (each call encodes one
-// line), where gpt-3-encoder's cost stays linear; the whole-text rows leave it out.
+// line), where gpt-3-encoder's cost stays linear; the whole-text rows leave it out. And
+// SentencePiece's unigram model (T5's kind; the 1000-piece test fixture made with spm_train)
+// against @agnai/sentencepiece-js — the sentencepiece library compiled to WebAssembly — on the
+// same text line by line, checking the ids agree.
 // Executed directly it prints the rows:
 //   node --import tsx bench/tokenizer.bench.ts
 import { readFileSync } from 'node:fs';
@@ -16,6 +19,8 @@ import { encode as gpt3Encode } from 'gpt-3-encoder';
 import { median, QUICK, settle, type BenchRow } from './lib.js';
 import { BPETokenizer } from '../src/tokenizers/bpe.js';
 import { trainBPE } from '../src/tokenizers/bpe-train.js';
+import { UnigramTokenizer } from '../src/tokenizers/unigram.js';
+import spjs from '@agnai/sentencepiece-js';
 
 const SUITE = 'tokenizer';
 const require = createRequire(import.meta.url);
@@ -96,6 +101,24 @@ export async function run(): Promise<BenchRow[]> {
   const ttDec = time(() => tiktoken.decode(theirs), Math.max(1, rounds - 2));
   row(`decode ${ids.length} ids`, 'ours', 'MB/s', size / dec, 'MB/s');
   row(`decode ${ids.length} ids`, 'js-tiktoken r50k', 'MB/s', size / ttDec, 'MB/s');
+
+  // SentencePiece unigram, line by line (both: no special tokens matched in the text)
+  const modelPath = new URL('../test/fixtures/sentencepiece/unigram-1k.model', import.meta.url);
+  const uni = UnigramTokenizer.fromSentencePiece(readFileSync(modelPath));
+  const spp = new (spjs as unknown as { SentencePieceProcessor: new () => { load(path: string): Promise<void>; encodeIds(text: string): number[] } }).SentencePieceProcessor();
+  await spp.load(modelPath.pathname);
+  const unLines = text.split('\n');
+  for (const line of unLines.slice(0, 3000)) {
+    const a = uni.encode(line, { special: 'text' }), b = spp.encodeIds(line);
+    if (a.length !== b.length || a.some((id, i) => id !== b[i])) throw new Error(`tokenizer bench: our unigram ids differ from sentencepiece on ${JSON.stringify(line.slice(0, 60))}`);
+  }
+  await settle();
+  const uniCase = `unigram (1000 pieces) encode ${size.toFixed(2)} MB line by line (${unLines.length} calls)`;
+  const uniOurs = time(() => { for (const l of unLines) uni.encode(l, { special: 'text' }); }, rounds);
+  const uniSpm = time(() => { for (const l of unLines) spp.encodeIds(l); }, Math.max(1, rounds - 2));
+  row(uniCase, 'ours (warm word cache)', 'MB/s', size / uniOurs, 'MB/s');
+  row(uniCase, 'sentencepiece-js (wasm)', 'MB/s', size / uniSpm, 'MB/s');
+  row(uniCase, 'ours / sentencepiece-js', 'ratio', uniSpm / uniOurs, 'x');
 
   const corpus = [book('austen-emma'), book('melville-moby_dick')].join('\n');
   t0 = performance.now();

@@ -190,34 +190,58 @@ export class PrecompiledCharsmap {
     this.#normalized = new Uint8Array(blob.subarray(4 + size));
   }
 
+  /** Where the last `match`'s replacement lies in the replacement strings: [replStart, replEnd). */
+  replStart = 0;
+  replEnd = 0;
+
   /**
-   * The replacement of the longest key starting at `s[at]` and its length in bytes, or null when
-   * no key starts there. Darts-clone's common-prefix search: a unit holds its label (low byte,
-   * with bit 31 for leaves), a has-leaf flag (bit 8) and the offset to its children.
+   * The byte length of the longest key starting at `s[at]` (0: none), its replacement left in
+   * [replStart, replEnd) of `replacements` — no allocation per call, as normalizing calls it per
+   * character. Darts-clone's common-prefix search: a unit holds its label (low byte, with bit 31
+   * for leaves), a has-leaf flag (bit 8) and the offset to its children.
    */
-  longest(s: Uint8Array, at: number): { replacement: Uint8Array; length: number } | null {
+  match(s: Uint8Array, at: number): number {
     const units = this.#units;
-    const offset = (u: number) => (u >>> 10) << ((u & (1 << 9)) >>> 6);
     let node = 0, best = -1, bestLength = 0;
     let u = units[0]!;
-    node ^= offset(u);
+    node ^= (u >>> 10) << ((u & (1 << 9)) >>> 6);
     for (let i = at; i < s.length; i++) {
       const c = s[i]!;
       node ^= c;
       if (node >= units.length) break;
       u = units[node]!;
       if ((u & 0x800000ff) !== c) break;
-      node ^= offset(u);
+      node ^= (u >>> 10) << ((u & (1 << 9)) >>> 6);
       if ((u >>> 8) & 1) {
         if (node >= units.length) break;
         best = units[node]! & 0x7fffffff;
         bestLength = i - at + 1;
       }
     }
-    if (best < 0) return null;
+    if (best < 0) return 0;
     let end = best;
-    while (end < this.#normalized.length && this.#normalized[end] !== 0) end++;
-    return { replacement: this.#normalized.subarray(best, end), length: bestLength };
+    const r = this.#normalized;
+    while (end < r.length && r[end] !== 0) end++;
+    this.replStart = best;
+    this.replEnd = end;
+    return bestLength;
+  }
+
+  /** The replacement strings (NUL-terminated, UTF-8). */
+  get replacements(): Uint8Array {
+    return this.#normalized;
+  }
+
+  /**
+   * The replacement of the longest key starting at `s[at]` and its length in bytes, or null when no key starts there.
+   * @example
+   * ```ts
+   * map.longest(new TextEncoder().encode('ﬁ'), 0);   // { replacement: bytes of 'fi', length: 3 }
+   * ```
+   */
+  longest(s: Uint8Array, at: number): { replacement: Uint8Array; length: number } | null {
+    const n = this.match(s, at);
+    return n === 0 ? null : { replacement: this.#normalized.subarray(this.replStart, this.replEnd), length: n };
   }
 }
 
@@ -236,55 +260,116 @@ function charLength(s: Uint8Array, at: number): number {
 }
 
 /**
- * SentencePiece's normalization of `text`, as UTF-8 bytes: the character map, then its whitespace
- * rules (leading and trailing spaces dropped and runs collapsed, a dummy prefix, spaces as '▁').
+ * SentencePiece's normalizer: the character map, then its whitespace rules (leading and trailing
+ * spaces dropped and runs collapsed, a dummy prefix, spaces as '▁'). It keeps its input and
+ * output buffers between calls (a tokenizer normalizes every line it encodes), so `normalize`'s
+ * result is valid until the next call.
+ * @example
+ * ```ts
+ * const norm = new SentencePieceNormalizer(spec, map);
+ * new TextDecoder().decode(norm.normalize('  Hello   world '));   // '▁Hello▁world'
+ * ```
+ */
+export class SentencePieceNormalizer {
+  #in = new Uint8Array(256);
+  #out = new Uint8Array(1024);
+  #n = 0;
+  readonly #repl: Uint8Array | null;
+  readonly #rootOffset: number;
+
+  constructor(readonly spec: SentencePieceNormalizerSpec, readonly map: PrecompiledCharsmap | null) {
+    this.#repl = map ? map.replacements : null;
+    this.#rootOffset = 0;
+  }
+
+  /** The normalized UTF-8 bytes of `text` (a view of the normalizer's buffer: valid until the next call). */
+  normalize(text: string): Uint8Array {
+    if (this.#in.length < text.length * 3) this.#in = new Uint8Array(text.length * 3 + 64);
+    const input = this.#in.subarray(0, encoder.encodeInto(text, this.#in).written);
+    if (this.#out.length < input.length * 4 + 16) this.#out = new Uint8Array(input.length * 4 + 64);
+    this.#n = 0;
+    const { map } = this, repl = this.#repl;
+    const remove = this.spec.removeExtraWhitespaces;
+    let at = 0;
+    // the piece at `at`: its normalized bytes are src[from, to); k: the input bytes it takes
+    let src: Uint8Array = input, from = 0, to = 0, k = 0;
+    const piece = () => {
+      const m = map ? map.match(input, at) : 0;
+      if (m > 0) {
+        src = repl!;
+        from = map!.replStart;
+        to = map!.replEnd;
+        k = m;
+        return;
+      }
+      const c = charLength(input, at);
+      if (c === 0) {
+        src = REPLACEMENT;
+        from = 0;
+        to = REPLACEMENT.length;
+        k = 1;
+        return;
+      }
+      src = input;
+      from = at;
+      to = at + c;
+      k = c;
+    };
+    if (remove) {
+      while (at < input.length) {
+        piece();
+        if (!(to - from === 1 && src[from] === SPACE)) break;
+        at += k;
+      }
+    }
+    if (at >= input.length) return this.#out.subarray(0, 0);
+    if (this.spec.addDummyPrefix) this.#space();
+    let prevSpace = remove;
+    while (at < input.length) {
+      piece();
+      let i = from;
+      if (prevSpace && remove) while (i < to && src[i] === SPACE) i++;
+      if (i < to) {
+        for (; i < to; i++) {
+          const b = src[i]!;
+          if (b === SPACE) this.#space();
+          else this.#put(b);
+        }
+        prevSpace = src[to - 1] === SPACE;
+      }
+      at += k;
+      if (!remove) prevSpace = false;
+    }
+    if (remove) {
+      const tail = this.spec.escapeWhitespaces ? ESCAPED : SPACE_BYTE, out = this.#out;
+      const ends = () => this.#n >= tail.length && tail.every((b, j) => out[this.#n - tail.length + j] === b);
+      while (ends()) this.#n -= tail.length;
+    }
+    return this.#out.subarray(0, this.#n);
+  }
+
+  #put(b: number): void {
+    if (this.#n === this.#out.length) {
+      const grown = new Uint8Array(this.#out.length * 2);
+      grown.set(this.#out);
+      this.#out = grown;
+    }
+    this.#out[this.#n++] = b;
+  }
+
+  #space(): void {
+    if (!this.spec.escapeWhitespaces) return this.#put(SPACE);
+    for (let i = 0; i < ESCAPED.length; i++) this.#put(ESCAPED[i]!);
+  }
+}
+
+const SPACE_BYTE = Uint8Array.of(SPACE);
+
+/**
+ * SentencePiece's normalization of `text`, as UTF-8 bytes (a fresh copy; see SentencePieceNormalizer).
  * @example
  * normalizeSentencePiece('  Hello   world ', spec, map);   // bytes of '▁Hello▁world'
  */
 export function normalizeSentencePiece(text: string, spec: SentencePieceNormalizerSpec, map: PrecompiledCharsmap | null): Uint8Array {
-  const input = encoder.encode(text);
-  const out: number[] = [];
-  const put = (bytes: ArrayLike<number>) => { for (let i = 0; i < bytes.length; i++) out.push(bytes[i]!); };
-  const one = new Uint8Array(4);
-  /** The normalized form of the piece at `at`, and how many input bytes it consumed. */
-  const prefix = (at: number): [Uint8Array, number] => {
-    const hit = map?.longest(input, at);
-    if (hit) return [hit.replacement, hit.length];
-    const n = charLength(input, at);
-    if (n === 0) return [REPLACEMENT, 1];
-    for (let i = 0; i < n; i++) one[i] = input[at + i]!;
-    return [one.subarray(0, n), n];
-  };
-  let at = 0;
-  const remove = spec.removeExtraWhitespaces;
-  if (remove) {
-    while (at < input.length) {
-      const [r, n] = prefix(at);
-      if (!(r.length === 1 && r[0] === SPACE)) break;
-      at += n;
-    }
-  }
-  if (at >= input.length) return new Uint8Array(0);
-  const space = () => (spec.escapeWhitespaces ? put(ESCAPED) : out.push(SPACE));
-  if (spec.addDummyPrefix) space();
-  let prevSpace = remove;
-  while (at < input.length) {
-    const [r, n] = prefix(at);
-    let i = 0;
-    if (prevSpace && remove) while (i < r.length && r[i] === SPACE) i++;
-    if (i < r.length) {
-      for (; i < r.length; i++) {
-        if (r[i] === SPACE) space();
-        else out.push(r[i]!);
-      }
-      prevSpace = r[r.length - 1] === SPACE;
-    }
-    at += n;
-    if (!remove) prevSpace = false;
-  }
-  if (remove) {
-    const tail = spec.escapeWhitespaces ? ESCAPED : [SPACE];
-    while (out.length >= tail.length && Array.prototype.every.call(tail, (b: number, k: number) => out[out.length - tail.length + k] === b)) out.length -= tail.length;
-  }
-  return Uint8Array.from(out);
+  return new SentencePieceNormalizer(spec, map).normalize(text).slice();
 }

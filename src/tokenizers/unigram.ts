@@ -9,7 +9,7 @@
 import { TokenError } from '../errors.js';
 import { formatError, Fields, parseJson, type Place } from './json.js';
 import type { Template } from './postprocess.js';
-import { PIECE_TYPES, PrecompiledCharsmap, normalizeSentencePiece, readSentencePieceModel, SPACE_SYMBOL, type PieceType, type SentencePieceNormalizerSpec } from './sentencepiece.js';
+import { PIECE_TYPES, PrecompiledCharsmap, readSentencePieceModel, SentencePieceNormalizer, SPACE_SYMBOL, type PieceType, type SentencePieceNormalizerSpec } from './sentencepiece.js';
 import { AddedTokens } from './special.js';
 import { TemplatedTokenizer } from './templated.js';
 import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
@@ -62,7 +62,7 @@ const decoder = new TextDecoder();
  */
 export class UnigramTokenizer extends TemplatedTokenizer implements Tokenizer {
   readonly #config: UnigramConfig;
-  readonly #map: PrecompiledCharsmap | null;
+  readonly #normalizer: SentencePieceNormalizer;
   readonly #root: TrieNode = { next: new Map(), id: -1 };
   readonly #scores: Float32Array;
   readonly #unkScore: number;
@@ -91,7 +91,7 @@ export class UnigramTokenizer extends TemplatedTokenizer implements Tokenizer {
     if (config.pieces[config.unkId]!.type !== 'unknown') throw formatError({ file, path: 'unkId' }, `piece ${config.unkId} (${JSON.stringify(config.pieces[config.unkId]!.piece)}) is not of type unknown`);
     idIn(config.eosId, 'eosId', true);
     idIn(config.padId, 'padId', true);
-    this.#map = config.normalizer.charsmap ? new PrecompiledCharsmap(config.normalizer.charsmap, file) : null;
+    this.#normalizer = new SentencePieceNormalizer(config.normalizer, config.normalizer.charsmap ? new PrecompiledCharsmap(config.normalizer.charsmap, file) : null);
     this.#scores = Float32Array.from(config.pieces, (p) => p.score);
     let min = Infinity, max = -Infinity;
     let byWord = true;
@@ -200,7 +200,7 @@ export class UnigramTokenizer extends TemplatedTokenizer implements Tokenizer {
   }
 
   #encodeText(text: string, out: number[]): void {
-    const normalized = decoder.decode(normalizeSentencePiece(text, this.#config.normalizer, this.#map));
+    const normalized = decoder.decode(this.#normalizer.normalize(text));
     const start = out.length;
     if (!this.#byWord) this.#viterbi(normalized, out);
     else {
