@@ -105,7 +105,7 @@ export async function run(): Promise<BenchRow[]> {
   // SentencePiece unigram, line by line (both: no special tokens matched in the text)
   const modelPath = new URL('../test/fixtures/sentencepiece/unigram-1k.model', import.meta.url);
   const uni = UnigramTokenizer.fromSentencePiece(readFileSync(modelPath));
-  const spp = new (spjs as unknown as { SentencePieceProcessor: new () => { load(path: string): Promise<void>; encodeIds(text: string): number[] } }).SentencePieceProcessor();
+  const spp = new spjs.SentencePieceProcessor();
   await spp.load(modelPath.pathname);
   const unLines = text.split('\n');
   for (const line of unLines.slice(0, 3000)) {
