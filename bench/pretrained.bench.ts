@@ -11,13 +11,12 @@
 //   bandwidth moves by a third between minutes) and the median ratio is reported.
 // Executed directly it prints the rows:
 //   node --expose-gc --experimental-wasm-relaxed-simd --import tsx bench/pretrained.bench.ts   (BENCH_QUICK=1: short)
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { eachFormat, loadFolder, modelFolder } from './hf-folder.js';
 import { QUICK, budget, median, settle, threadsImpl, ORT_NAME, printWhenMain, type BenchRow } from './lib.js';
 import { readBandwidth } from './bandwidth.js';
 import { ortGpt2 } from './peers/ort.js';
-import { GPT, createRuntime, generateTokens, hfConfig, loadPretrained, saveModel, writeFileAtomic } from '../src/index.js';
+import { GPT, generateTokens } from '../src/index.js';
 import { GPT2_SMALL, PROMPT_TOKENS } from './gpt2.bench.js';
 
 const SUITE = 'pretrained';
@@ -27,41 +26,13 @@ const PROMPT = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919 + 13) %
 const F32_PER_TOKEN = 4 * 124_439_808;
 type Row = (c: string, impl: string, metric: string, value: number, unit: string) => void;
 
-/** The folder of random GPT-2-small weights, written once (≈ 500 MB). */
-async function makeFolder(): Promise<string> {
-  const dir = join(tmpdir(), 'wasmformer-bench-gpt2-small');
-  try {
-    readFileSync(join(dir, 'config.json'));
-    return dir;
-  } catch {
-    mkdirSync(dir, { recursive: true });
-  }
-  const rt = await createRuntime({ variant: 'simd', threads: 1 });
-  try {
-    const model = new GPT(rt, GPT2_SMALL, { seed: 1 });
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(model), null, 2));
-    await writeFileAtomic(join(dir, 'model.safetensors'), saveModel(model));
-  } finally {
-    rt.dispose();
-  }
-  return dir;
-}
-
 /** Load, prefill and decode of one format at one thread count, relaxed build (simd where relaxed cannot run). */
 async function ours(dir: string, dtype: 'f32' | 'f16' | 'int8', threads: number, row: Row): Promise<number | null> {
-  let rt;
+  const loaded = await loadFolder(dir, dtype, threads);
+  if (!loaded) return null;
+  const { rt, model, impl, loadMs, weightBytes } = loaded;
   try {
-    rt = await createRuntime({ threads, onThreadsUnavailable: 'error' });
-  } catch {
-    return null;
-  }
-  const impl = `${threadsImpl(rt.backend.replace('-threads', '') as 'simd' | 'relaxed', threads)} ${dtype}`;
-  try {
-    const t0 = performance.now();
-    const { model } = await loadPretrained(rt, dir, { dtype, tokenizer: false });
-    row('load (warm file cache)', impl, 'ms', performance.now() - t0, 'ms');
-    // the weights' own bytes in this format: held matrices (values and scales) and the f32 rest
-    const weightBytes = model.params.list().reduce((n, p) => n + (p.held ? p.held.bytes : 4 * p.spec.shape.reduce((a, b) => a * b, 1)), 0);
+    row('load (warm file cache)', impl, 'ms', loadMs, 'ms');
     const mem = rt.memoryReport();
     row('memory after load / its weight bytes', impl, 'x', mem.persistent.usedBytes / weightBytes, 'x');
     row('wasm memory after load / its weight bytes', impl, 'x', mem.memoryBytes / weightBytes, 'x');
@@ -112,17 +83,8 @@ async function ours(dir: string, dtype: 'f32' | 'f16' | 'int8', threads: number,
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const row: Row = (c, impl, metric, value, unit) => rows.push({ suite: SUITE, case: c, impl, metric, value, unit });
-  const dir = await makeFolder();
-  readFileSync(join(dir, 'model.safetensors'));   // into the file cache
-  const decode: Record<string, number> = {};
-  for (const threads of [1, 2]) {
-    for (const dtype of ['f32', 'f16', 'int8'] as const) {
-      const d = await ours(dir, dtype, threads, row);
-      if (d !== null) decode[`${dtype} ${threads}`] = d;
-      (globalThis as { gc?: () => void }).gc?.();
-      await settle();
-    }
-  }
+  const dir = await modelFolder('wasmformer-bench-gpt2-small', (rt) => new GPT(rt, GPT2_SMALL, { seed: 1 }));
+  const decode = await eachFormat((dtype, threads) => ours(dir, dtype, threads, row));
   for (const threads of [1, 2] as const) {
     try {
       const r = await ortGpt2({ threads, promptTokens: PROMPT_TOKENS, decodeTokens: QUICK ? 8 : 16, budgetMs: budget(8000, 3000) });

@@ -7,11 +7,10 @@
 // - the wasm memory after decoding (which never shrinks: the peak).
 // Executed directly it prints the rows:
 //   node --expose-gc --experimental-wasm-relaxed-simd --import tsx bench/t5.bench.ts   (BENCH_QUICK=1: short)
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { QUICK, settle, threadsImpl, printWhenMain, type BenchRow } from './lib.js';
-import { createRuntime, decodeTokens, hfConfig, loadPretrained, saveModel, T5, writeFileAtomic, type EncoderDecoder } from '../src/index.js';
+import { rmSync } from 'node:fs';
+import { QUICK, printWhenMain, type BenchRow } from './lib.js';
+import { eachFormat, loadFolder, modelFolder } from './hf-folder.js';
+import { decodeTokens, T5, type EncoderDecoder } from '../src/index.js';
 
 const SUITE = 't5';
 /** flan-t5-small's shape. */
@@ -20,40 +19,13 @@ const SOURCE = Array.from({ length: 32 }, (_, i) => 100 + i * 37);
 const TOKENS = QUICK ? 8 : 32;
 type Row = (c: string, impl: string, metric: string, value: number, unit: string) => void;
 
-/** The folder of random flan-t5-small-shaped weights, written once (≈ 300 MB). */
-async function makeFolder(): Promise<string> {
-  const dir = join(tmpdir(), 'wasmformer-bench-flan-t5-small');
-  try {
-    readFileSync(join(dir, 'config.json'));
-    return dir;
-  } catch {
-    mkdirSync(dir, { recursive: true });
-  }
-  const rt = await createRuntime({ variant: 'simd', threads: 1 });
-  try {
-    const model = new T5(rt, FLAN_T5_SMALL, { seed: 1 });
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(model), null, 2));
-    await writeFileAtomic(join(dir, 'model.safetensors'), saveModel(model));
-  } finally {
-    rt.dispose();
-  }
-  return dir;
-}
-
 async function ours(dir: string, dtype: 'f32' | 'f16' | 'int8', threads: number, row: Row): Promise<number | null> {
-  let rt;
+  const loaded = await loadFolder(dir, dtype, threads);
+  if (!loaded) return null;
+  const { rt, model, impl, loadMs, weightBytes } = loaded;
   try {
-    rt = await createRuntime({ threads, onThreadsUnavailable: 'error' });
-  } catch {
-    return null;
-  }
-  const impl = `${threadsImpl(rt.backend.replace('-threads', '') as 'simd' | 'relaxed', threads)} ${dtype}`;
-  try {
-    const t0 = performance.now();
-    const { model } = await loadPretrained(rt, dir, { dtype, tokenizer: false });
-    row('load (warm file cache)', impl, 'ms', performance.now() - t0, 'ms');
-    const held = model.params.list().reduce((n, p) => n + (p.held ? p.held.bytes : 4 * p.spec.shape.reduce((a, b) => a * b, 1)), 0);
-    row('weight bytes held', impl, 'MiB', held / 2 ** 20, 'MiB');
+    row('load (warm file cache)', impl, 'ms', loadMs, 'ms');
+    row('weight bytes held', impl, 'MiB', weightBytes / 2 ** 20, 'MiB');
     row('wasm memory after load', impl, 'MiB', rt.memoryReport().memoryBytes / 2 ** 20, 'MiB');
     const decode = () => {
       let first = 0, n = -1;
@@ -75,17 +47,8 @@ async function ours(dir: string, dtype: 'f32' | 'f16' | 'int8', threads: number,
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const row: Row = (c, impl, metric, value, unit) => rows.push({ suite: SUITE, case: c, impl, metric, value, unit });
-  const dir = await makeFolder();
-  readFileSync(join(dir, 'model.safetensors'));   // into the file cache
-  const decode: Record<string, number> = {};
-  for (const threads of [1, 2]) {
-    for (const dtype of ['f32', 'f16', 'int8'] as const) {
-      const d = await ours(dir, dtype, threads, row);
-      if (d !== null) decode[`${dtype} ${threads}`] = d;
-      (globalThis as { gc?: () => void }).gc?.();
-      await settle();
-    }
-  }
+  const dir = await modelFolder('wasmformer-bench-flan-t5-small', (rt) => new T5(rt, FLAN_T5_SMALL, { seed: 1 }));
+  const decode = await eachFormat((dtype, threads) => ours(dir, dtype, threads, row));
   for (const threads of [1, 2]) {
     const f32 = decode[`f32 ${threads}`], int8 = decode[`int8 ${threads}`];
     if (f32 && int8) row('int8 decode / f32 decode', `${threads}t`, 'x', int8 / f32, 'x');
