@@ -231,18 +231,6 @@ export class PrecompiledCharsmap {
   get replacements(): Uint8Array {
     return this.#normalized;
   }
-
-  /**
-   * The replacement of the longest key starting at `s[at]` and its length in bytes, or null when no key starts there.
-   * @example
-   * ```ts
-   * map.longest(new TextEncoder().encode('ﬁ'), 0);   // { replacement: bytes of 'fi', length: 3 }
-   * ```
-   */
-  longest(s: Uint8Array, at: number): { replacement: Uint8Array; length: number } | null {
-    const n = this.match(s, at);
-    return n === 0 ? null : { replacement: this.#normalized.subarray(this.replStart, this.replEnd), length: n };
-  }
 }
 
 const encoder = new TextEncoder();
@@ -275,11 +263,9 @@ export class SentencePieceNormalizer {
   #out = new Uint8Array(1024);
   #n = 0;
   readonly #repl: Uint8Array | null;
-  readonly #rootOffset: number;
 
   constructor(readonly spec: SentencePieceNormalizerSpec, readonly map: PrecompiledCharsmap | null) {
     this.#repl = map ? map.replacements : null;
-    this.#rootOffset = 0;
   }
 
   /** The normalized UTF-8 bytes of `text` (a view of the normalizer's buffer: valid until the next call). */
@@ -364,12 +350,3 @@ export class SentencePieceNormalizer {
 }
 
 const SPACE_BYTE = Uint8Array.of(SPACE);
-
-/**
- * SentencePiece's normalization of `text`, as UTF-8 bytes (a fresh copy; see SentencePieceNormalizer).
- * @example
- * normalizeSentencePiece('  Hello   world ', spec, map);   // bytes of '▁Hello▁world'
- */
-export function normalizeSentencePiece(text: string, spec: SentencePieceNormalizerSpec, map: PrecompiledCharsmap | null): Uint8Array {
-  return new SentencePieceNormalizer(spec, map).normalize(text).slice();
-}
