@@ -12,7 +12,7 @@
 //   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
 //   arguments: no checks, no allocation, no throwing.
 import { MR, NR, GEMV_NB, GEMV_KC, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row, gemv_sliver,
-  ukernel_small_4x8_n, ukernel_small_2x4_t } from "./gemm_ukernel";
+  ukernel_small_4x8_n, ukernel_small_2x4_t, gemv_row } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
 import { gelu_forward, gelu_grad_scale } from "./activation";
 
@@ -168,15 +168,20 @@ export function gemm_packed_f32(c: usize, a: usize, bp: usize /* packed (ceil(n/
   else if (i1 > i0) gemm_range(c, a, bp, true, bias, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
 }
 
-/** Small M on packed slivers, columns [j0, j1): per sliver, every group of three rows (gemv_sliver;
- *  the last group of one or two), so each sliver comes from memory once and serves the other
- *  groups from cache, and every row gets the same arithmetic whatever M is. */
+/** Small M on packed slivers, columns [j0, j1): one row (decode) through every sliver in one loop
+ *  (gemv_row); more rows per sliver in groups of three (gemv_sliver; the last group of one or
+ *  two), so each sliver comes from memory once and serves the other groups from cache. Every row
+ *  gets the same arithmetic whatever M is. */
 function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n: i32, k: i32,
   lda: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize, j0: i32, j1: i32): void {
   const trans_a = (flags & TRANS_A) != 0;
   const as: usize = trans_a ? <usize>lda << 2 : 4;             // bytes between A(i,p) and A(i,p+1)
   const ai: usize = trans_a ? 4 : <usize>lda << 2;             // bytes between A(i,p) and A(i+1,p)
   const sliver: usize = <usize>k * NR << 2, rc: usize = <usize>ldc << 2;
+  if (m == 1) {   // decode: one stream through every sliver
+    gemv_row(c, a, as, bp, k, j0, j1, alpha, beta, bias, work);
+    return;
+  }
   for (let j = j0; j < j1; j += NR) {
     const bs = bp + <usize>(j / NR) * sliver, nb = min(NR, j1 - j), bias_j = bias ? bias + (<usize>j << 2) : 0;
     for (let i = 0; i < m; i += 3) {

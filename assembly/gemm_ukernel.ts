@@ -389,11 +389,64 @@ export function ukernel_small_2x4_t(c0: usize /* (4) */, c1: usize /* (4) */, a0
 // whole height, each (k,8) k-major and contiguous.
 
 /**
+ * One row of A (`as` bytes between its elements) times the packed slivers of columns [j0, j1):
+ * c (j1 − j0) = alpha · a · B + beta · c + bias, each sliver's sums in gemv_sliver's two halves
+ * (so a row gets the same arithmetic here as in a group there). This loop is decode's: four rows
+ * of B (128 bytes) per step, walked by pointers, the sums kept in registers to the store, one
+ * stream through all the slivers. gemv_sliver's loop (index arithmetic, two rows of B a step, a
+ * call per sliver) issues more instructions than memory leaves time for when the bus is free:
+ * GPT-2's 768×50264 head on one thread streamed at 22–23 GB/s where the plain read did 39 and
+ * this loop (scratch module) 34–35. Alternating call by call with that loop in one process: 0.99–
+ * 1.11× (read 24–28 GB/s: both then wait on memory). `tmp`: 16 floats.
+ */
+export function gemv_row(c: usize, a: usize, as: usize, bp: usize /* packed (ceil(n/8), k, 8) */, k: i32, j0: i32, j1: i32,
+  alpha: f32, beta: f32, bias: usize, tmp: usize): void {
+  const sliver: usize = <usize>k << 5, k4: usize = <usize>(k & ~3) << 5;
+  const as2 = as << 1, as3 = as2 + as, as4 = as << 2;
+  let bs = bp + <usize>(j0 >> 3) * sliver;
+  for (let j = j0; j < j1; j += 8, bs += sliver) {
+    let e0 = f32x4.splat(0), e1 = e0, o0 = e0, o1 = e0;   // even and odd rows of B, columns 0-3 and 4-7
+    let q = bs, ap = a;
+    const end4 = bs + k4;
+    if (as == 4) {
+      for (; q < end4; q += 128, ap += 16) {
+        let s = v128.load32_splat(ap);
+        e0 = madd(s, v128.load(q), e0); e1 = madd(s, v128.load(q, 16), e1);
+        s = v128.load32_splat(ap, 4);
+        o0 = madd(s, v128.load(q, 32), o0); o1 = madd(s, v128.load(q, 48), o1);
+        s = v128.load32_splat(ap, 8);
+        e0 = madd(s, v128.load(q, 64), e0); e1 = madd(s, v128.load(q, 80), e1);
+        s = v128.load32_splat(ap, 12);
+        o0 = madd(s, v128.load(q, 96), o0); o1 = madd(s, v128.load(q, 112), o1);
+      }
+    } else {
+      for (; q < end4; q += 128, ap += as4) {
+        let s = v128.load32_splat(ap);
+        e0 = madd(s, v128.load(q), e0); e1 = madd(s, v128.load(q, 16), e1);
+        s = v128.load32_splat(ap + as);
+        o0 = madd(s, v128.load(q, 32), o0); o1 = madd(s, v128.load(q, 48), o1);
+        s = v128.load32_splat(ap + as2);
+        e0 = madd(s, v128.load(q, 64), e0); e1 = madd(s, v128.load(q, 80), e1);
+        s = v128.load32_splat(ap + as3);
+        o0 = madd(s, v128.load(q, 96), o0); o1 = madd(s, v128.load(q, 112), o1);
+      }
+    }
+    for (let p = k & ~3; p < k; p++, q += 32, ap += as) {   // the last k mod 4 rows, into their halves
+      const s = v128.load32_splat(ap);
+      if ((p & 1) == 0) { e0 = madd(s, v128.load(q), e0); e1 = madd(s, v128.load(q, 16), e1); }
+      else { o0 = madd(s, v128.load(q), o0); o1 = madd(s, v128.load(q, 16), o1); }
+    }
+    store_8(c + (<usize>j << 2), f32x4.add(e0, o0), f32x4.add(e1, o1), min(8, j1 - j), alpha, beta, bias ? bias + (<usize>j << 2) : 0, tmp);
+  }
+}
+
+/**
  * Up to three rows r: c_r (nb <= 8) = alpha · a_r (k) · one sliver b (k,8) + beta·c_r + bias. Each
  * row's sum runs in two interleaved halves (even rows p of B, odd rows; an odd last row into the
  * even half), added at the end: every row gets the same arithmetic whether it comes alone or in a
- * group, so a row's result depends on nothing else in the call. Rows: `rows` (1, 2 or 3); a group
- * of two is computed as three with the second row repeated (stored once). Three rows keep 12
+ * group, so a row's result depends on nothing else in the call. Rows: `rows` (1, 2 or 3); one
+ * row goes to gemv_row (the same sums); a group of two is computed as three with the second row
+ * repeated (stored once). Three rows keep 12
  * accumulators, two B vectors and a broadcast in V8's 15 registers while the sliver streams by
  * once. Lanes past nb are computed on the sliver's zero padding and not stored; a partial sliver
  * goes through `tmp` (16 floats) so every lane gets store_4's arithmetic. Measured on 768×50256,
@@ -406,18 +459,7 @@ export function gemv_sliver(rows: i32, c0: usize /* (nb) */, c1: usize, c2: usiz
   const k2 = k & ~1;
   let e0 = f32x4.splat(0), e1 = e0, o0 = e0, o1 = e0;      // row 0: even and odd halves, columns 0-3 and 4-7
   if (rows == 1) {
-    for (let p = 0; p < k2; p += 2) {
-      const q = b + (<usize>p << 5), ap = a0 + <usize>p * as;
-      let s = v128.load32_splat(ap);
-      e0 = madd(s, v128.load(q), e0); e1 = madd(s, v128.load(q, 16), e1);
-      s = v128.load32_splat(ap + as);
-      o0 = madd(s, v128.load(q, 32), o0); o1 = madd(s, v128.load(q, 48), o1);
-    }
-    if (k2 < k) {
-      const q = b + (<usize>k2 << 5), s = v128.load32_splat(a0 + <usize>k2 * as);
-      e0 = madd(s, v128.load(q), e0); e1 = madd(s, v128.load(q, 16), e1);
-    }
-    store_8(c0, f32x4.add(e0, o0), f32x4.add(e1, o1), nb, alpha, beta, bias, tmp);
+    gemv_row(c0, a0, as, b, k, 0, nb, alpha, beta, bias, tmp);
     return;
   }
   if (rows == 2) { a2 = a1; c2 = c1; }

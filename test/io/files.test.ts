@@ -1,11 +1,12 @@
 // File helpers under Node: atomic replace, cleanup after a failed write (no temp files left,
-// other files untouched), existence checks, and the error a runtime without fs gives.
+// other files untouched), existence checks, the error a runtime without fs gives, and the file
+// stream's reading ahead (every chunk the file's bytes, intact until the next read).
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WasmformerError } from '../../src/index.js';
-import { fileExists, readFileBytes, writeFileAtomic } from '../../src/io/files.js';
+import { fileExists, openFileStream, readFileBytes, writeFileAtomic } from '../../src/io/files.js';
 
 let dir = '';
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'wasmformer-files-')); });
@@ -48,6 +49,33 @@ describe('file helpers', () => {
     expect(await fileExists(join(path, 'below-a-file'))).toBe(false);
     expect(await fileExists(dir)).toBe(false);
     await expect(readFileBytes(join(dir, 'nope.txt'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('openFileStream reads ahead into its other buffer: every chunk holds the file\'s bytes until the next read, whatever the sizes asked', async () => {
+    const path = join(dir, 'stream.bin');
+    const bytes = new Uint8Array(9 * (1 << 20) + 12345);
+    let x = 12345;
+    for (let i = 0; i < bytes.length; i++) { x = (x * 1103515245 + 12345) >>> 0; bytes[i] = x >>> 24; }
+    await writeFile(path, bytes);
+    const s = await openFileStream(path);
+    expect(s.size).toBe(bytes.length);
+    // the same size read after read (the read ahead is taken), then other sizes (it is not), then the end
+    const sizes = [1 << 20, 1 << 20, 1 << 20, 8, 8, 4 << 20, 3, 4 << 20, 4 << 20, 4 << 20];
+    let at = 0;
+    for (const max of sizes) {
+      const chunk = await s.read(max);
+      await new Promise((r) => setTimeout(r, 5));     // the read ahead has landed by now, in the other buffer
+      expect(chunk.length).toBe(Math.min(max, bytes.length - at));
+      expect(chunk).toEqual(bytes.subarray(at, at + chunk.length));
+      at += chunk.length;
+    }
+    expect(at).toBe(bytes.length);
+    expect((await s.read(1 << 20)).length).toBe(0);
+    const early = await openFileStream(path);
+    await early.read(1 << 20);                       // a read ahead is in flight: closing waits for it
+    await early.close();
+    await early.close();
+    await s.close();
   });
 
   it('a runtime without a file system gets a WasmformerError pointing at the bytes API', async () => {
