@@ -136,7 +136,7 @@ export type { Trainable, StepResult } from './train/step.js';
 export type { TrainOptions, TrainResult, StepInfo, EvalInfo, BatchSource } from './train/train.js';
 export { checkpointBytes, saveCheckpoint, readCheckpoint, parseCheckpoint, loadWeights, modelFromCheckpoint, tokenizerFromCheckpoint, CHECKPOINT_FORMAT } from './train/checkpoint.js';
 export type { Checkpoint, CheckpointContents, TrainPosition } from './train/checkpoint.js';
-export { generate, generateTokens, generateStream, lastLogits, MAX_NEW_TOKENS } from './generate/generate.js';
+export { generate, generateTokens, generateStream, lastLogits, LogitsCopy, MAX_NEW_TOKENS } from './generate/generate.js';
 export type { GenerateOptions, StopReason } from './generate/generate.js';
 export { generateBatch } from './generate/batch.js';
 export type { BatchResult } from './generate/batch.js';

@@ -8,7 +8,7 @@ import { ValueError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { GPT } from '../models/gpt.js';
 import { applyPenalties, hasPenalties, sampleToken } from './sample.js';
-import { checkGenerate, inEval, interrupted, now, type GenerateOptions, type StopReason } from './generate.js';
+import { checkGenerate, inEval, interrupted, LogitsCopy, now, type GenerateOptions, type StopReason } from './generate.js';
 
 /** One prompt's result. */
 export interface BatchResult {
@@ -59,9 +59,10 @@ export function generateBatch(model: GPT, prompts: readonly ArrayLike<number>[],
     const m = mask.i32();
     const width = Math.max(1, length);
     rows.forEach((r, b) => m.fill(1, b * width + r.pad, (b + 1) * width));
+    const copy = new LogitsCopy();
     const step = (idx: number[], width: number, pos: number, positions: number[]) => inEval(model, () => rt.step.scope(() => {
       const t = (data: number[]) => rt.tensor(data, [B, width], { dtype: 'i32', arena: 'step' });
-      return model.forwardCached(t(idx), caches, pos, { lastOnly: true, keyMask: mask, positions: t(positions) }).f32().slice();
+      return copy.of(model.forwardCached(t(idx), caches, pos, { lastOnly: true, keyMask: mask, positions: t(positions) }).f32());
     }));
     // the prefill: every prompt left-padded to L (pad id 0, masked), positions from each row's first real token
     const idx: number[] = [], positions: number[] = [];

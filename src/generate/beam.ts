@@ -13,7 +13,7 @@ import type { EncoderDecoder } from '../models/encoder-decoder.js';
 import type { GPT } from '../models/gpt.js';
 import { checkIds } from '../ops/embedding.js';
 import { argmax } from '../math.js';
-import { inEval, interrupted, now } from './generate.js';
+import { inEval, interrupted, LogitsCopy, now } from './generate.js';
 
 export interface DecodeOptions {
   /** Most target tokens to produce, EOS included (default maxPositions). */
@@ -65,8 +65,9 @@ export function greedyDecode(model: EncoderDecoder, sources: ArrayLike<number>[]
       const out: number[][] = sources.map(() => []);
       const done = new Array<boolean>(B).fill(false);
       let next = new Array<number>(B).fill(startId);
+      const copy = new LogitsCopy();
       for (let pos = 0; pos < maxLength && done.includes(false); pos++) {
-        const logits = stepLogits(model, next, caches, pos, source, pos < minLength);
+        const logits = stepLogits(model, next, caches, pos, source, pos < minLength, copy);
         next = next.map((_, b) => {
           const id = argmax(logits.subarray(b * V, (b + 1) * V));
           if (!done[b]) {
@@ -138,10 +139,11 @@ function* decoding(model: EncoderDecoder, source: number[], maxLength: number, m
     const caches = model.createCache(1, maxLength, 'persistent');
     for (const c of caches) held.push(c.k, c.v);
     let next = startId;
+    const copy = new LogitsCopy();
     for (let pos = 0; pos < maxLength; pos++) {
       const why = interrupted(opts, deadline);
       if (why) return why;
-      const logits = inEval(model, () => stepLogits(model, [next], caches, pos, encoded, pos < minLength));
+      const logits = inEval(model, () => stepLogits(model, [next], caches, pos, encoded, pos < minLength, copy));
       next = argmax(logits);
       if (next === eosId) return 'eos';
       yield next;
@@ -216,9 +218,10 @@ function seq2seqBeams(model: EncoderDecoder, source: ArrayLike<number>, k: numbe
       const shared = model.encodeForDecoding(padSources(model, [source]));  // K|V (1, S, 2C): every beam reads the same rows
       let caches = model.createCache(k, maxLength, 'step');
       let spare = model.createCache(k, maxLength, 'step');
+      const copy = new LogitsCopy();
       return search(k, alpha, maxLength, {
         V, eosId,
-        step: (last, pos) => stepLogits(model, pos === 0 ? [startId] : last, caches, pos, shared, pos < minLength),
+        step: (last, pos) => stepLogits(model, pos === 0 ? [startId] : last, caches, pos, shared, pos < minLength, copy),
         reorder: (parents, pos) => {
           // rows of the new beams' caches come from their parents' rows (positions 0 … pos)
           for (let l = 0; l < caches.length; l++) reorder(rt, caches[l]!, spare[l]!, parents, (pos + 1) * caches[l]!.k.shape[2]!);
@@ -247,6 +250,7 @@ function gptBeams(model: GPT, prompt: ArrayLike<number>, k: number, alpha: numbe
   const wasTraining = model.ctx.training;
   model.eval();
   let caches = model.createCache(k, P + maxNew!), spare = model.createCache(k, P + maxNew!);
+  const copy = new LogitsCopy();
   try {
     return search(k, alpha, maxNew!, {
       V, eosId,
@@ -254,7 +258,7 @@ function gptBeams(model: GPT, prompt: ArrayLike<number>, k: number, alpha: numbe
         // step 0 runs the prompt (one row); step s feeds each beam's last token at position P + s − 1
         const ids = pos === 0 ? [Array.from(prompt)] : last.map((t) => [t]);
         const idx = rt.tensor(ids.flat(), [ids.length, ids[0]!.length], { dtype: 'i32', arena: 'step' });
-        const logits = model.forwardCached(idx, caches, pos === 0 ? 0 : P + pos - 1, { lastOnly: true }).f32().slice();
+        const logits = copy.of(model.forwardCached(idx, caches, pos === 0 ? 0 : P + pos - 1, { lastOnly: true }).f32());
         if (pos < minLength && eosId >= 0) for (let r = 0; r < ids.length; r++) logits[r * V + eosId] = -Infinity;
         return logits;
       }),
@@ -327,15 +331,16 @@ function reorder(rt: Runtime, from: LayerCache, to: LayerCache, parents: number[
  * Logits (rows, V) of one decoding step for the last tokens `ids` (one per row) at position pos.
  * PAD and BOS are never produced (their logits are −∞): a PAD inside a target would be masked
  * out of the decoder's own attention, and BOS only starts one; EOS neither while `noEos`
- * (fewer than minLength tokens so far: every live row has produced exactly pos).
+ * (fewer than minLength tokens so far: every live row has produced exactly pos). In `copy`'s
+ * array: valid until the next step.
  */
 function stepLogits(model: EncoderDecoder, ids: number[], caches: LayerCache[], pos: number, source: { memoryKV: Tensor[]; mask: Tensor },
-  noEos: boolean): Float32Array {
+  noEos: boolean, copy: LogitsCopy): Float32Array {
   const rt = model.rt;
   const { padId, startId, eosId, vocabSize: V } = model.decoding;
   const logits = rt.step.scope(() => {
     const t = rt.tensor(ids, [ids.length, 1], { dtype: 'i32', arena: 'step' });
-    return model.decodeStep(t, caches, pos, source).f32().slice();
+    return copy.of(model.decodeStep(t, caches, pos, source).f32());
   });
   for (let r = 0; r < ids.length; r++) {
     logits[r * V + padId] = logits[r * V + startId] = -Infinity;

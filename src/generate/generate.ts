@@ -158,6 +158,7 @@ function* tokens(model: GPT, ids: number[], opts: GenerateOptions, held: Held): 
   const counts = new Map<number, number>();
   if (penalize) for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
   const { blockSize } = model.config;
+  const copy = new LogitsCopy();
   try {
     let cached = 0; // positions held in the cache
     for (let n = 0; n < opts.maxNewTokens; n++) {
@@ -166,10 +167,10 @@ function* tokens(model: GPT, ids: number[], opts: GenerateOptions, held: Held): 
       // positions written: the prompt (cropped to blockSize) and every new token but the last
       if (useCache && !held.cache) held.cache = takeCache(model, Math.min(blockSize, ids.length + opts.maxNewTokens - 1));
       const logits = inEval(model, () => {
-        if (useCache && cached > 0 && cached < blockSize) return lastLogits(model, [ids[ids.length - 1]!], held.cache!, cached++);
+        if (useCache && cached > 0 && cached < blockSize) return lastLogits(model, [ids[ids.length - 1]!], held.cache!, cached++, copy);
         const context = ids.slice(-blockSize);
         cached = context.length;
-        return lastLogits(model, context, useCache ? held.cache! : null, 0);
+        return lastLogits(model, context, useCache ? held.cache! : null, 0, copy);
       });
       if (penalize) applyPenalties(logits, counts, opts);
       const id = sampleToken(logits, opts, rng);
@@ -223,14 +224,42 @@ export async function* generateStream(model: GPT, prompt: ArrayLike<number>, opt
 
 /**
  * Logits (V) at the last of `ids`, placed at positions pos …: through the cache when given,
- * else a full no-grad forward. The step arena is released afterwards.
+ * else a full no-grad forward. The step arena is released afterwards. `into`: a LogitsCopy to
+ * receive them (its array is reused call after call), else a fresh array.
+ * @example
+ * ```ts
+ * const logits = lastLogits(gpt, tok.encode('Hello'), null, 0);   // (vocabSize)
+ * ```
  */
-export function lastLogits(model: GPT, ids: readonly number[], cache: LayerCache[] | null, pos: number): Float32Array {
+export function lastLogits(model: GPT, ids: readonly number[], cache: LayerCache[] | null, pos: number, into?: LogitsCopy): Float32Array {
   const rt = model.rt;
   return rt.step.scope(() => {
     const idx = rt.tensor(ids, [1, ids.length], { dtype: 'i32', arena: 'step' });
     // only the last position's logits: the head's product is 1×V, not T×V
     const logits = cache ? model.forwardCached(idx, cache, pos, { lastOnly: true }) : rt.tape.noGrad(() => model.forward(idx, undefined, { lastOnly: true }).logits);
-    return logits.f32().slice();
+    return into ? into.of(logits.f32()) : logits.f32().slice();
   });
+}
+
+/**
+ * Logits copied out of wasm memory into one array reused step after step: a generation loop's
+ * copy, valid until its next `of`. A fresh array per step (GPT-2's vocabulary: 201 KB a row) is
+ * fresh memory to map and fault in, and garbage: the baby GPT's shape with GPT-2's vocabulary
+ * decodes in 2.8–3.0 ms a token with this, 3.0–3.9 without (alternating processes, this VM); for
+ * GPT-2 small, at 20 ms a token, no difference shows.
+ * @example
+ * ```ts
+ * const copy = new LogitsCopy();
+ * const row = copy.of(model.forwardCached(idx, caches, pos, { lastOnly: true }).f32());
+ * ```
+ */
+export class LogitsCopy {
+  #buf = new Float32Array(0);
+
+  /** `view`'s values in the reused array (grown when `view` is longer), as a subarray of `view`'s length. */
+  of(view: Float32Array): Float32Array {
+    if (this.#buf.length < view.length) this.#buf = new Float32Array(view.length);
+    this.#buf.set(view);
+    return this.#buf.length === view.length ? this.#buf : this.#buf.subarray(0, view.length);
+  }
 }

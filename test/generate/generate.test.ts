@@ -1,7 +1,7 @@
 // Generation: KV-cache logits against full recomputes, seeded sampling, top-k = 1 = greedy,
-// stop tokens, streaming, and the window that slides past blockSize.
+// stop tokens, streaming, the window that slides past blockSize, and the reused logits array.
 import { describe, expect, it } from 'vitest';
-import { createRuntime, GPT, generate, generateStream, generateTokens, lastLogits, Rng, ValueError, type GPTConfig } from '../../src/index.js';
+import { createRuntime, GPT, generate, generateStream, generateTokens, lastLogits, LogitsCopy, Rng, ValueError, type GPTConfig } from '../../src/index.js';
 
 const rt = await createRuntime({ variant: 'simd' });
 const cfg: Partial<GPTConfig> = { vocabSize: 17, blockSize: 24, nLayer: 2, nHead: 4, dModel: 32 };
@@ -49,6 +49,31 @@ describe('KV cache', () => {
     const b = generate(m, [1, 2, 3], { ...opts, useCache: false });
     expect(a.length).toBe(43);
     expect(Array.from(a)).toEqual(Array.from(b));
+  });
+});
+
+describe('LogitsCopy', () => {
+  it('copies each step into one array, grown for a longer view; lastLogits into it gives the fresh copy\'s values', () => {
+    const copy = new LogitsCopy();
+    const a = copy.of(Float32Array.of(1, 2, 3));
+    expect(Array.from(a)).toEqual([1, 2, 3]);
+    const b = copy.of(Float32Array.of(4, 5, 6));
+    expect(b).toBe(a);                                   // the same array, refilled
+    expect(Array.from(a)).toEqual([4, 5, 6]);
+    const c = copy.of(Float32Array.of(7, 8, 9, 10, 11));  // longer: a new array
+    expect(Array.from(c)).toEqual([7, 8, 9, 10, 11]);
+    const d = copy.of(Float32Array.of(-1, -2));           // shorter: a view of its first elements
+    expect(Array.from(d)).toEqual([-1, -2]);
+    expect(d.buffer).toBe(c.buffer);
+    const m = model(6);
+    const cache = m.createCache(1), cache2 = m.createCache(1);
+    const into = new LogitsCopy();
+    for (const [pos, ids] of [[0, [1, 2, 3]], [3, [4]], [4, [5]]] as const) {
+      const fresh = lastLogits(m, ids, cache, pos);
+      const reused = lastLogits(m, ids, cache2, pos, into);
+      expect(Array.from(reused)).toEqual(Array.from(fresh));
+    }
+    m.dispose();
   });
 });
 
