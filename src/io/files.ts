@@ -187,10 +187,10 @@ export async function openFileStream(path: string): Promise<ByteStream> {
       const bufs = [new Uint8Array(0), new Uint8Array(0)];
       let turn = 0;
       let ahead: { at: number; max: number; done: Promise<Uint8Array> } | null = null;
-      const readInto = async (at: number, n: number): Promise<Uint8Array> => {
+      const readInto = async (at: number, n: number, max: number): Promise<Uint8Array> => {
         const i = turn;
         turn ^= 1;
-        if (bufs[i]!.length < n) bufs[i] = new Uint8Array(Math.max(n, 1 << 22));
+        if (bufs[i]!.length < n) bufs[i] = new Uint8Array(Math.max(n, Math.min(max, 1 << 22, stat.size)));
         const { bytesRead } = await handle.read(bufs[i]!, 0, n, at);
         return bufs[i]!.subarray(0, bytesRead);
       };
@@ -205,12 +205,12 @@ export async function openFileStream(path: string): Promise<ByteStream> {
           else {
             if (pending) await pending.done.catch(() => {});   // its buffer is about to be read into
             if (n === 0) return new Uint8Array(0);
-            chunk = await readInto(position, n);
+            chunk = await readInto(position, n, max);
           }
           position += chunk.length;
           const next = Math.min(max, Math.max(0, stat.size - position));
           if (chunk.length > 0 && next > 0) {
-            ahead = { at: position, max, done: readInto(position, next) };
+            ahead = { at: position, max, done: readInto(position, next, max) };
             ahead.done.catch(() => {});   // a failure is reported by the read that takes it
           }
           return chunk;
