@@ -446,9 +446,8 @@ export function gemv_row(c: usize, a: usize, as: usize, bp: usize /* packed (cei
  * even half), added at the end: every row gets the same arithmetic whether it comes alone or in a
  * group, so a row's result depends on nothing else in the call. Rows: `rows` (1, 2 or 3); one
  * row goes to gemv_row (the same sums); a group of two is computed as three with the second row
- * repeated (stored once). Three rows keep 12
- * accumulators, two B vectors and a broadcast in V8's 15 registers while the sliver streams by
- * once. Lanes past nb are computed on the sliver's zero padding and not stored; a partial sliver
+ * repeated (stored once). Three rows keep 12 accumulators, two B vectors and a broadcast in V8's
+ * 15 registers while the sliver streams by once. Lanes past nb are computed on the sliver's zero padding and not stored; a partial sliver
  * goes through `tmp` (16 floats) so every lane gets store_4's arithmetic. Measured on 768×50256,
  * one Zen 5 thread, one row: a sliver as one stream 30–36 GB/s, two slivers at once (two streams
  * 24 KB apart) 16.9; the plain read 35–43.
