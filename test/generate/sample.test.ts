@@ -179,6 +179,62 @@ describe('sampleToken', () => {
     }
   });
 
+  it('picks what the full-sort walk picks (the definition), for every option, on peaked, flat, tied and infinite rows', () => {
+    // The reference: sort every candidate by (logit descending, id ascending), cut to top-k, weigh,
+    // cut to the top-p prefix, walk the CDF. sampleToken selects instead of sorting, so its sums
+    // run in other groupings: u values are kept off the CDF's steps by more than rounding.
+    const reference = (row: Float32Array, o: SamplingOptions, u: number): number | null => {
+      const T = o.temperature ?? 1;
+      const ids = Array.from(row.keys()).filter((i) => row[i] !== -Infinity)
+        .sort((a, b) => (row[b]! - row[a]!) || a - b);   // ∞ − ∞ is NaN: falls to the ids too
+      const kept = ids.slice(0, Math.min(ids.length, o.topK ?? Infinity));
+      const max = row[kept[0]!]!;
+      const w = kept.map((i) => Math.exp(max === Infinity ? (row[i] === Infinity ? 0 : -Infinity) : (row[i]! - max) / T));
+      const sum = w.reduce((a, b) => a + b, 0);
+      let n = kept.length, total = sum;
+      if ((o.topP ?? 1) < 1) {
+        let cum = 0;
+        for (let j = 0; j < kept.length; j++) {
+          cum += w[j]!;
+          if (cum >= o.topP! * sum) { n = j + 1; break; }
+        }
+        total = w.slice(0, n).reduce((a, b) => a + b, 0);
+        if (Math.abs(w.slice(0, n - 1).reduce((a, b) => a + b, 0) - o.topP! * sum) < 1e-9 * sum) return null;   // the cut sits on a step
+      }
+      let cum = 0;
+      for (let j = 0; j < n; j++) {
+        const next = cum + w[j]!;
+        if (Math.abs(next - u * total) < 1e-9 * total || Math.abs(cum - u * total) < 1e-9 * total) return null;
+        if (u * total < next) return kept[j]!;
+        cum = next;
+      }
+      return null;
+    };
+    const rng = new Rng(70);
+    const rows: Float32Array[] = [
+      randomRow(rng, 3000, 4),                              // peaked
+      randomRow(rng, 3000, 0.05),                           // nearly flat: the draw goes deep
+      new Float32Array(700),                                // all tied
+      Float32Array.from(randomRow(rng, 900, 1), (x, i) => (i % 3 === 0 ? -Infinity : Math.round(x * 2) / 2)),   // ties, −∞
+      Float32Array.from(randomRow(rng, 500, 60), (x) => x),  // far apart: many weights underflow to 0
+      Float32Array.from({ length: 300 }, (_, i) => (i % 50 === 7 ? Infinity : i % 5)),   // +∞ share the mass
+    ];
+    const options: SamplingOptions[] = [{}, { temperature: 0.7 }, { topK: 5 }, { topK: 299 }, { topP: 0.5 }, { topP: 0.9, temperature: 1.3 }, { topK: 40, topP: 0.8 }];
+    let compared = 0;
+    for (const row of rows) {
+      for (const o of options) {
+        for (let d = 0; d < 40; d++) {
+          const u = (d + 0.37) / 40;
+          const want = reference(row, o, u);
+          if (want === null) continue;
+          expect(sampleToken(row, o, fixedU(u)), `row of ${row.length}, ${JSON.stringify(o)}, u ${u}`).toBe(want);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(1500);
+  });
+
   it('handles a 50257-token row', () => {
     const rng = new Rng(50);
     const row = randomRow(rng, 50257, 3);
