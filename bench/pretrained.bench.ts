@@ -14,8 +14,7 @@
 //   neighbours' share of the memory bus during that run).
 // Executed directly it prints the rows:
 //   node --expose-gc --experimental-wasm-relaxed-simd --import tsx bench/pretrained.bench.ts   (BENCH_QUICK=1: short)
-import { rmSync } from 'node:fs';
-import { eachFormat, loadFolder, modelFolder } from './hf-folder.js';
+import { formatRuns, type Loaded, type Row } from './hf-folder.js';
 import { QUICK, budget, median, settle, threadsImpl, ORT_NAME, printWhenMain, type BenchRow } from './lib.js';
 import { readBandwidth } from './bandwidth.js';
 import { ortGpt2 } from './peers/ort.js';
@@ -27,86 +26,68 @@ const DECODE_TOKENS = QUICK ? 8 : 32;
 const PROMPT = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919 + 13) % 50257);
 /** f32 bytes a decoded token reads: GPT-2 small's parameters (the tied head read once). */
 const F32_PER_TOKEN = 4 * 124_439_808;
-type Row = (c: string, impl: string, metric: string, value: number, unit: string) => void;
 
-/** Load, prefill and decode of one format at one thread count, relaxed build (simd where relaxed cannot run). */
-async function ours(dir: string, dtype: 'f32' | 'f16' | 'int8', threads: number, row: Row): Promise<number | null> {
-  const loaded = await loadFolder(dir, dtype, threads, QUICK ? 1 : 3);
-  if (!loaded) return null;
-  const { rt, model, impl, loadMs, weightBytes } = loaded;
-  try {
-    row('load (warm file cache), median of 3', impl, 'ms', loadMs, 'ms');
-    const mem = rt.memoryReport();
-    row('memory after load / its weight bytes', impl, 'x', mem.persistent.usedBytes / weightBytes, 'x');
-    row('wasm memory after load / its weight bytes', impl, 'x', mem.memoryBytes / weightBytes, 'x');
-    row('weight bytes', impl, 'MiB', weightBytes / 2 ** 20, 'MiB');
-    const gpt = model as GPT;
-    const prefill = () => {
-      const it = generateTokens(gpt, PROMPT, { maxNewTokens: 1, temperature: 0 });
-      const s = performance.now();
-      it.next();
-      const t = performance.now() - s;
-      it.return(undefined as never);  // hands its KV cache back for the next generation to reuse
-      return t;
-    };
-    prefill();   // makes the quantized (or packed) copies
-    const p = [prefill(), prefill(), prefill()].sort((a, b) => a - b)[1]!;
-    row(`prefill ${PROMPT_TOKENS} tokens`, impl, 'tokens/s', PROMPT_TOKENS / p * 1000, 'tokens/s');
-    const decode = () => {
-      let first = 0, count = -1;
-      for (const _ of generateTokens(gpt, PROMPT, { maxNewTokens: DECODE_TOKENS + 1, temperature: 0 })) if (++count === 0) first = performance.now();
-      return count / ((performance.now() - first) / 1000);
-    };
-    decode();
-    await settle();
-    let d: number;
-    if (dtype === 'f32') {
-      // each timing right after a bandwidth measurement: the ratio to the bound, per round
-      const rounds: { runs: number[]; bw: number }[] = [];
-      for (let r = 0; r < (QUICK ? 1 : 3); r++) {
-        const bw = await readBandwidth();
-        (globalThis as { gc?: () => void }).gc?.();  // the measurement's 1 GiB buffer, freed before timing
-        decode();                                    // untimed: the pool's threads and the caches back to decoding
-        rounds.push({ bw: threads === 1 ? bw.one : bw.two, runs: [decode(), decode(), decode()] });
-      }
-      d = median(rounds.map((x) => Math.max(...x.runs)));
-      const ratio = (pick: (runs: number[]) => number) => median(rounds.map((x) => pick(x.runs) / (x.bw * 1e9 / F32_PER_TOKEN)));
-      row('read bandwidth, beside each f32 decode timing', `${threads}t`, 'GB/s', median(rounds.map((x) => x.bw)), 'GB/s');
-      row('f32 decode / bound (bandwidth / weight bytes), best run of each round, median of rounds', `${threads}t`, 'x', ratio((runs) => Math.max(...runs)), 'x');
-      row('f32 decode / bound, the first run of each round, median of rounds', `${threads}t`, 'x', ratio((runs) => runs[0]!), 'x');
-    } else d = Math.max(decode(), QUICK ? 0 : decode());
-    row(`decode, context ${PROMPT_TOKENS}+`, impl, 'tokens/s', d, 'tokens/s');
-    row('peak wasm memory', impl, 'MiB', rt.memoryReport().peakBytes / 2 ** 20, 'MiB');
-    model.dispose();
-    return d;
-  } finally {
-    rt.dispose();
-  }
+/** Memory after load, prefill and decode of one loaded format at one thread count, relaxed build (simd where relaxed cannot run). */
+async function ours({ rt, model, impl, weightBytes, dtype, threads }: Loaded, row: Row): Promise<number> {
+  const mem = rt.memoryReport();
+  row('memory after load / its weight bytes', impl, 'x', mem.persistent.usedBytes / weightBytes, 'x');
+  row('wasm memory after load / its weight bytes', impl, 'x', mem.memoryBytes / weightBytes, 'x');
+  row('weight bytes', impl, 'MiB', weightBytes / 2 ** 20, 'MiB');
+  const gpt = model as GPT;
+  const prefill = () => {
+    const it = generateTokens(gpt, PROMPT, { maxNewTokens: 1, temperature: 0 });
+    const s = performance.now();
+    it.next();
+    const t = performance.now() - s;
+    it.return(undefined as never);  // hands its KV cache back for the next generation to reuse
+    return t;
+  };
+  prefill();   // makes the quantized (or packed) copies
+  const p = [prefill(), prefill(), prefill()].sort((a, b) => a - b)[1]!;
+  row(`prefill ${PROMPT_TOKENS} tokens`, impl, 'tokens/s', PROMPT_TOKENS / p * 1000, 'tokens/s');
+  const decode = () => {
+    let first = 0, count = -1;
+    for (const _ of generateTokens(gpt, PROMPT, { maxNewTokens: DECODE_TOKENS + 1, temperature: 0 })) if (++count === 0) first = performance.now();
+    return count / ((performance.now() - first) / 1000);
+  };
+  decode();
+  await settle();
+  let d: number;
+  if (dtype === 'f32') {
+    // each timing right after a bandwidth measurement: the ratio to the bound, per round
+    const rounds: { runs: number[]; bw: number }[] = [];
+    for (let r = 0; r < (QUICK ? 1 : 3); r++) {
+      const bw = await readBandwidth();
+      (globalThis as { gc?: () => void }).gc?.();  // the measurement's 1 GiB buffer, freed before timing
+      decode();                                    // untimed: the pool's threads and the caches back to decoding
+      rounds.push({ bw: threads === 1 ? bw.one : bw.two, runs: [decode(), decode(), decode()] });
+    }
+    d = median(rounds.map((x) => Math.max(...x.runs)));
+    const ratio = (pick: (runs: number[]) => number) => median(rounds.map((x) => pick(x.runs) / (x.bw * 1e9 / F32_PER_TOKEN)));
+    row('read bandwidth, beside each f32 decode timing', `${threads}t`, 'GB/s', median(rounds.map((x) => x.bw)), 'GB/s');
+    row('f32 decode / bound (bandwidth / weight bytes), best run of each round, median of rounds', `${threads}t`, 'x', ratio((runs) => Math.max(...runs)), 'x');
+    row('f32 decode / bound, the first run of each round, median of rounds', `${threads}t`, 'x', ratio((runs) => runs[0]!), 'x');
+  } else d = Math.max(decode(), QUICK ? 0 : decode());
+  row(`decode, context ${PROMPT_TOKENS}+`, impl, 'tokens/s', d, 'tokens/s');
+  row('peak wasm memory', impl, 'MiB', rt.memoryReport().peakBytes / 2 ** 20, 'MiB');
+  return d;
 }
 
 /** Rows: our f32/f16/int8 at 1 and 2 threads, ORT f32 at 1 and 2 threads, the bandwidth bound and the ratios the issue's bars name. */
 export async function run(): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
-  const row: Row = (c, impl, metric, value, unit) => rows.push({ suite: SUITE, case: c, impl, metric, value, unit });
-  const dir = await modelFolder('wasmformer-bench-gpt2-small', (rt) => new GPT(rt, GPT2_SMALL, { seed: 1 }));
-  const decode = await eachFormat((dtype, threads) => ours(dir, dtype, threads, row));
-  for (const threads of [1, 2] as const) {
-    try {
-      const r = await ortGpt2({ threads, promptTokens: PROMPT_TOKENS, decodeTokens: QUICK ? 8 : 16, budgetMs: budget(8000, 3000) });
-      row(`decode, context ${PROMPT_TOKENS}+`, `${threadsImpl(ORT_NAME, threads)} f32`, 'tokens/s', r.decodeTokensPerS, 'tokens/s');
-      decode[`ort ${threads}`] = r.decodeTokensPerS;
-      row('create the session', `${threadsImpl(ORT_NAME, threads)} f32`, 'ms', r.createMs, 'ms');
-    } catch (err) {
-      console.error(`pretrained: ORT ${threads}t failed: ${(err as Error).message.slice(0, 500)}`);
+  return formatRuns(SUITE, 'wasmformer-bench-gpt2-small', (rt) => new GPT(rt, GPT2_SMALL, { seed: 1 }), QUICK ? 1 : 3, ours, async (decode, row) => {
+    for (const threads of [1, 2] as const) {
+      try {
+        const r = await ortGpt2({ threads, promptTokens: PROMPT_TOKENS, decodeTokens: QUICK ? 8 : 16, budgetMs: budget(8000, 3000) });
+        row(`decode, context ${PROMPT_TOKENS}+`, `${threadsImpl(ORT_NAME, threads)} f32`, 'tokens/s', r.decodeTokensPerS, 'tokens/s');
+        row('create the session', `${threadsImpl(ORT_NAME, threads)} f32`, 'ms', r.createMs, 'ms');
+        const int8 = decode[`int8 ${threads}`];
+        if (int8) row('int8 decode / ORT f32 decode', `${threads}t`, 'x', int8 / r.decodeTokensPerS, 'x');
+      } catch (err) {
+        console.error(`pretrained: ORT ${threads}t failed: ${(err as Error).message.slice(0, 500)}`);
+      }
     }
-  }
-  for (const threads of [1, 2]) {
-    const f32 = decode[`f32 ${threads}`], int8 = decode[`int8 ${threads}`], ort = decode[`ort ${threads}`];
-    if (f32 && int8) row('int8 decode / f32 decode', `${threads}t`, 'x', int8 / f32, 'x');
-    if (ort && int8) row('int8 decode / ORT f32 decode', `${threads}t`, 'x', int8 / ort, 'x');
-  }
-  if (process.env.BENCH_KEEP_FOLDER !== '1') rmSync(dir, { recursive: true, force: true });
-  return rows;
+  });
 }
 
 await printWhenMain(import.meta.url, run);
