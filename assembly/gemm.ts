@@ -11,7 +11,7 @@
 //   Pointers are byte addresses, sizes i32, strides in elements. `work` is a scratch area of
 //   gemm_workspace_bytes() bytes, 64-byte aligned, owned by the caller. Kernels trust their
 //   arguments: no checks, no allocation, no throwing.
-import { MR, NR, GEMV_NB, GEMV_KC, SR, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row, gemv_sliver,
+import { MR, NR, GEMV_NB, GEMV_KC, SR, PANEL_FIRST, PANEL_LAST, ukernel, store_tile, store_tile_edge, gemv_n, gemv_t, gemv_rows, gemv_store, add_row, gemv_sliver,
   ukernel_small_4x8_n, ukernel_small_2x4_t, gemv_row } from "./gemm_ukernel";
 import { pack_a, pack_b } from "./gemm_pack";
 import { gelu_forward, gelu_grad_scale } from "./activation";
@@ -29,6 +29,23 @@ export const GEMM_KC: i32 = MR == 4 ? 512 : 384;
 export const GEMM_MC: i32 = 120;
 /** N block: the packed B panel (KC,NC), 768 KB (relaxed) or 1 MB (simd), stays in L2 (MC = 60, NC = 1024 measured no better). */
 export const GEMM_NC: i32 = 512;
+/** A packed weight more than GEMM_PANEL_MAX rows of K tall is stored in panels of GEMM_PANEL rows
+ *  (pack_weight_f32), and every product splits K at the panels' edges. A one-row product streams
+ *  each sliver top to bottom; over K = 3072 (GPT-2's second MLP product) a sliver is 96 KB, more
+ *  than L1, and pushes the row of A (12 KB) out of it between slivers. Panel by panel the row's
+ *  part (3 KB) stays in L1 while the panel streams as one run, the sliver sums parked between
+ *  panels. Measured on 3072×768 from memory, one thread, the one-row loop against the plain read
+ *  in the same run: 0.72–0.76 in one panel, 0.85–0.87 in panels of 768 (1024: 0.82–0.86; 1536:
+ *  0.74–0.76; 384: 0.85), 0.86–0.90 for K = 768. */
+export const GEMM_PANEL_MAX: i32 = 1024;
+export const GEMM_PANEL: i32 = 768;
+
+/** Rows of K per panel of a packed weight (at least 1, so K = 0 divides). */
+// @ts-ignore: decorator
+@inline export function panel_rows(k: i32): i32 {
+  return k <= GEMM_PANEL_MAX ? max(k, 1) : GEMM_PANEL;
+}
+
 /** Up to this many rows of C, B is streamed unpacked (no packing), several rows of A sharing
  *  each load of B (gemm_small_n / gemm_small_t). Measured at K = 768, N = 3072: from M = 4 to 16
  *  this beats packing B; from M = 20 on, packing B and 6-row tiles are as fast or faster. */
@@ -57,6 +74,9 @@ const WORK_B_BYTES: usize = <usize>GEMM_KC * GEMM_NC * 4;
 const WORK_A_BYTES: usize = <usize>GEMM_KC * GEMM_MC * 4;
 const WORK_TILE_BYTES: usize = 64 * 4;
 const WORK_BYTES: usize = WORK_B_BYTES + WORK_A_BYTES + WORK_TILE_BYTES;
+/** Small M on a packed weight in panels: `work` holds store_8's tile (16 floats), then from here
+ *  each sliver's sums parked between panels (gemv_row: 64 bytes, gemv_sliver: 192 per row group). */
+const SMALL_PARK_AT: usize = 256;
 
 /** Bytes of scratch `work` that gemm_f32 / gemm_batched_f32 need. */
 export function gemm_workspace_bytes(): usize {
@@ -92,7 +112,7 @@ export function gemm_block_f32(c: usize, a: usize, b: usize, bias: usize, m: i32
     gemm_small_m(c + (<usize>j0 << 2), a, b + (b_off << 2), bias ? bias + (<usize>j0 << 2) : 0, m, j1 - j0, k,
       lda, ldb, ldc, flags, alpha, beta, work);
   } else if (i1 > i0) {
-    gemm_range(c, a, b, false, bias, k, lda, ldb, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
+    gemm_range(c, a, b, false, bias, n, k, lda, ldb, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
   }
 }
 
@@ -113,7 +133,7 @@ export function gemm_gelu_f32(c: usize, pre: usize, a: usize, b: usize, bias: us
     gemm_block_f32(c, a, b, bias, m, n, k, lda, ldb, ldc, flags, 1, 0, work, 0, m, j0, j1);
     epilogue(c, pre, ldc, 0, m, j0, j1, act);
   } else if (i1 > i0) {
-    gemm_range(c, a, b, false, bias, k, lda, ldb, ldc, flags, 1, 0, work, i0, i1, j0, j1, act, pre);
+    gemm_range(c, a, b, false, bias, n, k, lda, ldb, ldc, flags, 1, 0, work, i0, i1, j0, j1, act, pre);
   }
 }
 
@@ -132,10 +152,12 @@ function epilogue(c: usize, pre: usize, ldc: i32, r0: i32, r1: i32, j0: i32, j1:
 }
 
 // PACKED WEIGHTS: op(B) (K,N) copied once into the layout the micro-kernels read — ceil(N/NR)
-// slivers of NR columns over the whole height, each (K,NR) k-major: element (p,j) at
-// (j/NR)·K·NR + p·NR + j mod NR, columns past N zero. It is gemm_f32's packed B panel without the
-// K and N blocking, so from GEMM_SMALL_M + 1 rows on a product on it runs the same kernels on the
-// same numbers: gemm_packed_f32 gives gemm_f32's bits exactly (either storage of B, any split).
+// slivers of NR columns, each k-major, in panels of P rows of K (P = K up to GEMM_PANEL_MAX, else
+// GEMM_PANEL; the last panel holds the rest, h = min(P, K − p0) rows): element (p,j), p in the
+// panel starting at row p0, at p0·ceil(N/NR)·NR + (j/NR)·h·NR + (p − p0)·NR + j mod NR, columns
+// past N zero. Each panel is gemm_f32's packed B panel without the N blocking, and gemm_f32 blocks
+// K within the same panels, so from GEMM_SMALL_M + 1 rows on a product on it runs the same kernels
+// on the same numbers: gemm_packed_f32 gives gemm_f32's bits exactly (either storage of B, any split).
 // Up to GEMM_SMALL_M rows (decode) no call packs anything, each sliver is read as one forward
 // stream, and every row is computed alike (gemv_sliver) whatever M is, so a row's result does not
 // depend on the other rows (batched decode = one sequence at a time, bit for bit); its sums run
@@ -150,8 +172,12 @@ export function pack_weight_f32(dst: usize /* packed (ceil(n/NR), k, NR) */, b: 
   const j0 = s0 * NR, j1 = min(n, s1 * NR);
   if (j1 <= j0 || k <= 0) return;
   const trans = (flags & TRANS_B) != 0;
-  const off: usize = trans ? <usize>j0 * ldb : <usize>j0;
-  pack_b(dst + (<usize>j0 * k << 2), b + (off << 2), ldb, trans, k, j1 - j0);
+  const P = panel_rows(k), ns = (n + NR - 1) / NR;
+  for (let p0 = 0; p0 < k; p0 += P) {
+    const hc = min(P, k - p0);
+    const off: usize = trans ? <usize>j0 * ldb + p0 : <usize>p0 * ldb + j0;
+    pack_b(dst + ((<usize>p0 * ns * NR + <usize>j0 * hc) << 2), b + (off << 2), ldb, trans, hc, j1 - j0);
+  }
 }
 
 /**
@@ -165,29 +191,41 @@ export function gemm_packed_f32(c: usize, a: usize, bp: usize /* packed (ceil(n/
   i0: i32, i1: i32, j0: i32, j1: i32): void {
   if (m <= 0 || j1 <= j0) return;
   if (m <= GEMM_SMALL_M) gemm_small_packed(c, a, bp, bias, m, n, k, lda, ldc, flags, alpha, beta, work, j0, j1);
-  else if (i1 > i0) gemm_range(c, a, bp, true, bias, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
+  else if (i1 > i0) gemm_range(c, a, bp, true, bias, n, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
 }
 
-/** Small M on packed slivers, columns [j0, j1): one row (decode) through every sliver in one loop
- *  (gemv_row); more rows per sliver in groups of three (gemv_sliver; the last group of one or
- *  two), so each sliver comes from memory once and serves the other groups from cache. Every row
- *  gets the same arithmetic whatever M is. */
+/** Small M on packed slivers, columns [j0, j1), panel by panel (the sums parked in `work` between
+ *  panels): one row (decode) through every sliver of a panel in one loop (gemv_row); more rows per
+ *  sliver in groups of three (gemv_sliver; the last group of one or two), so each sliver comes from
+ *  memory once and serves the other groups from cache. Every row gets the same arithmetic whatever
+ *  M is, and the same as in one pass over K. */
 function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n: i32, k: i32,
   lda: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize, j0: i32, j1: i32): void {
   const trans_a = (flags & TRANS_A) != 0;
   const as: usize = trans_a ? <usize>lda << 2 : 4;             // bytes between A(i,p) and A(i,p+1)
   const ai: usize = trans_a ? 4 : <usize>lda << 2;             // bytes between A(i,p) and A(i+1,p)
-  const sliver: usize = <usize>k * NR << 2, rc: usize = <usize>ldc << 2;
-  if (m == 1) {   // decode: one stream through every sliver
-    gemv_row(c, a, as, bp, k, j0, j1, alpha, beta, bias, work);
-    return;
-  }
-  for (let j = j0; j < j1; j += NR) {
-    const bs = bp + <usize>(j / NR) * sliver, nb = min(NR, j1 - j), bias_j = bias ? bias + (<usize>j << 2) : 0;
-    for (let i = 0; i < m; i += 3) {
-      const ci = c + <usize>i * rc + (<usize>j << 2), a_i = a + <usize>i * ai;
-      gemv_sliver(min(3, m - i), ci, ci + rc, ci + 2 * rc, a_i, a_i + ai, a_i + 2 * ai, as, bs, k, nb, alpha, beta, bias_j, work);
-    }
+  const rc: usize = <usize>ldc << 2, P = panel_rows(k), ns = (n + NR - 1) / NR;
+  const park = work + SMALL_PARK_AT, groups = (m + 2) / 3;
+  // columns in runs whose sums fit the parking space (all of them, but for very wide weights)
+  const run = <i32>(((<usize>WORK_BYTES - SMALL_PARK_AT) / (m == 1 ? 64 : <usize>groups * 192)) * NR);
+  for (let r0 = j0; r0 < j1; r0 += run) {
+    const r1 = min(j1, r0 + run);
+    let p0 = 0;
+    do {   // K by panels, each panel's slivers one run in memory (once for k = 0: C = beta·C + bias)
+      const h = min(P, k - p0), mode = (p0 == 0 ? PANEL_FIRST : 0) | (p0 + h >= k ? PANEL_LAST : 0);
+      const panel = bp + (<usize>p0 * ns * NR << 2), sliver: usize = <usize>h * NR << 2, ap = a + <usize>p0 * as;
+      if (m == 1) gemv_row(c, ap, as, panel, h, r0, r1, alpha, beta, bias, work, park, mode);   // decode: one stream through the panel
+      else for (let j = r0; j < r1; j += NR) {
+        const bs = panel + <usize>(j / NR) * sliver, nb = min(NR, r1 - j), bias_j = bias ? bias + (<usize>j << 2) : 0;
+        const pj = park + <usize>((j - r0) / NR * groups) * 192;
+        for (let i = 0; i < m; i += 3) {
+          const ci = c + <usize>i * rc + (<usize>j << 2), a_i = ap + <usize>i * ai;
+          gemv_sliver(min(3, m - i), ci, ci + rc, ci + 2 * rc, a_i, a_i + ai, a_i + 2 * ai, as, bs, h, nb, alpha, beta, bias_j, work,
+            pj + <usize>(i / 3) * 192, mode);
+        }
+      }
+      p0 += h;
+    } while (p0 < k);
   }
 }
 
@@ -209,24 +247,26 @@ export function gemm_batched_f32(c: usize, a: usize, b: usize, bias: usize, m: i
 /** The block C[i_begin:i_end, j_begin:j_end] of the product on packed panels. Loops
  *  NC ⊃ KC ⊃ MC ⊃ NR ⊃ MR (BLIS order). `packed`: b is a packed weight (pack_weight_f32), whose
  *  slivers are read in place; else each (KC,NC) panel of B is packed into `work` first. */
-function gemm_range(c: usize, a: usize, b: usize, packed: bool, bias: usize, k: i32, lda: i32, ldb: i32, ldc: i32,
+function gemm_range(c: usize, a: usize, b: usize, packed: bool, bias: usize, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
   flags: i32, alpha: f32, beta: f32, work: usize, i_begin: i32, i_end: i32, j_begin: i32, j_end: i32, act: i32, pre: usize): void {
   const trans_a = (flags & TRANS_A) != 0, trans_b = (flags & TRANS_B) != 0;
   const bp = work, ap = work + WORK_B_BYTES, tile = ap + WORK_A_BYTES;
-  // K in equal blocks of at most KC (rounded up to 4), so no thin last block costs a pass over C
-  const k_blocks = max(1, (k + GEMM_KC - 1) / GEMM_KC);
-  const kc_max = min(GEMM_KC, (((k + k_blocks - 1) / k_blocks) + 3) & ~3);
+  const P = panel_rows(k), ns = (n + NR - 1) / NR;
   for (let jc = j_begin; jc < j_end; jc += GEMM_NC) {
     const nc = min(GEMM_NC, j_end - jc);
     let pc = 0;
     do { // at least once, so that k == 0 still writes beta·C + bias
-      const kc = min(kc_max, k - pc);
+      // K by panels (the packed layout's; one panel up to GEMM_PANEL_MAX), each panel in equal
+      // blocks of at most KC (rounded up to 4), so no thin last block costs a pass over C
+      const p0 = pc / P * P, hc = min(P, k - p0);
+      const blocks = max(1, (hc + GEMM_KC - 1) / GEMM_KC);
+      const kc = min(min(GEMM_KC, (((hc + blocks - 1) / blocks) + 3) & ~3), p0 + hc - pc);
       const beta_p: f32 = pc == 0 ? beta : 1;                 // later K blocks accumulate
       const bias_p = pc == 0 && bias ? bias + (<usize>jc << 2) : 0;
       let panel = bp, sliver: usize = <usize>kc * NR << 2;       // bytes between the panel's slivers
       if (packed) {
-        panel = b + ((<usize>jc * k + <usize>pc * NR) << 2);
-        sliver = <usize>k * NR << 2;
+        panel = b + ((<usize>p0 * ns * NR + <usize>jc * hc + <usize>(pc - p0) * NR) << 2);
+        sliver = <usize>hc * NR << 2;
       } else {
         const b_off = trans_b ? <usize>jc * ldb + pc : <usize>pc * ldb + jc;
         pack_b(bp, b + (b_off << 2), ldb, trans_b, kc, nc);

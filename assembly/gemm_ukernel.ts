@@ -385,11 +385,18 @@ export function ukernel_small_2x4_t(c0: usize /* (4) */, c1: usize /* (4) */, a0
   if (c1 != c0) store_4(c1, sy, alpha, beta, bias);
 }
 
-// Rows of A times packed weights (gemm.ts, pack_weight_f32): slivers of NR = 8 columns over the
-// whole height, each (k,8) k-major and contiguous.
+// Rows of A times packed weights (gemm.ts, pack_weight_f32): slivers of NR = 8 columns, each (k,8)
+// k-major and contiguous within a panel of k rows. A weight in several panels is summed panel by
+// panel: each sliver's sums start from zero in the first (mode PANEL_FIRST), are parked in `park`
+// between panels and reloaded (the same additions in the same order as in one pass, so the same
+// bits), and are stored in the last (PANEL_LAST).
+
+/** gemv_row / gemv_sliver modes: the sums start from zero (else from `park`); they are final (else parked). */
+export const PANEL_FIRST: i32 = 1, PANEL_LAST: i32 = 2;
 
 /**
- * One row of A (`as` bytes between its elements) times the packed slivers of columns [j0, j1):
+ * One row of A (`as` bytes between its elements) times the packed slivers of columns [j0, j1) of
+ * one panel (bp; its slivers k rows tall), the sums from zero or `park` and to `c` or `park` (mode):
  * c (j1 − j0) = alpha · a · B + beta · c + bias, each sliver's sums in gemv_sliver's two halves
  * (so a row gets the same arithmetic here as in a group there). This loop is decode's: four rows
  * of B (128 bytes) per step, walked by pointers, the sums kept in registers to the store, one
@@ -399,13 +406,14 @@ export function ukernel_small_2x4_t(c0: usize /* (4) */, c1: usize /* (4) */, a0
  * this loop (scratch module) 34–35. Alternating call by call with that loop in one process: 0.99–
  * 1.11× (read 24–28 GB/s: both then wait on memory). `tmp`: 16 floats.
  */
-export function gemv_row(c: usize, a: usize, as: usize, bp: usize /* packed (ceil(n/8), k, 8) */, k: i32, j0: i32, j1: i32,
-  alpha: f32, beta: f32, bias: usize, tmp: usize): void {
+export function gemv_row(c: usize, a: usize, as: usize, bp: usize /* a panel: (ceil(n/8), k, 8) */, k: i32, j0: i32, j1: i32,
+  alpha: f32, beta: f32, bias: usize, tmp: usize, park: usize /* (ceil((j1 − j0)/8), 16) */, mode: i32): void {
   const sliver: usize = <usize>k << 5, k4: usize = <usize>(k & ~3) << 5;
   const as2 = as << 1, as3 = as2 + as, as4 = as << 2;
   let bs = bp + <usize>(j0 >> 3) * sliver;
-  for (let j = j0; j < j1; j += 8, bs += sliver) {
+  for (let j = j0, pk = park; j < j1; j += 8, bs += sliver, pk += 64) {
     let e0 = f32x4.splat(0), e1 = e0, o0 = e0, o1 = e0;   // even and odd rows of B, columns 0-3 and 4-7
+    if ((mode & PANEL_FIRST) == 0) { e0 = v128.load(pk); e1 = v128.load(pk, 16); o0 = v128.load(pk, 32); o1 = v128.load(pk, 48); }
     let q = bs, ap = a;
     const end4 = bs + k4;
     if (as == 4) {
@@ -436,6 +444,7 @@ export function gemv_row(c: usize, a: usize, as: usize, bp: usize /* packed (cei
       if ((p & 1) == 0) { e0 = madd(s, v128.load(q), e0); e1 = madd(s, v128.load(q, 16), e1); }
       else { o0 = madd(s, v128.load(q), o0); o1 = madd(s, v128.load(q, 16), o1); }
     }
+    if ((mode & PANEL_LAST) == 0) { v128.store(pk, e0); v128.store(pk, e1, 16); v128.store(pk, o0, 32); v128.store(pk, o1, 48); continue; }
     store_8(c + (<usize>j << 2), f32x4.add(e0, o0), f32x4.add(e1, o1), min(8, j1 - j), alpha, beta, bias ? bias + (<usize>j << 2) : 0, tmp);
   }
 }
@@ -454,16 +463,21 @@ export function gemv_row(c: usize, a: usize, as: usize, bp: usize /* packed (cei
  */
 export function gemv_sliver(rows: i32, c0: usize /* (nb) */, c1: usize, c2: usize, a0: usize /* (k), stride as bytes */,
   a1: usize, a2: usize, as: usize, b: usize /* (k,8) */, k: i32, nb: i32, alpha: f32, beta: f32,
-  bias: usize /* (nb) or 0 */, tmp: usize /* (16) */): void {
+  bias: usize /* (nb) or 0 */, tmp: usize /* (16) */, park: usize /* (12, 4) */, mode: i32): void {
   const k2 = k & ~1;
   let e0 = f32x4.splat(0), e1 = e0, o0 = e0, o1 = e0;      // row 0: even and odd halves, columns 0-3 and 4-7
   if (rows == 1) {
-    gemv_row(c0, a0, as, b, k, 0, nb, alpha, beta, bias, tmp);
+    gemv_row(c0, a0, as, b, k, 0, nb, alpha, beta, bias, tmp, park, mode);
     return;
   }
   if (rows == 2) { a2 = a1; c2 = c1; }
   let f0 = e0, f1 = e0, g0 = e0, g1 = e0;                   // row 1: even and odd halves
   let h0 = e0, h1 = e0, i0 = e0, i1 = e0;                   // row 2
+  if ((mode & PANEL_FIRST) == 0) {
+    e0 = v128.load(park); e1 = v128.load(park, 16); o0 = v128.load(park, 32); o1 = v128.load(park, 48);
+    f0 = v128.load(park, 64); f1 = v128.load(park, 80); g0 = v128.load(park, 96); g1 = v128.load(park, 112);
+    h0 = v128.load(park, 128); h1 = v128.load(park, 144); i0 = v128.load(park, 160); i1 = v128.load(park, 176);
+  }
   for (let p = 0; p < k2; p += 2) {
     const q = b + (<usize>p << 5), off = <usize>p * as;
     let b0 = v128.load(q), b1 = v128.load(q, 16);
@@ -490,6 +504,12 @@ export function gemv_sliver(rows: i32, c0: usize /* (nb) */, c1: usize, c2: usiz
     f0 = madd(s, b0, f0); f1 = madd(s, b1, f1);
     s = v128.load32_splat(a2 + off);
     h0 = madd(s, b0, h0); h1 = madd(s, b1, h1);
+  }
+  if ((mode & PANEL_LAST) == 0) {
+    v128.store(park, e0); v128.store(park, e1, 16); v128.store(park, o0, 32); v128.store(park, o1, 48);
+    v128.store(park, f0, 64); v128.store(park, f1, 80); v128.store(park, g0, 96); v128.store(park, g1, 112);
+    v128.store(park, h0, 128); v128.store(park, h1, 144); v128.store(park, i0, 160); v128.store(park, i1, 176);
+    return;
   }
   store_8(c0, f32x4.add(e0, o0), f32x4.add(e1, o1), nb, alpha, beta, bias, tmp);
   store_8(c1, f32x4.add(f0, g0), f32x4.add(f1, g1), nb, alpha, beta, bias, tmp);

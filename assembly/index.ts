@@ -4,7 +4,7 @@
 // Argument order: outputs, saved stats, inputs, params, sizes. Backward kernels add (+=).
 
 export { heap_base } from "./layout";
-export { gemm_f32, gemm_block_f32, gemm_small_path, gemm_batched_f32, gemm_workspace_bytes, GEMM_MR, GEMM_NR, GEMM_KC, GEMM_MC, GEMM_NC, GEMM_SMALL_M, GEMM_SMALL_R, GEMM_SMALL_KC, GEMM_GEMV_NB, GEMM_GEMV_KC, gemv_chunks_f32, gemv_sum_f32, pack_weight_f32, gemm_packed_f32, gemm_gelu_f32 } from "./gemm";
+export { gemm_f32, gemm_block_f32, gemm_small_path, gemm_batched_f32, gemm_workspace_bytes, GEMM_MR, GEMM_NR, GEMM_KC, GEMM_MC, GEMM_NC, GEMM_SMALL_M, GEMM_SMALL_R, GEMM_SMALL_KC, GEMM_GEMV_NB, GEMM_GEMV_KC, GEMM_PANEL, GEMM_PANEL_MAX, gemv_chunks_f32, gemv_sum_f32, pack_weight_f32, gemm_packed_f32, gemm_gelu_f32 } from "./gemm";
 export { softmax_forward, softmax_backward, attention_mask_f32 } from "./softmax";
 export { layernorm_forward, layernorm_backward, layernorm_backward_params } from "./layernorm";
 export { gelu_forward, gelu_backward, gelu_erf_forward, gelu_erf_backward, relu_forward, relu_backward, tanh_forward, tanh_backward } from "./activation";

@@ -19,7 +19,7 @@
 // meets a multiply with a subnormal operand, which this CPU serves slowly (GPT-2-like weights,
 // 0.24% subnormal: M = 1 about 30% slower than without them; bf16 has no such values in practice).
 import { sliver_elems, fill_rows, store_sliver } from "./quant_pack";
-import { gemm_workspace_bytes, gemm_packed_f32, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
+import { gemm_workspace_bytes, gemm_packed_f32, panel_rows, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
 import { madd } from "./gemm_ukernel";
 
 /** f16 path: X is multiplied by 2^40, the sums by 2^72 (2^40 · 2^72 · 2^-112 = 1). */
@@ -153,19 +153,24 @@ function half_store(y: usize, lo: v128, hi: v128, nb: i32, alpha: f32, bias: usi
   store_sliver(y, f32x4.mul(lo, va), f32x4.mul(hi, va), nb, bias, tmp);
 }
 
-/** Slivers [s0, s1) converted to f32 (the exact weights, unscaled) as a packed f32 weight (pack_weight_f32's layout) at dst. */
+/** Slivers [s0, s1) converted to f32 (the exact weights, unscaled) as a packed f32 weight of s1 − s0
+ *  slivers at dst (pack_weight_f32's layout: panels of panel_rows(k) rows, each even when K is
+ *  split, so a pair of rows never straddles two). */
 // @ts-ignore: decorator
 @inline function half_band(dst: usize, wh: usize, k: i32, s0: i32, s1: i32, f16: bool): void {
-  const k2 = k & ~1, big = f32x4.splat(F16_W);
+  const k2 = k & ~1, big = f32x4.splat(F16_W), P = panel_rows(k), ns = s1 - s0;
   for (let s = s0; s < s1; s++) {
-    const w = wh + (<usize>s * sliver_elems(k) << 1), d0 = dst + (<usize>(s - s0) * k << 5);
-    for (let p = 0; p < k; p += 2) {
-      const q = w + (<usize>p << 4), d = d0 + (<usize>p << 5);
-      const v = v128.load(q), u = v128.load(q, 16);
-      let a = half_lo(v, f16), b = half_lo(u, f16), c = half_hi(v, f16), e = half_hi(u, f16);
-      if (f16) { a = f32x4.mul(a, big); b = f32x4.mul(b, big); c = f32x4.mul(c, big); e = f32x4.mul(e, big); }
-      v128.store(d, a); v128.store(d, b, 16);
-      if (p < k2) { v128.store(d, c, 32); v128.store(d, e, 48); }
+    const w = wh + (<usize>s * sliver_elems(k) << 1);
+    for (let p0 = 0; p0 < k; p0 += P) {
+      const h = min(P, k - p0), d0 = dst + ((<usize>p0 * ns + <usize>(s - s0) * h) << 5);
+      for (let p = p0; p < p0 + h; p += 2) {
+        const q = w + (<usize>p << 4), d = d0 + (<usize>(p - p0) << 5);
+        const v = v128.load(q), u = v128.load(q, 16);
+        let a = half_lo(v, f16), b = half_lo(u, f16), c = half_hi(v, f16), e = half_hi(u, f16);
+        if (f16) { a = f32x4.mul(a, big); b = f32x4.mul(b, big); c = f32x4.mul(c, big); e = f32x4.mul(e, big); }
+        v128.store(d, a); v128.store(d, b, 16);
+        if (p < k2) { v128.store(d, c, 32); v128.store(d, e, 48); }
+      }
     }
   }
 }

@@ -5,7 +5,7 @@
 //   C (M,N; row stride ldc) = alpha · op(A) (M,K) · op(B) (K,N) + beta · C + bias (N, broadcast over rows)
 
 import { geluBackward, geluForward } from './activation.js';
-import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR } from '../wasm/gemm-layout.js';
+import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedIndex } from '../wasm/gemm-layout.js';
 
 export { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedWeightSize } from '../wasm/gemm-layout.js';
 
@@ -122,7 +122,7 @@ export function packWeightF32(dst: Float32Array, b: Float32Array, n: number, k: 
     for (let p = 0; p < k; p++) {
       for (let r = 0; r < PACK_NR; r++) {
         const j = s * PACK_NR + r;
-        dst[s * PACK_NR * k + p * PACK_NR + r] = j < n ? b[transB ? j * ldb + p : p * ldb + j]! : 0;
+        dst[packedIndex(p, j, n, k)] = j < n ? b[transB ? j * ldb + p : p * ldb + j]! : 0;
       }
     }
   }
@@ -144,8 +144,7 @@ export function gemmPackedF32(c: Float32Array, a: Float32Array, bp: Float32Array
   for (let i = i0; i < Math.min(i1, m); i++) {
     for (let j = j0; j < Math.min(j1, n); j++) {
       let sum = 0;
-      const col = Math.floor(j / PACK_NR) * PACK_NR * k + (j % PACK_NR);
-      for (let p = 0; p < k; p++) sum += a[transA ? p * lda + i : i * lda + p]! * bp[col + p * PACK_NR]!;
+      for (let p = 0; p < k; p++) sum += a[transA ? p * lda + i : i * lda + p]! * bp[packedIndex(p, j, n, k)]!;
       let v = alpha * sum;
       if (beta !== 0) v += beta * c[i * ldc + j]!;
       if (bias) v += bias[j]!;

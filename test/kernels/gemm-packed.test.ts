@@ -8,6 +8,7 @@ import { describe, it, expect } from 'vitest';
 import { harness, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
 import { GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packWeightF32, packedWeightSize } from '../../src/ref/gemm';
+import { PACK_PANEL, PACK_PANEL_MAX } from '../../src/wasm/gemm-layout';
 import { CONFIGS, FORMS, inputs, expected, constant, random, splitSetup, cutsOn, expectSameBits, type Problem } from '../helpers/gemm-cases';
 
 /** Packs op(B) of problem p (stored at pb, row stride ldb) in `pieces` sliver ranges, last first; returns the packed pointer. */
@@ -25,14 +26,17 @@ const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 9, 5], [1, 37, 130], [1, 67, 300], [1, 768, 257], [1, 3, 6], // one row: K tails, edge slivers
   [2, 13, 9], [3, 8, 70], [4, 17, 65], [5, 33, 129], [7, 5, 3], [16, 45, 70], [16, 3, 0],   // small M
   [17, 29, 9], [25, 41, 400], [97, 101, 103], [130, 520, 390], [20, 16, 0],                 // large M, K and N blocks
+  [1, 37, 1537], [3, 20, 2305], [16, 9, 1100], [40, 70, 1800],   // K in panels (the last one row, odd, short)
 ];
 
 describe.each(VARIANTS)('packed weights %s', (variant) => {
   it('pack_weight_f32 = its twin, element for element, in any sliver ranges', () => {
     const h = harness(variant);
     expect(constant(h, 'GEMM_NR')).toBe(PACK_NR);
+    expect(constant(h, 'GEMM_PANEL')).toBe(PACK_PANEL);
+    expect(constant(h, 'GEMM_PANEL_MAX')).toBe(PACK_PANEL_MAX);
     for (const flags of [0, GEMM_TRANS_B]) {
-      for (const [n, k] of [[1, 1], [7, 3], [8, 5], [9, 17], [37, 130], [67, 9]] as const) {
+      for (const [n, k] of [[1, 1], [7, 3], [8, 5], [9, 17], [37, 130], [67, 9], [20, 1024], [20, 1025], [9, 2305], [17, 1600]] as const) {
         const p: Problem = { m: 1, n, k, flags, alpha: 1, beta: 0, bias: false, pad: 3 };
         const x = inputs(p, `pack n${n} k${k} f${flags}`);
         h.reset();
@@ -92,7 +96,7 @@ describe.each(VARIANTS)('packed weights, small M %s', (variant) => {
   it.each(FORMS)('each row the same bits as that row alone, up to GEMM_SMALL_M rows ($name)', ({ flags }) => {
     const h = harness(variant);
     const SMALL_M = constant(h, 'GEMM_SMALL_M');
-    for (const [n, k] of [[37, 130], [16, 7], [70, 1]] as const) {
+    for (const [n, k] of [[37, 130], [16, 7], [70, 1], [37, 1800]] as const) {
       const p: Problem = { m: SMALL_M, n, k, flags, ...CONFIGS[3]! };
       const key = `rows alone n${n} k${k} f${flags}`;
       const x = inputs(p, key);
@@ -118,12 +122,36 @@ describe.each(VARIANTS)('packed weights, small M %s', (variant) => {
   });
 });
 
+describe('packed weights, wide and in panels', () => {
+  // Up to GEMM_SMALL_M rows on a weight in panels, each sliver's sums wait in the workspace between
+  // panels; a weight too wide for all of them at once goes in runs of columns (here 16 rows: 6.9k
+  // columns a run, relaxed and simd alike). Column ranges narrower than a run give the same bits.
+  it.each(['relaxed', 'simd'] as const)('%s: all columns at once = narrow column ranges, bit for bit', (variant) => {
+    const h = harness(variant);
+    const m = constant(h, 'GEMM_SMALL_M'), n = 7300, k = 1025;
+    const p: Problem = { m, n, k, flags: GEMM_TRANS_B, ...CONFIGS[4]! };
+    const key = `wide panels ${variant}`;
+    const x = inputs(p, key);
+    h.reset();
+    const pa = h.alloc(x.a.length, x.a), pb = h.alloc(x.b.length, x.b);
+    const pbias = x.bias ? h.alloc(x.bias.length, x.bias) : 0;
+    const work = h.alloc(h.k.gemm_workspace_bytes!() / 4);
+    const bp = pack(h, p, pb, x.ldb, 3);
+    const whole = h.alloc(x.c0.length, x.c0), parts = h.alloc(x.c0.length, x.c0);
+    h.k.gemm_packed_f32!(whole, pa, bp, pbias, m, n, k, x.lda, x.ldc, p.flags, p.alpha, p.beta, work, 0, m, 0, n);
+    for (let j = 0; j < n; j += 800) h.k.gemm_packed_f32!(parts, pa, bp, pbias, m, n, k, x.lda, x.ldc, p.flags, p.alpha, p.beta, work, 0, m, j, Math.min(n, j + 800));
+    expectSameBits(h, whole, parts, x.c0.length, key);
+    const want = expected(p, x);
+    expectClose(h.f32(whole, x.c0.length), want.c, want.tol, key, { cols: x.ldc });
+  });
+});
+
 describe('packed weights, JS twin', () => {
   it('gemmPackedF32 on packWeightF32 = gemmF32 within the bound', async () => {
     const { gemmPackedF32 } = await import('../../src/ref/gemm');
-    for (const flags of [0, GEMM_TRANS_A, GEMM_TRANS_B, GEMM_TRANS_A | GEMM_TRANS_B]) {
-      const p: Problem = { m: 5, n: 19, k: 11, flags, ...CONFIGS[4]! };
-      const x = inputs(p, `twin f${flags}`);
+    for (const flags of [0, GEMM_TRANS_A, GEMM_TRANS_B, GEMM_TRANS_A | GEMM_TRANS_B]) for (const k of [11, 1537]) {
+      const p: Problem = { m: 5, n: 19, k, flags, ...CONFIGS[4]! };
+      const x = inputs(p, `twin f${flags} k${k}`);
       const bp = new Float32Array(packedWeightSize(p.n, p.k));
       packWeightF32(bp, x.b, p.n, p.k, x.ldb, flags, 0, 3);
       const c = x.c0.slice();
