@@ -56,15 +56,17 @@ export function scanLogits(op: string, logits: Float32Array): { best: number; ma
   if (logits.length === 0) throw new ShapeError(`${op}: logits is empty (V = 0)`);
   let best = 0;
   let max = -Infinity;
+  let nan = 0;
+  // the NaN test without a branch (x !== x only for NaN): a vocabulary-long loop per token
   for (let i = 0; i < logits.length; i++) {
     const x = logits[i]!;
     if (x > max) {
       max = x;
       best = i;
-    } else if (Number.isNaN(x)) {
-      throw new ValueError(`${op}: logit ${i} of ${logits.length} is NaN`);
     }
+    nan |= +(x !== x);
   }
+  if (nan) throw new ValueError(`${op}: logit ${logits.findIndex(Number.isNaN)} of ${logits.length} is NaN`);
   return { best, max };
 }
 
