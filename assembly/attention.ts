@@ -14,6 +14,9 @@
 // position bias (ALiBi, T5) is added to the scores; its gradient is summed per relative position
 // in the backward.
 //
+// Decoding (Tq < 4) takes its own forward (forward_rows): every score first, then the exact
+// softmax, then the output, K and V each read once in storage order for all of a sequence's heads.
+//
 // Work units, each independent (the threads split [u0, u1)): the forward's unit is one block of
 // ATTN_BQ query rows of one head of one sequence; the backward's is one head of one sequence (its
 // dQ sums over key blocks, so the unit owns all its query rows). The scratch lives in `work`
@@ -273,10 +276,10 @@ function mm_nt_rows(s: usize, a: usize, lda: i32, kb: usize, ldk: i32, rows: i32
   }
 }
 
-/** C (R, hp) += P (R, BK; first n columns) · V (n, hs; row stride ldv), R < 4, columns hs … hp − 1 untouched (zero). */
-function mm_nn_rows(c: usize, hp: i32, p: usize, vb: usize, ldv: i32, rows: i32, n: i32, hs: i32): void {
+/** C (R, hp) += P (R, first n columns; row stride lp) · V (n, hs; row stride ldv), R < 4, columns hs … hp − 1 untouched (zero). */
+function mm_nn_rows(c: usize, hp: i32, p: usize, lp: i32, vb: usize, ldv: i32, rows: i32, n: i32, hs: i32): void {
   for (let i = 0; i < rows; i++) {
-    const pi = p + f4(i * BK), ci = c + f4(i * hp);
+    const pi = p + f4(i * lp), ci = c + f4(i * hp);
     let col = 0;
     for (; col + 32 <= hs; col += 32) {
       let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -405,6 +408,175 @@ function scale_mask_row(s: usize, bias: usize, np: i32, n: i32, scale: f32, r: i
 // ---------------------------------------------------------------------------------------------
 // Forward
 
+/** Floats of `work` the decoding path may take (gemm_workspace_bytes() is at least 970 KB). */
+const ROWS_SCRATCH: i32 = 192 * 1024;
+
+/**
+ * The forward for decoding (tq < 4: one query block per head) in three passes over the keys
+ * instead of the online softmax: every score (K read once), each row's exact max and exp(s − m)
+ * with its sum, then the output (V read once). The heads of a whole sequence go together, each key
+ * row of K, then of V, read once in storage order for all of them: from memory that ran at 20 GB/s
+ * where one strided pass per head, or K and V blocks alternating, ran at 14–16 (GPT-2's 12 heads of
+ * 64, one thread, context 150–930; the plain read 29). A part of a sequence (threads split heads)
+ * goes head by head. The arithmetic is per head whatever the grouping, so the bits do not depend on
+ * the split: each score is mm_nt_rows's dot product, each row's sum adds the blocks' four-lane sums
+ * in order, and each output column's block sum is built key by key from zero (in `acc`), then
+ * added to the output, as mm_nn_rows adds its. Returns false, having done nothing, when one head's
+ * scores for every key do not fit the scratch (the online path runs instead).
+ */
+function forward_rows(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, rel: usize,
+  tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32, bsq: i32, bsk: i32, bsv: i32, bsy: i32,
+  maskLd: i32, scale: f32, work: usize, u0: i32, u1: i32): bool {
+  const hp = ceil8(hs), rows = tq, nb = (tk + BK - 1) / BK, ls = nb * BK;   // a row's scores: every key block, BK apart
+  const perHead = rows * (ls + 2 * hp + 2);
+  if (BK + nb + perHead > ROWS_SCRATCH) return false;
+  const group = min(nHead, (ROWS_SCRATCH - BK - nb) / perHead);
+  for (let b = u0 / nHead; b * nHead < u1; b++) {
+    const a0 = max(u0, b * nHead) - b * nHead, a1 = min(u1, (b + 1) * nHead) - b * nHead;
+    const step = a0 == 0 && a1 == nHead ? group : 1;
+    for (let h0 = a0; h0 < a1; h0 += step) {
+      rows_run(y, lse, q, k, v, mask, rel, tq, tk, nHead, hs, ldq, ldk, ldv, ldy, bsq, bsk, bsv, bsy, maskLd, scale, work, b, h0, min(a1, h0 + step));
+    }
+  }
+  return true;
+}
+
+/** forward_rows for the heads [h0, h1) of sequence b. */
+function rows_run(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, rel: usize,
+  tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32, bsq: i32, bsk: i32, bsv: i32, bsy: i32,
+  maskLd: i32, scale: f32, work: usize, b: i32, h0: i32, h1: i32): void {
+  const hp = ceil8(hs), rows = tq, relLd = tq + tk - 1, h4 = hs & ~3, nb = (tk + BK - 1) / BK, ls = nb * BK;
+  const nr = (h1 - h0) * rows;                              // score rows (head, query row), head-major
+  const bias = work, seen = bias + f4(BK), s = seen + f4(nb), o = s + f4(nr * ls), acc = o + f4(nr * hp);
+  const mv = acc + f4(nr * hp), lv = mv + f4(nr);
+  const qb = q + f4(b * bsq), kb = k + f4(b * bsk), vb = v + f4(b * bsv);
+  const mrow: usize = mask == 0 ? 0 : mask + f4(b * maskLd);
+  for (let i = 0; i < nr; i++) store<f32>(mv + f4(i), -Infinity);
+  // 1. every block's scores, scaled and masked, and each row's max
+  for (let c = 0; c < nb; c++) {
+    const j0 = c * BK, n = min(BK, tk - j0), np = ceil8(n);
+    const on = block_sees(0, rows, j0, n) && key_bias(bias, mrow, j0, n, np) != 0;
+    store<i32>(seen + f4(c), <i32>on);
+    if (!on) continue;
+    let j = 0;
+    if (rows == 1 && h4 == hs && h1 - h0 >= 4) {
+      // one key row at a time, four heads at once (four independent sums), the row read in order
+      for (; j < n; j++) {
+        const kj = kb + f4((j0 + j) * ldk);
+        let h = h0;
+        for (; h + 4 <= h1; h += 4) {
+          const ka = kj + f4(h * hs), qa = qb + f4(h * hs), sa = s + f4((h - h0) * ls + j0 + j);
+          const o1 = f4(hs), o2 = f4(2 * hs), o3 = f4(3 * hs);
+          let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+          for (let d = 0; d < hs; d += 4) {
+            const e = f4(d);
+            c0 = madd(v128.load(qa + e), v128.load(ka + e), c0); c1 = madd(v128.load(qa + o1 + e), v128.load(ka + o1 + e), c1);
+            c2 = madd(v128.load(qa + o2 + e), v128.load(ka + o2 + e), c2); c3 = madd(v128.load(qa + o3 + e), v128.load(ka + o3 + e), c3);
+          }
+          store<f32>(sa, hsum(c0)); store<f32>(sa + f4(ls), hsum(c1)); store<f32>(sa + f4(2 * ls), hsum(c2)); store<f32>(sa + f4(3 * ls), hsum(c3));
+        }
+        for (; h < h1; h++) {
+          const kh = kj + f4(h * hs), qh = qb + f4(h * hs);
+          let c0 = f32x4.splat(0);
+          for (let d = 0; d < hs; d += 4) c0 = madd(v128.load(qh + f4(d)), v128.load(kh + f4(d)), c0);
+          store<f32>(s + f4((h - h0) * ls + j0 + j), hsum(c0));
+        }
+      }
+    } else {
+      // four key rows at a time (four independent sums), as mm_nt_rows
+      for (; j + 4 <= n; j += 4) {
+        const k0 = kb + f4((j0 + j) * ldk), k1 = k0 + f4(ldk), k2 = k1 + f4(ldk), k3 = k2 + f4(ldk);
+        for (let h = h0; h < h1; h++) {
+          const kh = f4(h * hs);
+          for (let r = 0; r < rows; r++) {
+            const qr = qb + f4(r * ldq + h * hs), sr = s + f4(((h - h0) * rows + r) * ls + j0 + j);
+            let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+            for (let d = 0; d < h4; d += 4) {
+              const x = v128.load(qr + f4(d)), e = kh + f4(d);
+              c0 = madd(x, v128.load(k0 + e), c0); c1 = madd(x, v128.load(k1 + e), c1);
+              c2 = madd(x, v128.load(k2 + e), c2); c3 = madd(x, v128.load(k3 + e), c3);
+            }
+            for (let d = h4; d < hs; d++) {
+              const x = v128.load32_zero(qr + f4(d)), e = kh + f4(d);
+              c0 = madd(x, v128.load32_zero(k0 + e), c0); c1 = madd(x, v128.load32_zero(k1 + e), c1);
+              c2 = madd(x, v128.load32_zero(k2 + e), c2); c3 = madd(x, v128.load32_zero(k3 + e), c3);
+            }
+            store<f32>(sr, hsum(c0)); store<f32>(sr, hsum(c1), 4); store<f32>(sr, hsum(c2), 8); store<f32>(sr, hsum(c3), 12);
+          }
+        }
+      }
+      for (; j < n; j++) {
+        const kj = kb + f4((j0 + j) * ldk);
+        for (let h = h0; h < h1; h++) {
+          for (let r = 0; r < rows; r++) {
+            const qr = qb + f4(r * ldq + h * hs), kh = kj + f4(h * hs);
+            let c0 = f32x4.splat(0);
+            for (let d = 0; d < h4; d += 4) c0 = madd(v128.load(qr + f4(d)), v128.load(kh + f4(d)), c0);
+            for (let d = h4; d < hs; d++) c0 = madd(v128.load32_zero(qr + f4(d)), v128.load32_zero(kh + f4(d)), c0);
+            store<f32>(s + f4(((h - h0) * rows + r) * ls + j0 + j), hsum(c0));
+          }
+        }
+      }
+    }
+    for (let i = 0; i < nr; i++) {
+      const si = s + f4(i * ls + j0), h = h0 + i / rows, r = i % rows;
+      for (let t = n; t < np; t++) store<f32>(si + f4(t), 0);
+      scale_mask_row(si, bias, np, n, scale, r, j0, rel == 0 ? 0 : rel + f4(h * relLd + tq - 1 + j0 - r));
+      let mx = f32x4.splat(-Infinity);
+      for (let t = 0; t < np; t += 4) mx = f32x4.pmax(mx, v128.load(si + f4(t)));
+      const mt = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+      store<f32>(mv + f4(i), max(load<f32>(mv + f4(i)), mt));
+    }
+  }
+  // 2. p = exp(s − m) and each row's sum, block by block (a row that sees no key: every p zero)
+  for (let i = 0; i < nr; i++) {
+    const m = load<f32>(mv + f4(i)), mvec = f32x4.splat(m);
+    let l: f32 = 0;
+    for (let c = 0; c < nb; c++) {
+      if (load<i32>(seen + f4(c)) == 0) continue;
+      const si = s + f4(i * ls + c * BK), np = ceil8(min(BK, tk - c * BK));
+      if (m == -Infinity) { zero(si, np); continue; }
+      let sum = f32x4.splat(0);
+      for (let t = 0; t < np; t += 4) {
+        const e = exp4Nonpos(f32x4.sub(v128.load(si + f4(t)), mvec));
+        v128.store(si + f4(t), e);
+        sum = f32x4.add(sum, e);
+      }
+      l += hsum(sum);
+    }
+    store<f32>(lv + f4(i), l);
+  }
+  // 3. the output: value rows in order, each row's heads side by side, each block's sums in acc
+  // (one head: mm_nn_rows, the sums in registers — the same additions)
+  zero(o, nr * hp);
+  for (let c = 0; c < nb; c++) {
+    if (load<i32>(seen + f4(c)) == 0) continue;
+    const j0 = c * BK, n = min(BK, tk - j0);
+    if (h1 - h0 == 1) {
+      mm_nn_rows(o, hp, s + f4(j0), ls, vb + f4(j0 * ldv + h0 * hs), ldv, rows, n, hs);
+      continue;
+    }
+    zero(acc, nr * hp);
+    for (let j = 0; j < n; j++) {
+      const vj = vb + f4((j0 + j) * ldv);
+      for (let i = 0; i < nr; i++) {
+        const x = v128.load32_splat(s + f4(i * ls + j0 + j)), vh = vj + f4((h0 + i / rows) * hs), ai = acc + f4(i * hp);
+        let t = 0;
+        for (; t < h4; t += 4) v128.store(ai + f4(t), madd(x, v128.load(vh + f4(t)), v128.load(ai + f4(t))));
+        if (t < hs) v128.store(ai + f4(t), madd(x, load_part(vh + f4(t), hs - t), v128.load(ai + f4(t))));
+      }
+    }
+    for (let t = 0; t < nr * hp; t += 4) v128.store(o + f4(t), f32x4.add(v128.load(acc + f4(t)), v128.load(o + f4(t))));
+  }
+  // y = O / l; lse = m + ln l
+  for (let i = 0; i < nr; i++) {
+    const h = h0 + i / rows, r = i % rows, l = load<f32>(lv + f4(i)), orow = o + f4(i * hp);
+    const yr = y + f4(b * bsy + r * ldy + h * hs), inv: f32 = l > 0 ? 1 / l : 0;
+    for (let t = 0; t < hs; t++) store<f32>(yr + f4(t), load<f32>(orow + f4(t)) * inv);
+    store<f32>(lse + f4((b * nHead + h) * tq + r), l > 0 ? load<f32>(mv + f4(i)) + <f32>Math.log(<f64>l) : Infinity);
+  }
+}
+
 /**
  * y (B, tq, NH·hs view) = softmax(scale·Q·Kᵀ + rel + masks)·V per head; lse (B, NH, tq) ← each
  * row's log Σ exp (+∞ for a row that sees no key). flags bit 0: causal. rel: 0, or a relative
@@ -415,6 +587,7 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
   tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32, bsq: i32, bsk: i32, bsv: i32, bsy: i32,
   maskLd: i32, scale: f32, flags: i32, window: i32, globals: i32, work: usize, u0: i32, u1: i32): void {
   set_pattern(flags, window, globals, tq, tk);
+  if (tq < 4 && forward_rows(y, lse, q, k, v, mask, rel, tq, tk, nHead, hs, ldq, ldk, ldv, ldy, bsq, bsk, bsv, bsy, maskLd, scale, work, u0, u1)) return;
   const hp = ceil8(hs), relLd = tq + tk - 1;
   const kt = work, vp = kt + f4(hs * BK), s = vp + f4(BK * hp), o = s + f4(BQ * BK);
   const mv = o + f4(BQ * hp), lv = mv + f4(BQ), bias = lv + f4(BQ);
@@ -459,7 +632,7 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
           for (let c = 0; c < hp; c += 4) v128.store(orow + f4(c), f32x4.mul(v128.load(orow + f4(c)), av));
         }
       }
-      if (direct) mm_nn_rows(o, hp, s, vb, ldv, rows, n, hs);
+      if (direct) mm_nn_rows(o, hp, s, BK, vb, ldv, rows, n, hs);
       else mm_nn(o, hp, s, vb, ldvb, rows, n, hp, 1);
     }
     // y = O / l; lse = m + ln l

@@ -12,7 +12,8 @@
 //  - the kernel's probabilities p = exp(s − m) carry the errors of s and of the row max m (e_i* = max_j e_ij),
 //    the rounding of s − m (|s − m|·u) and exp4Nonpos's relative 3.1u: δp_ij ≤ e_ij + e_i* + (|s − m| + 5)u;
 //  - the sum l of a row over nt key blocks: 4 lanes of ≤ BK/4 terms, + hsum, + one rescale per block:
-//    relative (BK/4 + 3 + 3·nt)u; the output accumulator Σ p·v: (BK + 3 + 3·nt)u relative to Σ p|v|;
+//    relative (BK/4 + 3 + 3·nt)u; the output accumulator Σ p·v: (BK + 3 + 3·nt)u relative to Σ p|v|
+//    (decoding, Tq < 4, takes the exact max first: no rescale, the same blocks, within these bounds);
 //  - y = O/l: a common relative error of the p's cancels except for its spread: ≤ 2·max δp·max|v|, plus the
 //    sums' errors and the final division (2u|y|). lse = m + ln l errs by e_i* + (BK/4 + 6 + 3·nt)u (|ln l| ≤ 1e3u·…: bounded by u·|lse| + u·ln l).
 //  - backward: P = exp(s − lse) errs by δP ≤ e_ij + Δlse_i + (|s − lse| + 5)u; dP = dy·v and delta = dy·y in f32
@@ -239,9 +240,20 @@ const CASES: Case[] = [
   { B: 1, tq: 150, tk: 150, nHead: 2, hs: 12, causal: true, mask: 'none', window: 70, globals: 2, rel: true, vPad: 7 },
   { B: 2, tq: 45, tk: 70, nHead: 3, hs: 8, causal: false, mask: 'none', rel: true, betas: 2 },
   { B: 1, tq: 66, tk: 66, nHead: 2, hs: 32, causal: true, mask: 'rows', rel: true },
-  // decoding's few query rows (K and V read where they lie): 32-column passes, then 4 and 2 columns
+  // decoding's few query rows (Tq < 4: K and V read where they lie, every score before the softmax):
+  // 32-column passes, then 4 and 2 columns; four heads at once (one row) and four keys at once
   { B: 2, tq: 2, tk: 140, nHead: 2, hs: 70, causal: true, mask: 'rows', rel: true, window: 90, globals: 2, kvShared: true, want: 1 },
   { B: 3, tq: 1, tk: 77, nHead: 3, hs: 64, causal: true, mask: 'none' },
+  { B: 2, tq: 1, tk: 200, nHead: 6, hs: 16, causal: true, mask: 'rows', window: 64, globals: 1, empty: true },
+  { B: 1, tq: 3, tk: 90, nHead: 5, hs: 12, causal: false, mask: 'shared', rel: true, pad: 2 },
+  // one head's scores for every key past the decoding path's scratch: the online path instead
+  { B: 1, tq: 3, tk: 65_200, nHead: 1, hs: 8, causal: true, mask: 'none', want: 4 },
+];
+
+/** Decoding (Tq < 4) cases for the split test: the units of a call in any ranges give the whole call's bits. */
+const DECODE_SPLITS: Case[] = [
+  { B: 2, tq: 1, tk: 300, nHead: 12, hs: 16, causal: true, mask: 'rows', pad: 1 },
+  { B: 3, tq: 2, tk: 130, nHead: 5, hs: 12, causal: false, mask: 'rows', rel: true, window: 50, globals: 2 },
 ];
 
 describe.each(VARIANTS)('fused attention %s', (variant) => {
@@ -250,6 +262,34 @@ describe.each(VARIANTS)('fused attention %s', (variant) => {
     CASES.forEach((c, n) => {
       if (c.kvShared && (c.want ?? 7) & 6) throw new Error('a shared K/V has no per-sequence gradient');
       runCase(h, c, 100 + n, `${variant} case ${n} ${JSON.stringify(c)}`);
+    });
+  });
+
+  it('decoding: the heads in any ranges (threads split them) give the whole call\'s bits', () => {
+    const h = harness(variant);
+    DECODE_SPLITS.forEach((c, n) => {
+      const d = makeData(c, 300 + n);
+      const { B, tq, tk, nHead, hs } = c, C = nHead * hs, units = B * nHead;
+      const strides = [d.vq.ld, d.vk.ld, d.vv.ld, d.vy.ld, d.vq.bs, d.vk.bs, d.vv.bs, d.vy.bs] as const;
+      const run = (parts: [number, number][]) => {
+        h.reset();
+        const pq = put(h, d.q), pk = put(h, d.k), pv = put(h, d.v), pm = d.mask ? putIds(h, d.mask) : 0, prel = d.rel ? put(h, d.rel) : 0;
+        const py = put(h, new Float32Array(d.vy.size).fill(NaN)), plse = put(h, new Float32Array(units * tq).fill(NaN));
+        for (const [u0, u1] of parts) {
+          h.k.attention_fused_forward!(py, plse, pq + 4 * d.vq.at, pk + 4 * d.vk.at, pv + 4 * d.vv.at, pm, prel, tq, tk, nHead, hs, ...strides,
+            d.maskLd, 1 / Math.sqrt(hs), c.causal ? 1 : 0, c.window ?? 0, c.globals ?? 0, h.rt.gemmWork, u0, u1);
+        }
+        return [...h.f32(py, d.vy.size), ...h.f32(plse, units * tq)];
+      };
+      const whole = run([[0, units]]);
+      const splits: [number, number][][] = [
+        Array.from({ length: units }, (_, u) => [u, u + 1]),                 // head by head
+        [[0, 3], [3, nHead + 1], [nHead + 1, units]],                         // parts of sequences around a whole one
+      ];
+      for (const parts of splits) {
+        const got = run(parts);
+        got.forEach((x, i) => { if (!Object.is(x, whole[i])) throw new Error(`${variant} split case ${n} (${JSON.stringify(parts.slice(0, 3))}…): value ${i} ${x} vs ${whole[i]} in one call (C = ${C})`); });
+      }
     });
   });
 
