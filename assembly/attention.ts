@@ -243,11 +243,11 @@ function mm_tn(c: usize, p: usize, b: usize, rows: i32, n: i32, hp: i32): void {
 // output takes every column's sum over the keys in order, as mm_nn does, with up to eight
 // independent chains per pass instead of mm_nn's two: the same bits as mm_nn.
 
-/** s (R, BK) = A (R, hs; row stride lda) · K (n, hs; row stride ldk)ᵀ, R < 4; columns n … np − 1 zero. */
-function mm_nt_rows(s: usize, a: usize, lda: i32, kb: usize, ldk: i32, rows: i32, hs: i32, n: i32, np: i32): void {
+/** s (R, first np columns; row stride ls) = A (R, hs; row stride lda) · K (n, hs; row stride ldk)ᵀ, R < 4; columns n … np − 1 zero. */
+function mm_nt_rows(s: usize, ls: i32, a: usize, lda: i32, kb: usize, ldk: i32, rows: i32, hs: i32, n: i32, np: i32): void {
   const h4 = hs & ~3;
   for (let i = 0; i < rows; i++) {
-    const ai = a + f4(i * lda), si = s + f4(i * BK);
+    const ai = a + f4(i * lda), si = s + f4(i * ls);
     let j = 0;
     for (; j + 4 <= n; j += 4) {
       const k0 = kb + f4(j * ldk), k1 = k0 + f4(ldk), k2 = k1 + f4(ldk), k3 = k2 + f4(ldk);
@@ -318,7 +318,7 @@ function mm_nn_rows(c: usize, hp: i32, p: usize, lp: i32, vb: usize, ldv: i32, r
  *  attention_fused_probs both call this, so their scores are the same numbers. */
 function scores(s: usize, kt: usize, a: usize, lda: i32, kb: usize, ldk: i32, rows: i32, hs: i32, n: i32, np: i32): void {
   if (rows < 4) {
-    mm_nt_rows(s, a, lda, kb, ldk, rows, hs, n, np);
+    mm_nt_rows(s, BK, a, lda, kb, ldk, rows, hs, n, np);
   } else {
     pack_t(kt, kb, ldk, n, np, hs);
     mm_nt(s, a, lda, kt, rows, hs, np);
@@ -458,10 +458,10 @@ function rows_run(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usiz
     const on = block_sees(0, rows, j0, n) && key_bias(bias, mrow, j0, n, np) != 0;
     store<i32>(seen + f4(c), <i32>on);
     if (!on) continue;
-    let j = 0;
     if (rows == 1 && h4 == hs && h1 - h0 >= 4) {
-      // one key row at a time, four heads at once (four independent sums), the row read in order
-      for (; j < n; j++) {
+      // one key row at a time, four heads at once (four independent sums), the row read in order;
+      // each score mm_nt_rows's dot product
+      for (let j = 0; j < n; j++) {
         const kj = kb + f4((j0 + j) * ldk);
         let h = h0;
         for (; h + 4 <= h1; h += 4) {
@@ -483,39 +483,8 @@ function rows_run(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usiz
         }
       }
     } else {
-      // four key rows at a time (four independent sums), as mm_nt_rows
-      for (; j + 4 <= n; j += 4) {
-        const k0 = kb + f4((j0 + j) * ldk), k1 = k0 + f4(ldk), k2 = k1 + f4(ldk), k3 = k2 + f4(ldk);
-        for (let h = h0; h < h1; h++) {
-          const kh = f4(h * hs);
-          for (let r = 0; r < rows; r++) {
-            const qr = qb + f4(r * ldq + h * hs), sr = s + f4(((h - h0) * rows + r) * ls + j0 + j);
-            let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
-            for (let d = 0; d < h4; d += 4) {
-              const x = v128.load(qr + f4(d)), e = kh + f4(d);
-              c0 = madd(x, v128.load(k0 + e), c0); c1 = madd(x, v128.load(k1 + e), c1);
-              c2 = madd(x, v128.load(k2 + e), c2); c3 = madd(x, v128.load(k3 + e), c3);
-            }
-            for (let d = h4; d < hs; d++) {
-              const x = v128.load32_zero(qr + f4(d)), e = kh + f4(d);
-              c0 = madd(x, v128.load32_zero(k0 + e), c0); c1 = madd(x, v128.load32_zero(k1 + e), c1);
-              c2 = madd(x, v128.load32_zero(k2 + e), c2); c3 = madd(x, v128.load32_zero(k3 + e), c3);
-            }
-            store<f32>(sr, hsum(c0)); store<f32>(sr, hsum(c1), 4); store<f32>(sr, hsum(c2), 8); store<f32>(sr, hsum(c3), 12);
-          }
-        }
-      }
-      for (; j < n; j++) {
-        const kj = kb + f4((j0 + j) * ldk);
-        for (let h = h0; h < h1; h++) {
-          for (let r = 0; r < rows; r++) {
-            const qr = qb + f4(r * ldq + h * hs), kh = kj + f4(h * hs);
-            let c0 = f32x4.splat(0);
-            for (let d = 0; d < h4; d += 4) c0 = madd(v128.load(qr + f4(d)), v128.load(kh + f4(d)), c0);
-            for (let d = h4; d < hs; d++) c0 = madd(v128.load32_zero(qr + f4(d)), v128.load32_zero(kh + f4(d)), c0);
-            store<f32>(s + f4(((h - h0) * rows + r) * ls + j0 + j), hsum(c0));
-          }
-        }
+      for (let h = h0; h < h1; h++) {   // head by head, four key rows at a time
+        mm_nt_rows(s + f4((h - h0) * rows * ls + j0), ls, qb + f4(h * hs), ldq, kb + f4(j0 * ldk + h * hs), ldk, rows, hs, n, np);
       }
     }
     for (let i = 0; i < nr; i++) {

@@ -46,6 +46,13 @@ export const GEMM_PANEL: i32 = 768;
   return k <= GEMM_PANEL_MAX ? max(k, 1) : GEMM_PANEL;
 }
 
+/** Where the panel of a packed weight (n columns) that starts at row p0 begins; its slivers follow,
+ *  each (h, NR) for a panel h rows tall. */
+// @ts-ignore: decorator
+@inline export function panel_at(bp: usize, n: i32, p0: i32): usize {
+  return bp + (<usize>p0 * <usize>((n + NR - 1) / NR * NR) << 2);
+}
+
 /** Up to this many rows of C, B is streamed unpacked (no packing), several rows of A sharing
  *  each load of B (gemm_small_n / gemm_small_t). Measured at K = 768, N = 3072: from M = 4 to 16
  *  this beats packing B; from M = 20 on, packing B and 6-row tiles are as fast or faster. */
@@ -172,11 +179,11 @@ export function pack_weight_f32(dst: usize /* packed (ceil(n/NR), k, NR) */, b: 
   const j0 = s0 * NR, j1 = min(n, s1 * NR);
   if (j1 <= j0 || k <= 0) return;
   const trans = (flags & TRANS_B) != 0;
-  const P = panel_rows(k), ns = (n + NR - 1) / NR;
+  const P = panel_rows(k);
   for (let p0 = 0; p0 < k; p0 += P) {
     const hc = min(P, k - p0);
     const off: usize = trans ? <usize>j0 * ldb + p0 : <usize>p0 * ldb + j0;
-    pack_b(dst + ((<usize>p0 * ns * NR + <usize>j0 * hc) << 2), b + (off << 2), ldb, trans, hc, j1 - j0);
+    pack_b(panel_at(dst, n, p0) + (<usize>j0 * hc << 2), b + (off << 2), ldb, trans, hc, j1 - j0);
   }
 }
 
@@ -204,7 +211,7 @@ function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n
   const trans_a = (flags & TRANS_A) != 0;
   const as: usize = trans_a ? <usize>lda << 2 : 4;             // bytes between A(i,p) and A(i,p+1)
   const ai: usize = trans_a ? 4 : <usize>lda << 2;             // bytes between A(i,p) and A(i+1,p)
-  const rc: usize = <usize>ldc << 2, P = panel_rows(k), ns = (n + NR - 1) / NR;
+  const rc: usize = <usize>ldc << 2, P = panel_rows(k);
   const park = work + SMALL_PARK_AT, groups = (m + 2) / 3;
   // columns in runs whose sums fit the parking space (all of them, but for very wide weights)
   const run = <i32>(((<usize>WORK_BYTES - SMALL_PARK_AT) / (m == 1 ? 64 : <usize>groups * 192)) * NR);
@@ -213,7 +220,7 @@ function gemm_small_packed(c: usize, a: usize, bp: usize, bias: usize, m: i32, n
     let p0 = 0;
     do {   // K by panels, each panel's slivers one run in memory (once for k = 0: C = beta·C + bias)
       const h = min(P, k - p0), mode = (p0 == 0 ? PANEL_FIRST : 0) | (p0 + h >= k ? PANEL_LAST : 0);
-      const panel = bp + (<usize>p0 * ns * NR << 2), sliver: usize = <usize>h * NR << 2, ap = a + <usize>p0 * as;
+      const panel = panel_at(bp, n, p0), sliver: usize = <usize>h * NR << 2, ap = a + <usize>p0 * as;
       if (m == 1) gemv_row(c, ap, as, panel, h, r0, r1, alpha, beta, bias, work, park, mode);   // decode: one stream through the panel
       else for (let j = r0; j < r1; j += NR) {
         const bs = panel + <usize>(j / NR) * sliver, nb = min(NR, r1 - j), bias_j = bias ? bias + (<usize>j << 2) : 0;
@@ -251,7 +258,7 @@ function gemm_range(c: usize, a: usize, b: usize, packed: bool, bias: usize, n: 
   flags: i32, alpha: f32, beta: f32, work: usize, i_begin: i32, i_end: i32, j_begin: i32, j_end: i32, act: i32, pre: usize): void {
   const trans_a = (flags & TRANS_A) != 0, trans_b = (flags & TRANS_B) != 0;
   const bp = work, ap = work + WORK_B_BYTES, tile = ap + WORK_A_BYTES;
-  const P = panel_rows(k), ns = (n + NR - 1) / NR;
+  const P = panel_rows(k);
   for (let jc = j_begin; jc < j_end; jc += GEMM_NC) {
     const nc = min(GEMM_NC, j_end - jc);
     let pc = 0;
@@ -265,7 +272,7 @@ function gemm_range(c: usize, a: usize, b: usize, packed: bool, bias: usize, n: 
       const bias_p = pc == 0 && bias ? bias + (<usize>jc << 2) : 0;
       let panel = bp, sliver: usize = <usize>kc * NR << 2;       // bytes between the panel's slivers
       if (packed) {
-        panel = b + ((<usize>p0 * ns * NR + <usize>jc * hc + <usize>(pc - p0) * NR) << 2);
+        panel = panel_at(b, n, p0) + ((<usize>jc * hc + <usize>(pc - p0) * NR) << 2);
         sliver = <usize>hc * NR << 2;
       } else {
         const b_off = trans_b ? <usize>jc * ldb + pc : <usize>pc * ldb + jc;

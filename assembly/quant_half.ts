@@ -19,7 +19,7 @@
 // meets a multiply with a subnormal operand, which this CPU serves slowly (GPT-2-like weights,
 // 0.24% subnormal: M = 1 about 30% slower than without them; bf16 has no such values in practice).
 import { sliver_elems, fill_rows, store_sliver } from "./quant_pack";
-import { gemm_workspace_bytes, gemm_packed_f32, panel_rows, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
+import { gemm_workspace_bytes, gemm_packed_f32, panel_rows, panel_at, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
 import { madd } from "./gemm_ukernel";
 
 /** f16 path: X is multiplied by 2^40, the sums by 2^72 (2^40 · 2^72 · 2^-112 = 1). */
@@ -162,7 +162,7 @@ function half_store(y: usize, lo: v128, hi: v128, nb: i32, alpha: f32, bias: usi
   for (let s = s0; s < s1; s++) {
     const w = wh + (<usize>s * sliver_elems(k) << 1);
     for (let p0 = 0; p0 < k; p0 += P) {
-      const h = min(P, k - p0), d0 = dst + ((<usize>p0 * ns + <usize>(s - s0) * h) << 5);
+      const h = min(P, k - p0), d0 = panel_at(dst, ns << 3, p0) + (<usize>(s - s0) * h << 5);
       for (let p = p0; p < p0 + h; p += 2) {
         const q = w + (<usize>p << 4), d = d0 + (<usize>(p - p0) << 5);
         const v = v128.load(q), u = v128.load(q, 16);
