@@ -408,6 +408,21 @@ function scale_mask_row(s: usize, bias: usize, np: i32, n: i32, scale: f32, r: i
 // ---------------------------------------------------------------------------------------------
 // Forward
 
+/** The largest of the np scores at s (−∞ for none, pmax keeping the other operand of a −∞). */
+function tile_max(s: usize, np: i32): f32 {
+  let mx = f32x4.splat(-Infinity);
+  for (let j = 0; j < np; j += 4) mx = f32x4.pmax(mx, v128.load(s + f4(j)));
+  return max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+}
+
+/** A query row's result from its output sums orow (hs), max m and sum l: y = O / l, lse = m + ln l
+ *  (a row that saw no key: l = 0, y = 0 and lse = +∞). */
+function finish_row(yr: usize, lse: usize, orow: usize, m: f32, l: f32, hs: i32): void {
+  const inv: f32 = l > 0 ? 1 / l : 0;
+  for (let c = 0; c < hs; c++) store<f32>(yr + f4(c), load<f32>(orow + f4(c)) * inv);
+  store<f32>(lse, l > 0 ? m + <f32>Math.log(<f64>l) : Infinity);
+}
+
 /** Floats of `work` the decoding path may take (gemm_workspace_bytes() is at least 970 KB). */
 const ROWS_SCRATCH: i32 = 192 * 1024;
 
@@ -491,10 +506,7 @@ function rows_run(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usiz
       const si = s + f4(i * ls + j0), h = h0 + i / rows, r = i % rows;
       for (let t = n; t < np; t++) store<f32>(si + f4(t), 0);
       scale_mask_row(si, bias, np, n, scale, r, j0, rel == 0 ? 0 : rel + f4(h * relLd + tq - 1 + j0 - r));
-      let mx = f32x4.splat(-Infinity);
-      for (let t = 0; t < np; t += 4) mx = f32x4.pmax(mx, v128.load(si + f4(t)));
-      const mt = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
-      store<f32>(mv + f4(i), max(load<f32>(mv + f4(i)), mt));
+      store<f32>(mv + f4(i), max(load<f32>(mv + f4(i)), tile_max(si, np)));
     }
   }
   // 2. p = exp(s − m) and each row's sum, block by block (a row that sees no key: every p zero)
@@ -537,12 +549,9 @@ function rows_run(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usiz
     }
     for (let t = 0; t < nr * hp; t += 4) v128.store(o + f4(t), f32x4.add(v128.load(acc + f4(t)), v128.load(o + f4(t))));
   }
-  // y = O / l; lse = m + ln l
   for (let i = 0; i < nr; i++) {
-    const h = h0 + i / rows, r = i % rows, l = load<f32>(lv + f4(i)), orow = o + f4(i * hp);
-    const yr = y + f4(b * bsy + r * ldy + h * hs), inv: f32 = l > 0 ? 1 / l : 0;
-    for (let t = 0; t < hs; t++) store<f32>(yr + f4(t), load<f32>(orow + f4(t)) * inv);
-    store<f32>(lse + f4((b * nHead + h) * tq + r), l > 0 ? load<f32>(mv + f4(i)) + <f32>Math.log(<f64>l) : Infinity);
+    const h = h0 + i / rows, r = i % rows;
+    finish_row(y + f4(b * bsy + r * ldy + h * hs), lse + f4((b * nHead + h) * tq + r), o + f4(i * hp), load<f32>(mv + f4(i)), load<f32>(lv + f4(i)), hs);
   }
 }
 
@@ -581,9 +590,7 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
         const sr = s + f4(r * BK);
         scale_mask_row(sr, bias, np, n, scale, i0 + r, j0, relh == 0 ? 0 : relh + f4(j0 - i0 - r));
         // the tile's row max (−∞ columns included: pmax keeps the other operand)
-        let mx = f32x4.splat(-Infinity);
-        for (let j = 0; j < np; j += 4) mx = f32x4.pmax(mx, v128.load(sr + f4(j)));
-        const mt = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+        const mt = tile_max(sr, np);
         if (mt == -Infinity) { zero(sr, np); continue; }
         const mold = load<f32>(mv + f4(r)), mnew = max(mold, mt);
         const alpha = exp1Nonpos(mold - mnew);         // 0 for the row's first visible tile
@@ -604,13 +611,8 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
       if (direct) mm_nn_rows(o, hp, s, BK, vb, ldv, rows, n, hs);
       else mm_nn(o, hp, s, vb, ldvb, rows, n, hp, 1);
     }
-    // y = O / l; lse = m + ln l
     for (let r = 0; r < rows; r++) {
-      const l = load<f32>(lv + f4(r));
-      const yr = y + f4(b * bsy + (i0 + r) * ldy + h * hs), orow = o + f4(r * hp);
-      const inv: f32 = l > 0 ? 1 / l : 0;
-      for (let c = 0; c < hs; c++) store<f32>(yr + f4(c), load<f32>(orow + f4(c)) * inv);
-      store<f32>(lse + f4(bh * tq + i0 + r), l > 0 ? load<f32>(mv + f4(r)) + <f32>Math.log(<f64>l) : Infinity);
+      finish_row(y + f4(b * bsy + (i0 + r) * ldy + h * hs), lse + f4(bh * tq + i0 + r), o + f4(r * hp), load<f32>(mv + f4(r)), load<f32>(lv + f4(r)), hs);
     }
   }
 }

@@ -5,7 +5,7 @@
 //   C (M,N; row stride ldc) = alpha · op(A) (M,K) · op(B) (K,N) + beta · C + bias (N, broadcast over rows)
 
 import { geluBackward, geluForward } from './activation.js';
-import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedIndex } from '../wasm/gemm-layout.js';
+import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedIndex, packedPanelRows } from '../wasm/gemm-layout.js';
 
 export { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedWeightSize } from '../wasm/gemm-layout.js';
 
@@ -110,7 +110,8 @@ export function gemmBatchedF32(c: Float32Array, a: Float32Array, b: Float32Array
 
 /**
  * Packs the slivers [s0, s1) of op(B) (K,N) (flags bit 1: B stored transposed (N,K)) into `dst`,
- * the whole packed weight: element (p, j) at ⌊j/8⌋·8K + 8p + j mod 8, columns past N zero.
+ * the whole packed weight: element (p, j) at `packedIndex(p, j, n, k)` (for K ≤ 1024 one panel:
+ * ⌊j/8⌋·8K + 8p + j mod 8), columns past N zero.
  * @example
  * // B (2,3) → two slivers of (2, 8)
  * const dst = new Float32Array(packedWeightSize(3, 2));
@@ -118,11 +119,15 @@ export function gemmBatchedF32(c: Float32Array, a: Float32Array, b: Float32Array
  */
 export function packWeightF32(dst: Float32Array, b: Float32Array, n: number, k: number, ldb: number, flags: number, s0: number, s1: number): void {
   const transB = (flags & GEMM_TRANS_B) !== 0;
+  const rows = packedPanelRows(k);
   for (let s = s0; s < Math.min(s1, Math.ceil(n / PACK_NR)); s++) {
-    for (let p = 0; p < k; p++) {
-      for (let r = 0; r < PACK_NR; r++) {
-        const j = s * PACK_NR + r;
-        dst[packedIndex(p, j, n, k)] = j < n ? b[transB ? j * ldb + p : p * ldb + j]! : 0;
+    for (let p0 = 0; p0 < k; p0 += rows) {
+      const at = packedIndex(p0, s * PACK_NR, n, k);   // the sliver's first row in this panel, rows PACK_NR apart
+      for (let p = p0; p < Math.min(k, p0 + rows); p++) {
+        for (let r = 0; r < PACK_NR; r++) {
+          const j = s * PACK_NR + r;
+          dst[at + (p - p0) * PACK_NR + r] = j < n ? b[transB ? j * ldb + p : p * ldb + j]! : 0;
+        }
       }
     }
   }
@@ -140,11 +145,14 @@ export function packWeightF32(dst: Float32Array, b: Float32Array, n: number, k: 
 export function gemmPackedF32(c: Float32Array, a: Float32Array, bp: Float32Array, bias: Float32Array | null,
   m: number, n: number, k: number, lda: number, ldc: number, flags: number, alpha: number, beta: number,
   i0: number, i1: number, j0: number, j1: number): void {
-  const transA = (flags & GEMM_TRANS_A) !== 0;
+  const transA = (flags & GEMM_TRANS_A) !== 0, rows = packedPanelRows(k);
   for (let i = i0; i < Math.min(i1, m); i++) {
     for (let j = j0; j < Math.min(j1, n); j++) {
       let sum = 0;
-      for (let p = 0; p < k; p++) sum += a[transA ? p * lda + i : i * lda + p]! * bp[packedIndex(p, j, n, k)]!;
+      for (let p0 = 0; p0 < k; p0 += rows) {
+        const at = packedIndex(p0, j, n, k);             // column j's first row in this panel, rows PACK_NR apart
+        for (let p = p0; p < Math.min(k, p0 + rows); p++) sum += a[transA ? p * lda + i : i * lda + p]! * bp[at + (p - p0) * PACK_NR]!;
+      }
       let v = alpha * sum;
       if (beta !== 0) v += beta * c[i * ldc + j]!;
       if (bias) v += bias[j]!;

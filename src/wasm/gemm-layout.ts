@@ -22,13 +22,18 @@ export function packedWeightSize(n: number, k: number): number {
   return Math.ceil(n / PACK_NR) * PACK_NR * k;
 }
 
+/** Rows of K per panel of a packed weight of height K (the last panel may hold fewer). */
+export function packedPanelRows(k: number): number {
+  return k <= PACK_PANEL_MAX ? k : PACK_PANEL;
+}
+
 /**
  * Where element (p, j) of op(B) (K,N) lies in its packed weight: in the panel of rows from p0
  * (panels of PACK_PANEL rows when K > PACK_PANEL_MAX, else one), h rows tall, sliver j/8 of that
  * panel, row p − p0 of the sliver, lane j mod 8.
  */
 export function packedIndex(p: number, j: number, n: number, k: number): number {
-  const rows = k <= PACK_PANEL_MAX ? k : PACK_PANEL;
+  const rows = packedPanelRows(k);
   const p0 = p - (p % rows), h = Math.min(rows, k - p0);
   return p0 * Math.ceil(n / PACK_NR) * PACK_NR + Math.floor(j / PACK_NR) * PACK_NR * h + (p - p0) * PACK_NR + (j % PACK_NR);
 }
