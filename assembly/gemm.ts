@@ -71,8 +71,10 @@ const TRANS_A = 1;
 const TRANS_B = 2;
 /** gemm_gelu_f32's flags bit 2: the backward epilogue (C = product ⊙ gelu'(pre)). */
 const GELU_GRAD = 4;
+/** gemm_packed_f32's flags bit 2: C = gelu(product), in place as each block is final (inference: no pre kept). */
+const PACKED_GELU = 4;
 /** Epilogues of gemm_range: none, GELU (C = gelu(product), pre = product), GELU's gradient. */
-const ACT_NONE = 0, ACT_GELU = 1, ACT_GELU_GRAD = 2;
+export const ACT_NONE = 0, ACT_GELU = 1, ACT_GELU_GRAD = 2;
 
 // Layout of `work`: packed B panel | packed A block | one accumulator tile. The small-M path
 // uses its start instead as gemv_n's accumulator rows (2·GEMV_NB floats) or as the gathered rows
@@ -144,14 +146,15 @@ export function gemm_gelu_f32(c: usize, pre: usize, a: usize, b: usize, bias: us
   }
 }
 
-/** The activation epilogue over C[r0:r1, j0:j1] (row stride ldc; pre the same). */
-function epilogue(c: usize, pre: usize, ldc: i32, r0: i32, r1: i32, j0: i32, j1: i32, act: i32): void {
+/** The activation epilogue over C[r0:r1, j0:j1] (row stride ldc; pre the same; pre = 0 with GELU:
+ *  in place, nothing kept). gelu_forward's per-element arithmetic whatever the block's edges. */
+export function epilogue(c: usize, pre: usize, ldc: i32, r0: i32, r1: i32, j0: i32, j1: i32, act: i32): void {
   const nb = j1 - j0;
   for (let r = r0; r < r1; r++) {
     const o: usize = (<usize>r * ldc + j0) << 2;
     if (act == ACT_GELU) {
-      memory.copy(pre + o, c + o, <usize>nb << 2);
-      gelu_forward(c + o, pre + o, nb);
+      if (pre) memory.copy(pre + o, c + o, <usize>nb << 2);
+      gelu_forward(c + o, pre ? pre + o : c + o, nb);
     } else {
       gelu_grad_scale(c + o, pre + o, nb);
     }
@@ -190,15 +193,23 @@ export function pack_weight_f32(dst: usize /* packed (ceil(n/NR), k, NR) */, b: 
 /**
  * The block C[i0:i1, j0:j1] of C = alpha·op(A)·B + beta·C + bias with B a packed weight
  * (pack_weight_f32; N, K its shape): the same convention and block rules as gemm_block_f32
- * (flags bit 0: A stored transposed; bit 1 is ignored, the packing already applied it). Up to
- * GEMM_SMALL_M rows the block must span every row (i0 = 0, i1 = m).
+ * (flags bit 0: A stored transposed; bit 1 is ignored, the packing already applied it; bit 2:
+ * C = gelu(…) instead, gelu_forward applied to each block once it is final — the bits of this
+ * product followed by gelu_forward). Up to GEMM_SMALL_M rows the block must span every row
+ * (i0 = 0, i1 = m).
  */
 export function gemm_packed_f32(c: usize, a: usize, bp: usize /* packed (ceil(n/NR), k, NR) */, bias: usize,
   m: i32, n: i32, k: i32, lda: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize,
   i0: i32, i1: i32, j0: i32, j1: i32): void {
   if (m <= 0 || j1 <= j0) return;
-  if (m <= GEMM_SMALL_M) gemm_small_packed(c, a, bp, bias, m, n, k, lda, ldc, flags, alpha, beta, work, j0, j1);
-  else if (i1 > i0) gemm_range(c, a, bp, true, bias, n, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1, ACT_NONE, 0);
+  const act = (flags & PACKED_GELU) != 0 ? ACT_GELU : ACT_NONE;
+  flags &= TRANS_A | TRANS_B;
+  if (m <= GEMM_SMALL_M) {
+    gemm_small_packed(c, a, bp, bias, m, n, k, lda, ldc, flags, alpha, beta, work, j0, j1);
+    if (act != ACT_NONE) epilogue(c, 0, ldc, 0, m, j0, j1, act);   // this band of columns, still in cache
+  } else if (i1 > i0) {
+    gemm_range(c, a, bp, true, bias, n, k, lda, 0, ldc, flags, alpha, beta, work, i0, i1, j0, j1, act, 0);
+  }
 }
 
 /** Small M on packed slivers, columns [j0, j1), panel by panel (the sums parked in `work` between

@@ -19,7 +19,7 @@
 // meets a multiply with a subnormal operand, which this CPU serves slowly (GPT-2-like weights,
 // 0.24% subnormal: M = 1 about 30% slower than without them; bf16 has no such values in practice).
 import { sliver_elems, fill_rows, store_sliver } from "./quant_pack";
-import { gemm_workspace_bytes, gemm_packed_f32, panel_rows, panel_at, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
+import { gemm_workspace_bytes, gemm_packed_f32, panel_rows, panel_at, epilogue, ACT_GELU, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
 import { madd } from "./gemm_ukernel";
 
 /** f16 path: X is multiplied by 2^40, the sums by 2^72 (2^40 · 2^72 · 2^-112 = 1). */
@@ -194,9 +194,17 @@ function prescale_row(dst: usize, x: usize, k: i32): void {
  */
 // @ts-ignore: decorator
 @inline function gemm_half(y: usize, x: usize, wh: usize, bias: usize, m: i32, n: i32, k: i32, ldx: i32, ldy: i32,
-  work: usize, i0: i32, i1: i32, j0: i32, j1: i32, f16: bool): void {
+  work: usize, i0: i32, i1: i32, j0: i32, j1: i32, f16: bool, act: i32): void {
   i1 = min(i1, m); j1 = min(j1, n);
-  if (i1 <= i0 || j1 <= j0 || k <= 0) { if (k <= 0) fill_rows(y, bias, ldy, i0, i1, j0, j1); return; }
+  if (i1 <= i0 || j1 <= j0) return;
+  half_block(y, x, wh, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, f16);
+  if (act == ACT_GELU) epilogue(y, 0, ldy, i0, i1, j0, j1, act);   // the block, still in cache
+}
+
+// @ts-ignore: decorator
+@inline function half_block(y: usize, x: usize, wh: usize, bias: usize, m: i32, n: i32, k: i32, ldx: i32, ldy: i32,
+  work: usize, i0: i32, i1: i32, j0: i32, j1: i32, f16: bool): void {
+  if (k <= 0) { fill_rows(y, bias, ldy, i0, i1, j0, j1); return; }
   const band = (GEMM_KC * GEMM_NC) / (k << 3);            // slivers per converted band
   if (m > GEMM_SMALL_M && band > 0) {
     for (let j = j0; j < j1; j += band << 3) {
@@ -224,14 +232,16 @@ function prescale_row(dst: usize, x: usize, k: i32): void {
   }
 }
 
-/** The block Y[i0:i1, j0:j1] of Y = X · Wh + bias, Wh f16 (quant_pack_f16); `work` holds 2^40·X, or (prefill) converted slivers. */
+/** The block Y[i0:i1, j0:j1] of Y = X · Wh + bias, Wh f16 (quant_pack_f16); `work` holds 2^40·X, or (prefill) converted slivers;
+ *  act 1 (ACT_GELU): Y = gelu(…), as gemm_q8_f32. */
 export function gemm_f16_f32(y: usize, x: usize, wh: usize, bias: usize, m: i32, n: i32, k: i32,
-  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
-  gemm_half(y, x, wh, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, true);
+  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32, act: i32): void {
+  gemm_half(y, x, wh, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, true, act);
 }
 
-/** The block Y[i0:i1, j0:j1] of Y = X · Wh + bias, Wh bf16 (quant_pack_bf16); X read in place, `work` holds (prefill) converted slivers. */
+/** The block Y[i0:i1, j0:j1] of Y = X · Wh + bias, Wh bf16 (quant_pack_bf16); X read in place, `work` holds (prefill) converted slivers;
+ *  act as gemm_f16_f32's. */
 export function gemm_bf16_f32(y: usize, x: usize, wh: usize, bias: usize, m: i32, n: i32, k: i32,
-  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
-  gemm_half(y, x, wh, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, false);
+  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32, act: i32): void {
+  gemm_half(y, x, wh, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, false, act);
 }

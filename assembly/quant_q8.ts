@@ -22,7 +22,7 @@
 // A row of X holding NaN or ±inf gives NaN in every output of the row; a row with max |x| < 2^-96
 // counts as zero (its outputs are the bias).
 import { sliver_elems, fill_rows, store_sliver } from "./quant_pack";
-import { gemm_workspace_bytes } from "./gemm";
+import { gemm_workspace_bytes, epilogue, ACT_GELU } from "./gemm";
 
 /** Pairs of k per int8 accumulation block (QUANT_KB / 2). */
 const BLOCK_PAIRS = 256;
@@ -151,13 +151,22 @@ function q8_store(y: usize, sums: usize, sx: f32, scales: usize /* (8) */, bias:
 
 /**
  * The block Y[i0:i1, j0:j1] of Y = X · Wq + bias, Wq int8 (quant_pack_i8) with its per-column
- * scales (ceil(n/8)·8 floats). Rows are quantized into `work` in chunks that fit it; per sliver,
- * rows four at a time (then two, then one), each sliver read from memory once per chunk.
+ * scales (ceil(n/8)·8 floats); act 1 (ACT_GELU): Y = gelu(…), gelu_forward applied to the block
+ * once it is written (the bits of the product followed by gelu_forward). Rows are quantized into
+ * `work` in chunks that fit it; per sliver, rows four at a time (then two, then one), each sliver
+ * read from memory once per chunk.
  */
 export function gemm_q8_f32(y: usize, x: usize, wq: usize, scales: usize, bias: usize, m: i32, n: i32, k: i32,
-  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
+  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32, act: i32): void {
   i1 = min(i1, m); j1 = min(j1, n);
-  if (i1 <= i0 || j1 <= j0 || k <= 0) { if (k <= 0) fill_rows(y, bias, ldy, i0, i1, j0, j1); return; }
+  if (i1 <= i0 || j1 <= j0) return;
+  q8_block(y, x, wq, scales, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1);
+  if (act == ACT_GELU) epilogue(y, 0, ldy, i0, i1, j0, j1, act);   // the block, still in cache
+}
+
+function q8_block(y: usize, x: usize, wq: usize, scales: usize, bias: usize, m: i32, n: i32, k: i32,
+  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
+  if (k <= 0) { fill_rows(y, bias, ldy, i0, i1, j0, j1); return; }
   const pairs = (k + 1) >> 1, xsb: usize = (<usize>pairs << 2) + 15 & ~15;
   const tile = work, tmp = work + 128, sx = work + 192;
   const chunk = <i32>min<usize>(<usize>(i1 - i0), (gemm_workspace_bytes() - 256) / (xsb + 4));

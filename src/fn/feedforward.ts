@@ -5,12 +5,12 @@
 //             then the parameter gradients and dx as linear's backward computes them.
 // Bit for bit what linear → activation('gelu') → linear computes (forward values and every
 // gradient): the fused kernels reproduce the separate ones. Without gradients it is exactly that
-// composition, so inference reads the packed weights.
+// composition on the packed (or quantized) weights, GELU in the first product's store.
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { gemmGelu } from '../ops/gemm.js';
 import { activation } from './activation.js';
-import { linear, linearBackward, linearInto, linearShapes, type WeightLayout } from './linear.js';
+import { linear, linearBackward, linearInto, linearShapes, storedProduct, type WeightLayout } from './linear.js';
 
 /** One linear layer's parameters. */
 export interface LinearWeights {
@@ -28,7 +28,10 @@ export interface LinearWeights {
  */
 export function geluFeedForward(rt: Runtime, x: Tensor, fc: LinearWeights, proj: LinearWeights): Tensor {
   if (!rt.tape.needsGrad(x, fc.weight, fc.bias, proj.weight, proj.bias)) {
-    return linear(rt, activation(rt, 'gelu', linear(rt, x, fc.weight, fc.bias, fc.layout)), proj.weight, proj.bias, proj.layout);
+    // GELU in the store of the product on the fc weight's packed or quantized copy, else its own pass
+    linearShapes('geluFeedForward (fc)', x, fc.weight, fc.bias, fc.layout);
+    const h = storedProduct(rt, x, fc.weight, fc.bias, fc.layout, 'gelu') ?? activation(rt, 'gelu', linear(rt, x, fc.weight, fc.bias, fc.layout));
+    return linear(rt, h, proj.weight, proj.bias, proj.layout);
   }
   const { cout: dff } = linearShapes('geluFeedForward (fc)', x, fc.weight, fc.bias, fc.layout);
   const hidden = [...x.shape.slice(0, -1), dff];

@@ -7,7 +7,7 @@
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { expectF32, expectShape, rowsCols } from '../ops/check.js';
+import { expectF32, expectShape, rowsCols, type StoreActivation } from '../ops/check.js';
 import { gradOf, gradSlot } from './grad.js';
 import { packedWeight, matmulPacked, quantizedCopy } from '../ops/packed.js';
 import { matmulQuantized } from '../ops/quant.js';
@@ -28,11 +28,8 @@ export type WeightLayout = 'in,out' | 'out,in';
 export function linear(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout = 'in,out'): Tensor {
   const { cout } = linearShapes('linear', x, weight, bias, layout);
   const training = rt.tape.needsGrad(x, weight, bias);
-  // inference: the weight's quantized or packed copy, kept until the parameters change
-  const quantized = training ? null : quantizedCopy(rt, weight, layout === 'out,in');
-  if (quantized) return matmulQuantized(rt, x, quantized, bias);
-  const packed = training ? null : packedWeight(rt, weight, layout === 'out,in');
-  if (packed) return matmulPacked(rt, x, packed, bias);
+  const stored = training ? null : storedProduct(rt, x, weight, bias, layout);
+  if (stored) return stored;
   const y = rt.empty([...x.shape.slice(0, -1), cout], { arena: 'step' });
   linearInto(rt, y, x, weight, bias, layout);
   if (training) {
@@ -41,6 +38,23 @@ export function linear(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | nu
     });
   }
   return y;
+}
+
+/**
+ * Inference (no gradients; shapes already checked): y = x·op(W) + b read from the weight's
+ * quantized or packed copy (kept until the parameters change), with `activation` applied in the
+ * product's store; null when the weight has neither copy (not model parameters, or a model that
+ * keeps none).
+ * @example
+ * ```ts
+ * const h = storedProduct(rt, x, cFc.weight, cFc.bias, 'in,out', 'gelu') ?? activation(rt, 'gelu', linear(rt, x, cFc.weight, cFc.bias));
+ * ```
+ */
+export function storedProduct(rt: Runtime, x: Tensor, weight: Tensor, bias: Tensor | null, layout: WeightLayout, activation: StoreActivation = 'none'): Tensor | null {
+  const quantized = quantizedCopy(rt, weight, layout === 'out,in');
+  if (quantized) return matmulQuantized(rt, x, quantized, bias, undefined, activation);
+  const packed = packedWeight(rt, weight, layout === 'out,in');
+  return packed ? matmulPacked(rt, x, packed, bias, undefined, activation) : null;
 }
 
 /** Checks x (…, C_in), weight and bias against each other; returns (rows, C_in, C_out). */

@@ -41,3 +41,13 @@ export function outputLike(rt: Runtime, op: string, out: Tensor | undefined, sha
   expectShape(op, 'out', out, shape);
   return out;
 }
+
+/** What a product on a packed or quantized weight applies in its store: nothing, or GELU (the tanh approximation, gelu_forward's arithmetic). */
+export type StoreActivation = 'none' | 'gelu';
+
+/** The kernels' code for `activation` (0 none, 1 GELU); throws ValueError for anything else. */
+export function storeActivation(op: string, activation: StoreActivation): 0 | 1 {
+  if (activation === 'none') return 0;
+  if (activation === 'gelu') return 1;
+  throw new ValueError(`${op}: activation is ${JSON.stringify(activation)}, expected 'none' or 'gelu'`);
+}

@@ -8,8 +8,8 @@
 import { ShapeError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
-import { GEMM_TRANS_B, PACK_NR } from '../wasm/gemm-layout.js';
-import { expectF32, expectShape } from './check.js';
+import { GEMM_GELU, GEMM_TRANS_B, PACK_NR } from '../wasm/gemm-layout.js';
+import { expectF32, expectShape, storeActivation, type StoreActivation } from './check.js';
 import { quantizeWeight, type QuantizedWeight } from './quant.js';
 
 /** A weight in the kernels' packed layout: op(W) is (k, n). */
@@ -107,15 +107,19 @@ function keyOf(w: Tensor, transB: boolean): string {
 const KEYS = new WeakMap<Tensor, [string | null, string | null]>();
 
 /**
- * out (rows, n) = x (rows, k) · op(W) + bias, with W packed (`packedWeight`).
+ * out (rows, n) = x (rows, k) · op(W) + bias, with W packed (`packedWeight`); `activation`
+ * 'gelu': out = gelu(…), applied to each block of the output as it is finished (the bits of the
+ * product followed by `gelu`, one kernel call instead of two).
  * @example
  * ```ts
  * const pw = packedWeight(rt, cFc.weight, false)!;                // (C, 4C)
  * const h = matmulPacked(rt, x, pw, cFc.bias);                    // x (B·T, C) → (B·T, 4C)
+ * const g = matmulPacked(rt, x, pw, cFc.bias, undefined, 'gelu'); // gelu(h)
  * ```
  */
-export function matmulPacked(rt: Runtime, x: Tensor, w: PackedWeight, bias: Tensor | null, out?: Tensor): Tensor {
+export function matmulPacked(rt: Runtime, x: Tensor, w: PackedWeight, bias: Tensor | null, out?: Tensor, activation: StoreActivation = 'none'): Tensor {
   const op = 'matmulPacked';
+  const flags = storeActivation(op, activation) ? GEMM_GELU : 0;
   expectF32(op, 'x', x);
   const k = x.shape[x.shape.length - 1]!, rows = x.size / Math.max(1, k);
   if (k !== w.k) throw new ShapeError(`${op}: x has ${k} features (shape [${x.shape.join(', ')}]) but the packed weight takes ${w.k}`);
@@ -129,6 +133,6 @@ export function matmulPacked(rt: Runtime, x: Tensor, w: PackedWeight, bias: Tens
     expectShape(op, 'out', out, shape);
   }
   const y = out ?? rt.empty(shape, { arena: 'step' });
-  rt.kernels.gemm_packed_f32(y.ptr, x.ptr, w.tensor.ptr, bias ? bias.ptr : 0, rows, w.n, k, k, w.n, 0, 1, 0, rt.gemmWork, 0, rows, 0, w.n);
+  rt.kernels.gemm_packed_f32(y.ptr, x.ptr, w.tensor.ptr, bias ? bias.ptr : 0, rows, w.n, k, k, w.n, flags, 1, 0, rt.gemmWork, 0, rows, 0, w.n);
   return y;
 }

@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime.js';
 import { shapeSize, type Tensor } from '../tensor.js';
 import { GEMM_TRANS_B } from '../wasm/gemm-layout.js';
 import { dequantize, quantizedBytes, scalesLength, GATHER_FORMATS, QUANT_NR, type QuantDType } from '../ref/quant.js';
-import { expectF32, expectShape } from './check.js';
+import { expectF32, expectShape, storeActivation, type StoreActivation } from './check.js';
 import { checkIds } from './embedding.js';
 
 export type { QuantDType } from '../ref/quant.js';
@@ -216,15 +216,19 @@ function checkValues(op: string, v: Float32Array, cols: number, dtype: QuantDTyp
  * out (…, n) = x (…, k) · W + bias, W a quantized weight (`quantizeWeight`); x, bias and out
  * f32. int8 quantizes each row of x to i16 on the fly (relative error ≤ 2^-16 of the row's
  * max |x|; a row with NaN or ±inf gives NaN); f16 / bf16 multiply the exact weight values in f32.
+ * `activation` 'gelu': out = gelu(…), applied by each thread to its block of the output as it
+ * finishes it (the bits of the product followed by `gelu`, one kernel call instead of two).
  * @example
  * ```ts
  * const qw = quantizeWeight(rt, cFc.weight, { dtype: 'int8' });       // (C, 4C)
  * const h = matmulQuantized(rt, x, qw, cFc.bias);                     // x (B·T, C) → (B·T, 4C)
+ * const g = matmulQuantized(rt, x, qw, cFc.bias, undefined, 'gelu');  // gelu(h)
  * ```
  */
-export function matmulQuantized(rt: Runtime, x: Tensor, qw: QuantizedWeight, bias: Tensor | null = null, out?: Tensor): Tensor {
+export function matmulQuantized(rt: Runtime, x: Tensor, qw: QuantizedWeight, bias: Tensor | null = null, out?: Tensor, activation: StoreActivation = 'none'): Tensor {
   const op = 'matmulQuantized';
   if (!(qw instanceof QuantizedWeight)) throw new DTypeError(`${op}: the weight is not a QuantizedWeight (make one with quantizeWeight)`);
+  const act = storeActivation(op, activation);
   const { data, scales } = qw.pointers(op);
   expectF32(op, 'x', x);
   const k = x.shape[x.shape.length - 1]!, rows = x.size / k;
@@ -240,9 +244,9 @@ export function matmulQuantized(rt: Runtime, x: Tensor, qw: QuantizedWeight, bia
   }
   const y = out ?? rt.empty(shape, { arena: 'step' });
   const b = bias ? bias.ptr : 0, { n } = qw;
-  if (qw.dtype === 'int8') rt.kernels.gemm_q8_f32(y.ptr, x.ptr, data, scales, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n);
-  else if (qw.dtype === 'f16') rt.kernels.gemm_f16_f32(y.ptr, x.ptr, data, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n);
-  else rt.kernels.gemm_bf16_f32(y.ptr, x.ptr, data, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n);
+  if (qw.dtype === 'int8') rt.kernels.gemm_q8_f32(y.ptr, x.ptr, data, scales, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n, act);
+  else if (qw.dtype === 'f16') rt.kernels.gemm_f16_f32(y.ptr, x.ptr, data, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n, act);
+  else rt.kernels.gemm_bf16_f32(y.ptr, x.ptr, data, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n, act);
   return y;
 }
 

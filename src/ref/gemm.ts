@@ -5,9 +5,9 @@
 //   C (M,N; row stride ldc) = alpha · op(A) (M,K) · op(B) (K,N) + beta · C + bias (N, broadcast over rows)
 
 import { geluBackward, geluForward } from './activation.js';
-import { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedIndex, packedPanelRows } from '../wasm/gemm-layout.js';
+import { GEMM_GELU, GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedIndex, packedPanelRows } from '../wasm/gemm-layout.js';
 
-export { GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedWeightSize } from '../wasm/gemm-layout.js';
+export { GEMM_GELU, GEMM_GELU_GRAD, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packedWeightSize } from '../wasm/gemm-layout.js';
 
 /**
  * C = alpha·op(A)·op(B) + beta·C + bias, row-major. beta = 0 never reads C.
@@ -134,7 +134,8 @@ export function packWeightF32(dst: Float32Array, b: Float32Array, n: number, k: 
 }
 
 /**
- * The block C[i0:i1, j0:j1] of C = alpha·op(A)·B + beta·C + bias with B a packed weight (packWeightF32).
+ * The block C[i0:i1, j0:j1] of C = alpha·op(A)·B + beta·C + bias with B a packed weight (packWeightF32);
+ * flags bit 2 (GEMM_GELU): C = gelu(…) of the same values (geluBlock after the product).
  * @example
  * // (1,2)·(2,3) with B packed
  * const bp = new Float32Array(packedWeightSize(3, 2));
@@ -159,8 +160,16 @@ export function gemmPackedF32(c: Float32Array, a: Float32Array, bp: Float32Array
       c[i * ldc + j] = v;
     }
   }
+  if (flags & GEMM_GELU) geluBlock(c, ldc, i0, Math.min(i1, m), j0, Math.min(j1, n));
 }
 
+/** c[i0:i1, j0:j1] (row stride ldc) ← gelu of itself: the fused products' GELU epilogue. */
+export function geluBlock(c: Float32Array, ldc: number, i0: number, i1: number, j0: number, j1: number): void {
+  for (let i = i0; i < i1; i++) {
+    const row = c.subarray(i * ldc + j0, i * ldc + Math.max(j0, j1));
+    geluForward(row, row, row.length);
+  }
+}
 
 /**
  * GELU fused into the GEMM store, block C[i0:i1, j0:j1]: forward (flags bit 2 clear) pre =

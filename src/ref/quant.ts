@@ -10,12 +10,15 @@
 //   f16 / bf16: IEEE round to nearest even, subnormals kept; NaN → quiet NaN, overflow and ±inf
 //     saturate to ±max finite. The products sum w·x exactly (f64) and round once.
 import { GEMM_TRANS_B } from '../wasm/gemm-layout.js';
+import { geluBlock } from './gemm.js';
 import { roundEven } from '../math.js';
 
 /** Output columns per sliver. */
 export const QUANT_NR = 8;
 /** Rows of k per exact int8 block sum (assembly QUANT_KB; checked equal by the kernel test). */
 export const QUANT_KB = 512;
+/** The quantized products' `act` argument for GELU in the store (assembly/gemm.ts ACT_GELU): y = gelu(x · W + bias). */
+export const QUANT_GELU = 1;
 /** Weight storage formats. */
 export type QuantDType = 'int8' | 'f16' | 'bf16';
 
@@ -187,7 +190,8 @@ function fillRows(y: Float32Array, bias: Float32Array | null, ldy: number, i0: n
 }
 
 /**
- * The block y[i0:i1, j0:j1] of y (m,n) = x (m,k) · Wq + bias, Wq int8 with scales: the kernel's bits.
+ * The block y[i0:i1, j0:j1] of y (m,n) = x (m,k) · Wq + bias, Wq int8 with scales: the kernel's bits;
+ * act QUANT_GELU: y = gelu(…) of the same values.
  * @example
  * const wq = new Uint8Array(quantizedBytes('int8', 3, 2)), sc = new Float32Array(scalesLength(3));
  * quantPackI8(wq, sc, new Float32Array([1, 2, 3, -1, 0, 1.5]), 3, 2, 3, 0, 0, 1);
@@ -195,9 +199,15 @@ function fillRows(y: Float32Array, bias: Float32Array | null, ldy: number, i0: n
  * gemmQ8F32(y, new Float32Array([1, 1]), wq, sc, null, 1, 3, 2, 2, 3, 0, 1, 0, 3); // ≈ [0, 2, 4.5]
  */
 export function gemmQ8F32(y: Float32Array, x: Float32Array, wq: Uint8Array, scales: Float32Array, bias: Float32Array | null,
-  m: number, n: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number): void {
+  m: number, n: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number, act = 0): void {
   i1 = Math.min(i1, m); j1 = Math.min(j1, n);
-  if (k <= 0) { fillRows(y, bias, ldy, i0, i1, j0, j1); return; }
+  if (k <= 0) fillRows(y, bias, ldy, i0, i1, j0, j1);
+  else q8Block(y, x, wq, scales, bias, k, ldx, ldy, i0, i1, j0, j1);
+  if (act === QUANT_GELU) geluBlock(y, ldy, i0, i1, j0, j1);
+}
+
+function q8Block(y: Float32Array, x: Float32Array, wq: Uint8Array, scales: Float32Array, bias: Float32Array | null,
+  k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number): void {
   for (let i = i0; i < i1; i++) {
     const { q, sx } = quantizeRow(x.subarray(i * ldx), k);
     for (let j = j0; j < j1; j++) {
@@ -215,20 +225,23 @@ export function gemmQ8F32(y: Float32Array, x: Float32Array, wq: Uint8Array, scal
 }
 
 function gemmHalf(y: Float32Array, x: Float32Array, wh: Uint8Array, bias: Float32Array | null, m: number, n: number, k: number,
-  ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number, value: (h: number) => number): void {
+  ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number, value: (h: number) => number, act: number): void {
   i1 = Math.min(i1, m); j1 = Math.min(j1, n);
-  if (k <= 0) { fillRows(y, bias, ldy, i0, i1, j0, j1); return; }
-  for (let i = i0; i < i1; i++) {
-    for (let j = j0; j < j1; j++) {
-      let sum = 0;
-      for (let p = 0; p < k; p++) sum += x[i * ldx + p]! * value(packedAt(wh, k, p, j, 2));
-      y[i * ldy + j] = bias ? fr(sum + bias[j]!) : fr(sum);
+  if (k <= 0) fillRows(y, bias, ldy, i0, i1, j0, j1);
+  else {
+    for (let i = i0; i < i1; i++) {
+      for (let j = j0; j < j1; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) sum += x[i * ldx + p]! * value(packedAt(wh, k, p, j, 2));
+        y[i * ldy + j] = bias ? fr(sum + bias[j]!) : fr(sum);
+      }
     }
   }
+  if (act === QUANT_GELU) geluBlock(y, ldy, i0, i1, j0, j1);
 }
 
 /**
- * The block y[i0:i1, j0:j1] of y = x · Wh + bias, Wh f16 (exact sums, one rounding).
+ * The block y[i0:i1, j0:j1] of y = x · Wh + bias, Wh f16 (exact sums, one rounding); act as gemmQ8F32's.
  * @example
  * const wh = new Uint8Array(quantizedBytes('f16', 3, 2));
  * quantPackF16(wh, new Float32Array([1, 2, 3, -1, 0, 1.5]), 3, 2, 3, 0, 0, 1);
@@ -236,12 +249,12 @@ function gemmHalf(y: Float32Array, x: Float32Array, wh: Uint8Array, bias: Float3
  * gemmF16F32(y, new Float32Array([1, 1]), wh, null, 1, 3, 2, 2, 3, 0, 1, 0, 3); // [0, 2, 4.5]
  */
 export function gemmF16F32(y: Float32Array, x: Float32Array, wh: Uint8Array, bias: Float32Array | null,
-  m: number, n: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number): void {
-  gemmHalf(y, x, wh, bias, m, n, k, ldx, ldy, i0, i1, j0, j1, f16ToF32);
+  m: number, n: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number, act = 0): void {
+  gemmHalf(y, x, wh, bias, m, n, k, ldx, ldy, i0, i1, j0, j1, f16ToF32, act);
 }
 
 /**
- * The block y[i0:i1, j0:j1] of y = x · Wh + bias, Wh bf16 (exact sums, one rounding).
+ * The block y[i0:i1, j0:j1] of y = x · Wh + bias, Wh bf16 (exact sums, one rounding); act as gemmQ8F32's.
  * @example
  * const wh = new Uint8Array(quantizedBytes('bf16', 3, 2));
  * quantPackBf16(wh, new Float32Array([1, 2, 3, -1, 0, 1.5]), 3, 2, 3, 0, 0, 1);
@@ -249,8 +262,8 @@ export function gemmF16F32(y: Float32Array, x: Float32Array, wh: Uint8Array, bia
  * gemmBf16F32(y, new Float32Array([1, 1]), wh, null, 1, 3, 2, 2, 3, 0, 1, 0, 3); // [0, 2, 4.5]
  */
 export function gemmBf16F32(y: Float32Array, x: Float32Array, wh: Uint8Array, bias: Float32Array | null,
-  m: number, n: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number): void {
-  gemmHalf(y, x, wh, bias, m, n, k, ldx, ldy, i0, i1, j0, j1, bf16ToF32);
+  m: number, n: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number, act = 0): void {
+  gemmHalf(y, x, wh, bias, m, n, k, ldx, ldy, i0, i1, j0, j1, bf16ToF32, act);
 }
 
 /**

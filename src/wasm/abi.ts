@@ -73,9 +73,9 @@ export interface Kernels {
   quant_pack_f16(dst: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
   quant_pack_bf16(dst: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
   gather_quant(out: Ptr, ids: Ptr, data: Ptr, scales: Ptr, count: number, k: number, fmt: number): void;
-  gemm_q8_f32(y: Ptr, x: Ptr, wq: Ptr, scales: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
-  gemm_f16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
-  gemm_bf16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number): void;
+  gemm_q8_f32(y: Ptr, x: Ptr, wq: Ptr, scales: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number, act: number): void;
+  gemm_f16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number, act: number): void;
+  gemm_bf16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number, act: number): void;
   rmsnorm_forward(out: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, n: number, c: number, eps: number): void;
   rmsnorm_backward(dinp: Ptr, dout: Ptr, inp: Ptr, weight: Ptr, rstd: Ptr, n: number, c: number): void;
   rmsnorm_backward_params(dweight: Ptr, dout: Ptr, inp: Ptr, rstd: Ptr, n: number, c: number, ld: number): void;
@@ -162,9 +162,9 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   quant_pack_f16:        { family: 'quant',        args: 'ufiiiiii',           ref: quantPackF16 },
   quant_pack_bf16:       { family: 'quant',        args: 'ufiiiiii',           ref: quantPackBf16 },
   gather_quant:          { family: 'quant',        args: 'fnuoiii',            ref: gatherQuant },
-  gemm_q8_f32:           { family: 'quant',        args: 'ffufoiiiiiwiiii',    ref: gemmQ8F32 },
-  gemm_f16_f32:          { family: 'quant',        args: 'ffuoiiiiiwiiii',     ref: gemmF16F32 },
-  gemm_bf16_f32:         { family: 'quant',        args: 'ffuoiiiiiwiiii',     ref: gemmBf16F32 },
+  gemm_q8_f32:           { family: 'quant',        args: 'ffufoiiiiiwiiiii',   ref: gemmQ8F32 },
+  gemm_f16_f32:          { family: 'quant',        args: 'ffuoiiiiiwiiiii',    ref: gemmF16F32 },
+  gemm_bf16_f32:         { family: 'quant',        args: 'ffuoiiiiiwiiiii',    ref: gemmBf16F32 },
   rmsnorm_forward:       { family: 'rmsnorm',      args: 'ffffiix',            ref: rmsnormForward },
   rmsnorm_backward:      { family: 'rmsnorm',      args: 'fffffii',            ref: rmsnormBackward },
   rmsnorm_backward_params: { family: 'rmsnorm',    args: 'ffffiii',            ref: rmsnormBackwardParams },

@@ -8,6 +8,8 @@ export const GEMM_TRANS_A = 1;
 export const GEMM_TRANS_B = 2;
 /** flags bit 2 of gemm_gelu_f32: the backward epilogue. */
 export const GEMM_GELU_GRAD = 4;
+/** gemm_packed_f32's flags bit 2: C = gelu(product) in place (assembly/gemm.ts PACKED_GELU); the quantized products' `act` = 1 alike. */
+export const GEMM_GELU = 4;
 
 /** Columns per sliver of a packed weight (assembly GEMM_NR; checked equal by the kernel test). */
 export const PACK_NR = 8;

@@ -353,8 +353,8 @@ function quantBlocks(g: GemmShape, a: number[], threads: number, extra: number):
   // per task at least quantTaskBytes of weight (int8 1, f16 / bf16 2 bytes each) times the rows it serves
   const bytes = rows * cols * k * (extra ? 1 : 2);
   const want = Math.max(1, Math.min(threads * BANDS_PER_THREAD, Math.floor(flops / SPLIT_LIMITS.gemmTaskFlops), Math.floor(bytes / SPLIT_LIMITS.quantTaskBytes)));
-  const base = a.slice(0, 10 + extra);
-  return ranges(cols, g.nr, want).map(([u0, u1]) => [...base, i0, i1, j0 + u0, j0 + u1]);
+  const base = a.slice(0, 10 + extra), act = a.slice(14 + extra);
+  return ranges(cols, g.nr, want).map(([u0, u1]) => [...base, i0, i1, j0 + u0, j0 + u1, ...act]);
 }
 
 function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Plan | null {

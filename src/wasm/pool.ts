@@ -65,7 +65,13 @@ export class WorkerPool {
     if (this.broken) this.assertUsable();
     const ctl = this.#ctl, n = tasks.length;
     if (n > MAX_TASKS) throw new WorkerError(`${this.#names[fn]}: ${n} tasks, at most ${MAX_TASKS}`);
-    for (let t = 0; t < n; t++) this.#table.set(tasks[t]!, t * MAX_ARGS);
+    const arity = this.#fns[fn]!.length;
+    for (let t = 0; t < n; t++) {
+      const task = tasks[t]!, at = t * MAX_ARGS;
+      this.#table.set(task, at);
+      // arguments left off are 0 in every thread, as in a direct call (not the last job's values)
+      if (task.length < arity) this.#table.fill(0, at + task.length, at + arity);
+    }
     const gen = (this.#gen = (this.#gen + 1) & 0x7fff);
     // The new generation goes into TICKET before FN and TASKS change: a worker still holding the
     // last job's generation may read the new FN and TASKS, but then finds no ticket of its

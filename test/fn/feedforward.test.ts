@@ -1,9 +1,11 @@
 // geluFeedForward (src/fn/feedforward.ts), GELU fused into the GEMM stores: its output and every
 // gradient (x, both weights, both biases) bit for bit equal to linear → gelu → linear on every
 // backend (threads too), both weight layouts and sizes that take the small-M and the packed
-// GEMM paths; gradients by finite differences; and the shape checks.
+// GEMM paths; gradients by finite differences; the shape checks; and without gradients, on a
+// model's packed (f32) or quantized (int8, f16, bf16) weights, GELU in the first product's store:
+// one kernel call fewer, the bits of linear → gelu → linear on those weights.
 import { describe, expect, it } from 'vitest';
-import { createRuntime, ShapeError, type Runtime, type Tensor } from '../../src/index.js';
+import { createRuntime, GPT, MLP, ShapeError, type Runtime, type Tensor } from '../../src/index.js';
 import { geluFeedForward, type LinearWeights } from '../../src/fn/feedforward.js';
 import { linear, type WeightLayout } from '../../src/fn/linear.js';
 import { activation } from '../../src/fn/activation.js';
@@ -57,5 +59,33 @@ describe.each(runtimes)('geluFeedForward (%s)', (_name, rt) => {
     const fc = layer(rt, 6, 10, 'in,out', 22), proj = layer(rt, 9, 6, 'in,out', 24);
     expect(() => rt.step.scope(() => geluFeedForward(rt, x, fc, proj))).toThrow(ShapeError);
     expect(() => rt.step.scope(() => geluFeedForward(rt, x, fc, proj))).toThrow(/geluFeedForward \(proj\): x has 10 features .* weight \[9, 6\]/);
+  });
+});
+
+describe.each(runtimes.filter(([name]) => name !== 'js'))('geluFeedForward without gradients, a model\'s stored weights (%s)', (_name, rt) => {
+  it.each(['f32', 'int8', 'f16', 'bf16'] as const)('%s: GELU in the product\'s store = linear → gelu → linear on the same weights, bit for bit', (dtype) => {
+    const model = new GPT(rt, { vocabSize: 40, blockSize: 16, nLayer: 1, nHead: 2, dModel: 24 }, { seed: 5 }).eval();
+    if (dtype !== 'f32') model.params.inferenceDtype = dtype;
+    const mlp = model.h[0]!.ffn as MLP;
+    // count the activation kernel's calls: the fused path makes none
+    const kernels = rt.kernels, counted = { ...kernels } as typeof kernels;
+    let gelus = 0;
+    counted.gelu_forward = (...a) => { gelus++; kernels.gelu_forward(...a); };
+    Object.defineProperty(rt, 'kernels', { value: counted, configurable: true });
+    try {
+      for (const rows of [1, 3]) {   // one row (decode) and a small batch
+        const input = param(rt, [rows, 1, 24], 31 + rows);
+        gelus = 0;
+        const fused = rt.tape.noGrad(() => rt.step.scope(() => mlp.forward(input).toArray()));
+        expect(gelus, 'the fused path runs no separate GELU').toBe(0);
+        const separate = rt.tape.noGrad(() => rt.step.scope(() => linear(rt, activation(rt, 'gelu', mlp.c_fc.forward(input)), mlp.c_proj.weight.value, mlp.c_proj.bias!.value, mlp.c_proj.layout).toArray()));
+        expect(gelus).toBe(1);
+        const bad = fused.findIndex((e, j) => !Object.is(e, separate[j]));
+        expect(bad, `${dtype} rows ${rows}: element ${bad} fused ${fused[bad]} vs separate ${separate[bad]}`).toBe(-1);
+      }
+    } finally {
+      Object.defineProperty(rt, 'kernels', { value: kernels, configurable: true });
+      model.dispose();
+    }
   });
 });

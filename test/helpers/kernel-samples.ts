@@ -14,7 +14,7 @@ export const SAMPLES: Record<KernelName, number[]> = {
   gemv_chunks_f32:    [3, 150, 1, 3, 3, 0, 2],                   // n k as ldb ldp q0 q1 (chunks of 128 and 22 rows)
   gemv_sum_f32:       [9, 3, 9, 1.5, 0.5],                       // n chunks ldp alpha beta
   pack_weight_f32:    [9, 7, 9, 0, 0, 2],                        // n k ldb flags s0 s1 (both slivers, the second an edge)
-  gemm_packed_f32:    [20, 9, 7, 7, 9, 0, 1.5, 0.5, 12, 20, 8, 9], // m n k lda ldc flags alpha beta i0 i1 j0 j1 (a corner block)
+  gemm_packed_f32:    [20, 9, 7, 7, 9, 4, 1.5, 0.5, 12, 20, 8, 9], // m n k lda ldc flags(GELU) alpha beta i0 i1 j0 j1 (a corner block)
   gemm_gelu_f32:      [20, 9, 7, 7, 9, 9, 0, 0, 20, 0, 9],            // m n k lda ldb ldc flags(forward) i0 i1 j0 j1
   gemm_batched_f32:   [3, 4, 5, 6, 5, 7, 3, 1, 1, 2, 40, 0, 40, 2, 10, 50, 100], // … flags=3 alpha beta batch sA sB sC outer oA oB oC
   softmax_forward:    [6, 10, 3, 0.5, 1],                        // rows cols block scale causal
@@ -56,9 +56,9 @@ export const SAMPLES: Record<KernelName, number[]> = {
   quant_pack_f16:     [9, 7, 7, 2, 0, 2],                        // … W stored (N,K)
   quant_pack_bf16:    [9, 7, 9, 0, 1, 2],                        // … the edge sliver only
   gather_quant:       [6, 11, 1],                                // count k fmt (f16, an odd K: the last element alone)
-  gemm_q8_f32:        [5, 9, 7, 7, 9, 0, 5, 0, 9],               // m n k ldx ldy i0 i1 j0 j1
-  gemm_f16_f32:       [6, 9, 7, 7, 9, 0, 6, 8, 9],               // … the edge sliver only
-  gemm_bf16_f32:      [6, 9, 7, 7, 9, 1, 6, 0, 9],
+  gemm_q8_f32:        [5, 9, 7, 7, 9, 0, 5, 0, 9, 1],            // m n k ldx ldy i0 i1 j0 j1 act (GELU in the store)
+  gemm_f16_f32:       [6, 9, 7, 7, 9, 0, 6, 8, 9, 0],            // … the edge sliver only, no activation
+  gemm_bf16_f32:      [6, 9, 7, 7, 9, 1, 6, 0, 9, 1],
   rmsnorm_forward:    [6, 12, 1e-6],                             // n c eps
   rmsnorm_backward:   [6, 12],
   rmsnorm_backward_params: [6, 8, 12],                           // n c ld (a band of 8 columns)

@@ -3,11 +3,12 @@
 // gemm's derived bound (test/helpers/gemm-cases.ts), every storage form and tail; bit for bit
 // equal to gemm_f32 where they run the same arithmetic (more than GEMM_SMALL_M rows, either
 // storage of B); up to GEMM_SMALL_M rows, each row's result independent of the other rows (a
-// batch of decodes = each alone); and any tile-aligned split of C equal to the whole product.
+// batch of decodes = each alone); any tile-aligned split of C equal to the whole product; GELU in
+// the store (flags GEMM_GELU) = the product followed by gelu_forward, bit for bit.
 import { describe, it, expect } from 'vitest';
 import { harness, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
-import { GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packWeightF32, packedWeightSize } from '../../src/ref/gemm';
+import { GEMM_GELU, GEMM_TRANS_A, GEMM_TRANS_B, PACK_NR, packWeightF32, packedWeightSize } from '../../src/ref/gemm';
 import { PACK_PANEL, PACK_PANEL_MAX } from '../../src/wasm/gemm-layout';
 import { CONFIGS, FORMS, inputs, expected, constant, random, splitSetup, cutsOn, expectSameBits, type Problem } from '../helpers/gemm-cases';
 
@@ -83,6 +84,34 @@ describe.each(VARIANTS)('packed weights %s', (variant) => {
         for (let r = 1; r < rows.length; r++) {
           for (let c = 1; c < cols.length; c++) {
             h.k.gemm_packed_f32!(split, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags, p.alpha, p.beta, work,
+              rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!);
+          }
+        }
+        sameBits();
+      }
+    }
+  });
+});
+
+describe.each(VARIANTS)('packed weights, GELU in the store %s', (variant) => {
+  it.each(FORMS)('flags GEMM_GELU = the product, then gelu_forward, bit for bit, in any tile-aligned blocks ($name)', ({ flags }) => {
+    const h = harness(variant);
+    const MR = constant(h, 'GEMM_MR'), NR = constant(h, 'GEMM_NR'), SMALL_M = constant(h, 'GEMM_SMALL_M');
+    for (const [m, n, k] of [[1, 37, 130], [1, 67, 1537], [1, 3, 6], [3, 20, 300], [16, 45, 70], [5, 9, 0], [17, 29, 9], [40, 70, 1800], [130, 520, 390]] as const) {
+      for (const cfg of [CONFIGS[1]!, CONFIGS[4]!]) {
+        const p: Problem = { m, n, k, flags, ...cfg };
+        const key = `packed gelu m${m} n${n} k${k} f${flags} ${JSON.stringify(cfg)}`;
+        let bp = 0;
+        const { x, pa, pbias, split, work, sameBits } = splitSetup(h, p, key, (whole, at) => {
+          bp = pack(h, p, at.pb, at.x.ldb);
+          h.k.gemm_packed_f32!(whole, at.pa, bp, at.pbias, m, n, k, at.x.lda, at.x.ldc, flags, p.alpha, p.beta, at.work, 0, m, 0, n);
+          for (let i = 0; i < m; i++) h.k.gelu_forward!(whole + 4 * i * at.x.ldc, whole + 4 * i * at.x.ldc, n);   // the separate activation
+        });
+        const rnd = random(key + ' cuts');
+        const rows = m <= SMALL_M ? [0, m] : cutsOn(rnd, m, MR), cols = cutsOn(rnd, n, NR);
+        for (let r = 1; r < rows.length; r++) {
+          for (let c = 1; c < cols.length; c++) {
+            h.k.gemm_packed_f32!(split, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags | GEMM_GELU, p.alpha, p.beta, work,
               rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!);
           }
         }

@@ -8,7 +8,8 @@
 // - products: int8 = the twin bit for bit (exact integer sums, same f32 steps); f16 / bf16 within
 //   the f32 dot-product bound of the twin's exact sum; every product within the bound that the
 //   quantization error model derives from the f32 product (below); any split of Y into blocks =
-//   the whole call, bit for bit; a row alone = that row in a batch; the threads build split across
+//   the whole call, bit for bit; GELU in the store (act 1) = the product then gelu_forward, bit for
+//   bit (the twin alike); a row alone = that row in a batch; the threads build split across
 //   the pool = the simd build, bit for bit;
 // - lookups in a packed table (gather_quant): the rows dequantize gives, bit for bit.
 //
@@ -29,9 +30,10 @@ import { expectClose } from '../helpers/compare';
 import { constant, random, cutsOn } from '../helpers/gemm-cases';
 import {
   QUANT_NR, QUANT_KB, quantizedBytes, scalesLength, f32ToF16, f16ToF32, f32ToBf16, bf16ToF32,
-  quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, dequantize, quantizeRow, gatherQuant, GATHER_FORMATS, type QuantDType,
+  quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, dequantize, quantizeRow, gatherQuant, GATHER_FORMATS, QUANT_GELU, type QuantDType,
 } from '../../src/ref/quant';
 import { GEMM_TRANS_B } from '../../src/ref/gemm';
+import { geluForward } from '../../src/ref/activation';
 
 const U = 2 ** -24;
 const DTYPES: QuantDType[] = ['int8', 'f16', 'bf16'];
@@ -122,10 +124,10 @@ function packTwin(dtype: QuantDType, w: Float32Array, n: number, k: number, ldw:
 
 /** The product kernel of `dtype`, block [i0, i1) × [j0, j1). */
 function gemmKernel(h: Harness, dtype: QuantDType, y: number, x: number, w: number, scales: number, bias: number,
-  m: number, n: number, k: number, ldx: number, ldy: number, work: number, i0: number, i1: number, j0: number, j1: number): void {
-  if (dtype === 'int8') h.k.gemm_q8_f32!(y, x, w, scales, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1);
-  else if (dtype === 'f16') h.k.gemm_f16_f32!(y, x, w, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1);
-  else h.k.gemm_bf16_f32!(y, x, w, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1);
+  m: number, n: number, k: number, ldx: number, ldy: number, work: number, i0: number, i1: number, j0: number, j1: number, act = 0): void {
+  if (dtype === 'int8') h.k.gemm_q8_f32!(y, x, w, scales, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, act);
+  else if (dtype === 'f16') h.k.gemm_f16_f32!(y, x, w, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, act);
+  else h.k.gemm_bf16_f32!(y, x, w, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, act);
 }
 
 function gemmTwin(dtype: QuantDType, y: Float32Array, x: Float32Array, w: Uint8Array, scales: Float32Array, bias: Float32Array | null,
@@ -428,6 +430,32 @@ describe.each(VARIANTS)('quantized weights %s', (variant) => {
           }
         }
         expectBits(h, split, want, `${dtype} m${m} n${n} k${k}: blocks vs whole`, s.ldy);
+      }
+    }
+  });
+
+  it('GELU in the store (act 1) = the product, then gelu_forward, bit for bit, in any split of Y into blocks', () => {
+    const h = harness(variant);
+    for (const [m, n, k, trans] of [...SHAPES, [3, 11, 0, false] as [number, number, number, boolean]]) {
+      const s = place(h, { m, n, k, trans, bias: true }, `gelu m${m} n${n} k${k}`);
+      for (const dtype of DTYPES) {
+        const y = whole(h, s, dtype);
+        for (let i = 0; i < m; i++) h.k.gelu_forward!(y + 4 * i * s.ldy, y + 4 * i * s.ldy, n);   // the separate activation, in place
+        const want = h.f32(y, m * s.ldy).slice();
+        const fused = output(h, s), q = s.packed[dtype], rnd = random(`gelu cuts ${dtype} ${m} ${n}`);
+        const rows = cutsOn(rnd, m, dtype !== 'int8' && m > constant(h, 'GEMM_SMALL_M') ? constant(h, 'GEMM_MR') : 1), cols = cutsOn(rnd, n, QUANT_NR);
+        for (let r = 1; r < rows.length; r++) {
+          for (let c = 1; c < cols.length; c++) {
+            gemmKernel(h, dtype, fused, s.px, q.ptr, q.scales, s.pbias, m, n, k, s.ldx, s.ldy, s.work, rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!, QUANT_GELU);
+          }
+        }
+        expectBits(h, fused, want, `${dtype} m${m} n${n} k${k}: GELU in the store vs product then gelu_forward`, s.ldy);
+        // the twin alike: its product, then its GELU
+        const twin = twinY(s, dtype).slice(), twinFused = new Float32Array(m * s.ldy).fill(7777);
+        for (let i = 0; i < m; i++) geluForward(twin.subarray(i * s.ldy, i * s.ldy + n), twin.subarray(i * s.ldy, i * s.ldy + n), n);
+        if (dtype === 'int8') gemmQ8F32(twinFused, s.x, q.bytes, q.twinScales, s.bias, m, n, k, s.ldx, s.ldy, 0, m, 0, n, QUANT_GELU);
+        else (dtype === 'f16' ? gemmF16F32 : gemmBf16F32)(twinFused, s.x, q.bytes, s.bias, m, n, k, s.ldx, s.ldy, 0, m, 0, n, QUANT_GELU);
+        for (let e = 0; e < twin.length; e++) if (!Object.is(twin[e], twinFused[e])) throw new Error(`${dtype} m${m} n${n} k${k}: twin GELU in the store, element ${e}: ${twinFused[e]} vs ${twin[e]}`);
       }
     }
   });
