@@ -14,7 +14,7 @@ export { crossentropy_forward, crossentropy_backward } from "./crossentropy";
 export { adamw_f32, sgd_f32, sumsq_f32 } from "./optim";
 export { dropout_forward, dropout_backward } from "./dropout";
 export { quant_pack_i8, quant_pack_f16, quant_pack_bf16, QUANT_NR, QUANT_KB } from "./quant_pack";
-export { gemm_q8_f32 } from "./quant_q8";
+export { gemm_q8_f32, quant_rows_q8, quant_rows_bytes } from "./quant_q8";
 export { gather_quant } from "./quant_gather";
 export { gemm_f16_f32, gemm_bf16_f32 } from "./quant_half";
 export { rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_params } from "./rmsnorm";

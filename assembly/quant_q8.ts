@@ -149,33 +149,67 @@ function q8_store(y: usize, sums: usize, sx: f32, scales: usize /* (8) */, bias:
   store_sliver(y, lo, hi, nb, bias, tmp);
 }
 
+/** Bytes of one quantized row of K values (i16, in pairs), rounded up to 16. */
+// @ts-ignore: decorator
+@inline function row_bytes(k: i32): usize {
+  return (<usize>((k + 1) >> 1) << 2) + 15 & ~15;
+}
+
+/** Where the quantized rows begin after the scales of m rows (64-byte aligned). */
+// @ts-ignore: decorator
+@inline function rows_at(pre: usize, m: i32): usize {
+  return pre + ((<usize>m << 2) + 63 & ~63);
+}
+
+/** Bytes quant_rows_q8 writes for m rows of K values. */
+export function quant_rows_bytes(m: i32, k: i32): usize {
+  return rows_at(0, m) + <usize>m * row_bytes(k);
+}
+
+/**
+ * Rows [0, m) of X (row stride ldx) quantized once for gemm_q8_f32's `pre`: each row's sx (m
+ * floats) at pre, then its i16 values from rows_at(pre, m), row_bytes(k) apart — what every
+ * product task would otherwise make for itself from the same rows, by the same arithmetic.
+ */
+export function quant_rows_q8(pre: usize, x: usize, m: i32, k: i32, ldx: i32): void {
+  const xsb = row_bytes(k), xq = rows_at(pre, m);
+  for (let t = 0; t < m; t++) store<f32>(pre + (<usize>t << 2), quantize_row(xq + <usize>t * xsb, x + (<usize>t * ldx << 2), k, xsb));
+}
+
 /**
  * The block Y[i0:i1, j0:j1] of Y = X · Wq + bias, Wq int8 (quant_pack_i8) with its per-column
  * scales (ceil(n/8)·8 floats); act 1 (ACT_GELU): Y = gelu(…), gelu_forward applied to the block
- * once it is written (the bits of the product followed by gelu_forward). Rows are quantized into
- * `work` in chunks that fit it; per sliver, rows four at a time (then two, then one), each sliver
- * read from memory once per chunk.
+ * once it is written (the bits of the product followed by gelu_forward). The rows of X come
+ * quantized in `pre` (quant_rows_q8 of all m rows: one pass shared by every block a pool makes of
+ * the call), or with pre = 0 are quantized here into `work`, in chunks that fit it. Per sliver,
+ * rows four at a time (then two, then one), each sliver read from memory once per chunk.
  */
 export function gemm_q8_f32(y: usize, x: usize, wq: usize, scales: usize, bias: usize, m: i32, n: i32, k: i32,
-  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32, act: i32): void {
+  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32, act: i32, pre: usize): void {
   i1 = min(i1, m); j1 = min(j1, n);
   if (i1 <= i0 || j1 <= j0) return;
-  q8_block(y, x, wq, scales, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1);
+  q8_block(y, x, wq, scales, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, pre);
   if (act == ACT_GELU) epilogue(y, 0, ldy, i0, i1, j0, j1, act);   // the block, still in cache
 }
 
 function q8_block(y: usize, x: usize, wq: usize, scales: usize, bias: usize, m: i32, n: i32, k: i32,
-  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32): void {
+  ldx: i32, ldy: i32, work: usize, i0: i32, i1: i32, j0: i32, j1: i32, pre: usize): void {
   if (k <= 0) { fill_rows(y, bias, ldy, i0, i1, j0, j1); return; }
-  const pairs = (k + 1) >> 1, xsb: usize = (<usize>pairs << 2) + 15 & ~15;
-  const tile = work, tmp = work + 128, sx = work + 192;
-  const chunk = <i32>min<usize>(<usize>(i1 - i0), (gemm_workspace_bytes() - 256) / (xsb + 4));
-  const xq = sx + ((<usize>chunk << 2) + 63 & ~63);
+  const pairs = (k + 1) >> 1, xsb = row_bytes(k);
+  const tile = work, tmp = work + 128;
+  // the rows' scales and values: all of them in pre, or a chunk at a time in work
+  const chunk = pre ? i1 - i0 : <i32>min<usize>(<usize>(i1 - i0), (gemm_workspace_bytes() - 256) / (xsb + 4));
   const sliver = sliver_elems(k), ry: usize = <usize>ldy << 2, rx: usize = <usize>ldx << 2;
   for (let c0 = i0; c0 < i1; c0 += chunk) {
     const rows = min(chunk, i1 - c0);
-    for (let t = 0; t < rows; t++) {
-      store<f32>(sx + (<usize>t << 2), quantize_row(xq + <usize>t * xsb, x + <usize>(c0 + t) * rx, k, xsb));
+    let sx = work + 192, xq = rows_at(sx, chunk);
+    if (pre) {
+      sx = pre + (<usize>c0 << 2);
+      xq = rows_at(pre, m) + <usize>c0 * xsb;
+    } else {
+      for (let t = 0; t < rows; t++) {
+        store<f32>(sx + (<usize>t << 2), quantize_row(xq + <usize>t * xsb, x + <usize>(c0 + t) * rx, k, xsb));
+      }
     }
     for (let j = j0; j < j1; j += 8) {
       const w = wq + <usize>(j >> 3) * sliver, nb = min(8, j1 - j), sc = scales + (<usize>j << 2);

@@ -244,7 +244,7 @@ export function matmulQuantized(rt: Runtime, x: Tensor, qw: QuantizedWeight, bia
   }
   const y = out ?? rt.empty(shape, { arena: 'step' });
   const b = bias ? bias.ptr : 0, { n } = qw;
-  if (qw.dtype === 'int8') rt.kernels.gemm_q8_f32(y.ptr, x.ptr, data, scales, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n, act);
+  if (qw.dtype === 'int8') rt.kernels.gemm_q8_f32(y.ptr, x.ptr, data, scales, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n, act, 0);
   else if (qw.dtype === 'f16') rt.kernels.gemm_f16_f32(y.ptr, x.ptr, data, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n, act);
   else rt.kernels.gemm_bf16_f32(y.ptr, x.ptr, data, b, rows, n, k, k, n, rt.gemmWork, 0, rows, 0, n, act);
   return y;

@@ -184,6 +184,45 @@ export function quantizeRow(x: Float32Array, k: number): { q: Int16Array; sx: nu
   return { q, sx: fr(amax / 32767) };
 }
 
+/** Bytes of one quantized row in a `pre` buffer (K i16 values in pairs, rounded up to 16), and where its rows begin after m scales. */
+const rowBytes = (k: number) => (((k + 1) >> 1) * 4 + 15) & ~15;
+const rowsAt = (m: number) => (4 * m + 63) & ~63;
+
+/**
+ * Bytes quantRowsQ8 writes for m rows of K values (assembly/quant_q8.ts quant_rows_bytes).
+ * @example
+ * quantRowsBytes(1, 768);   // 64 + 1536
+ */
+export function quantRowsBytes(m: number, k: number): number {
+  return rowsAt(m) + m * rowBytes(k);
+}
+
+/**
+ * Rows [0, m) of x (row stride ldx) quantized as gemm_q8_f32 does, into `pre` for its `pre`
+ * argument: m f32 scales, then each row's i16 values from byte rowsAt(m), rowBytes(k) apart
+ * (little-endian, zero past K).
+ * @example
+ * const pre = new Uint8Array(quantRowsBytes(2, 3));
+ * quantRowsQ8(pre, new Float32Array([1, -2, 0.5, 0, 0, 0]), 2, 3, 3);   // row 0: sx = 2/32767, q = [16384, -32767, 8192]; row 1: sx = 0
+ */
+export function quantRowsQ8(pre: Uint8Array, x: Float32Array, m: number, k: number, ldx: number): void {
+  const view = new DataView(pre.buffer, pre.byteOffset, quantRowsBytes(m, k));
+  for (let i = 0; i < m; i++) {
+    const { q, sx } = quantizeRow(x.subarray(i * ldx), k);
+    view.setFloat32(4 * i, sx, true);
+    const at = rowsAt(m) + i * rowBytes(k);
+    for (let p = 0; p < rowBytes(k) / 2; p++) view.setInt16(at + 2 * p, p < k ? q[p]! : 0, true);
+  }
+}
+
+/** Row i of a quantRowsQ8 buffer: its i16 values and sx. */
+function preRow(pre: Uint8Array, m: number, k: number, i: number): { q: Int16Array; sx: number } {
+  const view = new DataView(pre.buffer, pre.byteOffset);
+  const at = rowsAt(m) + i * rowBytes(k), q = new Int16Array(k);
+  for (let p = 0; p < k; p++) q[p] = view.getInt16(at + 2 * p, true);
+  return { q, sx: view.getFloat32(4 * i, true) };
+}
+
 /** K = 0: the block of y is the bias (or zero), as the kernels write it. */
 function fillRows(y: Float32Array, bias: Float32Array | null, ldy: number, i0: number, i1: number, j0: number, j1: number): void {
   for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) y[i * ldy + j] = bias ? bias[j]! : 0;
@@ -191,7 +230,7 @@ function fillRows(y: Float32Array, bias: Float32Array | null, ldy: number, i0: n
 
 /**
  * The block y[i0:i1, j0:j1] of y (m,n) = x (m,k) · Wq + bias, Wq int8 with scales: the kernel's bits;
- * act QUANT_GELU: y = gelu(…) of the same values.
+ * act QUANT_GELU: y = gelu(…) of the same values; `pre`: x's m rows already quantized (quantRowsQ8).
  * @example
  * const wq = new Uint8Array(quantizedBytes('int8', 3, 2)), sc = new Float32Array(scalesLength(3));
  * quantPackI8(wq, sc, new Float32Array([1, 2, 3, -1, 0, 1.5]), 3, 2, 3, 0, 0, 1);
@@ -199,17 +238,17 @@ function fillRows(y: Float32Array, bias: Float32Array | null, ldy: number, i0: n
  * gemmQ8F32(y, new Float32Array([1, 1]), wq, sc, null, 1, 3, 2, 2, 3, 0, 1, 0, 3); // ≈ [0, 2, 4.5]
  */
 export function gemmQ8F32(y: Float32Array, x: Float32Array, wq: Uint8Array, scales: Float32Array, bias: Float32Array | null,
-  m: number, n: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number, act = 0): void {
+  m: number, n: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number, act = 0, pre: Uint8Array | null = null): void {
   i1 = Math.min(i1, m); j1 = Math.min(j1, n);
   if (k <= 0) fillRows(y, bias, ldy, i0, i1, j0, j1);
-  else q8Block(y, x, wq, scales, bias, k, ldx, ldy, i0, i1, j0, j1);
+  else q8Block(y, x, wq, scales, bias, m, k, ldx, ldy, i0, i1, j0, j1, pre);
   if (act === QUANT_GELU) geluBlock(y, ldy, i0, i1, j0, j1);
 }
 
 function q8Block(y: Float32Array, x: Float32Array, wq: Uint8Array, scales: Float32Array, bias: Float32Array | null,
-  k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number): void {
+  m: number, k: number, ldx: number, ldy: number, i0: number, i1: number, j0: number, j1: number, pre: Uint8Array | null): void {
   for (let i = i0; i < i1; i++) {
-    const { q, sx } = quantizeRow(x.subarray(i * ldx), k);
+    const { q, sx } = pre ? preRow(pre, m, k, i) : quantizeRow(x.subarray(i * ldx), k);
     for (let j = j0; j < j1; j++) {
       let acc = 0;
       for (let b = 0; b < k; b += QUANT_KB) {

@@ -11,7 +11,7 @@ import { embeddingForward, embeddingBackward } from '../ref/embedding.js';
 import { crossentropyForward, crossentropyBackward } from '../ref/crossentropy.js';
 import { adamwF32, sgdF32, sumsqF32 } from '../ref/optim.js';
 import { dropoutForward, dropoutBackward } from '../ref/dropout.js';
-import { quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, gatherQuant } from '../ref/quant.js';
+import { quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, gatherQuant, quantRowsQ8 } from '../ref/quant.js';
 import { rmsnormForward, rmsnormBackward, rmsnormBackwardParams } from '../ref/rmsnorm.js';
 import { swigluForward, swigluBackward, gegluForward, gegluBackward } from '../ref/swiglu.js';
 import { ropeForward, ropeBackward } from '../ref/rope.js';
@@ -73,7 +73,8 @@ export interface Kernels {
   quant_pack_f16(dst: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
   quant_pack_bf16(dst: Ptr, w: Ptr, n: number, k: number, ldw: number, flags: number, s0: number, s1: number): void;
   gather_quant(out: Ptr, ids: Ptr, data: Ptr, scales: Ptr, count: number, k: number, fmt: number): void;
-  gemm_q8_f32(y: Ptr, x: Ptr, wq: Ptr, scales: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number, act: number): void;
+  gemm_q8_f32(y: Ptr, x: Ptr, wq: Ptr, scales: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number, act: number, pre: Ptr): void;
+  quant_rows_q8(pre: Ptr, x: Ptr, m: number, k: number, ldx: number): void;
   gemm_f16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number, act: number): void;
   gemm_bf16_f32(y: Ptr, x: Ptr, wh: Ptr, bias: Ptr, m: number, n: number, k: number, ldx: number, ldy: number, work: Ptr, i0: number, i1: number, j0: number, j1: number, act: number): void;
   rmsnorm_forward(out: Ptr, rstd: Ptr, inp: Ptr, weight: Ptr, n: number, c: number, eps: number): void;
@@ -97,6 +98,8 @@ export interface ModuleExports extends Kernels {
   gemm_workspace_bytes(): number;
   /** 1 if gemm_f32 streams B for this problem (split by columns only), else 0. */
   gemm_small_path(m: number, k: number, flags: number): number;
+  /** Bytes quant_rows_q8 writes for m rows of K values. */
+  quant_rows_bytes(m: number, k: number): number;
 }
 
 export type KernelName = keyof Kernels;
@@ -105,7 +108,7 @@ export type KernelName = keyof Kernels;
  * How a kernel's arguments map onto its JS twin, one letter per argument:
  * `f` f32 pointer (→ Float32Array view from that address), `o` optional f32 pointer (0 → null),
  * `n` i32 pointer (→ Int32Array view from that address), `N` optional i32 pointer (0 → null), `u` byte pointer (→ Uint8Array view from
- * that address: packed int8 / f16 / bf16 weights), `i` integer, `x` f32 scalar,
+ * that address: packed int8 / f16 / bf16 weights, quantized rows), `U` optional byte pointer (0 → null), `i` integer, `x` f32 scalar,
  * `w` workspace pointer (the twin does not take it).
  */
 export interface KernelRow {
@@ -162,7 +165,8 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   quant_pack_f16:        { family: 'quant',        args: 'ufiiiiii',           ref: quantPackF16 },
   quant_pack_bf16:       { family: 'quant',        args: 'ufiiiiii',           ref: quantPackBf16 },
   gather_quant:          { family: 'quant',        args: 'fnuoiii',            ref: gatherQuant },
-  gemm_q8_f32:           { family: 'quant',        args: 'ffufoiiiiiwiiiii',   ref: gemmQ8F32 },
+  gemm_q8_f32:           { family: 'quant',        args: 'ffufoiiiiiwiiiiiU',  ref: gemmQ8F32 },
+  quant_rows_q8:         { family: 'quant',        args: 'ufiii',              ref: quantRowsQ8 },
   gemm_f16_f32:          { family: 'quant',        args: 'ffuoiiiiiwiiiii',    ref: gemmF16F32 },
   gemm_bf16_f32:         { family: 'quant',        args: 'ffuoiiiiiwiiiii',    ref: gemmBf16F32 },
   rmsnorm_forward:       { family: 'rmsnorm',      args: 'ffffiix',            ref: rmsnormForward },
@@ -198,7 +202,8 @@ export function jsKernels(f32: () => Float32Array): Kernels {
         else if (kind === 'o') mapped.push(v === 0 ? null : heap.subarray(v >>> 2));
         else if (kind === 'n' || (kind === 'N' && v !== 0)) mapped.push(new Int32Array(heap.buffer, heap.byteOffset + (v >>> 2) * 4, heap.length - (v >>> 2)));
         else if (kind === 'N') mapped.push(null);
-        else if (kind === 'u') mapped.push(new Uint8Array(heap.buffer, heap.byteOffset + v, heap.byteLength - v));
+        else if (kind === 'u' || (kind === 'U' && v !== 0)) mapped.push(new Uint8Array(heap.buffer, heap.byteOffset + v, heap.byteLength - v));
+        else if (kind === 'U') mapped.push(null);
         else if (kind !== 'w') mapped.push(v);
       }
       ref(...mapped);

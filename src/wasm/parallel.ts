@@ -5,8 +5,8 @@
 // vector loops see the same lanes). Sums over rows (colsum, embedding_backward's scatter, the
 // parameter gradients of layernorm_backward) are split by bands of columns, each column summed
 // over the rows in order as in one call. Products on quantized / half-precision weights are split
-// into bands of whole slivers (every output computed alike whatever the band), their pack kernels
-// into sliver ranges; fused attention into ranges of its independent units (forward: blocks of
+// into bands of whole slivers (every output computed alike whatever the band; int8's rows of X
+// quantized once, on the caller, before the bands), their pack kernels into sliver ranges; fused attention into ranges of its independent units (forward: blocks of
 // query rows of one head; backward: whole heads); f32 ↔ bf16 conversions as flat kernels. Not split: sumsq (one f64 sum) and the
 // index-hashed dropout.
 // Calls too small to pay for waking the workers run on the caller; the limits are measured.
@@ -237,7 +237,9 @@ interface GemmShape {
   /** Rows of B per chunk of the one-row A·B (gemv_chunks_f32). */
   kc: number;
   smallPath(m: number, k: number, flags: number): boolean;
-  /** Scratch for chunk sums: byte address and size (owned by the runtime, used by one call at a time). */
+  /** Bytes quant_rows_q8 writes for m rows of K values. */
+  quantRowsBytes(m: number, k: number): number;
+  /** Scratch for chunk sums and quantized rows: byte address and size (owned by the runtime, used by one call at a time). */
   scratch: number;
   scratchBytes: number;
 }
@@ -304,6 +306,15 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
         s[18] = 1;
         return plan1(g, name, s, threads) ?? { fn: name, tasks: [s] };
       });
+    }
+  }
+  if (name === 'gemm_q8_f32' && !a[16]) {
+    // the rows of X quantized once on the caller into the scratch, then the bands read them
+    // (each would otherwise quantize every row itself: the same arithmetic, made once per band)
+    const bands = quantBlocks(g, a, threads, 1), m = a[5]!, k = a[7]!;
+    if (bands && bands.length > 1 && g.quantRowsBytes(m, k) <= g.scratchBytes) {
+      for (const t of bands) t[16] = g.scratch;
+      return [{ fn: 'quant_rows_q8', tasks: [[g.scratch, a[1]!, m, k, a[8]!]] }, { fn: 'gemm_q8_f32', tasks: bands }];
     }
   }
   if (name === 'gemm_f32' && a[4] === 1 && 2 * a[5]! * a[6]! >= SPLIT_LIMITS.gemmMinFlops) {
@@ -419,6 +430,7 @@ export function threadedKernels(exports: ModuleExports, pool: WorkerPool, names:
   const g: GemmShape = {
     mr: constant('GEMM_MR'), nr: constant('GEMM_NR'), kc: constant('GEMM_GEMV_KC'), smallM: constant('GEMM_SMALL_M'),
     smallPath: (m, k, flags) => exports.gemm_small_path(m, k, flags) === 1,
+    quantRowsBytes: (m, k) => exports.quant_rows_bytes(m, k),
     scratch: scratch.ptr, scratchBytes: scratch.bytes,
   };
   const index = new Map(names.map((n, i) => [n, i]));
@@ -430,7 +442,10 @@ export function threadedKernels(exports: ModuleExports, pool: WorkerPool, names:
       const threads = pool.size;
       const stages = threads > 1 ? plan(g, name, args, threads) : null;
       if (!stages) return direct(...args);
-      for (const p of stages) pool.run(index.get(p.fn)!, p.tasks);
+      for (const p of stages) {
+        if (p.tasks.length === 1) (exports[p.fn] as (...a: number[]) => void)(...p.tasks[0]!);   // one task: the caller, without waking the pool
+        else pool.run(index.get(p.fn)!, p.tasks);
+      }
     };
   }
   return out as unknown as Kernels;

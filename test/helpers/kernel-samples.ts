@@ -56,7 +56,8 @@ export const SAMPLES: Record<KernelName, number[]> = {
   quant_pack_f16:     [9, 7, 7, 2, 0, 2],                        // … W stored (N,K)
   quant_pack_bf16:    [9, 7, 9, 0, 1, 2],                        // … the edge sliver only
   gather_quant:       [6, 11, 1],                                // count k fmt (f16, an odd K: the last element alone)
-  gemm_q8_f32:        [5, 9, 7, 7, 9, 0, 5, 0, 9, 1],            // m n k ldx ldy i0 i1 j0 j1 act (GELU in the store)
+  gemm_q8_f32:        [5, 9, 7, 7, 9, 0, 5, 0, 9, 1, 0],         // m n k ldx ldy i0 i1 j0 j1 act (GELU in the store) pre (none: quantized here)
+  quant_rows_q8:      [3, 7, 9],                                 // m k ldx
   gemm_f16_f32:       [6, 9, 7, 7, 9, 0, 6, 8, 9, 0],            // … the edge sliver only, no activation
   gemm_bf16_f32:      [6, 9, 7, 7, 9, 1, 6, 0, 9, 1],
   rmsnorm_forward:    [6, 12, 1e-6],                             // n c eps

@@ -9,7 +9,8 @@
 //   the f32 dot-product bound of the twin's exact sum; every product within the bound that the
 //   quantization error model derives from the f32 product (below); any split of Y into blocks =
 //   the whole call, bit for bit; GELU in the store (act 1) = the product then gelu_forward, bit for
-//   bit (the twin alike); a row alone = that row in a batch; the threads build split across
+//   bit (the twin alike); int8 rows quantized once (quant_rows_q8, byte for byte its twin) and read
+//   by the product = quantized per block, bit for bit; a row alone = that row in a batch; the threads build split across
 //   the pool = the simd build, bit for bit;
 // - lookups in a packed table (gather_quant): the rows dequantize gives, bit for bit.
 //
@@ -30,7 +31,7 @@ import { expectClose } from '../helpers/compare';
 import { constant, random, cutsOn } from '../helpers/gemm-cases';
 import {
   QUANT_NR, QUANT_KB, quantizedBytes, scalesLength, f32ToF16, f16ToF32, f32ToBf16, bf16ToF32,
-  quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, dequantize, quantizeRow, gatherQuant, GATHER_FORMATS, QUANT_GELU, type QuantDType,
+  quantPackI8, quantPackF16, quantPackBf16, gemmQ8F32, gemmF16F32, gemmBf16F32, dequantize, quantizeRow, gatherQuant, GATHER_FORMATS, QUANT_GELU, quantRowsQ8, quantRowsBytes, type QuantDType,
 } from '../../src/ref/quant';
 import { GEMM_TRANS_B } from '../../src/ref/gemm';
 import { geluForward } from '../../src/ref/activation';
@@ -457,6 +458,39 @@ describe.each(VARIANTS)('quantized weights %s', (variant) => {
         else (dtype === 'f16' ? gemmF16F32 : gemmBf16F32)(twinFused, s.x, q.bytes, s.bias, m, n, k, s.ldx, s.ldy, 0, m, 0, n, QUANT_GELU);
         for (let e = 0; e < twin.length; e++) if (!Object.is(twin[e], twinFused[e])) throw new Error(`${dtype} m${m} n${n} k${k}: twin GELU in the store, element ${e}: ${twinFused[e]} vs ${twin[e]}`);
       }
+    }
+  });
+
+  it('int8 rows quantized once (quant_rows_q8 = its twin, byte for byte), then read by the product (pre) = quantized per block, bit for bit', () => {
+    const h = harness(variant);
+    for (const [m, n, k, trans] of [...SHAPES, [3, 11, 0, false] as [number, number, number, boolean], [6, 20, 5, false] as [number, number, number, boolean]]) {
+      const s = place(h, { m, n, k, trans, bias: true }, `pre m${m} n${n} k${k}`);
+      if (m >= 6) for (let p = 0; p < k; p++) s.x[5 * s.ldx + p] = 0;   // a zero row (sx 0) among them
+      h.f32(s.px, s.x.length).set(s.x);
+      const bytes = h.k.quant_rows_bytes!(m, k);
+      expect(bytes).toBe(quantRowsBytes(m, k));
+      const pre = allocBytes(h, bytes + 64);
+      new Uint8Array(h.memory.buffer, pre, bytes + 64).fill(0xa5);
+      h.k.quant_rows_q8!(pre, s.px, m, k, s.ldx);
+      const twinPre = new Uint8Array(bytes + 64).fill(0xa5);
+      quantRowsQ8(twinPre, s.x, m, k, s.ldx);
+      const got = new Uint8Array(h.memory.buffer, pre, bytes + 64);
+      const bad = got.findIndex((b, i) => b !== twinPre[i]);
+      expect(bad, `m${m} k${k}: quant_rows_q8 byte ${bad}: ${got[bad]} vs twin ${twinPre[bad]}`).toBe(-1);
+      const q = s.packed.int8, want = h.f32(whole(h, s, 'int8'), m * s.ldy).slice();
+      const split = output(h, s), rnd = random(`pre cuts ${m} ${n}`);
+      const rows = cutsOn(rnd, m, 1), cols = cutsOn(rnd, n, QUANT_NR);
+      for (let r = 1; r < rows.length; r++) {
+        for (let c = 1; c < cols.length; c++) {
+          h.k.gemm_q8_f32!(split, s.px, q.ptr, q.scales, s.pbias, m, n, k, s.ldx, s.ldy, s.work, rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!, 0, pre);
+        }
+      }
+      expectBits(h, split, want, `int8 m${m} n${n} k${k}: pre vs quantized per block`, s.ldy);
+      // the twin with its own pre = the twin quantizing as it goes
+      const a = new Float32Array(m * s.ldy).fill(7777), b = a.slice();
+      gemmQ8F32(a, s.x, q.bytes, q.twinScales, s.bias, m, n, k, s.ldx, s.ldy, 0, m, 0, n);
+      gemmQ8F32(b, s.x, q.bytes, q.twinScales, s.bias, m, n, k, s.ldx, s.ldy, 0, m, 0, n, 0, twinPre);
+      expect(b.findIndex((v, i) => !Object.is(v, a[i]))).toBe(-1);
     }
   });
 
