@@ -68,58 +68,45 @@ describe.each(VARIANTS)('packed weights %s', (variant) => {
   });
 
   it.each(FORMS)('tile-aligned blocks = the whole packed product, bit for bit ($name)', ({ flags }) => {
-    const h = harness(variant);
-    const MR = constant(h, 'GEMM_MR'), NR = constant(h, 'GEMM_NR'), SMALL_M = constant(h, 'GEMM_SMALL_M');
-    for (const [m, n, k] of SHAPES) {
-      for (const cfg of [CONFIGS[1]!, CONFIGS[4]!]) {
-        const p: Problem = { m, n, k, flags, ...cfg };
-        const key = `packed blocks m${m} n${n} k${k} f${flags} ${JSON.stringify(cfg)}`;
-        let bp = 0;
-        const { x, pa, pbias, split, work, sameBits } = splitSetup(h, p, key, (whole, at) => {
-          bp = pack(h, p, at.pb, at.x.ldb);
-          h.k.gemm_packed_f32!(whole, at.pa, bp, at.pbias, m, n, k, at.x.lda, at.x.ldc, flags, p.alpha, p.beta, at.work, 0, m, 0, n);
-        });
-        const rnd = random(key + ' cuts');
-        const rows = m <= SMALL_M ? [0, m] : cutsOn(rnd, m, MR), cols = cutsOn(rnd, n, NR);
-        for (let r = 1; r < rows.length; r++) {
-          for (let c = 1; c < cols.length; c++) {
-            h.k.gemm_packed_f32!(split, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags, p.alpha, p.beta, work,
-              rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!);
-          }
-        }
-        sameBits();
-      }
-    }
+    blocksAgree(harness(variant), SHAPES, flags, false);
   });
 });
 
 describe.each(VARIANTS)('packed weights, GELU in the store %s', (variant) => {
   it.each(FORMS)('flags GEMM_GELU = the product, then gelu_forward, bit for bit, in any tile-aligned blocks ($name)', ({ flags }) => {
-    const h = harness(variant);
-    const MR = constant(h, 'GEMM_MR'), NR = constant(h, 'GEMM_NR'), SMALL_M = constant(h, 'GEMM_SMALL_M');
-    for (const [m, n, k] of [[1, 37, 130], [1, 67, 1537], [1, 3, 6], [3, 20, 300], [16, 45, 70], [5, 9, 0], [17, 29, 9], [40, 70, 1800], [130, 520, 390]] as const) {
-      for (const cfg of [CONFIGS[1]!, CONFIGS[4]!]) {
-        const p: Problem = { m, n, k, flags, ...cfg };
-        const key = `packed gelu m${m} n${n} k${k} f${flags} ${JSON.stringify(cfg)}`;
-        let bp = 0;
-        const { x, pa, pbias, split, work, sameBits } = splitSetup(h, p, key, (whole, at) => {
-          bp = pack(h, p, at.pb, at.x.ldb);
-          h.k.gemm_packed_f32!(whole, at.pa, bp, at.pbias, m, n, k, at.x.lda, at.x.ldc, flags, p.alpha, p.beta, at.work, 0, m, 0, n);
-          for (let i = 0; i < m; i++) h.k.gelu_forward!(whole + 4 * i * at.x.ldc, whole + 4 * i * at.x.ldc, n);   // the separate activation
-        });
-        const rnd = random(key + ' cuts');
-        const rows = m <= SMALL_M ? [0, m] : cutsOn(rnd, m, MR), cols = cutsOn(rnd, n, NR);
-        for (let r = 1; r < rows.length; r++) {
-          for (let c = 1; c < cols.length; c++) {
-            h.k.gemm_packed_f32!(split, pa, bp, pbias, m, n, k, x.lda, x.ldc, flags | GEMM_GELU, p.alpha, p.beta, work,
-              rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!);
-          }
-        }
-        sameBits();
-      }
-    }
+    blocksAgree(harness(variant), [[1, 37, 130], [1, 67, 1537], [1, 3, 6], [3, 20, 300], [16, 45, 70], [5, 9, 0], [17, 29, 9], [40, 70, 1800], [130, 520, 390]], flags, true);
   });
 });
+
+/**
+ * For each shape: the packed product in tile-aligned blocks (rows whole up to GEMM_SMALL_M) = the
+ * whole call, bit for bit; with `gelu` the blocks apply GELU in their store (flags GEMM_GELU) and
+ * the whole call is the plain product followed by gelu_forward on each row.
+ */
+function blocksAgree(h: Harness, shapes: readonly (readonly [number, number, number])[], flags: number, gelu: boolean): void {
+  const MR = constant(h, 'GEMM_MR'), NR = constant(h, 'GEMM_NR'), SMALL_M = constant(h, 'GEMM_SMALL_M');
+  for (const [m, n, k] of shapes) {
+    for (const cfg of [CONFIGS[1]!, CONFIGS[4]!]) {
+      const p: Problem = { m, n, k, flags, ...cfg };
+      const key = `packed blocks${gelu ? ' gelu' : ''} m${m} n${n} k${k} f${flags} ${JSON.stringify(cfg)}`;
+      let bp = 0;
+      const { x, pa, pbias, split, work, sameBits } = splitSetup(h, p, key, (whole, at) => {
+        bp = pack(h, p, at.pb, at.x.ldb);
+        h.k.gemm_packed_f32!(whole, at.pa, bp, at.pbias, m, n, k, at.x.lda, at.x.ldc, flags, p.alpha, p.beta, at.work, 0, m, 0, n);
+        if (gelu) for (let i = 0; i < m; i++) h.k.gelu_forward!(whole + 4 * i * at.x.ldc, whole + 4 * i * at.x.ldc, n);   // the separate activation
+      });
+      const rnd = random(key + ' cuts');
+      const rows = m <= SMALL_M ? [0, m] : cutsOn(rnd, m, MR), cols = cutsOn(rnd, n, NR);
+      for (let r = 1; r < rows.length; r++) {
+        for (let c = 1; c < cols.length; c++) {
+          h.k.gemm_packed_f32!(split, pa, bp, pbias, m, n, k, x.lda, x.ldc, gelu ? flags | GEMM_GELU : flags, p.alpha, p.beta, work,
+            rows[r - 1]!, rows[r]!, cols[c - 1]!, cols[c]!);
+        }
+      }
+      sameBits();
+    }
+  }
+}
 
 describe.each(VARIANTS)('packed weights, small M %s', (variant) => {
   it.each(FORMS)('each row the same bits as that row alone, up to GEMM_SMALL_M rows ($name)', ({ flags }) => {
