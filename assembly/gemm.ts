@@ -72,7 +72,7 @@ const TRANS_B = 2;
 /** gemm_gelu_f32's flags bit 2: the backward epilogue (C = product ⊙ gelu'(pre)). */
 const GELU_GRAD = 4;
 /** gemm_packed_f32's flags bit 2: C = gelu(product), in place as each block is final (inference: no pre kept). */
-const PACKED_GELU = 4;
+export const GEMM_PACKED_GELU = 4;
 /** Epilogues of gemm_range: none, GELU (C = gelu(product), pre = product), GELU's gradient. */
 export const ACT_NONE = 0, ACT_GELU = 1, ACT_GELU_GRAD = 2;
 
@@ -202,7 +202,7 @@ export function gemm_packed_f32(c: usize, a: usize, bp: usize /* packed (ceil(n/
   m: i32, n: i32, k: i32, lda: i32, ldc: i32, flags: i32, alpha: f32, beta: f32, work: usize,
   i0: i32, i1: i32, j0: i32, j1: i32): void {
   if (m <= 0 || j1 <= j0) return;
-  const act = (flags & PACKED_GELU) != 0 ? ACT_GELU : ACT_NONE;
+  const act = (flags & GEMM_PACKED_GELU) != 0 ? ACT_GELU : ACT_NONE;
   flags &= TRANS_A | TRANS_B;
   if (m <= GEMM_SMALL_M) {
     gemm_small_packed(c, a, bp, bias, m, n, k, lda, ldc, flags, alpha, beta, work, j0, j1);

@@ -19,7 +19,7 @@
 // meets a multiply with a subnormal operand, which this CPU serves slowly (GPT-2-like weights,
 // 0.24% subnormal: M = 1 about 30% slower than without them; bf16 has no such values in practice).
 import { sliver_elems, fill_rows, store_sliver } from "./quant_pack";
-import { gemm_workspace_bytes, gemm_packed_f32, panel_rows, panel_at, epilogue, ACT_GELU, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
+import { gemm_workspace_bytes, gemm_packed_f32, panel_rows, panel_at, epilogue, ACT_GELU, GEMM_PACKED_GELU, GEMM_KC, GEMM_NC, GEMM_SMALL_M } from "./gemm";
 import { madd } from "./gemm_ukernel";
 
 /** f16 path: X is multiplied by 2^40, the sums by 2^72 (2^40 · 2^72 · 2^-112 = 1). */
@@ -197,22 +197,24 @@ function prescale_row(dst: usize, x: usize, k: i32): void {
   work: usize, i0: i32, i1: i32, j0: i32, j1: i32, f16: bool, act: i32): void {
   i1 = min(i1, m); j1 = min(j1, n);
   if (i1 <= i0 || j1 <= j0) return;
-  half_block(y, x, wh, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, f16);
-  if (act == ACT_GELU) epilogue(y, 0, ldy, i0, i1, j0, j1, act);   // the block, still in cache
+  // GELU: by gemm_packed_f32 on each of its blocks (prefill), else over the block once it is written
+  if (!half_block(y, x, wh, bias, m, n, k, ldx, ldy, work, i0, i1, j0, j1, f16, act) && act == ACT_GELU) epilogue(y, 0, ldy, i0, i1, j0, j1, act);
 }
 
+/** The block without GELU, or (prefill, returning true) with GELU applied when act asks for it. */
 // @ts-ignore: decorator
 @inline function half_block(y: usize, x: usize, wh: usize, bias: usize, m: i32, n: i32, k: i32, ldx: i32, ldy: i32,
-  work: usize, i0: i32, i1: i32, j0: i32, j1: i32, f16: bool): void {
-  if (k <= 0) { fill_rows(y, bias, ldy, i0, i1, j0, j1); return; }
+  work: usize, i0: i32, i1: i32, j0: i32, j1: i32, f16: bool, act: i32): bool {
+  if (k <= 0) { fill_rows(y, bias, ldy, i0, i1, j0, j1); return false; }
   const band = (GEMM_KC * GEMM_NC) / (k << 3);            // slivers per converted band
   if (m > GEMM_SMALL_M && band > 0) {
+    const flags = act == ACT_GELU ? GEMM_PACKED_GELU : 0;
     for (let j = j0; j < j1; j += band << 3) {
       const s = j >> 3, e = min(j1, j + (band << 3));
       half_band(work, wh, k, s, (e + 7) >> 3, f16);
-      gemm_packed_f32(y + (<usize>j << 2), x, work, bias ? bias + (<usize>j << 2) : 0, m, e - j, k, ldx, ldy, 0, 1, 0, work, i0, i1, 0, e - j);
+      gemm_packed_f32(y + (<usize>j << 2), x, work, bias ? bias + (<usize>j << 2) : 0, m, e - j, k, ldx, ldy, flags, 1, 0, work, i0, i1, 0, e - j);
     }
-    return;
+    return true;
   }
   const tmp = work, tiles = work + 64, xw = work + 320, xrb: usize = (<usize>k << 2) + 63 & ~63;
   const chunk = f16 ? <i32>min<usize>(<usize>(i1 - i0), (gemm_workspace_bytes() - 320) / xrb) : i1 - i0;
@@ -230,6 +232,7 @@ function prescale_row(dst: usize, x: usize, k: i32): void {
       if (t < rows) half_row(yj + <usize>t * ry, x0 + <usize>t * rx, w, k, nb, alpha, bj, tmp, f16);
     }
   }
+  return false;
 }
 
 /** The block Y[i0:i1, j0:j1] of Y = X · Wh + bias, Wh f16 (quant_pack_f16); `work` holds 2^40·X, or (prefill) converted slivers;

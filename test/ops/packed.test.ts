@@ -4,7 +4,7 @@
 // results equal the training-time product (same bits from GEMM_SMALL_M + 1 rows, within the GEMM
 // bound below); tensors that are not parameters are never packed; shape errors name the numbers.
 import { describe, expect, it } from 'vitest';
-import { AdamW, checkpointBytes, createRuntime, GPT, linear, loadWeights, matmul, ParameterSet, parseCheckpoint, ShapeError, type Runtime, type Tensor } from '../../src/index.js';
+import { AdamW, checkpointBytes, createRuntime, GPT, linear, loadWeights, matmul, ParameterSet, parseCheckpoint, ShapeError, ValueError, type Runtime, type Tensor } from '../../src/index.js';
 import { matmulPacked, packedWeight } from '../../src/ops/packed.js';
 
 /** A runtime whose pack_weight_f32 calls are counted. */
@@ -109,5 +109,6 @@ describe('packed weights follow the parameters', () => {
     expect(() => matmulPacked(rt, rt.randn([2, 23], { seed: 6 }), pw, null)).toThrow(ShapeError);
     expect(() => matmulPacked(rt, rt.randn([2, 23], { seed: 6 }), pw, null)).toThrow(/x has 23 features .* takes 24/);
     expect(() => matmulPacked(rt, rt.randn([2, 24], { seed: 6 }), pw, rt.zeros([39]))).toThrow(/bias has shape \[39\], expected \[40\]/);
+    expect(() => matmulPacked(rt, rt.randn([2, 24], { seed: 6 }), pw, null, undefined, 'tanh' as never)).toThrow(ValueError);
   });
 });

@@ -138,6 +138,7 @@ describe('quantizeWeight / matmulQuantized / dequantizeWeight', () => {
     expect(() => matmulQuantized(rt, rt.randn([3, 16], { arena: 'step' }), qw, rt.randn([16], { arena: 'step' }))).toThrow(/bias has shape \[16\], expected \[24\]/);
     expect(() => matmulQuantized(rt, rt.randn([3, 16], { arena: 'step' }), qw, null, rt.empty([3, 23], { arena: 'step' }))).toThrow(ShapeError);
     expect(() => matmulQuantized(rt, rt.randn([3, 16], { arena: 'step' }), w as never)).toThrow(/not a QuantizedWeight/);
+    expect(() => matmulQuantized(rt, rt.randn([3, 16], { arena: 'step' }), qw, null, undefined, 'relu' as never)).toThrow(/activation is "relu", expected 'none' or 'gelu'/);
     expect(qw).toBeInstanceOf(QuantizedWeight);
     qw.dispose();
     rt.step.reset();
