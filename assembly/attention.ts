@@ -540,11 +540,22 @@ function rows_run(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usiz
     zero(acc, nr * hp);
     for (let j = 0; j < n; j++) {
       const vj = vb + f4((j0 + j) * ldv);
-      for (let i = 0; i < nr; i++) {
-        const x = v128.load32_splat(s + f4(i * ls + j0 + j)), vh = vj + f4((h0 + i / rows) * hs), ai = acc + f4(i * hp);
-        let t = 0;
-        for (; t < h4; t += 4) v128.store(ai + f4(t), madd(x, v128.load(vh + f4(t)), v128.load(ai + f4(t))));
-        if (t < hs) v128.store(ai + f4(t), madd(x, load_part(vh + f4(t), hs - t), v128.load(ai + f4(t))));
+      let i = 0;
+      for (let h = h0; h < h1; h++) {
+        const vh = vj + f4(h * hs);
+        for (let r = 0; r < rows; r++, i++) {
+          const x = v128.load32_splat(s + f4(i * ls + j0 + j)), ai = acc + f4(i * hp);
+          let t = 0;
+          for (; t + 16 <= h4; t += 16) {   // four vectors a step: the same multiply-add per column
+            const a = ai + f4(t), w = vh + f4(t);
+            v128.store(a, madd(x, v128.load(w), v128.load(a)));
+            v128.store(a, madd(x, v128.load(w, 16), v128.load(a, 16)), 16);
+            v128.store(a, madd(x, v128.load(w, 32), v128.load(a, 32)), 32);
+            v128.store(a, madd(x, v128.load(w, 48), v128.load(a, 48)), 48);
+          }
+          for (; t < h4; t += 4) v128.store(ai + f4(t), madd(x, v128.load(vh + f4(t)), v128.load(ai + f4(t))));
+          if (t < hs) v128.store(ai + f4(t), madd(x, load_part(vh + f4(t), hs - t), v128.load(ai + f4(t))));
+        }
       }
     }
     for (let t = 0; t < nr * hp; t += 4) v128.store(o + f4(t), f32x4.add(v128.load(acc + f4(t)), v128.load(o + f4(t))));
