@@ -308,14 +308,15 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
       });
     }
   }
-  if (name === 'gemm_q8_f32' && !a[16]) {
-    // the rows of X quantized once on the caller into the scratch, then the bands read them
+  if (name === 'gemm_q8_f32' || name === 'gemm_f16_f32' || name === 'gemm_bf16_f32') {
+    const q8 = name === 'gemm_q8_f32', bands = quantBlocks(g, a, threads, q8 ? 1 : 0);
+    if (!bands || bands.length < 2) return null;
+    const m = a[5]!, k = a[7]!;   // int8's rows and depth (its scales argument shifts them by one)
+    if (!q8 || a[16] || g.quantRowsBytes(m, k) > g.scratchBytes) return [{ fn: name, tasks: bands }];
+    // int8: the rows of X quantized once on the caller into the scratch, then the bands read them
     // (each would otherwise quantize every row itself: the same arithmetic, made once per band)
-    const bands = quantBlocks(g, a, threads, 1), m = a[5]!, k = a[7]!;
-    if (bands && bands.length > 1 && g.quantRowsBytes(m, k) <= g.scratchBytes) {
-      for (const t of bands) t[16] = g.scratch;
-      return [{ fn: 'quant_rows_q8', tasks: [[g.scratch, a[1]!, m, k, a[8]!]] }, { fn: 'gemm_q8_f32', tasks: bands }];
-    }
+    for (const t of bands) t[16] = g.scratch;
+    return [{ fn: 'quant_rows_q8', tasks: [[g.scratch, a[1]!, m, k, a[8]!]] }, { fn: name, tasks: bands }];
   }
   if (name === 'gemm_f32' && a[4] === 1 && 2 * a[5]! * a[6]! >= SPLIT_LIMITS.gemmMinFlops) {
     const chunked = gemvPlan(g, a, threads);
@@ -369,10 +370,6 @@ function quantBlocks(g: GemmShape, a: number[], threads: number, extra: number):
 }
 
 function plan1(g: GemmShape, name: KernelName, a: number[], threads: number): Plan | null {
-  if (name === 'gemm_q8_f32' || name === 'gemm_f16_f32' || name === 'gemm_bf16_f32') {
-    const tasks = quantBlocks(g, a, threads, name === 'gemm_q8_f32' ? 1 : 0);
-    return tasks && tasks.length > 1 ? { fn: name, tasks } : null;
-  }
   if (name === 'gemm_gelu_f32') {
     const tasks = geluBlocks(g, a, threads);
     return tasks && tasks.length > 1 ? { fn: name, tasks } : null;
