@@ -14,12 +14,14 @@
 // position bias (ALiBi, T5) is added to the scores; its gradient is summed per relative position
 // in the backward.
 //
-// Decoding (Tq < 4) takes its own forward (forward_rows): every score first, then the exact
-// softmax, then the output, K and V each read once in storage order for all of a sequence's heads.
+// Decoding (Tq < 4) takes its own forward (forward_rows): every score first, then each block of
+// ATTN_ROWS_BK keys' softmax sums and output sums, relative to the block's max, then their weighted
+// sum in block order; K and V each read once in storage order for all of a sequence's heads.
 //
 // Work units, each independent (the threads split [u0, u1)): the forward's unit is one block of
 // ATTN_BQ query rows of one head of one sequence; the backward's is one head of one sequence (its
-// dQ sums over key blocks, so the unit owns all its query rows). The scratch lives in `work`
+// dQ sums over key blocks, so the unit owns all its query rows). Decoding one sequence splits over
+// its key blocks instead (attention_rows_split), with the same bits. The scratch lives in `work`
 // (gemm_workspace_bytes(): ≥ 970 KB; the backward's tiles take ≤ 442 KB at hs = ATTN_MAX_HS,
 // plus one float per query row: src/ops/attention.ts caps the rows at FUSED_MAX_QUERIES).
 //
@@ -423,149 +425,6 @@ function finish_row(yr: usize, lse: usize, orow: usize, m: f32, l: f32, hs: i32)
   store<f32>(lse, l > 0 ? m + <f32>Math.log(<f64>l) : Infinity);
 }
 
-/** Floats of `work` the decoding path may take (gemm_workspace_bytes() is at least 970 KB). */
-const ROWS_SCRATCH: i32 = 192 * 1024;
-
-/**
- * The forward for decoding (tq < 4: one query block per head) in three passes over the keys
- * instead of the online softmax: every score (K read once), each row's exact max and exp(s − m)
- * with its sum, then the output (V read once). The heads of a whole sequence go together, each key
- * row of K, then of V, read once in storage order for all of them: from memory that ran at 20 GB/s
- * where one strided pass per head, or K and V blocks alternating, ran at 14–16 (GPT-2's 12 heads of
- * 64, one thread, context 150–930; the plain read 29). A part of a sequence (threads split heads)
- * goes head by head. The arithmetic is per head whatever the grouping, so the bits do not depend on
- * the split: each score is mm_nt_rows's dot product, each row's sum adds the blocks' four-lane sums
- * in order, and each output column's block sum is built key by key from zero (in `acc`), then
- * added to the output, as mm_nn_rows adds its. Returns false, having done nothing, when one head's
- * scores for every key do not fit the scratch (the online path runs instead).
- */
-function forward_rows(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, rel: usize,
-  tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32, bsq: i32, bsk: i32, bsv: i32, bsy: i32,
-  maskLd: i32, scale: f32, work: usize, u0: i32, u1: i32): bool {
-  const hp = ceil8(hs), rows = tq, nb = (tk + BK - 1) / BK, ls = nb * BK;   // a row's scores: every key block, BK apart
-  const perHead = rows * (ls + 2 * hp + 2);
-  if (BK + nb + perHead > ROWS_SCRATCH) return false;
-  const group = min(nHead, (ROWS_SCRATCH - BK - nb) / perHead);
-  for (let b = u0 / nHead; b * nHead < u1; b++) {
-    const a0 = max(u0, b * nHead) - b * nHead, a1 = min(u1, (b + 1) * nHead) - b * nHead;
-    const step = a0 == 0 && a1 == nHead ? group : 1;
-    for (let h0 = a0; h0 < a1; h0 += step) {
-      rows_run(y, lse, q, k, v, mask, rel, tq, tk, nHead, hs, ldq, ldk, ldv, ldy, bsq, bsk, bsv, bsy, maskLd, scale, work, b, h0, min(a1, h0 + step));
-    }
-  }
-  return true;
-}
-
-/** forward_rows for the heads [h0, h1) of sequence b. */
-function rows_run(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, rel: usize,
-  tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32, bsq: i32, bsk: i32, bsv: i32, bsy: i32,
-  maskLd: i32, scale: f32, work: usize, b: i32, h0: i32, h1: i32): void {
-  const hp = ceil8(hs), rows = tq, relLd = tq + tk - 1, h4 = hs & ~3, nb = (tk + BK - 1) / BK, ls = nb * BK;
-  const nr = (h1 - h0) * rows;                              // score rows (head, query row), head-major
-  const bias = work, seen = bias + f4(BK), s = seen + f4(nb), o = s + f4(nr * ls), acc = o + f4(nr * hp);
-  const mv = acc + f4(nr * hp), lv = mv + f4(nr);
-  const qb = q + f4(b * bsq), kb = k + f4(b * bsk), vb = v + f4(b * bsv);
-  const mrow: usize = mask == 0 ? 0 : mask + f4(b * maskLd);
-  for (let i = 0; i < nr; i++) store<f32>(mv + f4(i), -Infinity);
-  // 1. every block's scores, scaled and masked, and each row's max
-  for (let c = 0; c < nb; c++) {
-    const j0 = c * BK, n = min(BK, tk - j0), np = ceil8(n);
-    const on = block_sees(0, rows, j0, n) && key_bias(bias, mrow, j0, n, np) != 0;
-    store<i32>(seen + f4(c), <i32>on);
-    if (!on) continue;
-    if (rows == 1 && h4 == hs && h1 - h0 >= 4) {
-      // one key row at a time, four heads at once (four independent sums), the row read in order;
-      // each score mm_nt_rows's dot product
-      for (let j = 0; j < n; j++) {
-        const kj = kb + f4((j0 + j) * ldk);
-        let h = h0;
-        for (; h + 4 <= h1; h += 4) {
-          const ka = kj + f4(h * hs), qa = qb + f4(h * hs), sa = s + f4((h - h0) * ls + j0 + j);
-          const o1 = f4(hs), o2 = f4(2 * hs), o3 = f4(3 * hs);
-          let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
-          for (let d = 0; d < hs; d += 4) {
-            const e = f4(d);
-            c0 = madd(v128.load(qa + e), v128.load(ka + e), c0); c1 = madd(v128.load(qa + o1 + e), v128.load(ka + o1 + e), c1);
-            c2 = madd(v128.load(qa + o2 + e), v128.load(ka + o2 + e), c2); c3 = madd(v128.load(qa + o3 + e), v128.load(ka + o3 + e), c3);
-          }
-          store<f32>(sa, hsum(c0)); store<f32>(sa + f4(ls), hsum(c1)); store<f32>(sa + f4(2 * ls), hsum(c2)); store<f32>(sa + f4(3 * ls), hsum(c3));
-        }
-        for (; h < h1; h++) {
-          const kh = kj + f4(h * hs), qh = qb + f4(h * hs);
-          let c0 = f32x4.splat(0);
-          for (let d = 0; d < hs; d += 4) c0 = madd(v128.load(qh + f4(d)), v128.load(kh + f4(d)), c0);
-          store<f32>(s + f4((h - h0) * ls + j0 + j), hsum(c0));
-        }
-      }
-    } else {
-      for (let h = h0; h < h1; h++) {   // head by head, four key rows at a time
-        mm_nt_rows(s + f4((h - h0) * rows * ls + j0), ls, qb + f4(h * hs), ldq, kb + f4(j0 * ldk + h * hs), ldk, rows, hs, n, np);
-      }
-    }
-    for (let i = 0; i < nr; i++) {
-      const si = s + f4(i * ls + j0), h = h0 + i / rows, r = i % rows;
-      for (let t = n; t < np; t++) store<f32>(si + f4(t), 0);
-      scale_mask_row(si, bias, np, n, scale, r, j0, rel == 0 ? 0 : rel + f4(h * relLd + tq - 1 + j0 - r));
-      store<f32>(mv + f4(i), max(load<f32>(mv + f4(i)), tile_max(si, np)));
-    }
-  }
-  // 2. p = exp(s − m) and each row's sum, block by block (a row that sees no key: every p zero)
-  for (let i = 0; i < nr; i++) {
-    const m = load<f32>(mv + f4(i)), mvec = f32x4.splat(m);
-    let l: f32 = 0;
-    for (let c = 0; c < nb; c++) {
-      if (load<i32>(seen + f4(c)) == 0) continue;
-      const si = s + f4(i * ls + c * BK), np = ceil8(min(BK, tk - c * BK));
-      if (m == -Infinity) { zero(si, np); continue; }
-      let sum = f32x4.splat(0);
-      for (let t = 0; t < np; t += 4) {
-        const e = exp4Nonpos(f32x4.sub(v128.load(si + f4(t)), mvec));
-        v128.store(si + f4(t), e);
-        sum = f32x4.add(sum, e);
-      }
-      l += hsum(sum);
-    }
-    store<f32>(lv + f4(i), l);
-  }
-  // 3. the output: value rows in order, each row's heads side by side, each block's sums in acc
-  // (one head: mm_nn_rows, the sums in registers — the same additions)
-  zero(o, nr * hp);
-  for (let c = 0; c < nb; c++) {
-    if (load<i32>(seen + f4(c)) == 0) continue;
-    const j0 = c * BK, n = min(BK, tk - j0);
-    if (h1 - h0 == 1) {
-      mm_nn_rows(o, hp, s + f4(j0), ls, vb + f4(j0 * ldv + h0 * hs), ldv, rows, n, hs);
-      continue;
-    }
-    zero(acc, nr * hp);
-    for (let j = 0; j < n; j++) {
-      const vj = vb + f4((j0 + j) * ldv);
-      let i = 0;
-      for (let h = h0; h < h1; h++) {
-        const vh = vj + f4(h * hs);
-        for (let r = 0; r < rows; r++, i++) {
-          const x = v128.load32_splat(s + f4(i * ls + j0 + j)), ai = acc + f4(i * hp);
-          let t = 0;
-          for (; t + 16 <= h4; t += 16) {   // four vectors a step: the same multiply-add per column
-            const a = ai + f4(t), w = vh + f4(t);
-            v128.store(a, madd(x, v128.load(w), v128.load(a)));
-            v128.store(a, madd(x, v128.load(w, 16), v128.load(a, 16)), 16);
-            v128.store(a, madd(x, v128.load(w, 32), v128.load(a, 32)), 32);
-            v128.store(a, madd(x, v128.load(w, 48), v128.load(a, 48)), 48);
-          }
-          for (; t < h4; t += 4) v128.store(ai + f4(t), madd(x, v128.load(vh + f4(t)), v128.load(ai + f4(t))));
-          if (t < hs) v128.store(ai + f4(t), madd(x, load_part(vh + f4(t), hs - t), v128.load(ai + f4(t))));
-        }
-      }
-    }
-    for (let t = 0; t < nr * hp; t += 4) v128.store(o + f4(t), f32x4.add(v128.load(acc + f4(t)), v128.load(o + f4(t))));
-  }
-  for (let i = 0; i < nr; i++) {
-    const h = h0 + i / rows, r = i % rows;
-    finish_row(y + f4(b * bsy + r * ldy + h * hs), lse + f4((b * nHead + h) * tq + r), o + f4(i * hp), load<f32>(mv + f4(i)), load<f32>(lv + f4(i)), hs);
-  }
-}
-
 /**
  * y (B, tq, NH·hs view) = softmax(scale·Q·Kᵀ + rel + masks)·V per head; lse (B, NH, tq) ← each
  * row's log Σ exp (+∞ for a row that sees no key). flags bit 0: causal. rel: 0, or a relative
@@ -626,6 +485,283 @@ export function attention_fused_forward(y: usize, lse: usize, q: usize, k: usize
       finish_row(y + f4(b * bsy + (i0 + r) * ldy + h * hs), lse + f4(bh * tq + i0 + r), o + f4(r * hp), load<f32>(mv + f4(r)), load<f32>(lv + f4(r)), hs);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** Floats of `work` the decoding path may take (gemm_workspace_bytes() is at least 970 KB). */
+const ROWS_SCRATCH: i32 = 192 * 1024;
+/** Keys per block of the decoding forward. Each block's softmax sums and output sums are made on
+ *  their own (from zero, relative to the block's max) and then added in block order, so a block is
+ *  also the unit a split over the keys hands to a thread (attention_rows_split): small, so that a
+ *  short context still splits evenly. */
+export const ATTN_ROWS_BK: i32 = 16;
+const RBK = ATTN_ROWS_BK;
+
+// @ts-ignore: decorator
+@inline function ceil16(x: i32): i32 { return (x + 15) & ~15; }
+
+// The decoding scratch for nr score rows (head-major: row i is head h0 + i / tq, query row
+// i % tq) and nb key blocks, in floats from its base, each part on whole cache lines:
+//   seen (nb): 1 for a block holding a key some row sees (a finite score), else 0 (skipped);
+//   s (nr × ls, ls = nb·RBK): the scores (−∞ for keys a row does not see), then exp(s − m_c);
+//   maxima (nb × nr): each block's row maxima m_c (−∞: the row sees none of its keys);
+//   sums (nb × nr): each block's row sums Σ exp(s − m_c);
+//   acc (blocks × nr × hp): each block's output sums (one thread: one block's, reused).
+// Module globals, set on entry by rows_layout (per instance, so per thread).
+let R_SEEN: usize = 0, R_S: usize = 0, R_MAX: usize = 0, R_SUM: usize = 0, R_ACC: usize = 0;
+let R_NB: i32 = 0, R_LS: i32 = 0, R_NR: i32 = 0, R_HP: i32 = 0, R_ROWSTEP: i32 = 0, R_ACCSTEP: i32 = 0;
+
+/** Sets the decoding scratch's parts from `base` (see above); returns the floats it takes. */
+function rows_layout(base: usize, nr: i32, tk: i32, hs: i32, accBlocks: i32): i32 {
+  R_NB = (tk + RBK - 1) / RBK; R_LS = R_NB * RBK; R_NR = nr; R_HP = ceil8(hs);
+  R_ROWSTEP = ceil16(nr); R_ACCSTEP = ceil16(nr * R_HP);
+  const seen = ceil16(R_NB), s = nr * R_LS, perBlock = R_NB * R_ROWSTEP;
+  R_SEEN = base; R_S = R_SEEN + f4(seen); R_MAX = R_S + f4(s); R_SUM = R_MAX + f4(perBlock); R_ACC = R_SUM + f4(perBlock);
+  return seen + s + 2 * perBlock + accBlocks * R_ACCSTEP;
+}
+
+/**
+ * Pass 1 over key blocks [c0, c1) for heads [h0, h1) of one sequence (qb, kb, mrow: its rows):
+ * every score, scaled and masked (RBK columns a block, −∞ past the last key and for every key of
+ * a block no row sees), each block's seen flag and row maxima.
+ */
+function rows_scores(qb: usize, kb: usize, mrow: usize, rel: usize, tq: i32, tk: i32, hs: i32, ldq: i32, ldk: i32,
+  scale: f32, bias: usize, h0: i32, h1: i32, c0: i32, c1: i32): void {
+  const rows = tq, nr = (h1 - h0) * rows, ls = R_LS, relLd = tq + tk - 1, h4 = hs & ~3, s = R_S;
+  for (let c = c0; c < c1; c++) {
+    const j0 = c * RBK, n = min(RBK, tk - j0), np = RBK, mc = R_MAX + f4(c * R_ROWSTEP);
+    if (!block_sees(0, rows, j0, n) || key_bias(bias, mrow, j0, n, np) == 0) {
+      for (let i = 0; i < nr; i++) { fill_neg_inf(s + f4(i * ls + j0), np); store<f32>(mc + f4(i), -Infinity); }
+      store<f32>(R_SEEN + f4(c), 0);
+      continue;
+    }
+    if (rows == 1 && h4 == hs && h1 - h0 >= 4) {
+      // one key row at a time, four heads at once (four independent sums), the row read in order;
+      // each score mm_nt_rows's dot product
+      for (let j = 0; j < n; j++) {
+        const kj = kb + f4((j0 + j) * ldk);
+        let h = h0;
+        for (; h + 4 <= h1; h += 4) {
+          const ka = kj + f4(h * hs), qa = qb + f4(h * hs), sa = s + f4((h - h0) * ls + j0 + j);
+          const o1 = f4(hs), o2 = f4(2 * hs), o3 = f4(3 * hs);
+          let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+          for (let d = 0; d < hs; d += 4) {
+            const e = f4(d);
+            a0 = madd(v128.load(qa + e), v128.load(ka + e), a0); a1 = madd(v128.load(qa + o1 + e), v128.load(ka + o1 + e), a1);
+            a2 = madd(v128.load(qa + o2 + e), v128.load(ka + o2 + e), a2); a3 = madd(v128.load(qa + o3 + e), v128.load(ka + o3 + e), a3);
+          }
+          store<f32>(sa, hsum(a0)); store<f32>(sa + f4(ls), hsum(a1)); store<f32>(sa + f4(2 * ls), hsum(a2)); store<f32>(sa + f4(3 * ls), hsum(a3));
+        }
+        for (; h < h1; h++) {
+          const kh = kj + f4(h * hs), qh = qb + f4(h * hs);
+          let a0 = f32x4.splat(0);
+          for (let d = 0; d < hs; d += 4) a0 = madd(v128.load(qh + f4(d)), v128.load(kh + f4(d)), a0);
+          store<f32>(s + f4((h - h0) * ls + j0 + j), hsum(a0));
+        }
+      }
+    } else {
+      for (let h = h0; h < h1; h++) {   // head by head, four key rows at a time
+        mm_nt_rows(s + f4((h - h0) * rows * ls + j0), ls, qb + f4(h * hs), ldq, kb + f4(j0 * ldk + h * hs), ldk, rows, hs, n, np);
+      }
+    }
+    let top: f32 = -Infinity;
+    for (let i = 0; i < nr; i++) {
+      const si = s + f4(i * ls + j0), h = h0 + i / rows, r = i % rows;
+      for (let t = n; t < np; t++) store<f32>(si + f4(t), 0);
+      scale_mask_row(si, bias, np, n, scale, r, j0, rel == 0 ? 0 : rel + f4(h * relLd + tq - 1 + j0 - r));
+      const mt = tile_max(si, np);
+      store<f32>(mc + f4(i), mt);
+      top = max(top, mt);
+    }
+    store<f32>(R_SEEN + f4(c), top > -Infinity ? 1 : 0);
+  }
+}
+
+/** p[0 … n) ← −∞. */
+function fill_neg_inf(p: usize, n: i32): void {
+  for (let t = 0; t < n; t++) store<f32>(p + f4(t), -Infinity);
+}
+
+/** Pass 2 over key blocks [c0, c1): p = exp(s − m_c) in place, m_c the block's row max (a row that
+ *  sees none of the block's keys: every p zero), and each block's row sums. */
+function rows_exp(c0: i32, c1: i32): void {
+  for (let c = c0; c < c1; c++) {
+    if (load<f32>(R_SEEN + f4(c)) == 0) continue;
+    const mc = R_MAX + f4(c * R_ROWSTEP), sums = R_SUM + f4(c * R_ROWSTEP);
+    for (let i = 0; i < R_NR; i++) {
+      const m = load<f32>(mc + f4(i)), mvec = f32x4.splat(m), si = R_S + f4(i * R_LS + c * RBK);
+      let sum = f32x4.splat(0);
+      if (m == -Infinity) zero(si, RBK);
+      else for (let t = 0; t < RBK; t += 4) {
+        const e = exp4Nonpos(f32x4.sub(v128.load(si + f4(t)), mvec));
+        v128.store(si + f4(t), e);
+        sum = f32x4.add(sum, e);
+      }
+      store<f32>(sums + f4(i), hsum(sum));
+    }
+  }
+}
+
+/**
+ * Pass 3 over key blocks [c0, c1): each block's output sums, value rows in order, each row's heads
+ * side by side, built from zero in acc (one head: mm_nn_rows, the sums in registers — the same
+ * additions). o ≠ 0 (one thread, the rows' maxima mv known): each block's sums are then folded
+ * into o (nr × hp) and acc is reused; o = 0: they stay in acc's block c.
+ */
+function rows_out(vb: usize, ldv: i32, tq: i32, tk: i32, hs: i32, h0: i32, h1: i32, c0: i32, c1: i32, o: usize, mv: usize): void {
+  const rows = tq, nr = R_NR, hp = R_HP, h4 = hs & ~3, s = R_S, ls = R_LS;
+  for (let c = c0; c < c1; c++) {
+    if (load<f32>(R_SEEN + f4(c)) == 0) continue;
+    const j0 = c * RBK, n = min(RBK, tk - j0), acc = o != 0 ? R_ACC : R_ACC + f4(c * R_ACCSTEP);
+    zero(acc, nr * hp);
+    if (h1 - h0 == 1) mm_nn_rows(acc, hp, s + f4(j0), ls, vb + f4(j0 * ldv + h0 * hs), ldv, rows, n, hs);
+    else for (let j = 0; j < n; j++) {
+      const vj = vb + f4((j0 + j) * ldv);
+      let i = 0;
+      for (let h = h0; h < h1; h++) {
+        const vh = vj + f4(h * hs);
+        for (let r = 0; r < rows; r++, i++) {
+          const x = v128.load32_splat(s + f4(i * ls + j0 + j)), ai = acc + f4(i * hp);
+          let t = 0;
+          for (; t + 16 <= h4; t += 16) {   // four vectors a step: the same multiply-add per column
+            const a = ai + f4(t), w = vh + f4(t);
+            v128.store(a, madd(x, v128.load(w), v128.load(a)));
+            v128.store(a, madd(x, v128.load(w, 16), v128.load(a, 16)), 16);
+            v128.store(a, madd(x, v128.load(w, 32), v128.load(a, 32)), 32);
+            v128.store(a, madd(x, v128.load(w, 48), v128.load(a, 48)), 48);
+          }
+          for (; t < h4; t += 4) v128.store(ai + f4(t), madd(x, v128.load(vh + f4(t)), v128.load(ai + f4(t))));
+          if (t < hs) v128.store(ai + f4(t), madd(x, load_part(vh + f4(t), hs - t), v128.load(ai + f4(t))));
+        }
+      }
+    }
+    if (o != 0) fold_block(o, acc, c, mv);
+  }
+}
+
+/** Block c's weight for row i: exp(m_c − m), m the row's max over all blocks (0 where the row sees none of the block's keys). */
+// @ts-ignore: decorator
+@inline function block_weight(c: i32, i: i32, m: f32): f32 {
+  const mc = load<f32>(R_MAX + f4(c * R_ROWSTEP + i));
+  return mc == -Infinity ? 0 : exp1Nonpos(mc - m);
+}
+
+/** o (nr × hp) += block c's output sums acc (nr × hp), each row's weighted by block_weight. */
+function fold_block(o: usize, acc: usize, c: i32, mv: usize): void {
+  for (let i = 0; i < R_NR; i++) {
+    const w = f32x4.splat(block_weight(c, i, load<f32>(mv + f4(i)))), oi = o + f4(i * R_HP), ai = acc + f4(i * R_HP);
+    for (let t = 0; t < R_HP; t += 4) v128.store(oi + f4(t), madd(v128.load(ai + f4(t)), w, v128.load(oi + f4(t))));
+  }
+}
+
+/** mv[i] ← row i's max over the blocks' maxima (−∞: the row sees no key). */
+function rows_max(mv: usize): void {
+  for (let i = 0; i < R_NR; i++) {
+    let m: f32 = -Infinity;
+    for (let c = 0; c < R_NB; c++) m = max(m, load<f32>(R_MAX + f4(c * R_ROWSTEP + i)));
+    store<f32>(mv + f4(i), m);
+  }
+}
+
+/** Each row's result from its output sums o (nr × hp) and max mv[i]: its sum l adds the seen
+ *  blocks' row sums, weighted, in block order. y and lse of the heads [h0, h1) of one sequence
+ *  (yb, lseb: its rows). */
+function rows_finish(yb: usize, lseb: usize, ldy: i32, tq: i32, hs: i32, h0: i32, o: usize, mv: usize): void {
+  for (let i = 0; i < R_NR; i++) {
+    const m = load<f32>(mv + f4(i));
+    let l: f32 = 0;
+    for (let c = 0; c < R_NB; c++) if (load<f32>(R_SEEN + f4(c)) != 0) l += load<f32>(R_SUM + f4(c * R_ROWSTEP + i)) * block_weight(c, i, m);
+    const h = h0 + i / tq, r = i % tq;
+    finish_row(yb + f4(r * ldy + h * hs), lseb + f4(h * tq + r), o + f4(i * R_HP), m, l, hs);
+  }
+}
+
+/**
+ * The forward for decoding (tq < 4: one query block per head) in three passes over the keys
+ * instead of the online softmax: every score (K read once), each block's row max and exp(s − m_c)
+ * with its sum, then the output (V read once), each block's sums weighted by exp(m_c − m) as they
+ * are added. The heads of a sequence go together as far as the scratch holds them (GPT-2's 12
+ * heads of 64 up to about 13,800 keys), each key row of K, then of V, read once in storage order
+ * for all of them: from memory that ran at 20 GB/s where one strided pass per head, or K and V
+ * blocks alternating, ran at 14–16 (GPT-2's 12 heads of 64, one thread, context 150–930; the plain
+ * read 29). A part of a sequence (threads split heads) goes head by head. Every sum is per head
+ * and per key block, so the bits depend neither on the grouping nor on a split of the keys
+ * (attention_rows_split): each score is mm_nt_rows's dot product, each block's sums are built
+ * key by key from zero, and a row's blocks are added in block order. Returns false, having done
+ * nothing, when one head's scratch does not fit (the online path runs instead).
+ */
+function forward_rows(y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, rel: usize,
+  tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32, bsq: i32, bsk: i32, bsv: i32, bsy: i32,
+  maskLd: i32, scale: f32, work: usize, u0: i32, u1: i32): bool {
+  const hp = ceil8(hs), bias = work, base = work + f4(RBK);
+  let group = nHead;   // the most heads whose scratch fits
+  while (group > 0 && rows_work(group * tq, tk, hs) > ROWS_SCRATCH) group = group * 3 / 4;
+  if (group == 0) return false;
+  for (let b = u0 / nHead; b * nHead < u1; b++) {
+    const a0 = max(u0, b * nHead) - b * nHead, a1 = min(u1, (b + 1) * nHead) - b * nHead;
+    const step = a0 == 0 && a1 == nHead ? group : 1;
+    const qb = q + f4(b * bsq), kb = k + f4(b * bsk), vb = v + f4(b * bsv), mrow: usize = mask == 0 ? 0 : mask + f4(b * maskLd);
+    for (let h0 = a0; h0 < a1; h0 += step) {
+      const h1 = min(a1, h0 + step), nr = (h1 - h0) * tq;
+      const mv = base + f4(rows_layout(base, nr, tk, hs, 1)), o = mv + f4(ceil16(nr));
+      rows_scores(qb, kb, mrow, rel, tq, tk, hs, ldq, ldk, scale, bias, h0, h1, 0, R_NB);
+      rows_max(mv);
+      rows_exp(0, R_NB);
+      zero(o, nr * hp);
+      rows_out(vb, ldv, tq, tk, hs, h0, h1, 0, R_NB, o, mv);
+      rows_finish(y + f4(b * bsy), lse + f4(b * nHead * tq), ldy, tq, hs, h0, o, mv);
+    }
+  }
+  return true;
+}
+
+/** Floats of `work` forward_rows needs for heads of nr score rows in all: the key bias, the scratch, the rows' maxima and output sums. */
+function rows_work(nr: i32, tk: i32, hs: i32): i32 {
+  return RBK + rows_layout(0, nr, tk, hs, 1) + ceil16(nr) + nr * ceil8(hs);
+}
+
+/**
+ * Bytes of the shared scratch attention_rows_split takes for one sequence's tq rows of nHead heads
+ * over tk keys; 0 where attention_fused_forward would not take the decoding path (tq ≥ 4, or one
+ * head's scratch does not fit), whose bits the split must give.
+ */
+export function attention_split_bytes(tq: i32, tk: i32, nHead: i32, hs: i32): i32 {
+  if (tq >= 4 || rows_work(tq, tk, hs) > ROWS_SCRATCH) return 0;
+  return 4 * rows_layout(0, nHead * tq, tk, hs, (tk + RBK - 1) / RBK);
+}
+
+/**
+ * Decoding attention (tq < 4 rows) for one sequence, split over its keys in two stages on a
+ * scratch `sh` shared by the threads (attention_split_bytes):
+ *   stage 0, key blocks [c0, c1) (tasks in any order, on any thread): the blocks' scores, row
+ *     maxima, softmax sums and output sums (the three passes, each block's kept apart);
+ *   stage 1 (one call, after every task of stage 0): each row's max, its blocks' sums weighted and
+ *     added in block order, y and lse.
+ * The same bits as attention_fused_forward. Pointers are the sequence's (y, q, k, v, mask: its
+ * first row; lse: its first head), rel the whole bias (nHead, tq + tk − 1) or 0; the pattern as
+ * attention_fused_forward's. Per thread, the workspace holds a block's key bias and (stage 1) the
+ * rows' maxima and output sums. Each thread reads whole rows of K, then of V, for its blocks: a
+ * split by heads had each thread read a strip of every row, slower from memory than one thread.
+ */
+export function attention_rows_split(stage: i32, sh: usize, y: usize, lse: usize, q: usize, k: usize, v: usize, mask: usize, rel: usize,
+  tq: i32, tk: i32, nHead: i32, hs: i32, ldq: i32, ldk: i32, ldv: i32, ldy: i32, scale: f32, flags: i32, window: i32, globals: i32,
+  work: usize, c0: i32, c1: i32): void {
+  const nr = nHead * tq;
+  rows_layout(sh, nr, tk, hs, (tk + RBK - 1) / RBK);
+  if (stage == 0) {
+    set_pattern(flags, window, globals, tq, tk);
+    rows_scores(q, k, mask, rel, tq, tk, hs, ldq, ldk, scale, work, 0, nHead, c0, c1);
+    rows_exp(c0, c1);
+    rows_out(v, ldv, tq, tk, hs, 0, nHead, c0, c1, 0, 0);
+    return;
+  }
+  const mv = work, o = mv + f4(ceil16(nr));
+  rows_max(mv);
+  zero(o, nr * R_HP);
+  for (let c = 0; c < R_NB; c++) if (load<f32>(R_SEEN + f4(c)) != 0) fold_block(o, R_ACC + f4(c * R_ACCSTEP), c, mv);
+  rows_finish(y, lse, ldy, tq, hs, 0, o, mv);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,6 @@ export { gemm_f16_f32, gemm_bf16_f32 } from "./quant_half";
 export { rmsnorm_forward, rmsnorm_backward, rmsnorm_backward_params } from "./rmsnorm";
 export { swiglu_forward, swiglu_backward, geglu_forward, geglu_backward } from "./swiglu";
 export { rope_forward, rope_backward } from "./rope";
-export { attention_fused_forward, attention_fused_backward, attention_fused_probs, ATTN_BQ, ATTN_BK, ATTN_MAX_HS } from "./attention";
+export { attention_fused_forward, attention_fused_backward, attention_fused_probs, attention_rows_split, attention_split_bytes, ATTN_BQ, ATTN_BK, ATTN_ROWS_BK, ATTN_MAX_HS } from "./attention";
 export { relbias_forward, relbias_backward } from "./relbias";
 export { pack_bf16, unpack_bf16 } from "./convert";

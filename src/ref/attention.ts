@@ -63,6 +63,88 @@ export function attentionFusedForward(y: Floats, lse: Floats, q: Floats, k: Floa
   }
 }
 
+/** Keys per block of the decoding forward: assembly/attention.ts's ATTN_ROWS_BK. */
+export const ATTN_ROWS_BK = 16;
+
+/**
+ * The parts of assembly/attention.ts's decoding scratch (rows_layout), in floats from its base,
+ * for nr score rows over tk keys and a head size hs, with every block's output sums.
+ */
+export function rowsSplitLayout(nr: number, tk: number, hs: number) {
+  const c16 = (x: number) => (x + 15) & ~15;
+  const nb = Math.ceil(tk / ATTN_ROWS_BK), ls = nb * ATTN_ROWS_BK, hp = (hs + 7) & ~7, rowStep = c16(nr), accStep = c16(nr * hp);
+  const s = c16(nb), max = s + nr * ls, sum = max + nb * rowStep, acc = sum + nb * rowStep;
+  return { nb, ls, hp, rowStep, accStep, seen: 0, s, max, sum, acc, floats: acc + nb * accStep };
+}
+
+/**
+ * One stage of decoding attention split over the keys, as attention_rows_split, on the shared
+ * scratch `sh` laid out as rowsSplitLayout. Stage 0 (key blocks [c0, c1)) writes each block's
+ * scores s (every block ATTN_ROWS_BK columns, −∞ where a row does not see the key), seen flag (a
+ * finite score), row maxima m_c, then p = exp(s − m_c) in place of s (0 where m_c = −∞), the row
+ * sums Σ p and the output sums Σ p·v (hp columns, hs … hp − 1 zero). Stage 1 weighs each seen
+ * block by exp(m_c − m) (m: the row's max) and writes y = Σ output sums / Σ row sums and
+ * lse = m + ln Σ (y = 0 and lse = +∞ for a row that sees no key). Pointers are one sequence's, as
+ * the kernel's; f64 sums stored as f32.
+ * @example attentionRowsSplit(0, sh, y, lse, q, k, v, null, null, 1, 40, 2, 8, 16, 16, 16, 16, 0.35, 1, 0, 0, 0, 3)
+ */
+export function attentionRowsSplit(stage: number, sh: Floats, y: Floats, lse: Floats, q: Floats, k: Floats, v: Floats,
+  mask: Int32Array | null, rel: Floats | null, tq: number, tk: number, nHead: number, hs: number, ldq: number, ldk: number,
+  ldv: number, ldy: number, scale: number, flags: number, window: number, globals: number, c0: number, c1: number): void {
+  const nr = nHead * tq, L = rowsSplitLayout(nr, tk, hs), BK = ATTN_ROWS_BK, relLd = tq + tk - 1;
+  const sAt = (i: number, j: number) => L.s + i * L.ls + j;
+  if (stage === 0) {
+    for (let c = c0; c < c1; c++) {
+      let seen = false;
+      for (let i = 0; i < nr; i++) {
+        const h = Math.floor(i / tq), r = i % tq, sees = keyVisible(mask, 0, r, tq, tk, flags, window, globals);
+        let m = -Infinity;
+        for (let j = c * BK; j < (c + 1) * BK; j++) {
+          let s = -Infinity;
+          if (sees(j)) {
+            let dot = 0;
+            for (let d = 0; d < hs; d++) dot += q[r * ldq + h * hs + d]! * k[j * ldk + h * hs + d]!;
+            s = scale * dot + (rel ? rel[h * relLd + j - r + tq - 1]! : 0);
+          }
+          sh[sAt(i, j)] = s;
+          m = Math.max(m, sh[sAt(i, j)]!);
+        }
+        sh[L.max + c * L.rowStep + i] = m;
+        seen ||= m > -Infinity;
+      }
+      sh[L.seen + c] = seen ? 1 : 0;
+      if (!seen) continue;
+      for (let i = 0; i < nr; i++) {
+        const h = Math.floor(i / tq), m = sh[L.max + c * L.rowStep + i]!, acc = new Float64Array(L.hp);
+        let sum = 0;
+        for (let j = c * BK; j < (c + 1) * BK; j++) {
+          sh[sAt(i, j)] = m === -Infinity ? 0 : Math.exp(sh[sAt(i, j)]! - m);
+          const p = sh[sAt(i, j)]!;
+          sum += p;
+          if (p !== 0) for (let d = 0; d < hs; d++) acc[d]! += p * v[j * ldv + h * hs + d]!;
+        }
+        sh[L.sum + c * L.rowStep + i] = sum;
+        sh.set(acc, L.acc + c * L.accStep + i * L.hp);
+      }
+    }
+    return;
+  }
+  for (let i = 0; i < nr; i++) {
+    const h = Math.floor(i / tq), r = i % tq, o = new Float64Array(hs);
+    let m = -Infinity, l = 0;
+    for (let c = 0; c < L.nb; c++) m = Math.max(m, sh[L.max + c * L.rowStep + i]!);
+    for (let c = 0; c < L.nb; c++) {
+      const mc = sh[L.max + c * L.rowStep + i]!;
+      if (sh[L.seen + c] === 0 || mc === -Infinity) continue;
+      const w = Math.exp(mc - m);
+      l += w * sh[L.sum + c * L.rowStep + i]!;
+      for (let d = 0; d < hs; d++) o[d]! += w * sh[L.acc + c * L.accStep + i * L.hp + d]!;
+    }
+    for (let d = 0; d < hs; d++) y[r * ldy + h * hs + d] = l > 0 ? o[d]! / l : 0;
+    lse[h * tq + r] = l > 0 ? m + Math.log(l) : Infinity;
+  }
+}
+
 /**
  * Gradients of attentionFusedForward for heads [u0, u1) of B·NH: dq, dk, dv (null: not wanted)
  * written, or added to where flags bit 1 / 2 / 3 is set; drel (B·NH, tq + tk − 1), unless null,

@@ -3,7 +3,7 @@
 // The manifest drives the JS fallback backend, the ABI test and the benchmarks.
 import { gemmF32, gemmBlockF32, gemmBatchedF32, gemvChunksF32, gemvSumF32, packWeightF32, gemmPackedF32, gemmGeluF32 } from '../ref/gemm.js';
 import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.js';
-import { attentionFusedForward, attentionFusedBackward, attentionFusedProbs } from '../ref/attention.js';
+import { attentionFusedForward, attentionFusedBackward, attentionFusedProbs, attentionRowsSplit } from '../ref/attention.js';
 import { layernormForward, layernormBackward, layernormBackwardParams } from '../ref/layernorm.js';
 import { geluForward, geluBackward, geluErfForward, geluErfBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
 import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
@@ -37,6 +37,9 @@ export interface Kernels {
   attention_fused_forward(y: Ptr, lse: Ptr, q: Ptr, k: Ptr, v: Ptr, mask: Ptr, rel: Ptr, tq: number, tk: number, nHead: number, hs: number,
     ldq: number, ldk: number, ldv: number, ldy: number, bsq: number, bsk: number, bsv: number, bsy: number, maskLd: number,
     scale: number, flags: number, window: number, globals: number, work: Ptr, u0: number, u1: number): void;
+  attention_rows_split(stage: number, sh: Ptr, y: Ptr, lse: Ptr, q: Ptr, k: Ptr, v: Ptr, mask: Ptr, rel: Ptr, tq: number, tk: number, nHead: number, hs: number,
+    ldq: number, ldk: number, ldv: number, ldy: number, scale: number, flags: number, window: number, globals: number, work: Ptr,
+    c0: number, c1: number): void;
   attention_fused_backward(dq: Ptr, dk: Ptr, dv: Ptr, drel: Ptr, dy: Ptr, y: Ptr, lse: Ptr, q: Ptr, k: Ptr, v: Ptr, mask: Ptr, rel: Ptr,
     tq: number, tk: number, nHead: number, hs: number, ldq: number, ldk: number, ldv: number, ldy: number,
     bsq: number, bsk: number, bsv: number, bsy: number, maskLd: number, scale: number, flags: number, window: number, globals: number, work: Ptr, u0: number, u1: number): void;
@@ -100,6 +103,8 @@ export interface ModuleExports extends Kernels {
   gemm_small_path(m: number, k: number, flags: number): number;
   /** Bytes quant_rows_q8 writes for m rows of K values. */
   quant_rows_bytes(m: number, k: number): number;
+  /** Bytes of attention_rows_split's shared scratch (0: the one-thread forward would not take the decoding path). */
+  attention_split_bytes(tq: number, tk: number, nHead: number, hs: number): number;
 }
 
 export type KernelName = keyof Kernels;
@@ -134,6 +139,7 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   attention_fused_forward:  { family: 'attention', args: 'fffffNoiiiiiiiiiiiiixiiiwii', ref: attentionFusedForward },
   attention_fused_backward: { family: 'attention', args: 'ooooffffffNoiiiiiiiiiiiiixiiiwii', ref: attentionFusedBackward },
   attention_fused_probs:    { family: 'attention', args: 'ffffNoiiiiiiiiixiiiwii', ref: attentionFusedProbs },
+  attention_rows_split:     { family: 'attention', args: 'iffffffNoiiiiiiiixiiiwii', ref: attentionRowsSplit },
   layernorm_forward:     { family: 'layernorm',    args: 'ffffffiix',          ref: layernormForward },
   layernorm_backward:    { family: 'layernorm',    args: 'foofffffii',         ref: layernormBackward },
   layernorm_backward_params: { family: 'layernorm', args: 'ffffffiii',        ref: layernormBackwardParams },

@@ -7,12 +7,13 @@
 // over the rows in order as in one call. Products on quantized / half-precision weights are split
 // into bands of whole slivers (every output computed alike whatever the band; int8's rows of X
 // quantized once, on the caller, before the bands), their pack kernels into sliver ranges; fused attention into ranges of its independent units (forward: blocks of
-// query rows of one head; backward: whole heads); f32 ↔ bf16 conversions as flat kernels. Not split: sumsq (one f64 sum) and the
+// query rows of one head; backward: whole heads), one sequence's decoding into ranges of its key blocks
+// (then their merge on the caller); f32 ↔ bf16 conversions as flat kernels. Not split: sumsq (one f64 sum) and the
 // index-hashed dropout.
 // Calls too small to pay for waking the workers run on the caller; the limits are measured.
 import type { Kernels, KernelName, ModuleExports } from './abi.js';
 import type { WorkerPool } from './pool.js';
-import { ATTN_BQ } from '../ref/attention.js';
+import { ATTN_BQ, ATTN_ROWS_BK } from '../ref/attention.js';
 
 /**
  * Smallest calls worth splitting, and the least work per task: GEMM in flops (2·M·N·K), row-wise
@@ -51,6 +52,8 @@ const GEMM_TASKS_PER_THREAD = 2;
  *  Measured on GPT-2-small decode, 2 threads (best of 3, ms/token): 1 band 19.7, 2 16.7, 4 15.7,
  *  8 15.3, 16 16.9. */
 const BANDS_PER_THREAD = 4;
+/** Key ranges per thread of decoding attention split over its keys. */
+const KEY_TASKS_PER_THREAD = 1;
 /** Flat kernels split at multiples of this many elements (a multiple of every vector loop's step). */
 const GRAIN = 64;
 
@@ -239,6 +242,8 @@ interface GemmShape {
   smallPath(m: number, k: number, flags: number): boolean;
   /** Bytes quant_rows_q8 writes for m rows of K values. */
   quantRowsBytes(m: number, k: number): number;
+  /** Bytes of attention_rows_split's shared scratch (0: not the decoding path). */
+  splitBytes(tq: number, tk: number, nHead: number, hs: number): number;
   /** Scratch for chunk sums and quantized rows: byte address and size (owned by the runtime, used by one call at a time). */
   scratch: number;
   scratchBytes: number;
@@ -318,12 +323,40 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
     for (const t of bands) t[16] = g.scratch;
     return [{ fn: 'quant_rows_q8', tasks: [[g.scratch, a[1]!, m, k, a[8]!]] }, { fn: name, tasks: bands }];
   }
+  if (name === 'attention_fused_forward') {
+    const split = keySplit(g, a, threads);
+    if (split) return split;
+  }
   if (name === 'gemm_f32' && a[4] === 1 && 2 * a[5]! * a[6]! >= SPLIT_LIMITS.gemmMinFlops) {
     const chunked = gemvPlan(g, a, threads);
     if (chunked) return chunked;
   }
   const one = plan1(g, name, a, threads);
   return one ? [one] : null;
+}
+
+/**
+ * Decoding attention over one sequence (tq < 4, all its heads): its key blocks split across the
+ * threads (attention_rows_split stage 0: each block's scores, softmax sums and output sums on the
+ * shared scratch), then their merge on the caller (stage 1), instead of its heads: every thread
+ * reads whole rows of K and V, contiguous, where a split by heads had each read a strip of every
+ * row (slower from memory than one thread). Same bits as one thread. Null when it does not apply.
+ */
+function keySplit(g: GemmShape, a: number[], threads: number): Plan[] | null {
+  const [tq, tk, nHead, hs] = a.slice(7, 11) as [number, number, number, number];
+  const u0 = a[25]!, u1 = a[26]!, nb = Math.ceil(tk / ATTN_ROWS_BK);
+  if (tq >= 4 || u1 - u0 !== nHead || u0 % nHead !== 0 || nb < 2 || 8 * tk * nHead * hs < SPLIT_LIMITS.rowwiseMinBytes) return null;
+  const bytes = g.splitBytes(tq, tk, nHead, hs);
+  if (bytes === 0 || bytes > g.scratchBytes) return null;
+  const b = u0 / nHead, at = (ptr: number, stride: number) => ptr + 4 * b * stride;
+  const [y, lse, q, k, v, mask, rel] = a as [number, number, number, number, number, number, number];
+  const [ldq, ldk, ldv, ldy, bsq, bsk, bsv, bsy, maskLd, scale, flags, window, globals, work] = a.slice(11, 25) as number[];
+  const call = [g.scratch, at(y, bsy!), at(lse, nHead * tq), at(q, bsq!), at(k, bsk!), at(v, bsv!), mask ? at(mask, maskLd!) : 0, rel,
+    tq, tk, nHead, hs, ldq!, ldk!, ldv!, ldy!, scale!, flags!, window!, globals!, work!];
+  return [
+    { fn: 'attention_rows_split', tasks: ranges(nb, 1, Math.min(nb, threads * KEY_TASKS_PER_THREAD)).map(([c0, c1]) => [0, ...call, c0, c1]) },
+    { fn: 'attention_rows_split', tasks: [[1, ...call, 0, nb]] },
+  ];
 }
 
 /**
@@ -428,6 +461,7 @@ export function threadedKernels(exports: ModuleExports, pool: WorkerPool, names:
     mr: constant('GEMM_MR'), nr: constant('GEMM_NR'), kc: constant('GEMM_GEMV_KC'), smallM: constant('GEMM_SMALL_M'),
     smallPath: (m, k, flags) => exports.gemm_small_path(m, k, flags) === 1,
     quantRowsBytes: (m, k) => exports.quant_rows_bytes(m, k),
+    splitBytes: (tq, tk, nHead, hs) => exports.attention_split_bytes(tq, tk, nHead, hs),
     scratch: scratch.ptr, scratchBytes: scratch.bytes,
   };
   const index = new Map(names.map((n, i) => [n, i]));

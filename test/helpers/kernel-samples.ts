@@ -24,6 +24,9 @@ export const SAMPLES: Record<KernelName, number[]> = {
   attention_fused_forward:  [5, 6, 2, 3, 7, 8, 6, 9, 40, 50, 40, 50, 6, 0.5, 1, 2, 1, 0, 4],
   attention_fused_backward: [5, 6, 2, 3, 7, 8, 6, 9, 40, 50, 40, 50, 6, 0.5, 11, 2, 1, 0, 4],
   attention_fused_probs:    [5, 6, 2, 3, 7, 8, 40, 50, 6, 0.5, 1, 2, 1, 0, 4],   // tq tk nHead hs ldq ldk bsq bsk maskLd scale flags window globals u0 u1
+  // stage tq tk nHead hs ldq ldk ldv ldy scale flags window globals c0 c1: stage 0 over all three key blocks of 16, causal with a
+  // window of 2 and 1 global key (the middle block unseen), masked keys, a relative bias
+  attention_rows_split:     [0, 2, 40, 2, 3, 7, 8, 6, 9, 0.5, 1, 2, 1, 0, 3],
   softmax_backward:   [6, 10, 0.5],
   layernorm_forward:  [6, 12, 1e-5],
   layernorm_backward: [6, 12],

@@ -13,7 +13,9 @@
 //    the rounding of s − m (|s − m|·u) and exp4Nonpos's relative 3.1u: δp_ij ≤ e_ij + e_i* + (|s − m| + 5)u;
 //  - the sum l of a row over nt key blocks: 4 lanes of ≤ BK/4 terms, + hsum, + one rescale per block:
 //    relative (BK/4 + 3 + 3·nt)u; the output accumulator Σ p·v: (BK + 3 + 3·nt)u relative to Σ p|v|
-//    (decoding, Tq < 4, takes the exact max first: no rescale, the same blocks, within these bounds);
+//    (decoding, Tq < 4: blocks of ATTN_ROWS_BK = 16 keys, each with its own max m_c, its sums weighted by
+//    exp(m_c − m) when added in block order — one rescale per block, as the online path, and exp(s − m_c)·exp(m_c − m)
+//    rounds its two arguments by (|s − m_c| + |m_c − m|)u = |s − m|u: the same bounds with 16 for BK and its nt);
 //  - y = O/l: a common relative error of the p's cancels except for its spread: ≤ 2·max δp·max|v|, plus the
 //    sums' errors and the final division (2u|y|). lse = m + ln l errs by e_i* + (BK/4 + 6 + 3·nt)u (|ln l| ≤ 1e3u·…: bounded by u·|lse| + u·ln l).
 //  - backward: P = exp(s − lse) errs by δP ≤ e_ij + Δlse_i + (|s − lse| + 5)u; dP = dy·v and delta = dy·y in f32
@@ -23,7 +25,7 @@ import { describe, expect, it } from 'vitest';
 import { harness, put, putIds, VARIANTS, type Harness } from '../helpers/harness';
 import { expectClose } from '../helpers/compare';
 import { rng, U32 } from '../helpers/rowwise-compare';
-import { attentionFusedBackward, attentionFusedForward, attentionFusedProbs, ATTN_BQ, keyVisible } from '../../src/ref/attention';
+import { attentionFusedBackward, attentionFusedForward, attentionFusedProbs, attentionRowsSplit, rowsSplitLayout, ATTN_BQ, ATTN_ROWS_BK, keyVisible } from '../../src/ref/attention';
 
 const BK = 64;
 const u = U32;
@@ -106,10 +108,17 @@ function bounds(c: Case, d: Data, yExact: Float64Array, lseExact: Float64Array) 
       const row = (b * nHead + h) * tq + i;
       if (js.length === 0) continue;                         // y = 0 and lse = +∞ exactly
       const m = Math.max(...s), eMax = Math.max(...e), l = s.reduce((a, x) => a + Math.exp(x - m), 0);
-      const nt = new Set(js.map((j) => Math.floor(j / BK))).size;
+      // the sums' terms in units of u: over blocks of blk keys, nt of them holding a key the row sees
+      const terms = (blk: number) => {
+        const nt = new Set(js.map((j) => Math.floor(j / blk))).size;
+        return { l: blk / 4 + 6 + 3 * nt, acc: blk + 3 + 3 * nt, y: blk / 4 + 5 + 3 * nt };
+      };
+      // decoding (Tq < 4) takes blocks of ATTN_ROWS_BK, or the online path's BK where its scratch does not fit: the larger bound
+      const t64 = terms(BK), t16 = tq < 4 ? terms(ATTN_ROWS_BK) : t64;
+      const T = { l: Math.max(t64.l, t16.l), acc: Math.max(t64.acc, t16.acc), y: Math.max(t64.y, t16.y) };
       const dp = s.map((x, t) => e[t]! + eMax + (Math.abs(x - m) + 5) * u);
       const dpMax = Math.max(...dp);
-      const dLse = eMax + (BK / 4 + 6 + 3 * nt) * u + u * Math.abs(lseExact[row]!);
+      const dLse = eMax + T.l * u + u * Math.abs(lseExact[row]!);
       lseB[row] = dLse;
       const P = s.map((x) => Math.exp(x - m) / l);
       // delta = Σ dy·y and its error (dy·y products, y's own error)
@@ -118,7 +127,7 @@ function bounds(c: Case, d: Data, yExact: Float64Array, lseExact: Float64Array) 
         let maxV = 0, meanAbsV = 0;
         js.forEach((j, t) => { const x = Math.abs(d.v[ix(vv, b, j, h, cc)]!); maxV = Math.max(maxV, x); meanAbsV += P[t]! * x; });
         const yi = yExact[ix(vy, b, i, h, cc)]!;
-        const err = 2 * dpMax * maxV + (BK + 3 + 3 * nt) * u * meanAbsV + (BK / 4 + 5 + 3 * nt) * u * Math.abs(yi);
+        const err = 2 * dpMax * maxV + T.acc * u * meanAbsV + T.y * u * Math.abs(yi);
         yB[ix(vy, b, i, h, cc)] = err;
         const g = d.dy[ix(vy, b, i, h, cc)]!;
         delta += g * yi; deltaAbs += Math.abs(g * yi); deltaErr += Math.abs(g) * err;
@@ -256,6 +265,25 @@ const DECODE_SPLITS: Case[] = [
   { B: 3, tq: 2, tk: 130, nHead: 5, hs: 12, causal: false, mask: 'rows', rel: true, window: 50, globals: 2 },
 ];
 
+/** Decoding cases for the split over the keys: GPT-2's heads (four at once), two and three rows (head by
+ *  head), one head (its sums in registers), a sequence fully masked, a window leaving middle blocks unseen,
+ *  a last block of one key. */
+const KEY_SPLITS: Case[] = [
+  { B: 2, tq: 1, tk: 150, nHead: 12, hs: 64, causal: true, mask: 'rows', pad: 1 },
+  { B: 1, tq: 2, tk: 130, nHead: 5, hs: 12, causal: false, mask: 'rows', rel: true, window: 50, globals: 2 },
+  { B: 2, tq: 3, tk: 45, nHead: 1, hs: 7, causal: true, mask: 'rows', empty: true, vPad: 3 },
+  { B: 1, tq: 1, tk: 200, nHead: 6, hs: 16, causal: true, mask: 'none', window: 40, globals: 1, rel: true },
+  { B: 1, tq: 1, tk: 17, nHead: 4, hs: 36, causal: true, mask: 'shared' },
+];
+
+/** [c0, c1) ranges cutting nb blocks into `tasks` non-empty parts at random places. */
+function cuts(nb: number, tasks: number, r: ReturnType<typeof rng>): [number, number][] {
+  const at = new Set<number>();
+  while (at.size < tasks - 1) at.add(1 + Math.floor(r.uniform() * (nb - 1)));
+  const ends = [0, ...[...at].sort((a, b) => a - b), nb];
+  return ends.slice(1).map((e, i) => [ends[i]!, e]);
+}
+
 describe.each(VARIANTS)('fused attention %s', (variant) => {
   it('forward and backward match the twin within the derived bounds', () => {
     const h = harness(variant);
@@ -289,6 +317,54 @@ describe.each(VARIANTS)('fused attention %s', (variant) => {
       for (const parts of splits) {
         const got = run(parts);
         got.forEach((x, i) => { if (!Object.is(x, whole[i])) throw new Error(`${variant} split case ${n} (${JSON.stringify(parts.slice(0, 3))}…): value ${i} ${x} vs ${whole[i]} in one call (C = ${C})`); });
+      }
+    });
+  });
+
+  it('decoding split over the keys (attention_rows_split: key blocks in any ranges and order on a shared scratch, then their merge) gives the one-thread call\'s bits; the twin\'s stages are within the derived bounds', () => {
+    const h = harness(variant);
+    KEY_SPLITS.forEach((c, n) => {
+      const d = makeData(c, 400 + n), r = rng(500 + n);
+      const { B, tq, tk, nHead, hs } = c, units = B * nHead, nb = Math.ceil(tk / ATTN_ROWS_BK), scale = 1 / Math.sqrt(hs);
+      const pattern = [c.causal ? 1 : 0, c.window ?? 0, c.globals ?? 0] as const;
+      const strides = [d.vq.ld, d.vk.ld, d.vv.ld, d.vy.ld, d.vq.bs, d.vk.bs, d.vv.bs, d.vy.bs] as const;
+      h.reset();
+      const pq = put(h, d.q), pk = put(h, d.k), pv = put(h, d.v), pm = d.mask ? putIds(h, d.mask) : 0, prel = d.rel ? put(h, d.rel) : 0;
+      const py = put(h, new Float32Array(d.vy.size).fill(NaN)), plse = put(h, new Float32Array(units * tq).fill(NaN));
+      const outputs = () => [...h.f32(py, d.vy.size), ...h.f32(plse, units * tq)];
+      h.k.attention_fused_forward!(py, plse, pq + 4 * d.vq.at, pk + 4 * d.vk.at, pv + 4 * d.vv.at, pm, prel, tq, tk, nHead, hs, ...strides,
+        d.maskLd, scale, ...pattern, h.rt.gemmWork, 0, units);
+      const whole = outputs();
+      const yExact = new Float64Array(d.vy.size), lseExact = new Float64Array(units * tq);
+      attentionFusedForward(yExact, lseExact, d.q.subarray(d.vq.at), d.k.subarray(d.vk.at), d.v.subarray(d.vv.at), d.mask, d.rel, tq, tk, nHead, hs,
+        ...strides, d.maskLd, scale, ...pattern, 0, units);
+      const bnd = bounds(c, d, yExact, lseExact);
+      const bytes = h.k.attention_split_bytes!(tq, tk, nHead, hs);
+      expect(bytes, `case ${n}`).toBe(4 * rowsSplitLayout(nHead * tq, tk, hs).floats);
+      for (const tasks of [...new Set([1, 2, 3, nb])].filter((t) => t <= nb)) {
+        const parts = cuts(nb, tasks, r);
+        const sh = put(h, new Float32Array(bytes / 4).fill(NaN));
+        h.f32(py, d.vy.size).fill(NaN); h.f32(plse, units * tq).fill(NaN);
+        const twinY = new Float64Array(d.vy.size), twinLse = new Float64Array(units * tq);
+        for (let b = 0; b < B; b++) {
+          const ptrs = [py + 4 * b * d.vy.bs, plse + 4 * b * nHead * tq, pq + 4 * (d.vq.at + b * d.vq.bs), pk + 4 * (d.vk.at + b * d.vk.bs),
+            pv + 4 * (d.vv.at + b * d.vv.bs), pm ? pm + 4 * b * d.maskLd : 0, prel];
+          const rest = [tq, tk, nHead, hs, d.vq.ld, d.vk.ld, d.vv.ld, d.vy.ld, scale, ...pattern, h.rt.gemmWork];
+          for (const [c0, c1] of [...parts].sort(() => r.uniform() - 0.5)) h.k.attention_rows_split!(0, sh, ...ptrs, ...rest, c0, c1);
+          h.k.attention_rows_split!(1, sh, ...ptrs, ...rest, 0, nb);
+          // the twin's stages on its own scratch, over the same parts
+          const tsh = new Float32Array(bytes / 4).fill(NaN);
+          const seq = (x: Float32Array | Float64Array, at: number) => x.subarray(at);
+          const tw = [seq(twinY, b * d.vy.bs), seq(twinLse, b * nHead * tq), seq(d.q, d.vq.at + b * d.vq.bs), seq(d.k, d.vk.at + b * d.vk.bs),
+            seq(d.v, d.vv.at + b * d.vv.bs), d.mask ? d.mask.subarray(b * d.maskLd) : null, d.rel] as const;
+          const twRest = [tq, tk, nHead, hs, d.vq.ld, d.vk.ld, d.vv.ld, d.vy.ld, scale, ...pattern] as const;
+          for (const [c0, c1] of parts) attentionRowsSplit(0, tsh, ...tw, ...twRest, c0, c1);
+          attentionRowsSplit(1, tsh, ...tw, ...twRest, 0, nb);
+        }
+        const label = `${variant} key split case ${n} in ${tasks} (${JSON.stringify(parts)})`;
+        outputs().forEach((x, i) => { if (!Object.is(x, whole[i])) throw new Error(`${label}: value ${i} ${x} vs ${whole[i]} in one call`); });
+        expectClose(Float32Array.from(twinY), yExact, (i) => bnd.yB[i]!, `${label} twin y`, { cols: nHead * hs });
+        expectClose(Float32Array.from(twinLse), lseExact, (i) => bnd.lseB[i]!, `${label} twin lse`, { cols: tq });
       }
     });
   });

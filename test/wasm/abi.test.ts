@@ -12,7 +12,7 @@ describe('ABI manifest', () => {
   it('lists exactly the kernels the wasm module exports', () => {
     const module = new WebAssembly.Module(readFileSync(new URL('../../build/wasmformer-simd.wasm', import.meta.url)));
     const exported = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
-    const meta = ['heap_base', 'gemm_workspace_bytes', 'gemm_small_path', 'quant_rows_bytes'];
+    const meta = ['heap_base', 'gemm_workspace_bytes', 'gemm_small_path', 'quant_rows_bytes', 'attention_split_bytes'];
     expect(exported.filter((n) => !meta.includes(n)).sort()).toEqual(Object.keys(KERNELS).sort());
   });
 

@@ -10,7 +10,8 @@ import {
   DEFAULT_MAX_THREADS, type Runtime, type Tensor,
 } from '../../src/index.js';
 import { WorkerPool } from '../../src/wasm/pool.js';
-import { setSplitLimits } from '../../src/wasm/parallel.js';
+import { attendFusedForward } from '../../src/ops/attention.js';
+import { plan, setSplitLimits } from '../../src/wasm/parallel.js';
 import { CTL, LAYOUT, MAX_ARGS, POOL_BYTES } from '../../src/wasm/worker-main.js';
 import { startWorkers } from '../../src/wasm/workers.js';
 
@@ -65,6 +66,27 @@ async function onThreads<T>(variant: 'simd' | 'relaxed', f: (rt: Runtime) => T):
   return { results, spread };
 }
 
+describe('decoding attention\'s split plan', () => {
+  it('one sequence: its key blocks over the threads (its pointers, the shared scratch), then their merge; several sequences, or a prefill: by units', () => {
+    const g = { splitBytes: () => 4096, scratch: 1 << 20, scratchBytes: 1 << 22 } as never;
+    const P = 1 << 24;
+    // y lse q k v mask rel  tq tk nHead hs  ldq ldk ldv ldy  bsq bsk bsv bsy  maskLd scale flags window globals work u0 u1: the second of two sequences
+    const args = [P, 2 * P, 3 * P, 4 * P, 5 * P, 6 * P, 0, 1, 150, 12, 64, 2304, 768, 768, 768, 2304, 230400, 230400, 768, 152, 0.125, 1, 0, 0, 7 * P, 12, 24];
+    const stages = plan(g, 'attention_fused_forward', args, 2)!;
+    expect(stages.map((s) => [s.fn, s.tasks.map((t) => t[0])])).toEqual([['attention_rows_split', [0, 0]], ['attention_rows_split', [1]]]);
+    // sh, then y lse q k v mask at sequence 1, rel as given
+    expect(stages[0]!.tasks[0]!.slice(1, 9)).toEqual([1 << 20, P + 4 * 768, 2 * P + 4 * 12, 3 * P + 4 * 2304, 4 * P + 4 * 230400, 5 * P + 4 * 230400, 6 * P + 4 * 152, 0]);
+    expect(stages[0]!.tasks.map((t) => t.slice(-2))).toEqual([[0, 5], [5, 10]]);   // blocks of 16 keys
+    expect(stages[1]!.tasks.map((t) => t.slice(-2))).toEqual([[0, 10]]);
+    // both sequences, four query rows, or too little to read: not split over the keys
+    for (const [at, value] of [[25, 0], [7, 4], [8, 20]] as const) {
+      const other = args.slice();
+      other[at] = value;
+      expect(plan(g, 'attention_fused_forward', other, 2)?.[0]?.fn ?? null, `arg ${at} = ${value}`).not.toBe('attention_rows_split');
+    }
+  });
+});
+
 describe.each(['simd', 'relaxed'] as const)('same bits for 1, 2 and 3 threads (%s)', (variant) => {
   it('every split kernel', async () => {
     // the split rules are under test here, not the sizes where they start to pay: every kind of split runs
@@ -97,6 +119,18 @@ describe.each(['simd', 'relaxed'] as const)('same bits for 1, 2 and 3 threads (%
       const logits = rt.randn([512, 300], { seed: 16 });
       const targets = rt.tensor(Array.from({ length: 512 }, (_, i) => (i * 7) % 300), [512], { dtype: 'i32' });
       out.crossentropy = bits(crossEntropy(rt, logits, targets));
+      // attention over a cache: one sequence decoding (split over its keys; 1 to 3 rows), two (by heads), a prefill (by query blocks)
+      const C = 12 * 64, kc = rt.randn([2, 300, C], { seed: 28 }), vc = rt.randn([2, 300, C], { seed: 29 });
+      const attend = (B: number, Tq: number, Tk: number, seed: number) => {
+        const q = rt.randn([B, Tq, C], { seed }), y = rt.empty([B, Tq, C]), lse = rt.empty([B, 12, Tq]);
+        const view = (t: Tensor, T: number) => ({ t, at: 0, ld: C, batchStride: T * C });
+        attendFusedForward(rt, view(y, Tq), lse, view(q, Tq), view(kc, 300), view(vc, 300), { B, Tq, Tk, nHead: 12, hs: 64, causal: true });
+        return [...bits(y), ...bits(lse)];
+      };
+      out.decodeOne = attend(1, 1, 150, 30);
+      out.decodeThree = attend(1, 3, 299, 31);
+      out.decodeTwo = attend(2, 1, 200, 32);
+      out.prefill = attend(1, 64, 64, 33);
       return out;
     });
     setSplitLimits(limits);
