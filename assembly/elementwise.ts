@@ -136,3 +136,40 @@ export function colsum_f32(out: usize /* (cols) */, inp: usize /* (rows, ld) */,
     for (; j < cols; j++) store<f32>(out + (<usize>j << 2), load<f32>(out + (<usize>j << 2)) + load<f32>(p + (<usize>j << 2)));
   }
 }
+
+/**
+ * out (i32 × 2) ← [the first index of x's largest element (0 when none exceeds −∞), 1 if x holds a
+ * NaN else 0]: greedy decoding's pick from a row of logits without copying it out. NaN elements
+ * take no part in the maximum; ±0 count as equal. Eight lanes each keep their first maximum (a
+ * strict >), then the lanes' maxima meet, ties going to the lowest index: the first maximum of x.
+ */
+export function argmax_f32(out: usize /* i32 (2) */, x: usize /* (n) */, n: i32): void {
+  let m0 = f32x4.splat(-Infinity), m1 = m0, i0 = i32x4.splat(0), i1 = i0, nan = i32x4.splat(0);
+  let at0 = i32x4(0, 1, 2, 3), at1 = i32x4(4, 5, 6, 7);
+  const eight = i32x4.splat(8);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = x + (<usize>i << 2), a = v128.load(p), b = v128.load(p, 16);
+    const ga = f32x4.gt(a, m0), gb = f32x4.gt(b, m1);
+    m0 = v128.bitselect(a, m0, ga); i0 = v128.bitselect(at0, i0, ga);
+    m1 = v128.bitselect(b, m1, gb); i1 = v128.bitselect(at1, i1, gb);
+    nan = v128.or(nan, v128.or(f32x4.ne(a, a), f32x4.ne(b, b)));
+    at0 = i32x4.add(at0, eight); at1 = i32x4.add(at1, eight);
+  }
+  let best = 0, top: f32 = -Infinity;
+  for (let l = 0; l < 8; l++) {   // lane maxima in index order of their first elements; ties: the lower index
+    const v = l < 4 ? f32x4.extract_lane(m0, 0) : f32x4.extract_lane(m1, 0);
+    const vi = l < 4 ? i32x4.extract_lane(i0, 0) : i32x4.extract_lane(i1, 0);
+    if (v > top || (v == top && v > -Infinity && vi < best)) { top = v; best = vi; }
+    if (l < 4) { m0 = v128.shuffle<f32>(m0, m0, 1, 2, 3, 0); i0 = v128.shuffle<i32>(i0, i0, 1, 2, 3, 0); }
+    else { m1 = v128.shuffle<f32>(m1, m1, 1, 2, 3, 0); i1 = v128.shuffle<i32>(i1, i1, 1, 2, 3, 0); }
+  }
+  let bad = v128.any_true(nan) ? 1 : 0;
+  for (; i < n; i++) {   // the tail comes after every lane's element: strictly greater only
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v > top) { top = v; best = i; }
+    if (v != v) bad = 1;
+  }
+  store<i32>(out, best);
+  store<i32>(out, bad, 4);
+}

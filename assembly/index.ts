@@ -8,7 +8,7 @@ export { gemm_f32, gemm_block_f32, gemm_small_path, gemm_batched_f32, gemm_works
 export { softmax_forward, softmax_backward, attention_mask_f32 } from "./softmax";
 export { layernorm_forward, layernorm_backward, layernorm_backward_params } from "./layernorm";
 export { gelu_forward, gelu_backward, gelu_erf_forward, gelu_erf_backward, relu_forward, relu_backward, tanh_forward, tanh_backward } from "./activation";
-export { add_f32, mul_f32, scale_f32, axpy_f32, fill_f32, copy_f32, colsum_f32 } from "./elementwise";
+export { add_f32, mul_f32, scale_f32, axpy_f32, fill_f32, copy_f32, colsum_f32, argmax_f32 } from "./elementwise";
 export { embedding_forward, embedding_backward } from "./embedding";
 export { crossentropy_forward, crossentropy_backward } from "./crossentropy";
 export { adamw_f32, sgd_f32, sumsq_f32 } from "./optim";

@@ -13,7 +13,8 @@ import type { GPT } from '../models/gpt.js';
 import type { Model } from '../models/model.js';
 import type { LayerCache } from '../nn/attention.js';
 import { checkIds } from '../ops/embedding.js';
-import { applyPenalties, checkPenalties, checkSamplingOptions, hasPenalties, sampleToken, type PenaltyOptions, type SamplingOptions } from './sample.js';
+import { applyPenalties, checkPenalties, checkSamplingOptions, greedyToken, hasPenalties, sampleToken, type PenaltyOptions, type SamplingOptions } from './sample.js';
+import type { Tensor } from '../tensor.js';
 
 /** Most new tokens one call may ask for; open-ended generation uses a stop condition, `signal` or `timeLimitMs` within it. */
 export const MAX_NEW_TOKENS = 1_000_000;
@@ -159,6 +160,12 @@ function* tokens(model: GPT, ids: number[], opts: GenerateOptions, held: Held): 
   if (penalize) for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
   const { blockSize } = model.config;
   const copy = new LogitsCopy();
+  // greedy without penalties: the token picked in wasm, the logits never copied out (the same token)
+  const pick = (opts.temperature ?? 1) === 0 && !penalize ? (logits: Tensor) => greedyToken(model.rt, logits, rng) : (logits: Tensor) => {
+    const row = copy.of(logits.f32());
+    if (penalize) applyPenalties(row, counts, opts);
+    return sampleToken(row, opts, rng);
+  };
   try {
     let cached = 0; // positions held in the cache
     for (let n = 0; n < opts.maxNewTokens; n++) {
@@ -166,14 +173,12 @@ function* tokens(model: GPT, ids: number[], opts: GenerateOptions, held: Held): 
       if (why) return why;
       // positions written: the prompt (cropped to blockSize) and every new token but the last
       if (useCache && !held.cache) held.cache = takeCache(model, Math.min(blockSize, ids.length + opts.maxNewTokens - 1));
-      const logits = inEval(model, () => {
-        if (useCache && cached > 0 && cached < blockSize) return lastLogits(model, [ids[ids.length - 1]!], held.cache!, cached++, copy);
+      const id = inEval(model, () => {
+        if (useCache && cached > 0 && cached < blockSize) return atLast(model, [ids[ids.length - 1]!], held.cache!, cached++, pick);
         const context = ids.slice(-blockSize);
         cached = context.length;
-        return lastLogits(model, context, useCache ? held.cache! : null, 0, copy);
+        return atLast(model, context, useCache ? held.cache! : null, 0, pick);
       });
-      if (penalize) applyPenalties(logits, counts, opts);
-      const id = sampleToken(logits, opts, rng);
       ids.push(id);
       if (penalize) counts.set(id, (counts.get(id) ?? 0) + 1);
       yield id;
@@ -232,12 +237,16 @@ export async function* generateStream(model: GPT, prompt: ArrayLike<number>, opt
  * ```
  */
 export function lastLogits(model: GPT, ids: readonly number[], cache: LayerCache[] | null, pos: number, into?: LogitsCopy): Float32Array {
+  return atLast(model, ids, cache, pos, (logits) => (into ? into.of(logits.f32()) : logits.f32().slice()));
+}
+
+/** `use` of the logits (1, 1, V) at the last of `ids` (as lastLogits makes them), inside the step scope that holds them. */
+function atLast<T>(model: GPT, ids: readonly number[], cache: LayerCache[] | null, pos: number, use: (logits: Tensor) => T): T {
   const rt = model.rt;
   return rt.step.scope(() => {
     const idx = rt.tensor(ids, [1, ids.length], { dtype: 'i32', arena: 'step' });
     // only the last position's logits: the head's product is 1×V, not T×V
-    const logits = cache ? model.forwardCached(idx, cache, pos, { lastOnly: true }) : rt.tape.noGrad(() => model.forward(idx, undefined, { lastOnly: true }).logits);
-    return into ? into.of(logits.f32()) : logits.f32().slice();
+    return use(cache ? model.forwardCached(idx, cache, pos, { lastOnly: true }) : rt.tape.noGrad(() => model.forward(idx, undefined, { lastOnly: true }).logits));
   });
 }
 

@@ -9,6 +9,9 @@
 import { ShapeError, ValueError } from '../errors.js';
 import type { Rng } from '../random.js';
 import { scanLogits } from '../math.js';
+import { maxIndex } from '../ops/elementwise.js';
+import type { Runtime } from '../runtime.js';
+import type { Tensor } from '../tensor.js';
 
 export interface SamplingOptions {
   /** Divides the logits before the softmax. Default 1; 0 means greedy (argmax). */
@@ -34,6 +37,25 @@ let keys = new Float64Array(0); // (V,) sort keys, reused between calls
 let weights = new Float64Array(0); // (V,) exp((logit − max) / T), beside their keys
 const f32 = new Float32Array(1);
 const f32Bits = new Uint32Array(f32.buffer);
+
+/**
+ * `sampleToken` at temperature 0 on logits still in wasm memory (any shape: all its elements):
+ * the greedy token picked there (`maxIndex`) instead of in a copy — the same token, checks,
+ * errors and one draw from `rng` as `sampleToken(logits.f32(), { temperature: 0 }, rng)`.
+ * @example
+ * ```ts
+ * const id = greedyToken(rt, model.forwardCached(idx, caches, pos, { lastOnly: true }), rng);
+ * ```
+ */
+export function greedyToken(rt: Runtime, logits: Tensor, rng: Rng): number {
+  const op = 'sampleToken', V = logits.size;
+  if (V > MAX_VOCAB) throw new ShapeError(`${op}: logits has ${V} entries, at most ${MAX_VOCAB} are supported`);
+  if (V === 0) throw new ShapeError(`${op}: logits is empty (V = 0)`);
+  const { index, value } = maxIndex(rt, logits, { op, item: 'logit' });
+  if (value === -Infinity) throw new ValueError(`${op}: all ${V} logits are -Infinity, nothing can be sampled`);
+  rng.uniform();
+  return index;
+}
 
 /**
  * Picks the next token id from `logits` (V,).

@@ -1,7 +1,7 @@
 // Elementwise ops over whole tensors of one shape: add (residual), mul, scale, axpy,
 // fill, copy; colsum, the row reduction that bias gradients need; and copyBlock / addBlock,
 // strided blocks of rows at offsets (KV caches, parts of fused projections, concatenation).
-import { ShapeError } from '../errors.js';
+import { ShapeError, ValueError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Tensor } from '../tensor.js';
 import { expectF32, expectFinite, expectShape, outputLike, rowsCols } from './check.js';
@@ -69,6 +69,31 @@ export function colsum(rt: Runtime, out: Tensor, x: Tensor): Tensor {
   expectShape('colsum', 'out', out, [cols]);
   rt.kernels.colsum_f32(out.ptr, x.ptr, rows, cols, cols);
   return out;
+}
+
+/**
+ * The first index of the largest of x's elements (f32, any shape, all its elements) and that
+ * element, found in wasm: greedy decoding's pick from a row of logits without copying it out.
+ * NaN elements take no part, but one is a ValueError naming its index (`item` names what the
+ * elements are); an empty x is a ShapeError; every element −∞ gives index 0. The same index as
+ * `argmax` on x's values.
+ * @example
+ * ```ts
+ * const { index } = maxIndex(rt, logits);   // logits (1, 1, V): the greedy token
+ * ```
+ */
+export function maxIndex(rt: Runtime, x: Tensor, names: { op?: string; item?: string } = {}): { index: number; value: number } {
+  const op = names.op ?? 'maxIndex', item = names.item ?? 'element';
+  expectF32(op, 'x', x);
+  if (x.size === 0) throw new ShapeError(`${op}: ${x.describe()} has no ${item}s`);
+  const [index, nan] = rt.step.scope(() => {
+    const out = rt.empty([2], { dtype: 'i32', arena: 'step' });
+    rt.kernels.argmax_f32(out.ptr, x.ptr, x.size);
+    return [...out.i32()] as [number, number];
+  });
+  const values = x.f32();
+  if (nan) throw new ValueError(`${op}: ${item} ${values.findIndex(Number.isNaN)} of ${x.size} is NaN`);
+  return { index, value: values[index]! };
 }
 
 /** A block of `rows` runs of `cols` floats, `ld` floats apart, starting `at` floats into a tensor. */

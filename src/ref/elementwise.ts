@@ -43,3 +43,15 @@ export function colsumF32(out: Floats, inp: Floats, rows: number, cols: number, 
     for (let j = 0; j < cols; j++) out[j] = out[j]! + inp[r * ld + j]!;
   }
 }
+
+/** out = [the first index of x's largest element (0 when none exceeds −∞; NaN ignored), 1 if x holds a NaN else 0]. */
+export function argmaxF32(out: Int32Array, x: Floats, n: number): void {
+  let best = 0, top = -Infinity, bad = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    if (v > top) { top = v; best = i; }
+    if (v !== v) bad = 1;
+  }
+  out[0] = best;
+  out[1] = bad;
+}

@@ -6,7 +6,7 @@ import { softmaxForward, softmaxBackward, attentionMask } from '../ref/softmax.j
 import { attentionFusedForward, attentionFusedBackward, attentionFusedProbs, attentionRowsSplit } from '../ref/attention.js';
 import { layernormForward, layernormBackward, layernormBackwardParams } from '../ref/layernorm.js';
 import { geluForward, geluBackward, geluErfForward, geluErfBackward, reluForward, reluBackward, tanhForward, tanhBackward } from '../ref/activation.js';
-import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../ref/elementwise.js';
+import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32, argmaxF32 } from '../ref/elementwise.js';
 import { embeddingForward, embeddingBackward } from '../ref/embedding.js';
 import { crossentropyForward, crossentropyBackward } from '../ref/crossentropy.js';
 import { adamwF32, sgdF32, sumsqF32 } from '../ref/optim.js';
@@ -63,6 +63,7 @@ export interface Kernels {
   fill_f32(out: Ptr, value: number, n: number): void;
   copy_f32(out: Ptr, src: Ptr, n: number): void;
   colsum_f32(out: Ptr, inp: Ptr, rows: number, cols: number, ld: number): void;
+  argmax_f32(out: Ptr, x: Ptr, n: number): void;
   embedding_forward(out: Ptr, ids: Ptr, weight: Ptr, n: number, c: number): void;
   embedding_backward(dweight: Ptr, dout: Ptr, ids: Ptr, n: number, c: number, ld: number): void;
   crossentropy_forward(losses: Ptr, lse: Ptr, logits: Ptr, targets: Ptr, n: number, v: number, smoothing: number, ignoreIndex: number): void;
@@ -158,6 +159,7 @@ export const KERNELS: Record<KernelName, KernelRow> = {
   fill_f32:              { family: 'elementwise',  args: 'fxi',                ref: fillF32 },
   copy_f32:              { family: 'elementwise',  args: 'ffi',                ref: copyF32 },
   colsum_f32:            { family: 'elementwise',  args: 'ffiii',              ref: colsumF32 },
+  argmax_f32:            { family: 'elementwise',  args: 'nfi',                ref: argmaxF32 },
   embedding_forward:     { family: 'embedding',    args: 'fnfii',              ref: embeddingForward },
   embedding_backward:    { family: 'embedding',    args: 'ffniii',             ref: embeddingBackward },
   crossentropy_forward:  { family: 'crossentropy', args: 'fffniixi',           ref: crossentropyForward },

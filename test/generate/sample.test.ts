@@ -1,7 +1,10 @@
 // sampleToken and argmax: greedy, top-k, top-p and plain sampling checked for their support
 // and their frequencies, against hand-computed distributions; one rng draw per token; errors.
+// greedyToken (logits left in wasm memory, picked by maxIndex) against sampleToken at temperature 0,
+// and generation's greedy path against a loop over lastLogits.
 import { describe, expect, it } from 'vitest';
-import { sampleToken } from '../../src/generate/sample.js';
+import { greedyToken, sampleToken } from '../../src/generate/sample.js';
+import { createRuntime, GPT, generateTokens, lastLogits } from '../../src/index.js';
 import { argmax } from '../../src/math.js';
 import type { SamplingOptions } from '../../src/generate/sample.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
@@ -264,5 +267,46 @@ describe('sampleToken', () => {
     expect(() => sampleToken(new Float32Array([-Infinity, -Infinity]), {}, rng)).toThrow(/all 2 logits are -Infinity/);
     expect(() => sampleToken(new Float32Array(0), {}, rng)).toThrow(ShapeError);
     expect(() => argmax(new Float32Array(0))).toThrow(/V = 0/);
+  });
+});
+
+describe('greedyToken', () => {
+  it('picks sampleToken\'s temperature-0 token in wasm memory, with its one draw and its errors', async () => {
+    for (const variant of ['js', 'simd', 'relaxed'] as const) {
+      const rt = await createRuntime({ variant });
+      const rows = new Rng(70), rng = new Rng(71), twin = new Rng(71);
+      const make: ((V: number) => Float32Array)[] = [
+        (V) => randomRow(rows, V),
+        (V) => Float32Array.from({ length: V }, () => Math.floor(rows.uniform() * 3)),   // ties
+        (V) => Float32Array.from({ length: V }, (_, i) => (i % 5 ? -Infinity : i % 3 ? 0 : -0)),
+        (V) => Float32Array.from({ length: V }, (_, i) => (i === V - 1 ? Infinity : rows.normal())),
+      ];
+      for (const V of [1, 7, 8, 9, 50257]) for (const f of make) {
+        const row = f(V);
+        const t = rt.tensor(row, [1, 1, V]);
+        expect(greedyToken(rt, t, rng), `${variant} V ${V}`).toBe(sampleToken(row, { temperature: 0 }, twin));
+        rt.free(t);
+      }
+      expect(rng.nextU32()).toBe(twin.nextU32());
+      const bad = (row: number[]) => () => greedyToken(rt, rt.tensor(row, [row.length]), rng);
+      expect(bad([0, 1, 2, NaN, 4, NaN])).toThrow(/sampleToken: logit 3 of 6 is NaN/);
+      expect(bad([-Infinity, -Infinity])).toThrow(/sampleToken: all 2 logits are -Infinity/);
+      expect(() => greedyToken(rt, rt.empty([0]), rng)).toThrow(ShapeError);
+      expect(() => greedyToken(rt, rt.tensor([1, 2], [2], { dtype: 'i32' }), rng)).toThrow(/x is i32/);
+      rt.dispose();
+    }
+  });
+
+  it('generation at temperature 0 without penalties (the logits never copied out) gives the tokens of a loop over lastLogits and argmax', async () => {
+    const rt = await createRuntime({ variant: 'relaxed' });
+    const model = new GPT(rt, { vocabSize: 300, blockSize: 24, nLayer: 2, nHead: 2, dModel: 32 }, { seed: 3 });
+    model.eval();
+    const prompt = [5, 17, 200, 3];
+    const got = [...generateTokens(model, prompt, { maxNewTokens: 30, temperature: 0 })];
+    const ids = [...prompt];
+    for (let n = 0; n < 30; n++) ids.push(argmax(lastLogits(model, ids.slice(-24), null, 0)));
+    expect(got).toEqual(ids.slice(prompt.length));
+    model.dispose();
+    rt.dispose();
   });
 });

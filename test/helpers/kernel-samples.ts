@@ -46,6 +46,7 @@ export const SAMPLES: Record<KernelName, number[]> = {
   fill_f32:           [3.5, 37],
   copy_f32:           [37],
   colsum_f32:         [6, 10, 12],                               // rows cols ld
+  argmax_f32:         [37],                                      // n (four rounds of eight lanes and a tail of 5)
   embedding_forward:  [6, 12],                                   // n c (weight has 512/12 ≥ IDS rows)
   embedding_backward: [6, 10, 12],                               // n c ld
   crossentropy_forward:  [6, 10, 0.1, 3],                        // n v smoothing ignore_index

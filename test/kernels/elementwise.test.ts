@@ -1,11 +1,12 @@
-// add_f32, mul_f32, scale_f32, axpy_f32, fill_f32, copy_f32, colsum_f32 against their plain-JS
+// add_f32, mul_f32, scale_f32, axpy_f32, fill_f32, copy_f32, colsum_f32, argmax_f32 against their plain-JS
 // twin (src/ref/elementwise.ts) on every wasm variant: lengths around the 4- and 16-wide steps
 // and {768, 769}, unaligned views, in-place use (out == a, out == b, y == x), overlapping copies.
 // add, mul, scale, fill and copy are one f32 rounding in both (f64 then f32 rounds correctly
-// for + and ×), so they must match bit for bit; axpy and colsum get a derived tolerance.
+// for + and ×), so they must match bit for bit; axpy and colsum get a derived tolerance. argmax
+// must give the twin's index exactly: ties (in one lane, across lanes, in the tail), ±0, −∞, NaN.
 import { describe, it } from 'vitest';
 import { harness, VARIANTS, put, type Harness } from '../helpers/harness';
-import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32 } from '../../src/ref/elementwise';
+import { addF32, mulF32, scaleF32, axpyF32, fillF32, copyF32, colsumF32, argmaxF32 } from '../../src/ref/elementwise';
 import { expectNear, rng, randomF32, U32 } from '../helpers/rowwise-compare';
 
 const LENGTHS = [0, 1, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 768, 769];
@@ -115,6 +116,28 @@ describe.each(VARIANTS)('elementwise %s', (variant) => {
       h.k.colsum_f32!(whole, pi, rows, cols, cols);
       for (let j0 = 0; j0 < cols; j0 += 12) h.k.colsum_f32!(bands + 4 * j0, pi + 4 * j0, rows, Math.min(12, cols - j0), cols);
       expectNear(h.f32(bands, cols), Float64Array.from(h.f32(whole, cols)), EXACT, `${variant} colsum bands ${rows}x${cols}`);
+    }
+  });
+
+  it('argmax_f32: the twin\'s first index of the maximum and NaN flag, exactly', () => {
+    const cases: [string, (n: number) => Float32Array][] = [
+      ['random', (n) => randomF32(n, normal)],
+      // few distinct values: the maximum repeats in one lane, across lanes and in the tail
+      ['ties', (n) => Float32Array.from({ length: n }, () => Math.floor(r.uniform() * 3))],
+      ['all -inf', (n) => new Float32Array(n).fill(-Infinity)],
+      ['+0 and -0', (n) => Float32Array.from({ length: n }, (_, i) => ((i * 7) % 3 ? -0 : 0))],
+      ['NaN and +inf', (n) => Float32Array.from({ length: n }, (_, i) => (i === n >> 1 ? NaN : i === (2 * n) / 3 ? Infinity : normal()))],
+      ['max last', (n) => Float32Array.from({ length: n }, (_, i) => i)],
+      ['NaN first', (n) => Float32Array.from({ length: n }, (_, i) => (i === 0 ? NaN : -i))],
+    ];
+    for (const [name, make] of cases) for (const n of [...LENGTHS, 50_257]) for (const shift of [0, 1]) {
+      h.reset();
+      const x = make(n), want = new Int32Array(2);
+      argmaxF32(want, x, n);
+      const out = h.alloc(2, [-7, -7]);
+      h.k.argmax_f32!(out, put(h, x, shift), n);
+      const got = new Int32Array(h.memory.buffer, out, 2);
+      if (got[0] !== want[0] || got[1] !== want[1]) throw new Error(`${variant} argmax ${name} n ${n} shift ${shift}: [${got}] vs twin [${want}]`);
     }
   });
 });
