@@ -7,8 +7,8 @@
 // over the rows in order as in one call. Products on quantized / half-precision weights are split
 // into bands of whole slivers (every output computed alike whatever the band; int8's rows of X
 // quantized once, on the caller, before the bands), their pack kernels into sliver ranges; fused attention into ranges of its independent units (forward: blocks of
-// query rows of one head; backward: whole heads), one sequence's decoding into ranges of its key blocks
-// (then their merge on the caller); f32 ↔ bf16 conversions as flat kernels. Not split: sumsq (one f64 sum) and the
+// query rows of one head; backward: whole heads), decoding several sequences into whole sequences, one
+// sequence's decoding into ranges of its key blocks (then their merge on the caller); f32 ↔ bf16 conversions as flat kernels. Not split: sumsq (one f64 sum) and the
 // index-hashed dropout.
 // Calls too small to pay for waking the workers run on the caller; the limits are measured.
 import type { Kernels, KernelName, ModuleExports } from './abi.js';
@@ -176,7 +176,9 @@ const SLICED: Partial<Record<KernelName, Sliced>> = {
   quant_pack_bf16: sliverRange(6, (a) => 48 * a[3]!),
   // fused attention: ranges of independent units (forward: query blocks of one head; backward: heads),
   // work per unit counted as 4·rows·keys·hs (the bytes of one f32 product of that size)
-  attention_fused_forward: sliverRange(25, (a) => 4 * Math.min(ATTN_BQ, a[7]!) * a[8]! * a[10]!),
+  // (decoding several sequences: whole sequences a task, so that each reads its keys and values row by row for all
+  // its heads; one sequence: keySplit)
+  attention_fused_forward: { ...sliverRange(25, (a) => 4 * Math.min(ATTN_BQ, a[7]!) * a[8]! * a[10]!), grain: (a) => (a[7]! < 4 && a[26]! - a[25]! >= 2 * a[9]! ? a[9]! : 1) },
   attention_fused_backward: sliverRange(30, (a) => 4 * a[12]! * a[13]! * a[15]!),
   attention_fused_probs: sliverRange(20, (a) => 4 * Math.min(ATTN_BQ, a[6]!) * a[7]! * a[9]!),
   // rmsnorm: rows; its weight gradient (a sum over rows) by bands of columns, as colsum

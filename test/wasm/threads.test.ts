@@ -67,7 +67,7 @@ async function onThreads<T>(variant: 'simd' | 'relaxed', f: (rt: Runtime) => T):
 }
 
 describe('decoding attention\'s split plan', () => {
-  it('one sequence: its key blocks over the threads (its pointers, the shared scratch), then their merge; several sequences, or a prefill: by units', () => {
+  it('one sequence: its key blocks over the threads (its pointers, the shared scratch), then their merge; several sequences: whole ones; a prefill: by query blocks', () => {
     const g = { splitBytes: () => 4096, scratch: 1 << 20, scratchBytes: 1 << 22 } as never;
     const P = 1 << 24;
     // y lse q k v mask rel  tq tk nHead hs  ldq ldk ldv ldy  bsq bsk bsv bsy  maskLd scale flags window globals work u0 u1: the second of two sequences
@@ -78,12 +78,20 @@ describe('decoding attention\'s split plan', () => {
     expect(stages[0]!.tasks[0]!.slice(1, 9)).toEqual([1 << 20, P + 4 * 768, 2 * P + 4 * 12, 3 * P + 4 * 2304, 4 * P + 4 * 230400, 5 * P + 4 * 230400, 6 * P + 4 * 152, 0]);
     expect(stages[0]!.tasks.map((t) => t.slice(-2))).toEqual([[0, 5], [5, 10]]);   // blocks of 16 keys
     expect(stages[1]!.tasks.map((t) => t.slice(-2))).toEqual([[0, 10]]);
-    // both sequences, four query rows, or too little to read: not split over the keys
-    for (const [at, value] of [[25, 0], [7, 4], [8, 20]] as const) {
+    // four query rows, or too little to read: not split over the keys
+    for (const [at, value] of [[7, 4], [8, 20]] as const) {
       const other = args.slice();
       other[at] = value;
       expect(plan(g, 'attention_fused_forward', other, 2)?.[0]?.fn ?? null, `arg ${at} = ${value}`).not.toBe('attention_rows_split');
     }
+    // several sequences: whole sequences a task (each reads its rows for all its heads); a prefill: by query blocks of heads
+    const both = args.slice();
+    both[25] = 0;
+    expect(plan(g, 'attention_fused_forward', both, 2)!.map((s) => [s.fn, s.tasks.map((t) => t.slice(-2))])).toEqual([['attention_fused_forward', [[0, 12], [12, 24]]]]);
+    const prefill = both.slice();
+    prefill[7] = 64;
+    prefill[26] = 48;   // 2 sequences × 12 heads × 2 query blocks
+    expect(plan(g, 'attention_fused_forward', prefill, 2)![0]!.tasks.length).toBe(8);
   });
 });
 
