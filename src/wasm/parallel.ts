@@ -52,8 +52,6 @@ const GEMM_TASKS_PER_THREAD = 2;
  *  Measured on GPT-2-small decode, 2 threads (best of 3, ms/token): 1 band 19.7, 2 16.7, 4 15.7,
  *  8 15.3, 16 16.9. */
 const BANDS_PER_THREAD = 4;
-/** Key ranges per thread of decoding attention split over its keys. */
-const KEY_TASKS_PER_THREAD = 1;
 /** Flat kernels split at multiples of this many elements (a multiple of every vector loop's step). */
 const GRAIN = 64;
 
@@ -342,7 +340,9 @@ export function plan(g: GemmShape, name: KernelName, a: number[], threads: numbe
  * threads (attention_rows_split stage 0: each block's scores, softmax sums and output sums on the
  * shared scratch), then their merge on the caller (stage 1), instead of its heads: every thread
  * reads whole rows of K and V, contiguous, where a split by heads had each read a strip of every
- * row (slower from memory than one thread). Same bits as one thread. Null when it does not apply.
+ * row (slower from memory than one thread). Same bits as one thread. From rowwiseMinBytes of K and
+ * V read (GPT-2's width: context 43; at context 48 it was already 1.1× from cache and from memory,
+ * 2 threads, Zen 4). Null when it does not apply.
  */
 function keySplit(g: GemmShape, a: number[], threads: number): Plan[] | null {
   const [tq, tk, nHead, hs] = a.slice(7, 11) as [number, number, number, number];
@@ -356,7 +356,8 @@ function keySplit(g: GemmShape, a: number[], threads: number): Plan[] | null {
   const call = [g.scratch, at(y, bsy!), at(lse, nHead * tq), at(q, bsq!), at(k, bsk!), at(v, bsv!), mask ? at(mask, maskLd!) : 0, rel,
     tq, tk, nHead, hs, ldq!, ldk!, ldv!, ldy!, scale!, flags!, window!, globals!, work!];
   return [
-    { fn: 'attention_rows_split', tasks: ranges(nb, 1, Math.min(nb, threads * KEY_TASKS_PER_THREAD)).map(([c0, c1]) => [0, ...call, c0, c1]) },
+    // one contiguous range of key blocks a thread: the longest streams
+    { fn: 'attention_rows_split', tasks: ranges(nb, 1, Math.min(nb, threads)).map(([c0, c1]) => [0, ...call, c0, c1]) },
     { fn: 'attention_rows_split', tasks: [[1, ...call, 0, nb]] },
   ];
 }
