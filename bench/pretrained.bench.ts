@@ -12,13 +12,17 @@
 //   like: the bandwidth is the best of its passes, so the decode is the best of three 32-token
 //   runs (the ratio of a single run is reported beside it: on this VM it is lower by the
 //   neighbours' share of the memory bus during that run).
+// - int8 / f32 decode also paired: both formats loaded side by side at one thread count, their
+//   decodes alternating (the order flipped each pair), the median of the pairs' ratios — the
+//   minutes' drift of this VM's bandwidth falls on both sides of each pair, where the unpaired
+//   ratio divides timings made minutes apart.
 // Executed directly it prints the rows:
 //   node --expose-gc --experimental-wasm-relaxed-simd --import tsx bench/pretrained.bench.ts   (BENCH_QUICK=1: short)
-import { formatRuns, type Loaded, type Row } from './hf-folder.js';
+import { formatRuns, loadFolder, modelFolder, type Loaded, type Row } from './hf-folder.js';
 import { QUICK, budget, median, settle, threadsImpl, ORT_NAME, printWhenMain, type BenchRow } from './lib.js';
 import { readBandwidth } from './bandwidth.js';
 import { ortGpt2 } from './peers/ort.js';
-import { GPT, generateTokens } from '../src/index.js';
+import { GPT, generateTokens, type Runtime } from '../src/index.js';
 import { GPT2_SMALL, PROMPT_TOKENS } from './gpt2.bench.js';
 
 const SUITE = 'pretrained';
@@ -26,6 +30,40 @@ const DECODE_TOKENS = QUICK ? 8 : 32;
 const PROMPT = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919 + 13) % 50257);
 /** f32 bytes a decoded token reads: GPT-2 small's parameters (the tied head read once). */
 const F32_PER_TOKEN = 4 * 124_439_808;
+
+/** Greedy decode of DECODE_TOKENS tokens after the prompt's prefill, tokens/s. */
+function decodeRate(gpt: GPT): number {
+  let first = 0, count = -1;
+  for (const _ of generateTokens(gpt, PROMPT, { maxNewTokens: DECODE_TOKENS + 1, temperature: 0 })) if (++count === 0) first = performance.now();
+  return count / ((performance.now() - first) / 1000);
+}
+
+/** Pairs of the paired int8 / f32 measurement. */
+const PAIRS = QUICK ? 2 : 8;
+
+/**
+ * int8 / f32 decode at `threads` threads, paired: both formats loaded side by side, PAIRS pairs of
+ * decodes alternating (f32 first in even pairs, int8 first in odd ones); the median of the pairs'
+ * ratios and its quartiles. Null where that many threads cannot run.
+ */
+async function pairedInt8(dir: string, threads: number): Promise<{ median: number; q1: number; q3: number } | null> {
+  const f32 = await loadFolder(dir, 'f32', threads), int8 = f32 && await loadFolder(dir, 'int8', threads);
+  try {
+    if (!f32 || !int8) return null;
+    const [a, b] = [f32.model as GPT, int8.model as GPT];
+    decodeRate(a); decodeRate(b);
+    const ratios: number[] = [];
+    for (let i = 0; i < PAIRS; i++) {
+      await settle();   // the other runtime's workers back asleep
+      const rate = new Map((i % 2 ? [b, a] : [a, b]).map((m) => [m, decodeRate(m)]));   // in that order
+      ratios.push(rate.get(b)! / rate.get(a)!);
+    }
+    ratios.sort((p, q) => p - q);
+    return { median: median(ratios), q1: ratios[Math.floor((ratios.length - 1) / 4)]!, q3: ratios[Math.ceil(3 * (ratios.length - 1) / 4)]! };
+  } finally {
+    for (const l of [f32, int8]) { l?.model.dispose(); l?.rt.dispose(); }
+  }
+}
 
 /** Memory after load, prefill and decode of one loaded format at one thread count, relaxed build (simd where relaxed cannot run). */
 async function ours({ rt, model, impl, weightBytes, dtype, threads }: Loaded, row: Row): Promise<number> {
@@ -45,11 +83,7 @@ async function ours({ rt, model, impl, weightBytes, dtype, threads }: Loaded, ro
   prefill();   // makes the quantized (or packed) copies
   const p = [prefill(), prefill(), prefill()].sort((a, b) => a - b)[1]!;
   row(`prefill ${PROMPT_TOKENS} tokens`, impl, 'tokens/s', PROMPT_TOKENS / p * 1000, 'tokens/s');
-  const decode = () => {
-    let first = 0, count = -1;
-    for (const _ of generateTokens(gpt, PROMPT, { maxNewTokens: DECODE_TOKENS + 1, temperature: 0 })) if (++count === 0) first = performance.now();
-    return count / ((performance.now() - first) / 1000);
-  };
+  const decode = () => decodeRate(gpt);
   decode();
   await settle();
   let d: number;
@@ -73,9 +107,12 @@ async function ours({ rt, model, impl, weightBytes, dtype, threads }: Loaded, ro
   return d;
 }
 
+const FOLDER = 'wasmformer-bench-gpt2-small';
+const makeModel = (rt: Runtime) => new GPT(rt, GPT2_SMALL, { seed: 1 });
+
 /** Rows: our f32/f16/int8 at 1 and 2 threads, ORT f32 at 1 and 2 threads, the bandwidth bound and the ratios the issue's bars name. */
 export async function run(): Promise<BenchRow[]> {
-  return formatRuns(SUITE, 'wasmformer-bench-gpt2-small', (rt) => new GPT(rt, GPT2_SMALL, { seed: 1 }), QUICK ? 1 : 3, ours, async (decode, row) => {
+  return formatRuns(SUITE, FOLDER, makeModel, QUICK ? 1 : 3, ours, async (decode, row) => {
     for (const threads of [1, 2] as const) {
       try {
         const r = await ortGpt2({ threads, promptTokens: PROMPT_TOKENS, decodeTokens: QUICK ? 8 : 16, budgetMs: budget(8000, 3000) });
@@ -86,6 +123,16 @@ export async function run(): Promise<BenchRow[]> {
       } catch (err) {
         console.error(`pretrained: ORT ${threads}t failed: ${(err as Error).message.slice(0, 500)}`);
       }
+    }
+    const dir = await modelFolder(FOLDER, makeModel);
+    for (const threads of [1, 2] as const) {
+      (globalThis as { gc?: () => void }).gc?.();
+      await settle();
+      const p = await pairedInt8(dir, threads);
+      if (!p) continue;
+      row(`int8 decode / f32 decode, paired (alternating, median of ${PAIRS} pairs)`, `${threads}t`, 'x', p.median, 'x');
+      row('int8 decode / f32 decode, paired: first quartile of the pairs', `${threads}t`, 'x', p.q1, 'x');
+      row('int8 decode / f32 decode, paired: third quartile of the pairs', `${threads}t`, 'x', p.q3, 'x');
     }
   });
 }
