@@ -28,7 +28,7 @@ export { layernorm, layernormBackward } from './ops/layernorm.js';
 export type { LayernormResult } from './ops/layernorm.js';
 export { gelu, geluBackward, relu, reluBackward, tanh, tanhBackward } from './ops/activation.js';
 export { add, mul, scale, axpy, fill, copy, colsum, copyBlock, addBlock, maxIndex } from './ops/elementwise.js';
-export type { Strided } from './ops/elementwise.js';
+export type { Strided, MaxIndexOptions } from './ops/elementwise.js';
 export { gather, scatterAdd } from './ops/embedding.js';
 export { crossEntropyRows, crossEntropyRowsBackward } from './ops/crossentropy.js';
 export type { CrossEntropyRule, CrossEntropyRows } from './ops/crossentropy.js';

@@ -7,7 +7,8 @@
 import { ValueError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { GPT } from '../models/gpt.js';
-import { applyPenalties, hasPenalties, sampleToken } from './sample.js';
+import { applyPenalties, greedyToken, hasPenalties, sampleToken } from './sample.js';
+import type { Tensor } from '../tensor.js';
 import { checkGenerate, inEval, interrupted, LogitsCopy, now, type GenerateOptions, type StopReason } from './generate.js';
 
 /** One prompt's result. */
@@ -60,9 +61,28 @@ export function generateBatch(model: GPT, prompts: readonly ArrayLike<number>[],
     const width = Math.max(1, length);
     rows.forEach((r, b) => m.fill(1, b * width + r.pad, (b + 1) * width));
     const copy = new LogitsCopy();
+    // each running row's next token from the logits (B, 1, V), inside the step that made them: greedy
+    // without penalties picks in wasm (greedyToken), the rest sample a copy
+    const greedy = (opts.temperature ?? 1) === 0 && !penalize;
+    const choose = (logits: Tensor) => {
+      const all = greedy ? null : copy.of(logits.f32());
+      return rows.map((r, b) => {
+        if (r.reason) return 0;
+        let id: number;
+        if (all) {
+          const row = all.subarray(b * V, (b + 1) * V);
+          if (penalize) applyPenalties(row, r.counts, opts);
+          id = sampleToken(row, opts, r.rng);
+        } else id = greedyToken(rt, logits, r.rng, b);
+        r.out.push(id);
+        if (penalize) bump(r.counts, id);
+        if (stop.has(id)) r.reason = 'stop-token';
+        return id;
+      });
+    };
     const step = (idx: number[], width: number, pos: number, positions: number[]) => inEval(model, () => rt.step.scope(() => {
       const t = (data: number[]) => rt.tensor(data, [B, width], { dtype: 'i32', arena: 'step' });
-      return copy.of(model.forwardCached(t(idx), caches, pos, { lastOnly: true, keyMask: mask, positions: t(positions) }).f32());
+      return choose(model.forwardCached(t(idx), caches, pos, { lastOnly: true, keyMask: mask, positions: t(positions) }));
     }));
     // the prefill: every prompt left-padded to L (pad id 0, masked), positions from each row's first real token
     const idx: number[] = [], positions: number[] = [];
@@ -73,27 +93,18 @@ export function generateBatch(model: GPT, prompts: readonly ArrayLike<number>[],
         positions.push(Math.max(0, i));
       }
     });
-    let logits = opts.maxNewTokens > 0 && !interrupted(opts, deadline) ? step(idx, L, 0, positions) : null;
-    for (let n = 0; logits && n < opts.maxNewTokens; n++) {
-      const next = rows.map((r, b) => {
-        if (r.reason) return 0;
-        const row = logits!.subarray(b * V, (b + 1) * V);
-        if (penalize) applyPenalties(row, r.counts, opts);
-        const id = sampleToken(row, opts, r.rng);
-        r.out.push(id);
-        if (penalize) bump(r.counts, id);
-        if (stop.has(id)) r.reason = 'stop-token';
-        return id;
-      });
+    // each step's tokens (chosen as its forward ends), or null when the prefill did not run
+    let next = opts.maxNewTokens > 0 && !interrupted(opts, deadline) ? step(idx, L, 0, positions) : null;
+    for (let n = 0; next && n < opts.maxNewTokens; n++) {
       if (rows.every((r) => r.reason) || n + 1 === opts.maxNewTokens) break;
       const why = interrupted(opts, deadline);
       if (why) {
         for (const r of rows) r.reason ??= why;
         break;
       }
-      logits = step(next, 1, L + n, rows.map((r) => L + n - r.pad));
+      next = step(next, 1, L + n, rows.map((r) => L + n - r.pad));
     }
-    if (!logits) {
+    if (!next) {
       const why = interrupted(opts, deadline) ?? 'length';
       for (const r of rows) r.reason = why;
     }

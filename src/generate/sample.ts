@@ -39,19 +39,21 @@ const f32 = new Float32Array(1);
 const f32Bits = new Uint32Array(f32.buffer);
 
 /**
- * `sampleToken` at temperature 0 on logits still in wasm memory (any shape: all its elements):
- * the greedy token picked there (`maxIndex`) instead of in a copy — the same token, checks,
- * errors and one draw from `rng` as `sampleToken(logits.f32(), { temperature: 0 }, rng)`.
+ * `sampleToken` at temperature 0 on logits still in wasm memory (all of the tensor's elements, or
+ * row `row` of its last dimension): the greedy token picked there (`maxIndex`) instead of in a
+ * copy — the same token, checks, errors and one draw from `rng` as
+ * `sampleToken(that row's values, { temperature: 0 }, rng)`.
  * @example
  * ```ts
  * const id = greedyToken(rt, model.forwardCached(idx, caches, pos, { lastOnly: true }), rng);
+ * const second = greedyToken(rt, batchLogits, rngs[1], 1);   // batchLogits (B, 1, V)
  * ```
  */
-export function greedyToken(rt: Runtime, logits: Tensor, rng: Rng): number {
-  const op = 'sampleToken', V = logits.size;
+export function greedyToken(rt: Runtime, logits: Tensor, rng: Rng, row?: number): number {
+  const op = 'sampleToken', V = row === undefined ? logits.size : logits.shape[logits.shape.length - 1] ?? 0;
   if (V > MAX_VOCAB) throw new ShapeError(`${op}: logits has ${V} entries, at most ${MAX_VOCAB} are supported`);
   if (V === 0) throw new ShapeError(`${op}: logits is empty (V = 0)`);
-  const { index, value } = maxIndex(rt, logits, { op, item: 'logit' });
+  const { index, value } = maxIndex(rt, logits, { op, item: 'logit', at: (row ?? 0) * V, count: V });
   if (value === -Infinity) throw new ValueError(`${op}: all ${V} logits are -Infinity, nothing can be sampled`);
   rng.uniform();
   return index;

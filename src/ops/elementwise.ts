@@ -71,28 +71,44 @@ export function colsum(rt: Runtime, out: Tensor, x: Tensor): Tensor {
   return out;
 }
 
+/** Which elements maxIndex scans, and the names its errors use. */
+export interface MaxIndexOptions {
+  /** The first element (default 0) and how many (default: the rest of x). */
+  at?: number;
+  count?: number;
+  /** The op and what the elements are, for error messages (default 'maxIndex', 'element'). */
+  op?: string;
+  item?: string;
+}
+
 /**
- * The first index of the largest of x's elements (f32, any shape, all its elements) and that
- * element, found in wasm: greedy decoding's pick from a row of logits without copying it out.
- * NaN elements take no part, but one is a ValueError naming its index (`item` names what the
- * elements are); an empty x is a ShapeError; every element −∞ gives index 0. The same index as
- * `argmax` on x's values.
+ * The first index of the largest of x's elements (f32, any shape; all its elements, or `count`
+ * of them from `at`, the index then counted from `at`) and that element, found in wasm: greedy
+ * decoding's pick from a row of logits without copying it out. NaN elements take no part, but one
+ * is a ValueError naming its index (`item` names what the elements are); no element, or a range
+ * outside x, is a ShapeError; every element −∞ gives index 0. The same index as `argmax` on the
+ * same values.
  * @example
  * ```ts
- * const { index } = maxIndex(rt, logits);   // logits (1, 1, V): the greedy token
+ * const { index } = maxIndex(rt, logits);                          // logits (1, 1, V): the greedy token
+ * const row2 = maxIndex(rt, batch, { at: 2 * V, count: V }).index;  // batch (B, 1, V): row 2's
  * ```
  */
-export function maxIndex(rt: Runtime, x: Tensor, names: { op?: string; item?: string } = {}): { index: number; value: number } {
-  const op = names.op ?? 'maxIndex', item = names.item ?? 'element';
+export function maxIndex(rt: Runtime, x: Tensor, opts: MaxIndexOptions = {}): { index: number; value: number } {
+  const op = opts.op ?? 'maxIndex', item = opts.item ?? 'element';
   expectF32(op, 'x', x);
-  if (x.size === 0) throw new ShapeError(`${op}: ${x.describe()} has no ${item}s`);
+  const at = opts.at ?? 0, count = opts.count ?? x.size - at;
+  if (!Number.isInteger(at) || !Number.isInteger(count) || at < 0 || count < 0 || at + count > x.size) {
+    throw new ShapeError(`${op}: ${count} ${item}s from ${at} lie outside ${x.describe()} (${x.size} elements)`);
+  }
+  if (count === 0) throw new ShapeError(`${op}: no ${item}s to scan in ${x.describe()} (at ${at}, count 0)`);
   const [index, nan] = rt.step.scope(() => {
     const out = rt.empty([2], { dtype: 'i32', arena: 'step' });
-    rt.kernels.argmax_f32(out.ptr, x.ptr, x.size);
+    rt.kernels.argmax_f32(out.ptr, x.ptr + 4 * at, count);
     return [...out.i32()] as [number, number];
   });
-  const values = x.f32();
-  if (nan) throw new ValueError(`${op}: ${item} ${values.findIndex(Number.isNaN)} of ${x.size} is NaN`);
+  const values = x.f32().subarray(at, at + count);
+  if (nan) throw new ValueError(`${op}: ${item} ${values.findIndex(Number.isNaN)} of ${count} is NaN`);
   return { index, value: values[index]! };
 }
 

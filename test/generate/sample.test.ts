@@ -4,7 +4,7 @@
 // and generation's greedy path against a loop over lastLogits.
 import { describe, expect, it } from 'vitest';
 import { greedyToken, sampleToken } from '../../src/generate/sample.js';
-import { createRuntime, GPT, generateTokens, lastLogits } from '../../src/index.js';
+import { createRuntime, GPT, generateBatch, generateTokens, lastLogits, maxIndex } from '../../src/index.js';
 import { argmax } from '../../src/math.js';
 import type { SamplingOptions } from '../../src/generate/sample.js';
 import { ShapeError, ValueError } from '../../src/errors.js';
@@ -287,6 +287,15 @@ describe('greedyToken', () => {
         expect(greedyToken(rt, t, rng), `${variant} V ${V}`).toBe(sampleToken(row, { temperature: 0 }, twin));
         rt.free(t);
       }
+      // one row of a batch's logits (B, 1, V): the row's own token
+      const B = 3, V = 1000, batch = randomRow(rows, B * V);
+      batch.fill(-50, V + 10, V + 30).fill(60, V + 17, V + 19);   // a tie for row 1's maximum
+      const bt = rt.tensor(batch, [B, 1, V]);
+      for (let b = 0; b < B; b++) expect(greedyToken(rt, bt, rng, b), `${variant} row ${b}`).toBe(sampleToken(batch.subarray(b * V, (b + 1) * V), { temperature: 0 }, twin));
+      expect(() => greedyToken(rt, bt, rng, 3)).toThrow(/1000 logits from 3000 lie outside/);
+      expect(() => maxIndex(rt, bt, { at: -1, count: 2 })).toThrow(ShapeError);
+      expect(maxIndex(rt, bt, { at: V + 10, count: 20 })).toEqual({ index: 7, value: 60 });
+      rt.free(bt);
       expect(rng.nextU32()).toBe(twin.nextU32());
       const bad = (row: number[]) => () => greedyToken(rt, rt.tensor(row, [row.length]), rng);
       expect(bad([0, 1, 2, NaN, 4, NaN])).toThrow(/sampleToken: logit 3 of 6 is NaN/);
@@ -297,7 +306,7 @@ describe('greedyToken', () => {
     }
   });
 
-  it('generation at temperature 0 without penalties (the logits never copied out) gives the tokens of a loop over lastLogits and argmax', async () => {
+  it('generation at temperature 0 without penalties (the logits never copied out) gives the tokens of a loop over lastLogits and argmax; a batch, those of each prompt alone', async () => {
     const rt = await createRuntime({ variant: 'relaxed' });
     const model = new GPT(rt, { vocabSize: 300, blockSize: 24, nLayer: 2, nHead: 2, dModel: 32 }, { seed: 3 });
     model.eval();
@@ -306,6 +315,10 @@ describe('greedyToken', () => {
     const ids = [...prompt];
     for (let n = 0; n < 30; n++) ids.push(argmax(lastLogits(model, ids.slice(-24), null, 0)));
     expect(got).toEqual(ids.slice(prompt.length));
+    // a batch at temperature 0 (each row picked in wasm) = each prompt alone (the batch's sums run in another order: the rows are short)
+    const prompts = [[5, 17], [200, 3, 9, 1], [42]];
+    const batch = generateBatch(model, prompts, { maxNewTokens: 12, temperature: 0 });
+    prompts.forEach((p, b) => expect(Array.from(batch[b]!.tokens), `row ${b}`).toEqual([...generateTokens(model, p, { maxNewTokens: 12, temperature: 0 })]));
     model.dispose();
     rt.dispose();
   });
