@@ -367,6 +367,10 @@ describe.each(VARIANTS)('fused attention %s', (variant) => {
         expectClose(Float32Array.from(twinLse), lseExact, (i) => bnd.lseB[i]!, `${label} twin lse`, { cols: tq });
       }
     });
+    // no split where the one-thread forward does not decode this way: four rows, or one head's scratch past its share
+    // (the online path's case above, 65,200 keys)
+    expect([h.k.attention_split_bytes!(4, 150, 12, 64), h.k.attention_split_bytes!(3, 65_200, 1, 8)]).toEqual([0, 0]);
+    expect(h.k.attention_split_bytes!(3, 30_000, 1, 8)).toBeGreaterThan(0);
   });
 
   it('a row that sees no key gets y = 0 and lse = +∞, and passes no gradient', () => {

@@ -84,6 +84,11 @@ describe('decoding attention\'s split plan', () => {
       other[at] = value;
       expect(plan(g, 'attention_fused_forward', other, 2)?.[0]?.fn ?? null, `arg ${at} = ${value}`).not.toBe('attention_rows_split');
     }
+    // a split scratch larger than the runtime's, or none (the one-thread forward would not take the decoding path): by heads
+    for (const bytes of [(1 << 22) + 4, 0]) {
+      const small = { splitBytes: () => bytes, scratch: 1 << 20, scratchBytes: 1 << 22 } as never;
+      expect(plan(small, 'attention_fused_forward', args, 2)![0]!.fn, `scratch ${bytes}`).toBe('attention_fused_forward');
+    }
     // several sequences: whole sequences a task (each reads its rows for all its heads); a prefill: by query blocks of heads
     const both = args.slice();
     both[25] = 0;
