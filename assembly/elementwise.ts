@@ -156,19 +156,22 @@ export function argmax_f32(out: usize /* i32 (2) */, x: usize /* (n) */, n: i32)
     nan = v128.or(nan, v128.or(f32x4.ne(a, a), f32x4.ne(b, b)));
     at0 = i32x4.add(at0, eight); at1 = i32x4.add(at1, eight);
   }
-  let best = 0, top: f32 = -Infinity;
-  for (let l = 0; l < 8; l++) {   // lane maxima in index order of their first elements; ties: the lower index
-    const v = l < 4 ? f32x4.extract_lane(m0, 0) : f32x4.extract_lane(m1, 0);
-    const vi = l < 4 ? i32x4.extract_lane(i0, 0) : i32x4.extract_lane(i1, 0);
-    if (v > top || (v == top && v > -Infinity && vi < best)) { top = v; best = vi; }
-    if (l < 4) { m0 = v128.shuffle<f32>(m0, m0, 1, 2, 3, 0); i0 = v128.shuffle<i32>(i0, i0, 1, 2, 3, 0); }
-    else { m1 = v128.shuffle<f32>(m1, m1, 1, 2, 3, 0); i1 = v128.shuffle<i32>(i1, i1, 1, 2, 3, 0); }
-  }
+  // the two vectors' lanes meet, then the four lanes: the greater, ties to the lower index
+  const take = v128.or(f32x4.gt(m1, m0), v128.and(f32x4.eq(m1, m0), i32x4.lt_s(i1, i0)));
+  const m = v128.bitselect(m1, m0, take), ix = v128.bitselect(i1, i0, take);
+  let top = f32x4.extract_lane(m, 0), best = i32x4.extract_lane(ix, 0);
+  let v = f32x4.extract_lane(m, 1), vi = i32x4.extract_lane(ix, 1);
+  if (v > top || (v == top && vi < best)) { top = v; best = vi; }
+  v = f32x4.extract_lane(m, 2); vi = i32x4.extract_lane(ix, 2);
+  if (v > top || (v == top && vi < best)) { top = v; best = vi; }
+  v = f32x4.extract_lane(m, 3); vi = i32x4.extract_lane(ix, 3);
+  if (v > top || (v == top && vi < best)) { top = v; best = vi; }
+  if (top == -Infinity) best = 0;   // no element above −∞ (so far)
   let bad = v128.any_true(nan) ? 1 : 0;
   for (; i < n; i++) {   // the tail comes after every lane's element: strictly greater only
-    const v = load<f32>(x + (<usize>i << 2));
-    if (v > top) { top = v; best = i; }
-    if (v != v) bad = 1;
+    const y = load<f32>(x + (<usize>i << 2));
+    if (y > top) { top = y; best = i; }
+    if (y != y) bad = 1;
   }
   store<i32>(out, best);
   store<i32>(out, bad, 4);

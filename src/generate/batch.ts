@@ -7,7 +7,7 @@
 import { ValueError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { GPT } from '../models/gpt.js';
-import { applyPenalties, greedyToken, hasPenalties, sampleToken } from './sample.js';
+import { hasPenalties, nextToken, picksInWasm } from './sample.js';
 import type { Tensor } from '../tensor.js';
 import { checkGenerate, inEval, interrupted, LogitsCopy, now, type GenerateOptions, type StopReason } from './generate.js';
 
@@ -36,7 +36,7 @@ export function generateBatch(model: GPT, prompts: readonly ArrayLike<number>[],
   prompts.forEach((p) => checkGenerate(op, model, p, opts));
   if (opts.onToken) throw new ValueError(`${op}: onToken is not supported for a batch; use stopTokens, signal or timeLimitMs`);
   if (opts.useCache === false) throw new ValueError(`${op}: a batch always uses the KV cache (useCache: false is for single prompts)`);
-  const { blockSize, vocabSize: V } = model.config;
+  const { blockSize } = model.config;
   const B = prompts.length;
   const L = Math.max(...prompts.map((p) => p.length));
   if (L + opts.maxNewTokens > blockSize) {
@@ -63,17 +63,12 @@ export function generateBatch(model: GPT, prompts: readonly ArrayLike<number>[],
     const copy = new LogitsCopy();
     // each running row's next token from the logits (B, 1, V), inside the step that made them: greedy
     // without penalties picks in wasm (greedyToken), the rest sample a copy
-    const greedy = (opts.temperature ?? 1) === 0 && !penalize;
+    const inWasm = picksInWasm(opts);
     const choose = (logits: Tensor) => {
-      const all = greedy ? null : copy.of(logits.f32());
+      const all = inWasm ? null : copy.of(logits.f32());
       return rows.map((r, b) => {
         if (r.reason) return 0;
-        let id: number;
-        if (all) {
-          const row = all.subarray(b * V, (b + 1) * V);
-          if (penalize) applyPenalties(row, r.counts, opts);
-          id = sampleToken(row, opts, r.rng);
-        } else id = greedyToken(rt, logits, r.rng, b);
+        const id = nextToken(rt, logits, b, all, opts, r.rng, r.counts);
         r.out.push(id);
         if (penalize) bump(r.counts, id);
         if (stop.has(id)) r.reason = 'stop-token';

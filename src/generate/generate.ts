@@ -13,7 +13,7 @@ import type { GPT } from '../models/gpt.js';
 import type { Model } from '../models/model.js';
 import type { LayerCache } from '../nn/attention.js';
 import { checkIds } from '../ops/embedding.js';
-import { applyPenalties, checkPenalties, checkSamplingOptions, greedyToken, hasPenalties, sampleToken, type PenaltyOptions, type SamplingOptions } from './sample.js';
+import { checkPenalties, checkSamplingOptions, hasPenalties, nextToken, picksInWasm, type PenaltyOptions, type SamplingOptions } from './sample.js';
 import type { Tensor } from '../tensor.js';
 
 /** Most new tokens one call may ask for; open-ended generation uses a stop condition, `signal` or `timeLimitMs` within it. */
@@ -161,11 +161,8 @@ function* tokens(model: GPT, ids: number[], opts: GenerateOptions, held: Held): 
   const { blockSize } = model.config;
   const copy = new LogitsCopy();
   // greedy without penalties: the token picked in wasm, the logits never copied out (the same token)
-  const pick = (opts.temperature ?? 1) === 0 && !penalize ? (logits: Tensor) => greedyToken(model.rt, logits, rng) : (logits: Tensor) => {
-    const row = copy.of(logits.f32());
-    if (penalize) applyPenalties(row, counts, opts);
-    return sampleToken(row, opts, rng);
-  };
+  const inWasm = picksInWasm(opts);
+  const pick = (logits: Tensor) => nextToken(model.rt, logits, 0, inWasm ? null : copy.of(logits.f32()), opts, rng, counts);
   try {
     let cached = 0; // positions held in the cache
     for (let n = 0; n < opts.maxNewTokens; n++) {

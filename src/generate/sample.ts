@@ -59,6 +59,28 @@ export function greedyToken(rt: Runtime, logits: Tensor, rng: Rng, row?: number)
   return index;
 }
 
+/** Whether a token can be picked from logits left in wasm memory: greedy without penalties (`greedyToken`). */
+export function picksInWasm(opts: SamplingOptions & PenaltyOptions): boolean {
+  return (opts.temperature ?? 1) === 0 && !hasPenalties(opts);
+}
+
+/**
+ * Row `row`'s next token from logits (B, 1, V) still in wasm memory: picked there when `copied` is
+ * null (`picksInWasm`), else sampled from that row of `copied` (the logits' values, copied out)
+ * after the penalties of the ids counted in `counts`.
+ * @example
+ * ```ts
+ * const id = nextToken(rt, logits, 0, picksInWasm(opts) ? null : logits.f32().slice(), opts, rng, new Map());
+ * ```
+ */
+export function nextToken(rt: Runtime, logits: Tensor, row: number, copied: Float32Array | null, opts: SamplingOptions & PenaltyOptions,
+  rng: Rng, counts: ReadonlyMap<number, number>): number {
+  if (!copied) return greedyToken(rt, logits, rng, row);
+  const V = logits.shape[logits.shape.length - 1]!, values = copied.subarray(row * V, (row + 1) * V);
+  if (hasPenalties(opts)) applyPenalties(values, counts, opts);
+  return sampleToken(values, opts, rng);
+}
+
 /**
  * Picks the next token id from `logits` (V,).
  *
